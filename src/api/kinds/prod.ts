@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { baseStatus, dnsName } from '../meta.js';
+import { resourceSchema } from '../resource.js';
+
+export const ProdPhase = z.enum(['Pending', 'Provisioning', 'WarmingUp', 'Ready', 'Draining', 'Retired', 'Failed']);
+export type ProdPhase = z.infer<typeof ProdPhase>;
+export const ProdRole = z.enum(['normal', 'test']);
+
+export const ProdSpec = z
+  .object({
+    fleet: dnsName,
+    cluster: dnsName,
+    version: z.string().min(1),
+    role: ProdRole.default('normal'),
+    /** Set by the fleet/release controllers to take a Prod out of service; the agent then stops it. */
+    retire: z.boolean().default(false),
+    /** Extra environment for this Prod's workload only (releases use it, e.g. for feature flags). */
+    env: z.record(z.string()).default({}),
+  })
+  .strict();
+
+export const ProdStatus = z
+  .object({
+    ...baseStatus,
+    phase: ProdPhase.default('Pending'),
+    endpoint: z.string().optional(),
+    version: z.string().optional(),
+    readySince: z.string().optional(),
+    restarts: z.number().int().default(0),
+    message: z.string().optional(),
+    /** Consecutive successful warm-up answers so far. */
+    warmupPassed: z.number().int().default(0),
+  })
+  .strict();
+
+export const Prod = resourceSchema('Prod', ProdSpec, ProdStatus);
+export type Prod = z.infer<typeof Prod>;
+export type ProdSpec = z.infer<typeof ProdSpec>;
+export type ProdStatus = z.infer<typeof ProdStatus>;

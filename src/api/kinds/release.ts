@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { baseStatus, dnsName, Duration } from '../meta.js';
+import { resourceSchema } from '../resource.js';
+
+export const Gate = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('errorRate'),
+      /** Highest share of 5xx answers (0–1) allowed on the new Prods. */
+      max: z.number().min(0).max(1).default(0.01),
+      /** Highest ratio to the known-good Prods' rate over the same window (e.g. 2 = twice as bad). */
+      maxRatioToBaseline: z.number().positive().optional(),
+      minRequests: z.number().int().min(0).default(20),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('latency'),
+      percentile: z.union([z.literal(50), z.literal(90), z.literal(99)]).default(99),
+      maxMs: z.number().positive(),
+      maxRatioToBaseline: z.number().positive().optional(),
+      minRequests: z.number().int().min(0).default(20),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('promql'),
+      /** `$prods` in the query is replaced by a regex of the wave's Prod names. */
+      query: z.string().min(1),
+      /** The gate passes when the query's value is ≤ max (or ≥ min). */
+      max: z.number().optional(),
+      min: z.number().optional(),
+    })
+    .strict(),
+]);
+export type Gate = z.infer<typeof Gate>;
+
+export const ReleasePhase = z.enum(['Pending', 'Progressing', 'Paused', 'RollingBack', 'RolledBack', 'Succeeded', 'Failed', 'Aborted']);
+export const WaveState = z.enum(['Pending', 'Updating', 'WarmingUp', 'Baking', 'Passed', 'Failed', 'RolledBack', 'Skipped']);
+
+export const ReleaseSpec = z
+  .object({
+    fleet: dnsName,
+    version: z.string().min(1),
+    maxParallel: z.number().int().min(1).default(1),
+    bake: Duration.default('30s'),
+    gates: z.array(Gate).default([{ type: 'errorRate', max: 0.01, minRequests: 20 }]),
+    warmup: z.object({ requests: z.number().int().min(1).default(3) }).strict().default({}),
+    autoRollback: z.boolean().default(true),
+    /** Extra environment for the new version's Prods. */
+    env: z.record(z.string()).default({}),
+    paused: z.boolean().default(false),
+    /** Set by `drover release abort|rollback|promote`. */
+    action: z.enum(['none', 'abort', 'rollback', 'promote']).default('none'),
+  })
+  .strict();
+
+export const ReleaseStatus = z
+  .object({
+    ...baseStatus,
+    phase: ReleasePhase.default('Pending'),
+    fromVersion: z.string().optional(),
+    currentWave: z.number().int().default(0),
+    waves: z
+      .array(
+        z
+          .object({
+            index: z.number().int(),
+            riskClass: z.enum(['test', 'fewUsers', 'redundant', 'nonRedundant']),
+            prods: z.array(z.string()),
+            replacements: z.array(z.string()).default([]),
+            users: z.number().int().default(0),
+            state: WaveState.default('Pending'),
+            reason: z.string().optional(),
+            startedAt: z.string().optional(),
+            finishedAt: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    decisions: z
+      .array(z.object({ time: z.string(), action: z.string(), reason: z.string() }).strict())
+      .default([]),
+    message: z.string().optional(),
+  })
+  .strict();
+
+export const Release = resourceSchema('Release', ReleaseSpec, ReleaseStatus);
+export type Release = z.infer<typeof Release>;
+export type ReleaseSpec = z.infer<typeof ReleaseSpec>;

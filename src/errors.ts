@@ -1,0 +1,89 @@
+/**
+ * The error catalogue: every error the API (and the CLI, which renders API errors) can produce has a
+ * stable code, an HTTP status and a message. One central handler in the server maps `DroverError`s to
+ * responses `{code, message, field?, fix?}`; anything else is an internal error.
+ */
+
+export const errorCatalogue = {
+  DROVER_E_INVALID: { status: 400, title: 'invalid input' },
+  DROVER_E_UNKNOWN_KIND: { status: 400, title: 'unknown kind' },
+  DROVER_E_BAD_REQUEST: { status: 400, title: 'bad request' },
+  DROVER_E_UNAUTHORIZED: { status: 401, title: 'unauthorized' },
+  DROVER_E_FORBIDDEN: { status: 403, title: 'forbidden' },
+  DROVER_E_NOT_FOUND: { status: 404, title: 'not found' },
+  DROVER_E_METHOD_NOT_ALLOWED: { status: 405, title: 'method not allowed' },
+  DROVER_E_ALREADY_EXISTS: { status: 409, title: 'already exists' },
+  DROVER_E_CONFLICT: { status: 409, title: 'conflict' },
+  DROVER_E_GONE: { status: 410, title: 'resource version too old' },
+  DROVER_E_TOO_LARGE: { status: 413, title: 'request body too large' },
+  DROVER_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'unsupported media type' },
+  DROVER_E_UNPROCESSABLE: { status: 422, title: 'cannot be done' },
+  DROVER_E_INTERNAL: { status: 500, title: 'internal error' },
+  DROVER_E_UNAVAILABLE: { status: 503, title: 'unavailable' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** Dotted path of the offending field, e.g. `spec.app.port`. */
+  field?: string;
+  /** What the user should do about it. */
+  fix?: string;
+}
+
+export class DroverError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+  readonly fix: string | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: { field?: string; fix?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'DroverError';
+    this.code = code;
+    this.field = opts.field;
+    this.fix = opts.fix;
+  }
+
+  get status(): number {
+    return errorCatalogue[this.code].status;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.field !== undefined) body.field = this.field;
+    if (this.fix !== undefined) body.fix = this.fix;
+    return body;
+  }
+}
+
+export const errors = {
+  notFound: (kind: string, name: string) =>
+    new DroverError('DROVER_E_NOT_FOUND', `${kind} "${name}" not found`, {
+      fix: `list what exists with \`drover get ${kind.toLowerCase()}s\``,
+    }),
+  alreadyExists: (kind: string, name: string) =>
+    new DroverError('DROVER_E_ALREADY_EXISTS', `${kind} "${name}" already exists`, {
+      field: 'metadata.name',
+      fix: 'choose another name, or use `drover apply` to update it',
+    }),
+  conflict: (kind: string, name: string, expected: string, actual: string) =>
+    new DroverError(
+      'DROVER_E_CONFLICT',
+      `${kind} "${name}" was modified concurrently (you sent resourceVersion ${expected}, the stored one is ${actual})`,
+      { field: 'metadata.resourceVersion', fix: 're-read the object, re-apply your change and retry' },
+    ),
+  gone: (requested: string, oldest: string) =>
+    new DroverError(
+      'DROVER_E_GONE',
+      `resourceVersion ${requested} is too old (oldest retained is ${oldest})`,
+      { field: 'resourceVersion', fix: 'list again and watch from the list resourceVersion' },
+    ),
+  invalid: (message: string, field?: string, fix?: string) =>
+    new DroverError('DROVER_E_INVALID', message, { ...(field ? { field } : {}), ...(fix ? { fix } : {}) }),
+};
+
+export function isDroverError(e: unknown, code?: ErrorCode): e is DroverError {
+  return e instanceof DroverError && (code === undefined || e.code === code);
+}
