@@ -1,0 +1,51 @@
+/**
+ * The reconcile contract, written once (after controller-runtime's pkg/reconcile).
+ *
+ * A Reconciler makes the world match the desired state of the object named by `key`. It is level-based:
+ * it must not assume it saw any particular event, and it reads desired and observed state afresh on every
+ * call. The manager calls it when a watched object changes, on requeue, and on periodic resync.
+ *
+ * Outcomes, mapped to queue actions and to the metric label `result` in one place (the manager):
+ * - returns `{}`                    → done ("success"); called again on the next change or resync.
+ * - returns `{ requeueAfterMs }`    → called again after that delay ("requeue_after").
+ * - throws any error                → retried with per-key exponential backoff ("error"), logged at error.
+ * - throws `TerminalError`          → not retried until the object changes again ("terminal").
+ */
+import type { AnyResource } from '../api/resource.js';
+import type { Store } from '../store/store.js';
+
+export interface Result {
+  requeueAfterMs?: number;
+}
+
+export class TerminalError extends Error {
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super(message, opts);
+    this.name = 'TerminalError';
+  }
+}
+
+/** Which changes enqueue which keys: by default the changed object's own name. */
+export interface WatchSpec {
+  kind: string;
+  /** Map a changed object to the keys to reconcile (e.g. a Prod → its fleet's name). */
+  mapToKeys?: (obj: AnyResource) => string[];
+}
+
+export interface ReconcileContext {
+  store: Store;
+  signal: AbortSignal;
+  /** Record an event about an object (shown by `drover describe`). */
+  recordEvent(obj: AnyResource, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+export interface Reconciler {
+  /** Metric/log name, e.g. "fleet". */
+  readonly name: string;
+  readonly watches: readonly WatchSpec[];
+  /** Periodic resync of every key, in ms (level-based safety net). */
+  readonly resyncMs?: number;
+  /** All keys to reconcile at start and on resync. */
+  listKeys(ctx: ReconcileContext): Promise<string[]>;
+  reconcile(ctx: ReconcileContext, key: string): Promise<Result>;
+}
