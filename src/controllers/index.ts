@@ -9,6 +9,10 @@ export interface ControlPlaneOptions {
   store: Store;
   /** Base URL of this control plane's API, for controllers that hand it to processes they start. */
   apiUrl?: string;
+  /** Admin URLs of the edges whose `/stats` feed release gates (see src/traffic/stats.ts). */
+  edgeStatsUrls?: string[];
+  /** Prometheus base URL for PromQL gates, when configured. */
+  prometheusUrl?: string;
 }
 
 export type ControllerFactory = (opts: ControlPlaneOptions) => Reconciler;

@@ -12,7 +12,10 @@ export const ClusterSpec = z
     /** Failure domain; defaults to the region (see `clusterDomain`). */
     domain: z.string().min(1).optional(),
     capacity: z.object({ prods: z.number().int().min(0).default(10) }).strict().default({}),
+    /** No new Prods are placed here. */
     cordoned: z.boolean().default(false),
+    /** Tenants move off this cluster's Prods (keeping redundancy where capacity allows). Implies cordoned. */
+    draining: z.boolean().default(false),
     /** Kubernetes minor version, e.g. "1.31"; checked against the EKS support calendar. */
     version: z.string().regex(/^\d+\.\d+$/, 'must be a Kubernetes minor version such as "1.31"').optional(),
     kubernetes: z

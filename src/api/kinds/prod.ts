@@ -16,6 +16,16 @@ export const ProdSpec = z
     retire: z.boolean().default(false),
     /** Extra environment for this Prod's workload only (releases use it, e.g. for feature flags). */
     env: z.record(z.string()).default({}),
+    /**
+     * Blue/green replacement of one Prod by another (releases, cluster replace): this Prod is the
+     * successor of the Prod named here. It is not counted against the fleet's `prods` while its
+     * predecessor exists. The traffic plan sends the predecessor's tenants to it only once `takeover`
+     * is true and it is Ready; the predecessor then drains but stays up, so flipping `takeover` back
+     * is a one-step rollback. When the predecessor is retired, the scheduler hands its tenants to the
+     * successor (not counted as moves).
+     */
+    replaces: dnsName.optional(),
+    takeover: z.boolean().default(false),
   })
   .strict();
 

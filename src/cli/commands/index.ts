@@ -7,3 +7,8 @@ import type { Command } from 'commander';
 export type RegisterCommand = (program: Command) => void;
 
 export const commandModules: RegisterCommand[] = [];
+
+/** A command group such as `drover cluster …` that several command files add subcommands to. */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
