@@ -3,10 +3,11 @@
  * `register(program)`. This list is the one place they are wired into the program.
  */
 import type { Command } from 'commander';
+import { register as registerClusterAdd } from './cluster-add.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commandModules: RegisterCommand[] = [];
+export const commandModules: RegisterCommand[] = [registerClusterAdd];
 
 /** A command group such as `drover cluster …` that several command files add subcommands to. */
 export function commandGroup(program: Command, name: string, description: string): Command {
