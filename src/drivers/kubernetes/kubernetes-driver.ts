@@ -249,7 +249,7 @@ export class KubernetesDriver implements ClusterDriver {
           }
           await this.http.stream(
             path,
-            { watch: true, labelSelector: selector, resourceVersion, allowWatchBookmarks: true },
+            { watch: true, labelSelector: selector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
             (line) => {
               const ev = KubeWatchEvent.safeParse(line);
               if (!ev.success) return;
