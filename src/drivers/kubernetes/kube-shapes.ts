@@ -13,6 +13,9 @@ const Meta = z
     generation: z.number().int().optional(),
     resourceVersion: z.string().optional(),
     deletionTimestamp: z.string().optional(),
+    managedFields: z
+      .array(z.object({ manager: z.string().optional(), operation: z.string().optional(), fieldsV1: z.record(z.unknown()).optional() }).passthrough())
+      .optional(),
   })
   .passthrough();
 

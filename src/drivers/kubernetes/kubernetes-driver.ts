@@ -21,6 +21,8 @@ import { prodIngressHost, renderProd, type RenderOptions } from './render.js';
 import { defaultRetryPolicy, isRetryable, retryDelayMs, withRetry, type RetryPolicy } from './retry.js';
 
 export const FIELD_MANAGER = 'drover';
+/** Holds a Deployment's replicas for the HPA while Drover lets go of them (see handOverReplicas). */
+export const REPLICAS_HANDOVER_MANAGER = 'drover-replicas-handover';
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml';
 
 /** Kinds a Prod may or may not have, depending on the fleet and cluster; apply deletes the ones not rendered. */
@@ -114,11 +116,38 @@ export class KubernetesDriver implements ClusterDriver {
     this.namespaces.set(prod.metadata.name, ns);
     // In order: the namespace must exist before anything in it. Sequential on purpose: a Prod has at most
     // seven objects and the API server's fairness limits favour few concurrent requests per client.
+    if (fleet.spec.app.autoscale) await this.handOverReplicas(ns);
     for (const obj of objects) await this.serverSideApply(obj);
     const rendered = new Set(objects.map((o) => o.kind));
     for (const kind of OPTIONAL_KINDS) {
       if (!rendered.has(kind)) await this.call({ method: 'DELETE', path: objectPath(kind, APP_NAME, ns) }, [404]);
     }
+  }
+
+  /**
+   * When a fleet starts autoscaling, the rendered Deployment stops carrying `replicas`. Server-side apply
+   * deletes (resets to the default, 1) a field its only owner stops applying, which would scale the Prod
+   * down to one pod until the HPA reacts. The documented way out (Kubernetes docs, server-side apply,
+   * "Transferring ownership") is to have another field manager apply the current value first, so the
+   * field stays owned and keeps its value; the HPA then takes it over when it scales.
+   */
+  private async handOverReplicas(ns: string): Promise<void> {
+    const current = await this.get(objectPath('Deployment', APP_NAME, ns), KubeDeployment);
+    const replicas = current?.spec?.replicas;
+    if (!current || replicas === undefined) return;
+    const ownedByDrover = (current.metadata.managedFields ?? []).some((m) => {
+      const spec = m.fieldsV1?.['f:spec'];
+      return m.manager === FIELD_MANAGER && typeof spec === 'object' && spec !== null && 'f:replicas' in spec;
+    });
+    if (!ownedByDrover) return;
+    await this.call({
+      method: 'PATCH',
+      path: objectPath('Deployment', APP_NAME, ns),
+      // Same value as now, so no conflict: the two managers share the field, then Drover lets go.
+      query: { fieldManager: REPLICAS_HANDOVER_MANAGER },
+      body: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: APP_NAME, namespace: ns }, spec: { replicas } },
+      contentType: APPLY_PATCH_CONTENT_TYPE,
+    });
   }
 
   /** The Prod's namespace, from the shortcut map or from the namespace labels. */

@@ -160,6 +160,26 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
     assert.equal((await behindIngress.observe('web-1')).endpoint, `http://${NS}.prods.example.com`);
   });
 
+  it('hands replicas over to another field manager before the HPA takes them, so the Prod is not scaled to 1', async () => {
+    const d = driver();
+    await d.apply(prod('web-1', 'web'), web);
+    const dep = api.get('deployments', 'app', NS);
+    assert.ok(dep);
+    // As a real server records it: drover applied spec.replicas.
+    api.put('deployments', { ...dep, spec: { ...(dep.spec as object), replicas: 2 }, metadata: { ...dep.metadata, managedFields: [{ manager: 'drover', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }] } });
+    const from = api.requests.length;
+    await d.apply(prod('web-1', 'web'), fleet('web', { image: 'acme/web:${version}', autoscale: { minReplicas: 2, maxReplicas: 5 } }));
+    const patches = api.requests.slice(from).filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/app'));
+    assert.equal(patches.length, 2);
+    const [handover, applied] = patches;
+    assert.equal(handover?.query.get('fieldManager'), 'drover-replicas-handover');
+    assert.equal(handover?.query.get('force'), null);
+    assert.deepEqual((handover?.body as { spec: unknown }).spec, { replicas: 2 });
+    assert.equal(applied?.query.get('fieldManager'), 'drover');
+    assert.equal((applied?.body as { spec: { replicas?: number } }).spec.replicas, undefined);
+    assert.ok(api.requests.slice(from).some((r) => r.method === 'PATCH' && r.path.endsWith('/horizontalpodautoscalers/app')));
+  });
+
   it('retries 429 after the Retry-After the server sent, and 5xx with growing backoff', async () => {
     const d = driver();
     api.failNext({ method: 'PATCH', pathIncludes: '/deployments/' }, 1, 429, { 'Retry-After': '2' });
