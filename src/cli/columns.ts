@@ -19,8 +19,9 @@ function at(o: unknown, path: string): unknown {
 function str(v: unknown, dflt = '<none>'): string {
   if (v === undefined || v === null || v === '') return dflt;
   if (Array.isArray(v)) return v.length === 0 ? dflt : v.map((x) => str(x)).join(',');
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
 }
 
 const col = (header: string, path: string, dflt?: string, wide?: boolean): Column => ({

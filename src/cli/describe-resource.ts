@@ -46,7 +46,10 @@ export function describeResource(o: AnyResource, events: readonly AnyResource[],
 }
 
 function s(v: unknown): string {
-  return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
 }
 
 function kv(r: Record<string, string>): string {
