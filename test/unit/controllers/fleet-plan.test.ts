@@ -66,6 +66,14 @@ describe('planFleet', () => {
     assert.deepEqual(brief(p.actions), ['retire web-0 Orphaned']);
   });
 
+  it('replaces a Prod whose cluster is gone or NotReady on another cluster in the same pass', () => {
+    const dead: Cluster = { ...cluster('c', { domain: 'c' }), status: { phase: 'NotReady', prods: 1, conditions: [] } };
+    const gone = plan([prod('web-1', { cluster: 'zzz' }), prod('web-2', { cluster: 'b' })]);
+    assert.deepEqual(brief(gone.actions), ['retire web-1 ClusterLost', 'delete web-1 ClusterLost', 'create normal on a']);
+    const notReady = plan([prod('web-1', { cluster: 'c' }), prod('web-2', { cluster: 'b' })], { clusters: [...clusters, dead] });
+    assert.deepEqual(brief(notReady.actions), ['retire web-1 ClusterLost', 'delete web-1 ClusterLost', 'create normal on a']);
+  });
+
   it('says why it cannot place, in status', () => {
     const p = plan([], { clusters: [] });
     assert.equal(p.unplaceable, 'no clusters registered');
