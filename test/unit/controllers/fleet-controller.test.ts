@@ -149,6 +149,7 @@ describe('fleet controller', () => {
     const watching = new AbortController();
     const prods = new Map(old.map((p) => [p.metadata.name, p]));
     let maxInFlight = 0;
+    let maxCounted = 0;
     const sawTakeover = new Set<string>();
     const watch = (async () => {
       const rv = await store.revision();
@@ -160,6 +161,8 @@ describe('fleet controller', () => {
         const live = (n: string | undefined) => n !== undefined && prods.get(n)?.spec.retire === false;
         const inFlight = [...prods.values()].filter((x) => x.spec.fleet === 'web' && live(x.spec.replaces) && !x.spec.retire).length;
         maxInFlight = Math.max(maxInFlight, inFlight);
+        const counted = [...prods.values()].filter((x) => x.spec.fleet === 'web' && !x.spec.retire && !live(x.spec.replaces)).length;
+        maxCounted = Math.max(maxCounted, counted);
       }
     })();
     // Slow readiness a little so that overlapping successors would show.
@@ -170,6 +173,7 @@ describe('fleet controller', () => {
     await watch;
     agents.ready = () => true;
     assert.equal(maxInFlight, 1, 'one successor at a time');
+    assert.equal(maxCounted, 3, 'no extra Prod is created (and retired) along the way');
     const oldNames = new Set(old.map((p) => p.metadata.name));
     for (const p of rolled) {
       assert.ok(p.spec.replaces !== undefined && oldNames.has(p.spec.replaces), `${p.metadata.name} replaces an old Prod`);

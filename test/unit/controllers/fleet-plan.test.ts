@@ -48,6 +48,18 @@ describe('planFleet', () => {
     assert.equal(afterTakeover.recheckInMs, 60_001, 'looks again when the retire times out');
   });
 
+  it('rolls a version: successor on the same cluster, takeover when Ready, then retires the predecessor only', () => {
+    const v2: Fleet = { ...web, spec: { ...web.spec, version: 'v2' } };
+    const start = plan([prod('web-1'), prod('web-2', { cluster: 'b' })], { fleet: v2 });
+    assert.deepEqual(brief(start.actions), ['create normal on a replacing web-1']);
+    const warming = plan([prod('web-1'), prod('web-2', { cluster: 'b' }), prod('web-3', { replaces: 'web-1', version: 'v2' }, 'WarmingUp')], { fleet: v2 });
+    assert.deepEqual(brief(warming.actions), []);
+    const ready = plan([prod('web-1'), prod('web-2', { cluster: 'b' }), prod('web-3', { replaces: 'web-1', version: 'v2' })], { fleet: v2 });
+    assert.deepEqual(brief(ready.actions), ['takeover web-3']);
+    const took = plan([prod('web-1'), prod('web-2', { cluster: 'b' }), prod('web-3', { replaces: 'web-1', version: 'v2', takeover: true })], { fleet: v2 });
+    assert.deepEqual(brief(took.actions), ['retire web-1 Replaced'], 'no extra Prod while the successor is promoted');
+  });
+
   it('deletes a retiring Prod once Retired, or when its retire times out', () => {
     const late = new Date(T - 61_000).toISOString();
     const p = plan([
