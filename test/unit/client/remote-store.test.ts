@@ -40,7 +40,7 @@ describe('RemoteStore against an in-process API server', () => {
     const upd = await store.update({ ...a, spec: { fleet: 'web', users: 20 } });
     assert.equal(upd.metadata.generation, 2);
     const st = await store.updateStatus({ ...upd, status: { prods: ['p1'] } });
-    assert.deepEqual((st.status as { prods: string[] }).prods, ['p1']);
+    assert.deepEqual((st.status).prods, ['p1']);
     await store.create(tenant('b'));
     const gold = await store.list('Tenant', { labelSelector: 'tier=gold' });
     assert.deepEqual(gold.items.map((i) => i.metadata.name), ['a']);
