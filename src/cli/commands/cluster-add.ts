@@ -1,7 +1,8 @@
 /** `drover cluster add NAME --kubeconfig PATH --context C …`: thin; the work is in drivers/kubernetes/add-cluster.ts. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { addKubernetesCluster } from '../../drivers/kubernetes/add-cluster.js';
-import { connect } from '../connect.js';
+import { withExitCode } from '../action.js';
+import { connect, type ConnectOptions } from '../connect.js';
 import { commandGroup } from './index.js';
 
 function positiveInt(value: string): number {
@@ -15,7 +16,7 @@ function provider(value: string): 'kubernetes' | 'eks' {
   return value;
 }
 
-interface AddOptions {
+interface AddOptions extends ConnectOptions {
   kubeconfig?: string;
   context: string;
   provider?: 'kubernetes' | 'eks';
@@ -37,17 +38,20 @@ export function register(program: Command): void {
     .option('--domain <domain>', 'failure domain (default: the region)')
     .option('--capacity <n>', 'most Prods this cluster takes', positiveInt)
     .option('--ingress-host <host>', 'wildcard host of an ingress in front of the cluster; Prods answer on <namespace>.<host>')
-    .action(async (name: string, _opts: AddOptions, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<AddOptions & { server?: string; token?: string }>();
-      const store = await connect(opts);
-      try {
-        const r = await addKubernetesCluster(store, { name, ...opts });
-        for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-        const h = r.health;
-        const facts = h.reachable ? [`Kubernetes ${h.serverVersion ?? '?'}`, ...(h.nodes ? [`${h.nodes.ready}/${h.nodes.total} nodes Ready`] : [])] : ['unreachable'];
-        process.stdout.write(`cluster/${name} ${r.created ? 'created' : 'configured'} (${facts.join(', ')})\n`);
-      } finally {
-        await store.close();
-      }
-    });
+    .action(
+      withExitCode(async (name: string, _opts: AddOptions, cmd: Command) => {
+        const { server: _server, token: _token, ...input } = cmd.optsWithGlobals<AddOptions>();
+        const store = await connect(cmd.optsWithGlobals<AddOptions>());
+        try {
+          const r = await addKubernetesCluster(store, { name, ...input });
+          for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+          const h = r.health;
+          const facts = h.reachable ? [`Kubernetes ${h.serverVersion ?? '?'}`, ...(h.nodes ? [`${h.nodes.ready}/${h.nodes.total} nodes Ready`] : [])] : ['unreachable'];
+          process.stdout.write(`cluster/${name} ${r.created ? 'created' : 'configured'} (${facts.join(', ')})\n`);
+          return 0;
+        } finally {
+          await store.close();
+        }
+      }),
+    );
 }
