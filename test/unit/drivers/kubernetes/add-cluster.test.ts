@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Cluster } from '../../../../src/api/kinds/cluster.js';
 import { addKubernetesCluster } from '../../../../src/drivers/kubernetes/add-cluster.js';
+import { kubernetesDriverFromSettings } from '../../../../src/drivers/kubernetes/index.js';
 import { isDroverError } from '../../../../src/errors.js';
 import { MemoryStore } from '../../../../src/store/memory/memory-store.js';
 import { mockKubeconfig, MockKubeApiServer } from './mock-api-server.js';
@@ -79,5 +80,30 @@ describe('addKubernetesCluster (a mock API server stands in for a real cluster)'
     assert.match(r.warnings[0] ?? '', /not reachable now/);
     assert.doesNotMatch(r.warnings[0] ?? '', new RegExp(TOKEN));
     assert.equal((await store.get<Cluster>('Cluster', 'k2'))?.spec.version, undefined);
+  });
+});
+
+describe('kubernetesDriverFromSettings (a mock API server stands in for a real cluster)', () => {
+  it('builds a working driver from agent flag settings, and names a bad setting', async () => {
+    const api = new MockKubeApiServer(TOKEN);
+    await api.start();
+    const dir = mkdtempSync(join(tmpdir(), 'drover-settings-'));
+    try {
+      const path = join(dir, 'config');
+      writeFileSync(path, mockKubeconfig(api.url, TOKEN, 'ctx'));
+      const d = kubernetesDriverFromSettings('k9', { context: 'ctx', kubeconfig: path, serviceType: 'NodePort' });
+      assert.equal(d.provider, 'kubernetes');
+      assert.equal((await d.health()).reachable, true);
+      assert.deepEqual(await d.list(), []);
+      assert.equal(api.requests.at(-1)?.query.get('labelSelector'), 'app.kubernetes.io/managed-by=drover,drover.dev/cluster=k9');
+      await d.close();
+      assert.throws(
+        () => kubernetesDriverFromSettings('k9', { context: 'ctx', kubeconfig: path, serviceType: 'Ingress' }),
+        (e: unknown) => isDroverError(e) && e.field === 'settings.serviceType',
+      );
+    } finally {
+      await api.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
