@@ -396,6 +396,11 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         assert.deepEqual(await withDeadline(consumer, 5_000, 'watch did not end on close'), ['a']);
       });
 
+      it('a malformed resourceVersion or label selector is rejected as invalid', async () => {
+        await rejectsWith(collect(store, { resourceVersion: 'abc' }, () => false), 'DROVER_E_INVALID');
+        await rejectsWith(collect(store, { labelSelector: 'a in (' }, () => false), 'DROVER_E_INVALID');
+      });
+
       it('a compacted revision throws DROVER_E_GONE; the oldest retained one still replays', async () => {
         await cleanup();
         ({ store, cleanup } = await makeStore({ historySize: 5 }));
