@@ -4,6 +4,8 @@
  */
 import type { Reconciler } from '../runtime/reconciler.js';
 import type { Store } from '../store/store.js';
+import { gitSourceControllerFactory } from './gitsource-controller.js';
+import { releaseControllerFactory } from './release-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -18,7 +20,7 @@ export interface ControlPlaneOptions {
 export type ControllerFactory = (opts: ControlPlaneOptions) => Reconciler;
 
 /** Filled in by each area (fleet, prod, cluster, scheduler, traffic, release, gitsource). */
-export const controllerFactories: ControllerFactory[] = [];
+export const controllerFactories: ControllerFactory[] = [releaseControllerFactory, gitSourceControllerFactory];
 
 export interface RunningControllers {
   stop(): Promise<void>;
