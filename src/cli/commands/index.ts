@@ -3,10 +3,12 @@
  * `register(program)`. This list is the one place they are wired into the program.
  */
 import type { Command } from 'commander';
+import { register as clusterLifecycle } from './cluster-lifecycle.js';
+import { register as release } from './release.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commandModules: RegisterCommand[] = [];
+export const commandModules: RegisterCommand[] = [release, clusterLifecycle];
 
 /** A command group such as `drover cluster …` that several command files add subcommands to. */
 export function commandGroup(program: Command, name: string, description: string): Command {
