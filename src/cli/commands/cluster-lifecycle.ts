@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { drainCluster, setClusterState, type DrainReport } from '../../lifecycle/cluster-ops.js';
 import { replaceCluster } from '../../lifecycle/replace.js';
 import type { Store } from '../../store/store.js';
-import { connect } from '../connect.js';
+import { withExitCode } from '../action.js';
+import { connect, type ConnectOptions } from '../connect.js';
 import { commandGroup } from './index.js';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -16,10 +17,10 @@ export function describeDrain(r: DrainReport): string {
 
 export function register(program: Command): void {
   const cluster = commandGroup(program, 'cluster', 'Cluster lifecycle: add, cordon, drain, replace');
-  const run = (fn: (store: Store) => Promise<number | void>) => async (cmd: Command) => {
-    const store = await connect(cmd.optsWithGlobals());
+  const run = (fn: (store: Store) => Promise<number | void>) => async (cmd: Command): Promise<number> => {
+    const store = await connect(cmd.optsWithGlobals<ConnectOptions>());
     try {
-      process.exitCode = (await fn(store)) ?? 0;
+      return (await fn(store)) ?? 0;
     } finally {
       await store.close();
     }
@@ -29,13 +30,13 @@ export function register(program: Command): void {
     .command('cordon')
     .description('No new Prods on this cluster; its Prods keep serving')
     .argument('<name>')
-    .action((name: string, _o: unknown, cmd: Command) => run(async (s) => void out(`cluster ${(await setClusterState(s, name, 'cordon')).metadata.name} cordoned`))(cmd));
+    .action(withExitCode((name: string, _o: unknown, cmd: Command) => run(async (s) => void out(`cluster ${(await setClusterState(s, name, 'cordon')).metadata.name} cordoned`))(cmd)));
 
   cluster
     .command('uncordon')
     .description('Allow Prods on this cluster again (and stop draining it)')
     .argument('<name>')
-    .action((name: string, _o: unknown, cmd: Command) => run(async (s) => void out(`cluster ${(await setClusterState(s, name, 'uncordon')).metadata.name} uncordoned`))(cmd));
+    .action(withExitCode((name: string, _o: unknown, cmd: Command) => run(async (s) => void out(`cluster ${(await setClusterState(s, name, 'uncordon')).metadata.name} uncordoned`))(cmd)));
 
   cluster
     .command('drain')
@@ -43,11 +44,12 @@ export function register(program: Command): void {
     .argument('<name>')
     .option('--timeout <seconds>', 'how long to wait for the tenants to move', '120')
     .option('--no-wait', 'set draining and return')
-    .action((name: string, o: { timeout: string; wait: boolean }, cmd: Command) =>
+    .action(withExitCode((name: string, o: { timeout: string; wait: boolean }, cmd: Command) =>
       run(async (s) => {
         const r = await drainCluster(s, name, { timeoutMs: o.wait ? Number(o.timeout) * 1000 : 0, onProgress: (p) => out(describeDrain(p)) });
         return r.done || !o.wait ? 0 : 1;
       })(cmd),
+    ),
     );
 
   cluster
@@ -56,11 +58,12 @@ export function register(program: Command): void {
     .argument('<old>')
     .requiredOption('--with <new>', 'the cluster that takes over')
     .option('--timeout <seconds>', 'how long to wait for the new Prods to serve', '600')
-    .action((old: string, o: { with: string; timeout: string }, cmd: Command) =>
+    .action(withExitCode((old: string, o: { with: string; timeout: string }, cmd: Command) =>
       run(async (s) => {
         const res = await replaceCluster(s, old, o.with, { timeoutMs: Number(o.timeout) * 1000, onProgress: (p) => out(`[${p.step}] ${p.message}`) });
         out(res.message);
         return res.ok ? 0 : 1;
       })(cmd),
+    ),
     );
 }

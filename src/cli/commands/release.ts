@@ -11,7 +11,8 @@ import { formatPlan, formatStatus, isTerminal } from '../../release/format.js';
 import { planWaves, releasableProds } from '../../release/plan-waves.js';
 import { mutate } from '../../release/successor.js';
 import type { Store } from '../../store/store.js';
-import { connect } from '../connect.js';
+import { withExitCode } from '../action.js';
+import { connect, type ConnectOptions } from '../connect.js';
 import { commandGroup } from './index.js';
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -95,11 +96,10 @@ export async function watchStatus(store: Store, name: string, watch: boolean, wr
 
 export function register(program: Command): void {
   const release = commandGroup(program, 'release', 'Release a fleet to a new version in risk-ordered waves behind gates');
-  const run = (fn: (store: Store) => Promise<number | void>) => async (...args: unknown[]) => {
-    const cmd = args.at(-1) as Command;
-    const store = await connect(cmd.optsWithGlobals());
+  const run = async (cmd: Command, fn: (store: Store) => Promise<number | void>): Promise<number> => {
+    const store = await connect(cmd.optsWithGlobals<ConnectOptions>());
     try {
-      process.exitCode = (await fn(store)) ?? 0;
+      return (await fn(store)) ?? 0;
     } finally {
       await store.close();
     }
@@ -119,11 +119,12 @@ export function register(program: Command): void {
     .option('--promql <query>', 'PromQL gate; $prods is replaced by the wave\'s Prod names')
     .option('--promql-max <value>', 'the PromQL gate passes when the value is at most this')
     .action(
-      (fleet: string, o: StartOpts, cmd: Command) =>
-        run(async (store) => {
+      withExitCode((fleet: string, o: StartOpts, cmd: Command) =>
+        run(cmd, async (store) => {
           const r = await startRelease(store, fleet, o);
           out(`release.drover.dev/${r.metadata.name} created (fleet ${fleet} → ${o.version}); follow it with: drover release status ${r.metadata.name} -w`);
-        })(cmd),
+        }),
+      ),
     );
 
   release
@@ -132,14 +133,14 @@ export function register(program: Command): void {
     .argument('<fleet>')
     .requiredOption('--version <version>', 'version to plan for')
     .option('--max-parallel <n>', 'most Prods per wave', int, 1)
-    .action((fleet: string, o: { version: string; maxParallel: number }, cmd: Command) => run(async (store) => out(await planRelease(store, fleet, o.version, o.maxParallel)))(cmd));
+    .action(withExitCode((fleet: string, o: { version: string; maxParallel: number }, cmd: Command) => run(cmd, async (store) => out(await planRelease(store, fleet, o.version, o.maxParallel)))));
 
   release
     .command('status')
     .description('Waves with progress, the current wave and the last decisions')
     .argument('<name>')
     .option('-w, --watch', 'keep printing until the release ends (exit 1 unless it succeeded)')
-    .action((name: string, o: { watch?: boolean }, cmd: Command) => run((store) => watchStatus(store, name, o.watch === true, out))(cmd));
+    .action(withExitCode((name: string, o: { watch?: boolean }, cmd: Command) => run(cmd, (store) => watchStatus(store, name, o.watch === true, out))));
 
   const help: Record<ReleaseAction, string> = {
     pause: 'Pause the release after the current step',
@@ -153,11 +154,13 @@ export function register(program: Command): void {
       .command(a)
       .description(help[a])
       .argument('<name>')
-      .action((name: string, _o: unknown, cmd: Command) =>
-        run(async (store) => {
-          await actOnRelease(store, name, a);
-          out(`release.drover.dev/${name} ${a === 'pause' ? 'paused' : a === 'resume' ? 'resumed' : `${a} requested`}`);
-        })(cmd),
+      .action(
+        withExitCode((name: string, _o: unknown, cmd: Command) =>
+          run(cmd, async (store) => {
+            await actOnRelease(store, name, a);
+            out(`release.drover.dev/${name} ${a === 'pause' ? 'paused' : a === 'resume' ? 'resumed' : `${a} requested`}`);
+          }),
+        ),
       );
   }
 }
