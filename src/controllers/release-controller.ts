@@ -156,7 +156,7 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
       if (spec.action === 'abort' || spec.action === 'rollback') {
         if (wave && (wave.state === 'Updating' || wave.state === 'Baking')) await undoWave(wave, `${spec.action} requested`);
         const passed = st.waves.filter((w) => w.state === 'Passed').flatMap((w) => w.replacements);
-        const rest = passed.length > 0 ? `; ${passed.join(', ')} of passed waves stay on ${spec.version} (start a release of ${st.fromVersion ?? 'the old version'} to move them back)` : '';
+        const rest = passed.length > 0 ? `; ${passed.join(', ')} of passed waves are on ${spec.version}: with Fleet.spec.version still ${st.fromVersion ?? 'the old version'}, the fleet controller rolls them back one by one` : '';
         st.phase = spec.action === 'abort' ? 'Aborted' : 'RolledBack';
         decide(spec.action === 'abort' ? 'Aborted' : 'RolledBack', `${spec.action} requested by user${rest}`);
         await clearAction();
