@@ -54,3 +54,37 @@ describe('planWaves', () => {
     assert.deepEqual(plan.prods.map((x) => x.riskClass), ['nonRedundant', 'nonRedundant']);
   });
 });
+
+describe('planWaves invariants (property)', () => {
+  it('every Prod once, ≤ maxParallel, no shared tenant in a wave, classes in risk order', async () => {
+    const fc = await import('fast-check');
+    const arb = fc.record({
+      prods: fc.integer({ min: 1, max: 12 }),
+      maxParallel: fc.integer({ min: 1, max: 5 }),
+      tenants: fc.array(fc.record({ users: fc.integer({ min: 0, max: 1000 }), redundancy: fc.constantFrom(1 as const, 2 as const), a: fc.nat(), b: fc.nat() }), { maxLength: 20 }),
+      testProd: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(arb, (c) => {
+        const prods = Array.from({ length: c.prods }, (_, i) => prod(`p-${i}`, `c${i % 3}`, { role: c.testProd && i === 0 ? 'test' : 'normal' }));
+        const tenants = c.tenants.map((t, i) => {
+          const a = `p-${t.a % c.prods}`;
+          const b = `p-${t.b % c.prods}`;
+          return tenant(`t-${i}`, t.users, t.redundancy === 2 && a !== b ? [a, b] : [a], { redundancy: t.redundancy });
+        });
+        const plan = planWaves(prods, tenants, { maxParallel: c.maxParallel });
+        const all = plan.waves.flatMap((w) => w.prods).sort();
+        assert.deepEqual(all, prods.map((p) => p.metadata.name).sort());
+        const order = ['test', 'fewUsers', 'redundant', 'nonRedundant'];
+        let last = 0;
+        for (const w of plan.waves) {
+          assert.ok(w.prods.length >= 1 && w.prods.length <= c.maxParallel);
+          assert.ok(order.indexOf(w.riskClass) >= last);
+          last = order.indexOf(w.riskClass);
+          for (const t of tenants) assert.ok((t.status?.prods ?? []).filter((p) => w.prods.includes(p)).length <= 1, `wave ${w.index} shares tenant ${t.metadata.name}`);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
