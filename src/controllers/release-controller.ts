@@ -261,14 +261,15 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
     async function awaitServing(wave: Wave, prods: Map<string, Prod>): Promise<Result> {
       const succs = wave.replacements.map((n) => prods.get(n));
       const missing = wave.replacements.filter((_, i) => !succs[i]);
-      const failed = succs.filter((p): p is Prod => p?.status?.phase === 'Failed');
+      // A successor that failed, or that someone else retired (its cluster was lost), will never serve.
+      const failed = succs.filter((p): p is Prod => p?.status?.phase === 'Failed' || p?.spec.retire === true);
       const waited = now() - Date.parse(wave.startedAt ?? iso());
       if (missing.length > 0 || failed.length > 0 || waited > deadline) {
         const why =
           missing.length > 0
             ? `successor ${missing.join(', ')} disappeared`
             : failed.length > 0
-              ? `successor ${failed.map((p) => `${p.metadata.name} failed: ${p.status?.message ?? 'no message'}`).join('; ')}`
+              ? `successor ${failed.map((p) => (p.spec.retire ? `${p.metadata.name} was retired (its cluster lost?)` : `${p.metadata.name} failed: ${p.status?.message ?? 'no message'}`)).join('; ')}`
               : `successors not serving ${spec.version} after ${Math.round(waited / 1000)}s`;
         return failWave(wave, why);
       }

@@ -199,3 +199,27 @@ describe('release controller', () => {
     assert.ok((await prodsNow()).filter((p) => p.spec.replaces).every((p) => p.spec.retire && !p.spec.takeover));
   });
 });
+
+describe('release controller: successors that never serve', () => {
+  it('fails and rolls back the wave when a successor fails', async () => {
+    const store = new MemoryStore();
+    const clock = new Clock();
+    await store.create(fleetDoc());
+    const { prods, tenants } = talkFleet();
+    for (const p of prods) await store.create(p);
+    for (const t of tenants) await store.updateStatus({ ...(await store.create(t)), status: t.status });
+    await agentStep(store, clock.iso());
+    const r = releaseController({ now: clock.now, gates: async () => ({ outcome: 'pass', results: [], reason: 'ok' }) });
+    const ctx = testContext(store);
+    await store.create(releaseDoc('crash'));
+    await r.reconcile(ctx, 'crash'); // plan
+    await r.reconcile(ctx, 'crash'); // wave 0 successors
+    const succ = (await store.list<Prod>('Prod')).items.find((p) => p.spec.replaces === 'c-2')!;
+    await store.updateStatus({ ...succ, status: { conditions: [], restarts: 5, warmupPassed: 0, phase: 'Failed', message: 'exit code 1' } });
+    await r.reconcile(ctx, 'crash');
+    const st = (await store.get<Release>('Release', 'crash'))!.status!;
+    assert.equal(st.phase, 'RolledBack');
+    assert.match(st.decisions.find((d) => d.action === 'GatesFailed')?.reason ?? '', /failed: exit code 1/);
+    assert.equal((await store.get<Prod>('Prod', succ.metadata.name))?.spec.retire, true);
+  });
+});
