@@ -10,7 +10,9 @@ import type { Store } from '../store/store.js';
 import { createClusterController } from './cluster-controller.js';
 import { createEventGcController } from './event-gc-controller.js';
 import { createFleetController } from './fleet-controller.js';
+import { gitSourceControllerFactory } from './gitsource-controller.js';
 import { createProdController } from './prod-controller.js';
+import { releaseControllerFactory } from './release-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -34,6 +36,8 @@ export const controllerFactories: ControllerFactory[] = [
   () => createFleetController(),
   () => createProdController(),
   () => createEventGcController(),
+  releaseControllerFactory,
+  gitSourceControllerFactory,
 ];
 
 export interface RunningControllers {

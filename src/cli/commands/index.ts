@@ -5,15 +5,17 @@
 import type { Command } from 'commander';
 import { register as apply } from './apply.js';
 import { register as clusterAdd } from './cluster-add.js';
+import { register as clusterLifecycle } from './cluster-lifecycle.js';
 import { register as del } from './delete.js';
 import { register as describe } from './describe.js';
 import { register as get } from './get.js';
+import { register as release } from './release.js';
 import { register as server } from './server.js';
 import { register as version } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, clusterAdd];
+export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, release, clusterLifecycle, clusterAdd];
 
 /** A command group such as `drover cluster …` that several command files add subcommands to. */
 export function commandGroup(program: Command, name: string, description: string): Command {
