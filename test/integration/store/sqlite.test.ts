@@ -89,7 +89,7 @@ describe('SQLite store durability', () => {
 
   it('commits concurrent writes in groups and still acknowledges each one', async () => {
     const dataDir = freshDir();
-    const store = new SqliteStore(join(dataDir + '.db'));
+    const store = new SqliteStore(`${dataDir}.db`);
     try {
       const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.create(obj('Prod', `p${i}`))));
       assert.deepEqual(
