@@ -4,6 +4,7 @@
  */
 import type { Reconciler } from '../runtime/reconciler.js';
 import type { Store } from '../store/store.js';
+import { schedulerController } from './scheduler-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -19,6 +20,7 @@ export type ControllerFactory = (opts: ControlPlaneOptions) => Reconciler;
 
 /** Filled in by each area (fleet, prod, cluster, scheduler, traffic, release, gitsource). */
 export const controllerFactories: ControllerFactory[] = [];
+controllerFactories.push((opts) => schedulerController(opts));
 
 export interface RunningControllers {
   stop(): Promise<void>;
