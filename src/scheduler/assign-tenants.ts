@@ -63,6 +63,7 @@ export class TenantAssigner {
   private indexTenants: Int32Array | undefined;
   private readonly indexExtra = new Map<number, number[]>();
   private readonly scores: Float64Array;
+  private shedFailed = false;
 
   constructor(input: AssignInput) {
     this.input = input;
@@ -279,24 +280,38 @@ export class TenantAssigner {
     }
 
     // 3. place empty slots, biggest tenants first
-    for (const t of sortByUsersDescending(pending.subarray(0, pendingCount), users, true)) this.place(t);
+    const order = sortByUsersDescending(pending.subarray(0, pendingCount), users, true);
+    for (const t of order) this.place(t);
 
-    // 4. rebalance Prods above the bound, only towards room within it
+    // 4. rebalance Prods above the bound, only towards room within it. Rounds, because a Prod that
+    // sheds below the bound can take a tenant an earlier shed could not place, and freed room lets
+    // tenants still short of Prods in: without them a re-run would find moves (it must be a fixpoint).
     const over = new Uint8Array(this.P);
-    let anyOver = false;
-    for (let p = 0; p < this.P; p++) {
-      if ((this.load[p] ?? 0) > (this.capOf[p] ?? 0)) {
-        over[p] = 1;
-        anyOver = true;
+    for (let round = 0; round < 4; round++) {
+      let anyOver = false;
+      for (let p = 0; p < this.P; p++) {
+        over[p] = (this.load[p] ?? 0) > (this.capOf[p] ?? 0) ? 1 : 0;
+        if (over[p] === 1) anyOver = true;
       }
-    }
-    if (anyOver) {
+      if (!anyOver) break;
       for (const v of this.views) v.resetMemos();
+      let moved = 0;
       for (let t = 0; t < T; t++) {
         for (let s = 0; s < 2; s++) {
           const p = (s === 0 ? this.slot0[t] : this.slot1[t]) ?? -1;
-          if (p >= 0 && over[p] === 1) this.shed(t, s, p);
+          if (p >= 0 && over[p] === 1 && this.shed(t, s, p)) moved++;
         }
+      }
+      if (moved === 0) break;
+      for (const t of order) if (this.filled(t) < (redundancy[t] ?? 1)) this.place(t);
+    }
+    if (this.shedFailed) {
+      for (let t = 0; t < T; t++) {
+        if (((this.flags[t] ?? 0) & reasonBit.BoundExceeded) === 0) continue;
+        const a = this.slot0[t] ?? -1;
+        const b = this.slot1[t] ?? -1;
+        const above = (a >= 0 && (this.load[a] ?? 0) > (this.capOf[a] ?? 0)) || (b >= 0 && (this.load[b] ?? 0) > (this.capOf[b] ?? 0));
+        if (!above) this.flags[t] = (this.flags[t] ?? 0) & ~reasonBit.BoundExceeded;
       }
     }
     this.buildIndex();
@@ -304,14 +319,15 @@ export class TenantAssigner {
   }
 
   /** Move one slot of `t` off Prod `p` if `p` is above the bound and another Prod has room within it. */
-  private shed(t: number, s: number, p: number): void {
+  private shed(t: number, s: number, p: number): boolean {
     const how = ((s === 0 ? this.how0[t] : this.how1[t]) ?? 0) as SlotHow;
-    if (how === SlotHow.pinned) return;
+    if (how === SlotHow.pinned) return false;
     const u = this.input.tenants.users[t] ?? 0;
     const l = this.load[p] ?? 0;
-    if (l <= (this.capOf[p] ?? 0) || l === u) return;
+    // Moving a tenant without users, or the only one, does not lower anything.
+    if (l <= (this.capOf[p] ?? 0) || l === u || u === 0) return false;
     const view = this.views[this.input.tenants.cls[t] ?? 0];
-    if (!view) return;
+    if (!view) return false;
     const other = (s === 0 ? this.slot1[t] : this.slot0[t]) ?? -1;
     const otherHow = (s === 0 ? this.how1[t] : this.how0[t]) ?? 0;
     this.load[p] = l - u;
@@ -320,8 +336,13 @@ export class TenantAssigner {
     this.slot1[t] = -1;
     this.how1[t] = 0;
     const placed = this.placeInDomains(t, view, p, other >= 0 ? (this.prods.domain[other] ?? -1) : -1, SlotHow.rebalanced);
-    if (!placed) this.setSlot(t, p, how);
-    else if (how === SlotHow.fallback) this.flags[t] = (this.flags[t] ?? 0) & ~reasonBit.BoundExceeded;
+    if (!placed) {
+      this.setSlot(t, p, how);
+      // Stays above the bound because nothing else has room: say so (cleared below if it falls under).
+      this.flags[t] = (this.flags[t] ?? 0) | reasonBit.BoundExceeded;
+      this.shedFailed = true;
+    } else if (how === SlotHow.fallback) this.flags[t] = (this.flags[t] ?? 0) & ~reasonBit.BoundExceeded;
+    return placed;
   }
 
   private buildIndex(): void {
