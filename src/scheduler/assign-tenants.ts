@@ -7,7 +7,9 @@
  *    this is what makes a change move only the tenants it must;
  * 3. place — slots still empty, biggest tenants first (first-fit-decreasing packs best): rendezvous over
  *    failure domains weighted by their eligible Prods, then a bounded-load walk on that domain's ring;
- *    a tenant that would get no Prod at all may exceed the bound (never the hard capacity);
+ *    when no Prod has room within the bound, a tenant still gets its Prods (redundancy and service
+ *    weigh more than balance) on the least-loaded eligible ones, above the bound but never above the
+ *    hard capacity, flagged BoundExceeded;
  * 4. rebalance — Prods above the bound (it fell: Prods were added, tenants grew) shed tenants, but only
  *    to a Prod with room within it, so re-running on the result moves nobody.
  *
@@ -199,18 +201,21 @@ export class TenantAssigner {
     if (!view || !cl) return;
     const r = this.input.tenants.redundancy[t] ?? 1;
     this.flags[t] = (this.flags[t] ?? 0) & ~DEGRADING;
-    while (this.filled(t) < r && this.placeInDomains(t, view, -1, this.usedDomain(t), SlotHow.placed));
-    if (this.filled(t) === 0) {
-      // Last resort: the least-loaded eligible Prod within hard capacity, above the bound.
+    while (this.filled(t) < r) {
+      if (this.placeInDomains(t, view, -1, this.usedDomain(t), SlotHow.placed)) continue;
+      // Last resort: the least-loaded eligible Prod within hard capacity, above the bound. Redundancy
+      // and "some Prod rather than none" weigh more than balance; the rebalance phase and later passes
+      // move the tenant back under the bound as soon as a Prod has room.
       const u = this.input.tenants.users[t] ?? 0;
+      const exclude = this.usedDomain(t);
       let best = -1;
-      for (const list of view.byDomain) {
-        for (const p of list) if ((this.load[p] ?? 0) + u <= this.hardCap && (best < 0 || (this.load[p] ?? 0) < (this.load[best] ?? 0))) best = p;
+      for (let d = 0; d < view.byDomain.length; d++) {
+        if (d === exclude) continue;
+        for (const p of view.byDomain[d] ?? []) if ((this.load[p] ?? 0) + u <= this.hardCap && (best < 0 || (this.load[p] ?? 0) < (this.load[best] ?? 0))) best = p;
       }
-      if (best >= 0) {
-        this.setSlot(t, best, SlotHow.fallback);
-        this.flags[t] = (this.flags[t] ?? 0) | reasonBit.BoundExceeded;
-      }
+      if (best < 0) break;
+      this.setSlot(t, best, SlotHow.fallback);
+      this.flags[t] = (this.flags[t] ?? 0) | reasonBit.BoundExceeded;
     }
     const got = this.filled(t);
     let why = 0;

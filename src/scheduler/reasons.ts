@@ -14,7 +14,7 @@ export const ScheduleReason = z.enum([
   'NoCapacity',
   /** Redundancy 2 asked, 1 given: only one failure domain has an eligible Prod. */
   'RedundancyReducedSingleDomain',
-  /** Redundancy 2 asked, 1 given: other domains have eligible Prods, but none with room within the load bound. */
+  /** Redundancy 2 asked, 1 given: other domains have eligible Prods, but all are at hard capacity. */
   'RedundancyReducedNoRoom',
   /** Placed above the load bound, because no eligible Prod had room within it (never above hard capacity). */
   'BoundExceeded',
@@ -49,7 +49,7 @@ export const reasonMessages: Readonly<Record<ScheduleReason, string>> = {
   SelectorMatchesNothing: 'the selector admits none of the Prods that can serve',
   NoCapacity: 'every eligible Prod is at its hard capacity (fleet maxUsersPerProd)',
   RedundancyReducedSingleDomain: 'redundancy reduced to 1: only one failure domain has an eligible Prod',
-  RedundancyReducedNoRoom: 'redundancy reduced to 1: no other failure domain has an eligible Prod with room',
+  RedundancyReducedNoRoom: 'redundancy reduced to 1: every eligible Prod in other failure domains is at hard capacity',
   BoundExceeded: 'placed above the load bound: no eligible Prod had room within it',
   PinUnavailable: 'a pinned Prod is missing, cannot serve, has the wrong role or is full',
   PinSameDomain: 'two pinned Prods share a failure domain; only the first is used',
