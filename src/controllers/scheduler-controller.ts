@@ -31,8 +31,6 @@ function fleetOf(obj: AnyResource): string[] {
 }
 
 export function schedulerController(_opts: ControlPlaneOptions, sched: SchedulerControllerOptions = {}): Reconciler {
-  // Cluster changes concern every fleet; the fleets seen last are the keys a Cluster event maps to.
-  const knownFleets = new Set<string>();
   return {
     name: 'scheduler',
     resyncMs: 60_000,
@@ -40,16 +38,15 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
       { kind: 'Fleet' },
       { kind: 'Tenant', mapToKeys: fleetOf },
       { kind: 'Prod', mapToKeys: fleetOf },
-      { kind: 'Cluster', mapToKeys: () => [...knownFleets] },
+      // A cluster's health concerns every fleet with Prods on it; cheaper to re-run all fleets than to ask.
+      { kind: 'Cluster', mapToKeys: async (_obj, change) => (await change.store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name) },
     ],
     async listKeys(ctx: ReconcileContext): Promise<string[]> {
       const [fleets, tenants] = await Promise.all([ctx.store.list<Fleet>('Fleet'), ctx.store.list<Tenant>('Tenant')]);
       const keys = new Set([...fleets.items.map((f) => f.metadata.name), ...tenants.items.map((t) => t.spec.fleet)]);
-      for (const k of keys) knownFleets.add(k);
       return [...keys].sort();
     },
     async reconcile(ctx: ReconcileContext, key: string): Promise<Result> {
-      knownFleets.add(key);
       const { store } = ctx;
       const [fleet, clusters, prods, tenants] = await Promise.all([
         store.get<Fleet>('Fleet', key),
@@ -58,7 +55,6 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
         store.list<Tenant>('Tenant'),
       ]);
       const mine = tenants.items.filter((t) => t.spec.fleet === key);
-      if (!fleet) knownFleets.delete(key);
       if (mine.length === 0) return {};
       const { snap, result } = scheduleFleet(
         { fleet, clusters: clusters.items, prods: prods.items.filter((p) => p.spec.fleet === key), tenants: mine },

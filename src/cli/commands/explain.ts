@@ -2,24 +2,34 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { formatExplanation } from '../../scheduler/explain.js';
-import { connect } from '../connect.js';
+import { withExitCode } from '../action.js';
+import { connect, type ConnectOptions } from '../connect.js';
 import { explainTenantFromStore } from '../scheduler-queries.js';
 import { commandGroup } from './index.js';
 
-export function registerExplain(program: Command): void {
-  commandGroup(program, 'explain', 'Explain scheduling decisions')
+interface ExplainOptions extends ConnectOptions {
+  output?: string;
+  epsilon?: number;
+}
+
+export function register(program: Command): void {
+  commandGroup(program, 'explain', 'explain scheduling decisions')
     .command('tenant')
-    .description('Why a tenant has these Prods: candidates, filters, ring order, load bound, unmet wishes')
+    .description('why a tenant has these Prods: candidates, filters, ring order, load bound, unmet wishes')
     .argument('<name>', 'tenant name')
-    .option('-o, --output <format>', 'text, json or yaml', 'text')
-    .option('--epsilon <e>', 'load bound slack (no Prod above (1+e)·mean)', parseFloat)
-    .action(async (name: string, opts: { output: string; epsilon?: number }, cmd: Command) => {
-      const store = await connect(cmd.optsWithGlobals());
-      try {
-        const e = await explainTenantFromStore(store, name, opts.epsilon);
-        process.stdout.write(opts.output === 'json' ? JSON.stringify(e, null, 2) + '\n' : opts.output === 'yaml' ? stringify(e) : formatExplanation(e));
-      } finally {
-        await store.close();
-      }
-    });
+    .option('-o, --output <format>', 'json or yaml (default: text)')
+    .option('--epsilon <e>', 'load bound slack: no Prod above (1+e)·mean users', parseFloat)
+    .action(
+      withExitCode(async (name: string, _o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<ExplainOptions>();
+        const store = await connect(opts);
+        try {
+          const e = await explainTenantFromStore(store, name, opts.epsilon);
+          process.stdout.write(opts.output === 'json' ? JSON.stringify(e, null, 2) + '\n' : opts.output === 'yaml' ? stringify(e) : formatExplanation(e));
+          return 0;
+        } finally {
+          await store.close();
+        }
+      }),
+    );
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Tenant } from '../../../src/api/index.js';
 import { explainTenantFromStore, planFailureFromStore } from '../../../src/cli/scheduler-queries.js';
-import { tenantColumns } from '../../../src/cli/tenant-columns.js';
+import { columnsFor, tableRows } from '../../../src/cli/columns.js';
 import { explainTenant, formatExplanation } from '../../../src/scheduler/explain.js';
 import { formatFailurePlan } from '../../../src/scheduler/format-plan.js';
 import { scheduleFleet, tenantPlacement, type FleetObjects } from '../../../src/scheduler/snapshot.js';
@@ -109,14 +109,15 @@ describe('explain and plan from a store', () => {
     await assert.rejects(planFailureFromStore(store, 'mars'), /Cluster "mars" not found/);
   });
 
-  it('prints tenant columns', async () => {
+  it('shows NAME USERS REDUNDANCY PRODS DOMAINS in drover get tenants', async () => {
     const store = await seeded();
     const a = await store.get<Tenant>('Tenant', 'a');
     assert.ok(a);
-    const row = tenantColumns.row(a);
-    assert.deepEqual(tenantColumns.headers, ['NAME', 'USERS', 'REDUNDANCY', 'PRODS', 'DOMAINS']);
-    assert.equal(row[0], 'a');
-    assert.equal(row[2], '2');
-    assert.equal(row[4]?.split(',').length, 2);
+    const cols = columnsFor('Tenant', false);
+    assert.deepEqual(cols.map((c) => c.header), ['NAME', 'USERS', 'REDUNDANCY', 'PRODS', 'DOMAINS']);
+    const [row] = tableRows([a], cols);
+    assert.equal(row?.[2], '2');
+    assert.equal(row?.[3]?.split(',').length, 2);
+    assert.equal(row?.[4]?.split(',').length, 2);
   });
 });
