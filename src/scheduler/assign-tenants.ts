@@ -420,6 +420,15 @@ export class TenantAssigner {
       this.how1[t] = 0;
     }
     for (const t of sortByUsersDescending(Int32Array.from(affected), users)) this.place(t);
+    // The bound can fall (the failed Prods were the last of a domain, so redundant tenants now count
+    // once): Prods above it shed, as in the full pass, reaching their tenants through the index.
+    for (let p = 0; p < this.P; p++) {
+      if (this.serving[p] !== 1 || (this.load[p] ?? 0) <= (this.capOf[p] ?? 0)) continue;
+      for (const t of this.tenantsOf(p)) {
+        const s = this.slot0[t] === p ? 0 : 1;
+        if (this.shed(t, s, p)) affected.add(t);
+      }
+    }
     return Int32Array.from(affected);
   }
 

@@ -144,11 +144,18 @@ describe('assignTenants (properties)', () => {
         const serving = input.prods.serving.slice();
         serving[gone] = 0;
         checkInvariants({ ...input, prods: { ...input.prods, serving } }, after);
+        let others = 0;
         for (let t = 0; t < input.tenants.count; t++) {
           const was = before[t] ?? [];
-          if (!was.includes(gone)) assert.deepEqual(slotsOf(after, t), was, 'untouched tenant kept');
-          else assert.ok(moved.has(t));
+          const now = slotsOf(after, t);
+          if (was.includes(gone)) assert.ok(moved.has(t), 'a failed Prod’s tenant is reported');
+          else if (now.sort().join() !== [...was].sort().join()) {
+            assert.ok(moved.has(t), 'every move is reported');
+            others++;
+          }
         }
+        // Others move only when the bound fell (the Prod was the last of its domain).
+        assert.ok(others <= Math.ceil(0.1 * input.tenants.count) + 1, `${others} other tenants moved`);
       }),
       { numRuns: RUNS },
     );
