@@ -6,6 +6,7 @@
  * Measures the full assignment, the incremental reassignment after one cluster fails, tenants moved vs
  * the minimum that had to move, and the same for a naive baseline (plain consistent hashing, no bounds).
  */
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { assignTenants, TenantAssigner } from '../src/scheduler/assign-tenants.js';
 import { hashString, mix32 } from '../src/scheduler/hash.js';
@@ -93,6 +94,16 @@ for (let t = 0; t < T; t++) {
   tenants.hash[t] = mix32(t * 0x9e3779b1 + 17);
 }
 const input: AssignInput = { prods, classes, tenants, options: { epsilon: 0.25 } };
+
+// ---- warm-up: a control plane runs continuously, so measure JIT-compiled code. A small, separate
+// instance exercises the same paths (full pass, failProds) once before the timed runs.
+{
+  const n = Math.min(T, 20_000);
+  const sub = { ...tenants, count: n, users: tenants.users.subarray(0, n), redundancy: tenants.redundancy.subarray(0, n), hash: tenants.hash.subarray(0, n), cls: tenants.cls.subarray(0, n), prev0: new Int32Array(n).fill(-1), prev1: new Int32Array(n).fill(-1) };
+  const warm = new TenantAssigner({ prods, classes, tenants: sub, options: { epsilon: 0.25 } });
+  warm.run();
+  warm.failProds([0, 1]);
+}
 
 // ---- full assignment
 const cpu0 = process.cpuUsage();
@@ -240,7 +251,13 @@ const report = {
     rssAfterFull: round(afterFull.rss),
     peakRss: round(process.resourceUsage().maxRSS / 1024),
   },
-  targets: { fullUnder3s: fullMs < 3000, incrementalUnder200ms: incrMs < 200, movesWithin1_1x: ours.moved <= 1.1 * ours.minimum },
+  // Wall time on a shared machine includes time waiting for a core; CPU time is the work done.
+  targets: {
+    fullUnder3s: { wall: fullMs < 3000, cpu: fullCpuMs < 3000 },
+    incrementalUnder200ms: { wall: incrMs < 200, cpu: incrCpuMs < 200 },
+    movesWithin1_1x: ours.moved <= 1.1 * ours.minimum,
+  },
+  loadAverage: os.loadavg()[0],
 };
 if (values.json) console.log(JSON.stringify(report, null, 2));
 else {
@@ -254,5 +271,5 @@ else {
   console.log(`naive: full ${nv.fullMs} ms, after failure ${nv.afterFailureMs} ms; max/mean ${nv.full.maxOverMean}, after failure ${nv.afterFailure.maxOverMean}`);
   console.log(`       moved ${nv.moved} vs minimum ${nv.minimumToMove} (${nv.movedOverMinimum}x)`);
   console.log(`memory: ${JSON.stringify(report.memoryMb)}`);
-  console.log(`targets: ${JSON.stringify(report.targets)}`);
+  console.log(`targets: ${JSON.stringify(report.targets)} (1-min load average ${round(report.loadAverage, 1)} on ${os.cpus().length} cores)`);
 }
