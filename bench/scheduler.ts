@@ -257,7 +257,7 @@ const report = {
     incrementalUnder200ms: { wall: incrMs < 200, cpu: incrCpuMs < 200 },
     movesWithin1_1x: ours.moved <= 1.1 * ours.minimum,
   },
-  loadAverage: os.loadavg()[0],
+  loadAverage: os.loadavg()[0] ?? 0,
 };
 if (values.json) console.log(JSON.stringify(report, null, 2));
 else {
