@@ -6,9 +6,10 @@
  * fewest of this fleet's Prods; within it the cluster with the fewest of this fleet's Prods, then the most
  * free capacity, then the name (deterministic).
  */
-import { clusterDomain, matchesSelectorSpec, type Cluster, type FleetSpec } from '../api/index.js';
+import { clusterDomain, matchesSelectorSpec, type Cluster, type Fleet, type FleetSpec, type Prod } from '../api/index.js';
 
-export const PlacementSkip = ['cordoned', 'draining', 'notReady', 'providerAvoided', 'selectorMismatch', 'full'] as const;
+/** Same words as the fleet controller's `skipReasons`, so either placement explains itself alike. */
+export const PlacementSkip = ['NotReady', 'Unknown', 'Cordoned', 'Draining', 'Deleting', 'AvoidedProvider', 'SelectorMismatch', 'AtCapacity'] as const;
 export type PlacementSkip = (typeof PlacementSkip)[number];
 
 export interface PlaceProdsInput {
@@ -37,17 +38,19 @@ export function placeProds(input: PlaceProdsInput): PlaceProdsResult {
   const candidates: Cluster[] = [];
   for (const c of [...input.clusters].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const name = c.metadata.name;
-    const why: PlacementSkip | undefined =
-      c.status?.phase !== 'Ready'
-        ? 'notReady'
+    const phase = c.status?.phase ?? 'Unknown';
+    const why: PlacementSkip | undefined = c.metadata.deletionTimestamp
+      ? 'Deleting'
+      : phase !== 'Ready'
+        ? phase
         : c.spec.draining
-          ? 'draining'
+          ? 'Draining'
           : c.spec.cordoned
-            ? 'cordoned'
+            ? 'Cordoned'
             : input.placement.avoidProviders.includes(c.spec.provider)
-              ? 'providerAvoided'
+              ? 'AvoidedProvider'
               : !matchesSelectorSpec(c.metadata.labels, input.placement.clusterSelector)
-                ? 'selectorMismatch'
+                ? 'SelectorMismatch'
                 : undefined;
     if (why) {
       skipped.push({ cluster: name, why });
@@ -56,7 +59,7 @@ export function placeProds(input: PlaceProdsInput): PlaceProdsResult {
     const used = input.prodsOnCluster?.get(name) ?? c.status?.prods ?? 0;
     const room = c.spec.capacity.prods - used;
     if (room <= 0) {
-      skipped.push({ cluster: name, why: 'full' });
+      skipped.push({ cluster: name, why: 'AtCapacity' });
       continue;
     }
     free.set(name, room);
@@ -96,4 +99,20 @@ export function placeProds(input: PlaceProdsInput): PlaceProdsResult {
 function lessThan(a: readonly number[], b: readonly number[]): boolean {
   for (let i = 0; i < a.length; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
   return false;
+}
+
+/**
+ * Drop-in for the fleet controller's `placeNewProd` (src/controllers/fleet-placement.ts), same signature:
+ * one new Prod for `fleet`, given the fleet's Prods counted so far. Capacity counts
+ * max(cluster.status.prods, this fleet's Prods on it), as the status may lag one pass behind.
+ */
+export function placeNextProd(fleet: Fleet, clusters: readonly Cluster[], existingProds: readonly Prod[]): string | { reason: string } {
+  const mine = new Map<string, number>();
+  for (const p of existingProds) mine.set(p.spec.cluster, (mine.get(p.spec.cluster) ?? 0) + 1);
+  const prodsOnCluster = new Map(clusters.map((c) => [c.metadata.name, Math.max(c.status?.prods ?? 0, mine.get(c.metadata.name) ?? 0)]));
+  const r = placeProds({ clusters, placement: fleet.spec.placement, fleetProdClusters: existingProds.map((p) => p.spec.cluster), prodsOnCluster, count: 1 });
+  const chosen = r.placements[0];
+  if (chosen !== undefined) return chosen;
+  if (clusters.length === 0) return { reason: 'no clusters registered' };
+  return { reason: `no cluster can take a Prod: ${r.skipped.map((s) => `${s.cluster} ${s.why}`).join(', ')}` };
 }

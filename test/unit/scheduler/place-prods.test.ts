@@ -34,7 +34,7 @@ describe('placeProds', () => {
     assert.deepEqual(r.placements, ['g1', 'a1', 'a1']);
     assert.deepEqual(
       Object.fromEntries(r.skipped.map((s) => [s.cluster, s.why])),
-      { b1: 'cordoned', c1: 'draining', d1: 'notReady', e1: 'providerAvoided', f1: 'selectorMismatch' },
+      { b1: 'Cordoned', c1: 'Draining', d1: 'NotReady', e1: 'AvoidedProvider', f1: 'SelectorMismatch' },
     );
   });
 
