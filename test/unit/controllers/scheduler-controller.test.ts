@@ -111,6 +111,38 @@ describe('scheduler controller', () => {
     assert.equal(events.length, 0);
   });
 
+  it('moves nobody for a cordon, everybody off a drained cluster, and follows the tenant spec', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const { ctx, events } = context(store);
+    const r = schedulerController({ store });
+    await r.reconcile(ctx, 'web');
+    const setSpec = async (name: string, patch: Partial<Cluster['spec']>) => {
+      const c = await store.get<Cluster>('Cluster', name);
+      assert.ok(c);
+      await store.update({ ...c, spec: { ...c.spec, ...patch } });
+    };
+    await setSpec('tokyo', { cordoned: true });
+    let rev = await store.revision();
+    await r.reconcile(ctx, 'web');
+    assert.equal(await store.revision(), rev, 'cordon: no new Prods there, tenants stay');
+    await setSpec('virginia', { draining: true });
+    await r.reconcile(ctx, 'web');
+    assert.ok(!(await tenants(store)).some((t) => t.status?.prods.some((p) => p.startsWith('virginia-'))));
+    assert.match(events.at(-1)?.message ?? '', /^Moved \d+ tenants?: cluster virginia draining$/);
+
+    const t = await store.get<Tenant>('Tenant', 't01');
+    assert.ok(t);
+    assert.equal(t.status?.prods.length, 1);
+    await store.update({ ...t, spec: { ...t.spec, redundancy: 2 } });
+    rev = await store.revision();
+    await r.reconcile(ctx, 'web');
+    const after = await store.get<Tenant>('Tenant', 't01');
+    assert.equal(after?.status?.prods.length, 2);
+    assert.equal(after?.status?.prods[0], t.status?.prods[0], 'keeps its Prod and adds one');
+    assert.equal(after?.status?.observedGeneration, after?.metadata.generation);
+  });
+
   it('explains a tenant with no Prod', async () => {
     const store = new MemoryStore();
     await seed(store);
