@@ -133,12 +133,14 @@ export function formatExplanation(e: TenantExplanation): string {
   out.push(`Tenant ${e.tenant}: ${e.users} users, redundancy ${e.redundancy}${e.test ? ', test' : ''}${e.selector ? `, selector ${e.selector}` : ''}`);
   out.push(`Previous Prods: ${e.previous.join(', ') || '<none>'}`);
   out.push(
-    `Load bound: ${e.bound.cap} users per Prod = ceil((1+${e.bound.epsilon})·mean ${e.bound.mean.toFixed(1)})${e.bound.hardCap !== null ? `, hard capacity ${e.bound.hardCap}` : ''}`,
+    e.domains.length === 0
+      ? 'Load bound: none (no eligible Prod)'
+      : `Load bound: ${e.bound.cap} users per Prod = ceil((1+${e.bound.epsilon})·mean ${e.bound.mean.toFixed(1)})${e.bound.hardCap !== null ? `, hard capacity ${e.bound.hardCap}` : ''}`,
   );
   out.push('Chosen:');
   if (e.chosen.length === 0) out.push('  <none>');
   for (const c of e.chosen) out.push(`  ${c.prod} (domain ${c.domain}, cluster ${c.cluster}, ${c.load} users): ${howText[c.how] ?? c.how}`);
-  out.push('Candidates by domain (tried in this order):');
+  out.push(e.domains.length ? 'Candidates by domain (tried in this order):' : 'Candidates: none');
   for (const d of e.domains) {
     out.push(`  ${d.domain}  score ${d.score.toFixed(3)}, ${d.eligibleProds} eligible Prods; ring walk:`);
     for (const c of d.walk) out.push(`    ${c.chosen ? '*' : ' '} ${c.prod}  ${c.loadWithoutTenant} users  ${c.fits ? 'has room' : 'full'}`);
