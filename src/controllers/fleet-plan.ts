@@ -21,7 +21,8 @@ import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
 import { clusterIsDead, unschedulableReason } from './cluster-health.js';
 import { setCondition } from './conditions.js';
-import { isUnplaceable, placeNewProd } from './fleet-placement.js';
+import { placeNextProd as placeNewProd } from '../scheduler/place-prods.js';
+import { isUnplaceable } from './fleet-placement.js';
 
 export const retireRequestedAtAnnotation = 'drover.dev/retire-requested-at';
 export const retireReasonAnnotation = 'drover.dev/retire-reason';

@@ -13,6 +13,7 @@ import { createFleetController } from './fleet-controller.js';
 import { gitSourceControllerFactory } from './gitsource-controller.js';
 import { createProdController } from './prod-controller.js';
 import { releaseControllerFactory } from './release-controller.js';
+import { schedulerController } from './scheduler-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -38,6 +39,7 @@ export const controllerFactories: ControllerFactory[] = [
   () => createEventGcController(),
   releaseControllerFactory,
   gitSourceControllerFactory,
+  (opts) => schedulerController(opts),
 ];
 
 export interface RunningControllers {

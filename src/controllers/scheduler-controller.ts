@@ -1,0 +1,132 @@
+/**
+ * The scheduler controller: one reconcile per fleet computes the whole tenant assignment from live
+ * objects (seeded by each Tenant's current status.prods, so it is stable) and writes Tenant status only
+ * where it changed. Level-based: it never relies on having seen the event that caused a change, so a
+ * cluster going NotReady, a drain, a retired Prod or a new tenant all take the same path.
+ */
+import type { Cluster, Condition, Fleet, Prod, Tenant } from '../api/index.js';
+import type { AnyResource } from '../api/resource.js';
+import { isDroverError } from '../errors.js';
+import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
+import { diffPlacements, summarizeMoves } from '../scheduler/moves.js';
+import { scheduleFleet, tenantPlacement, type TenantPlacement } from '../scheduler/snapshot.js';
+import { canonicalJson, nowIso } from '../store/object-semantics.js';
+import type { Store } from '../store/store.js';
+import type { ControlPlaneOptions } from './index.js';
+
+export const SCHEDULED_CONDITION = 'Scheduled' as const;
+export const MovedEventReason = 'TenantsMoved' as const;
+const CONFLICT_RETRIES = 3;
+
+type TenantStatus = NonNullable<Tenant['status']>;
+
+export interface SchedulerControllerOptions {
+  /** Load bound: no Prod above (1+epsilon)·mean users. */
+  epsilon?: number;
+}
+
+function fleetOf(obj: AnyResource): string[] {
+  const f = (obj.spec as { fleet?: unknown } | undefined)?.fleet;
+  return typeof f === 'string' ? [f] : [];
+}
+
+export function schedulerController(_opts: ControlPlaneOptions, sched: SchedulerControllerOptions = {}): Reconciler {
+  return {
+    name: 'scheduler',
+    resyncMs: 60_000,
+    watches: [
+      { kind: 'Fleet' },
+      { kind: 'Tenant', mapToKeys: fleetOf },
+      { kind: 'Prod', mapToKeys: fleetOf },
+      // A cluster's health concerns every fleet with Prods on it; cheaper to re-run all fleets than to ask.
+      { kind: 'Cluster', mapToKeys: async (_obj, change) => (await change.store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name) },
+    ],
+    async listKeys(ctx: ReconcileContext): Promise<string[]> {
+      const [fleets, tenants] = await Promise.all([ctx.store.list<Fleet>('Fleet'), ctx.store.list<Tenant>('Tenant')]);
+      const keys = new Set([...fleets.items.map((f) => f.metadata.name), ...tenants.items.map((t) => t.spec.fleet)]);
+      return [...keys].sort();
+    },
+    async reconcile(ctx: ReconcileContext, key: string): Promise<Result> {
+      const { store } = ctx;
+      const [fleet, clusters, prods, tenants] = await Promise.all([
+        store.get<Fleet>('Fleet', key),
+        store.list<Cluster>('Cluster'),
+        store.list<Prod>('Prod'),
+        store.list<Tenant>('Tenant'),
+      ]);
+      const mine = tenants.items.filter((t) => t.spec.fleet === key);
+      if (mine.length === 0) return {};
+      const { snap, result } = scheduleFleet(
+        { fleet, clusters: clusters.items, prods: prods.items.filter((p) => p.spec.fleet === key), tenants: mine },
+        { epsilon: sched.epsilon },
+      );
+      const byName = new Map(mine.map((t) => [t.metadata.name, t]));
+      for (let i = 0; i < snap.tenantNames.length; i++) {
+        const tenant = byName.get(snap.tenantNames[i] ?? '');
+        if (!tenant) continue;
+        await writeIfChanged(store, tenant, tenantPlacement(snap, result, i));
+      }
+      const moves = diffPlacements(snap, result);
+      if (fleet && moves.length > 0) {
+        const degraded = moves.some((m) => m.lostRedundancy || m.unassigned);
+        await ctx.recordEvent(fleet, degraded ? 'Warning' : 'Normal', MovedEventReason, summarizeMoves(moves));
+      }
+      return {};
+    },
+  };
+}
+
+/** The status the scheduler wants for a tenant, keeping fields it does not own. */
+export function desiredStatus(t: Tenant, placement: TenantPlacement): TenantStatus {
+  const old = t.status;
+  const status: Condition['status'] = placement.prods.length > 0 ? 'True' : 'False';
+  const reason = placement.reasons[0] ?? (placement.prods.length >= t.spec.redundancy ? 'Assigned' : 'Unassigned');
+  const message = placement.reason ?? `on ${placement.prods.join(', ')} in ${placement.domains.join(', ')}`;
+  const prev = old?.conditions.find((c) => c.type === SCHEDULED_CONDITION);
+  const condition: Condition = {
+    type: SCHEDULED_CONDITION,
+    status,
+    reason,
+    message,
+    lastTransitionTime: prev && prev.status === status && prev.reason === reason ? prev.lastTransitionTime : nowIso(),
+    observedGeneration: t.metadata.generation,
+  };
+  const next: TenantStatus = {
+    ...(old ?? { conditions: [] }),
+    observedGeneration: t.metadata.generation,
+    prods: placement.prods,
+    domains: placement.domains,
+    conditions: [...(old?.conditions ?? []).filter((c) => c.type !== SCHEDULED_CONDITION), condition],
+  };
+  if (placement.reason === undefined) delete next.reason;
+  else next.reason = placement.reason;
+  return next;
+}
+
+function sameStatus(a: TenantStatus | undefined, b: TenantStatus): boolean {
+  const strip = (s: TenantStatus | undefined) =>
+    s && {
+      ...s,
+      conditions: s.conditions.map((c) => (c.type === SCHEDULED_CONDITION ? { ...c, lastTransitionTime: '' } : c)),
+    };
+  return canonicalJson(strip(a) ?? null) === canonicalJson(strip(b));
+}
+
+/** updateStatus with resourceVersion compare-and-swap; on conflict re-read and retry. */
+async function writeIfChanged(store: Store, tenant: Tenant, placement: TenantPlacement): Promise<void> {
+  let cur: Tenant | undefined = tenant;
+  for (let attempt = 0; ; attempt++) {
+    const next = desiredStatus(cur, placement);
+    if (sameStatus(cur.status, next)) return;
+    try {
+      await store.updateStatus<Tenant>({ ...cur, status: next });
+      return;
+    } catch (e) {
+      if (!isDroverError(e, 'DROVER_E_CONFLICT') || attempt + 1 >= CONFLICT_RETRIES) throw e;
+      const generation: number | undefined = cur.metadata.generation;
+      cur = await store.get<Tenant>('Tenant', tenant.metadata.name);
+      // Deleted, or its spec changed: the watch has queued another reconcile that sees the new spec.
+      if (!cur || cur.metadata.generation !== generation) return;
+    }
+  }
+}

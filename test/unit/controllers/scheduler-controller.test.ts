@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AnyResource, Cluster, Prod, Tenant } from '../../../src/api/index.js';
+import { schedulerController } from '../../../src/controllers/scheduler-controller.js';
+import { errors } from '../../../src/errors.js';
+import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import type { Store } from '../../../src/store/store.js';
+import { cluster, fleet, prod, tenant } from '../scheduler/fixtures.js';
+
+interface Recorded {
+  name: string;
+  type: string;
+  reason: string;
+  message: string;
+}
+
+function context(store: Store): { ctx: ReconcileContext; events: Recorded[] } {
+  const events: Recorded[] = [];
+  const ctx: ReconcileContext = {
+    store,
+    signal: new AbortController().signal,
+    recordEvent: async (obj: AnyResource, type, reason, message) => {
+      events.push({ name: obj.metadata.name, type, reason, message });
+    },
+  };
+  return { ctx, events };
+}
+
+async function seed(store: Store): Promise<void> {
+  await store.create(fleet('web'));
+  for (const [c, d] of [['tokyo', 'jp'], ['osaka', 'jp2'], ['virginia', 'us']] as const) {
+    await store.create(cluster(c, d));
+    for (const i of [1, 2]) {
+      const p = prod(`${c}-${i}`, c);
+      const created = await store.create(p);
+      await store.updateStatus({ ...created, status: p.status });
+    }
+  }
+  for (let i = 0; i < 30; i++) await store.create(tenant(`t${String(i).padStart(2, '0')}`, { users: 10 + i, redundancy: i % 3 === 0 ? 2 : 1 }));
+}
+
+async function tenants(store: Store): Promise<Tenant[]> {
+  return (await store.list<Tenant>('Tenant')).items;
+}
+
+async function setClusterPhase(store: Store, name: string, phase: 'Ready' | 'NotReady'): Promise<void> {
+  const c = await store.get<Cluster>('Cluster', name);
+  assert.ok(c);
+  await store.updateStatus({ ...c, status: { ...c.status, conditions: c.status?.conditions ?? [], prods: 0, phase } });
+}
+
+describe('scheduler controller', () => {
+  it('assigns every tenant, redundant ones in two domains, and writes nothing the second time', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const { ctx, events } = context(store);
+    const r = schedulerController({ store });
+    assert.deepEqual(await r.listKeys(ctx), ['web']);
+    await r.reconcile(ctx, 'web');
+    for (const t of await tenants(store)) {
+      assert.equal(t.status?.prods.length, t.spec.redundancy, t.metadata.name);
+      assert.equal(new Set(t.status?.domains).size, t.spec.redundancy);
+      assert.equal(t.status?.conditions.find((c) => c.type === 'Scheduled')?.status, 'True');
+    }
+    const rev = await store.revision();
+    await r.reconcile(ctx, 'web');
+    assert.equal(await store.revision(), rev, 'a second reconcile must not write');
+    assert.equal(events.length, 0, 'first assignment is not a move');
+  });
+
+  it('moves the tenants of a NotReady cluster at once and records one event', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const { ctx, events } = context(store);
+    const r = schedulerController({ store });
+    await r.reconcile(ctx, 'web');
+    const before = new Map((await tenants(store)).map((t) => [t.metadata.name, t.status?.prods ?? []]));
+    const onOsaka = [...before].filter(([, ps]) => ps.some((p) => p.startsWith('osaka-'))).map(([n]) => n);
+    assert.ok(onOsaka.length > 0);
+    await setClusterPhase(store, 'osaka', 'NotReady');
+    await r.reconcile(ctx, 'web');
+    for (const t of await tenants(store)) {
+      const now = t.status?.prods ?? [];
+      assert.ok(!now.some((p) => p.startsWith('osaka-')), `${t.metadata.name} still on osaka`);
+      if (!onOsaka.includes(t.metadata.name)) assert.deepEqual(now, before.get(t.metadata.name), `${t.metadata.name} moved needlessly`);
+      assert.equal(now.length, t.spec.redundancy, 'two domains remain, so redundancy is kept');
+    }
+    assert.equal(events.length, 1);
+    assert.equal(events[0]?.reason, 'TenantsMoved');
+    assert.equal(events[0]?.message, `Moved ${onOsaka.length} tenants: cluster osaka NotReady`);
+  });
+
+  it("hands a retired Prod's tenants to its successor without counting a move", async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const { ctx, events } = context(store);
+    const r = schedulerController({ store });
+    await r.reconcile(ctx, 'web');
+    const succ = prod('tokyo-1b', 'tokyo', { replaces: 'tokyo-1' });
+    await store.updateStatus({ ...(await store.create(succ)), status: succ.status });
+    await r.reconcile(ctx, 'web');
+    assert.ok(!(await tenants(store)).some((t) => t.status?.prods.includes('tokyo-1b')), 'successor waits for takeover');
+    const onPred = (await tenants(store)).filter((t) => t.status?.prods.includes('tokyo-1')).map((t) => t.metadata.name);
+    const pred = await store.get<Prod>('Prod', 'tokyo-1');
+    assert.ok(pred);
+    await store.update({ ...pred, spec: { ...pred.spec, retire: true } });
+    await r.reconcile(ctx, 'web');
+    const onSucc = (await tenants(store)).filter((t) => t.status?.prods.includes('tokyo-1b')).map((t) => t.metadata.name);
+    assert.deepEqual(onSucc, onPred);
+    assert.equal(events.length, 0);
+  });
+
+  it('moves nobody for a cordon, everybody off a drained cluster, and follows the tenant spec', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const { ctx, events } = context(store);
+    const r = schedulerController({ store });
+    await r.reconcile(ctx, 'web');
+    const setSpec = async (name: string, patch: Partial<Cluster['spec']>) => {
+      const c = await store.get<Cluster>('Cluster', name);
+      assert.ok(c);
+      await store.update({ ...c, spec: { ...c.spec, ...patch } });
+    };
+    await setSpec('tokyo', { cordoned: true });
+    let rev = await store.revision();
+    await r.reconcile(ctx, 'web');
+    assert.equal(await store.revision(), rev, 'cordon: no new Prods there, tenants stay');
+    await setSpec('virginia', { draining: true });
+    await r.reconcile(ctx, 'web');
+    assert.ok(!(await tenants(store)).some((t) => t.status?.prods.some((p) => p.startsWith('virginia-'))));
+    assert.match(events.at(-1)?.message ?? '', /^Moved \d+ tenants?: cluster virginia draining$/);
+
+    const t = await store.get<Tenant>('Tenant', 't01');
+    assert.ok(t);
+    assert.equal(t.status?.prods.length, 1);
+    await store.update({ ...t, spec: { ...t.spec, redundancy: 2 } });
+    rev = await store.revision();
+    await r.reconcile(ctx, 'web');
+    const after = await store.get<Tenant>('Tenant', 't01');
+    assert.equal(after?.status?.prods.length, 2);
+    assert.equal(after?.status?.prods[0], t.status?.prods[0], 'keeps its Prod and adds one');
+    assert.equal(after?.status?.observedGeneration, after?.metadata.generation);
+  });
+
+  it('explains a tenant with no Prod', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    await store.create(tenant('qa', { test: true }));
+    const { ctx } = context(store);
+    await schedulerController({ store }).reconcile(ctx, 'web');
+    const qa = await store.get<Tenant>('Tenant', 'qa');
+    assert.deepEqual(qa?.status?.prods, []);
+    assert.match(qa?.status?.reason ?? '', /^NoServingProd/);
+    assert.equal(qa?.status?.conditions[0]?.status, 'False');
+  });
+
+  it('retries a status write on a resourceVersion conflict', async () => {
+    const inner = new MemoryStore();
+    await seed(inner);
+    let conflicts = 0;
+    const store: Store = Object.assign(Object.create(inner) as MemoryStore, {
+      updateStatus: async <T extends AnyResource>(obj: T): Promise<T> => {
+        if (obj.kind === 'Tenant' && conflicts < 2) {
+          conflicts++;
+          throw errors.conflict(obj.kind, obj.metadata.name, obj.metadata.resourceVersion ?? '', '?');
+        }
+        return inner.updateStatus(obj);
+      },
+    });
+    const { ctx } = context(store);
+    await schedulerController({ store }).reconcile(ctx, 'web');
+    assert.equal(conflicts, 2);
+    assert.ok((await tenants(inner)).every((t) => (t.status?.prods.length ?? 0) > 0));
+  });
+});

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { placeProds } from '../../../src/scheduler/place-prods.js';
+import { cluster, fleet } from './fixtures.js';
+
+const placement = (p: Record<string, unknown> = {}) => fleet('web', { placement: p }).spec.placement;
+
+describe('placeProds', () => {
+  it('spreads over domains first, then clusters', () => {
+    const clusters = [cluster('a1', 'a'), cluster('a2', 'a'), cluster('b1', 'b'), cluster('c1', 'c')];
+    const r = placeProds({ clusters, placement: placement(), fleetProdClusters: [], count: 6 });
+    assert.equal(r.unplaced, 0);
+    const perDomain = (d: string) => r.placements.filter((c) => c.startsWith(d)).length;
+    assert.deepEqual([perDomain('a'), perDomain('b'), perDomain('c')], [2, 2, 2]);
+    assert.equal(r.placements.filter((c) => c === 'a1').length, 1, 'within a domain, over clusters');
+  });
+
+  it('counts existing Prods and skips clusters that must not get new ones', () => {
+    const clusters = [
+      cluster('a1', 'a'),
+      cluster('b1', 'b', { cordoned: true }),
+      cluster('c1', 'c', { draining: true }),
+      cluster('d1', 'd', { phase: 'NotReady' }),
+      cluster('e1', 'e', { provider: 'eks' }),
+      cluster('f1', 'f', { labels: { tier: 'bronze' } }),
+      cluster('g1', 'g', { labels: { tier: 'gold' }, capacity: 1 }),
+    ];
+    const r = placeProds({
+      clusters,
+      placement: placement({ avoidProviders: ['eks'], clusterSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['bronze'] }] } }),
+      fleetProdClusters: ['a1'],
+      count: 3,
+    });
+    assert.deepEqual(r.placements, ['g1', 'a1', 'a1']);
+    assert.deepEqual(
+      Object.fromEntries(r.skipped.map((s) => [s.cluster, s.why])),
+      { b1: 'Cordoned', c1: 'Draining', d1: 'NotReady', e1: 'AvoidedProvider', f1: 'SelectorMismatch' },
+    );
+  });
+
+  it('respects cluster capacity and reports what it could not place', () => {
+    const r = placeProds({ clusters: [cluster('a1', 'a', { capacity: 2 })], placement: placement(), fleetProdClusters: [], prodsOnCluster: new Map([['a1', 1]]), count: 3 });
+    assert.deepEqual(r.placements, ['a1']);
+    assert.equal(r.unplaced, 2);
+  });
+});
