@@ -4,6 +4,7 @@
  */
 import type { Reconciler } from '../runtime/reconciler.js';
 import type { Store } from '../store/store.js';
+import { trafficControllerFactory } from './traffic-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -18,7 +19,7 @@ export interface ControlPlaneOptions {
 export type ControllerFactory = (opts: ControlPlaneOptions) => Reconciler;
 
 /** Filled in by each area (fleet, prod, cluster, scheduler, traffic, release, gitsource). */
-export const controllerFactories: ControllerFactory[] = [];
+export const controllerFactories: ControllerFactory[] = [trafficControllerFactory];
 
 export interface RunningControllers {
   stop(): Promise<void>;
