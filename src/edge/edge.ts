@@ -53,6 +53,8 @@ class Upstream {
   readonly checker: ActiveChecker;
   inflight = 0;
   removed = false;
+  /** Date.now() of the last health change. */
+  healthChangedAt: number | undefined;
 
   constructor(
     readonly name: string,
@@ -173,6 +175,11 @@ export class Edge {
     return out;
   }
 
+  /** When the Prod's health last changed (Date.now()), if it ever did. */
+  healthChangedAt(prod: string): number | undefined {
+    return this.upstreams.get(prod)?.healthChangedAt;
+  }
+
   // ---- plans -------------------------------------------------------------------------------------
 
   applyPlans(plans: readonly TrafficPlanSpec[]): void {
@@ -213,6 +220,7 @@ export class Edge {
   }
 
   private onHealth(u: Upstream, healthy: boolean): void {
+    u.healthChangedAt = Date.now();
     u.metrics.setHealthy(healthy);
     if (this.upstreams.get(u.name) !== u) return;
     this.log(`${u.name} is now ${healthy ? 'healthy' : 'unhealthy'}`);
