@@ -6,13 +6,14 @@ import type { Command } from 'commander';
 import { register as apply } from './apply.js';
 import { register as del } from './delete.js';
 import { register as describe } from './describe.js';
+import { register as edge } from './edge.js';
 import { register as get } from './get.js';
 import { register as server } from './server.js';
 import { register as version } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version];
+export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, edge];
 
 /** A command group such as `drover cluster …` that several command files add subcommands to. */
 export function commandGroup(program: Command, name: string, description: string): Command {
