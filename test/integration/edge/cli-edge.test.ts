@@ -27,8 +27,8 @@ async function startEdgeProcess(args: string[], env: NodeJS.ProcessEnv = {}): Pr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   await waitFor(`edge prints its URLs:\n${out}`, () => /listening on http/.test(out) && /admin: http/.test(out), 20_000);
   const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
   const admin = /admin: (http:\/\/[^/\s]+)/.exec(out)![1]!;
