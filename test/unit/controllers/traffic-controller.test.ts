@@ -42,7 +42,7 @@ describe('TrafficController', () => {
 
     const cl = await store.get<Cluster>('Cluster', 'c1');
     await store.update({ ...cl!, spec: { ...cl!.spec, cordoned: true } });
-    assert.deepEqual(c.watches.find((w) => w.kind === 'Cluster')?.mapToKeys?.(cl!), ['web']);
+    assert.deepEqual(c.watches.find((w) => w.kind === 'Cluster')?.mapToKeys?.(cl!, { type: 'MODIFIED', store }), ['web']);
     await c.reconcile(ctx, 'web');
     const second = await store.get<TrafficPlan>('TrafficPlan', 'web');
     assert.equal(second?.spec.revision, 2);
