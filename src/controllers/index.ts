@@ -14,6 +14,7 @@ import { gitSourceControllerFactory } from './gitsource-controller.js';
 import { createProdController } from './prod-controller.js';
 import { releaseControllerFactory } from './release-controller.js';
 import { schedulerController } from './scheduler-controller.js';
+import { trafficControllerFactory } from './traffic-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -40,6 +41,7 @@ export const controllerFactories: ControllerFactory[] = [
   releaseControllerFactory,
   gitSourceControllerFactory,
   (opts) => schedulerController(opts),
+  trafficControllerFactory,
 ];
 
 export interface RunningControllers {

@@ -9,6 +9,7 @@ import { register as clusterLifecycle } from './cluster-lifecycle.js';
 import { register as del } from './delete.js';
 import { register as describe } from './describe.js';
 import { register as explain } from './explain.js';
+import { register as edge } from './edge.js';
 import { register as get } from './get.js';
 import { register as release } from './release.js';
 import { register as plan } from './plan.js';
@@ -17,7 +18,7 @@ import { register as version } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, release, clusterLifecycle, clusterAdd, explain, plan];
+export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, release, clusterLifecycle, clusterAdd, explain, plan, edge];
 
 /** A command group such as `drover cluster …` that several command files add subcommands to. */
 export function commandGroup(program: Command, name: string, description: string): Command {
