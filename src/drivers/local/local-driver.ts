@@ -55,6 +55,8 @@ export class LocalDriver implements ClusterDriver {
     const d = new LocalDriver(opts);
     for (const rec of readState(opts.stateDir)) d.readopt(rec);
     d.persist();
+    // Report adopted workloads as they are (Running, most likely), not as Starting until the first check.
+    await Promise.all([...d.workloads.values()].map((w) => w.firstCheck));
     return d;
   }
 

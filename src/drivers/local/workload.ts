@@ -58,6 +58,8 @@ export class Workload {
   private restartTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private stderrOffset = 0;
+  /** Settles after the first health check of an adopted workload, so its first observation is real. */
+  firstCheck: Promise<void> = Promise.resolve();
 
   constructor(
     readonly spec: WorkloadSpec,
@@ -73,7 +75,7 @@ export class Workload {
     w.startedAt = Date.parse(rec.startedAt);
     w.restarts = rec.restarts;
     w.state = 'Starting';
-    w.startHealthLoop();
+    w.firstCheck = w.startHealthLoop();
     return w;
   }
 
@@ -183,7 +185,7 @@ export class Workload {
       this.pid = child.pid;
       this.startTicks = processStartTicks(child.pid);
       this.opts.onChange();
-      this.startHealthLoop();
+      void this.startHealthLoop();
     }
   }
 
@@ -208,7 +210,7 @@ export class Workload {
     this.restartTimer.unref();
   }
 
-  private startHealthLoop(): void {
+  private startHealthLoop(): Promise<void> {
     clearInterval(this.healthTimer);
     const check = async () => {
       const pid = this.pid;
@@ -237,7 +239,7 @@ export class Workload {
     };
     this.healthTimer = setInterval(() => void check(), this.opts.healthIntervalMs);
     this.healthTimer.unref();
-    void check();
+    return check();
   }
 }
 
