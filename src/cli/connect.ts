@@ -1,16 +1,31 @@
 /**
  * How a CLI command reaches the control plane: flags (--server, --token), then DROVER_SERVER /
- * DROVER_TOKEN, then the config file `drover server`/`drover up` write. The returned Store speaks the
- * REST API (src/client/remote-store.ts).
+ * DROVER_TOKEN, then the config file `drover server`/`drover up` write (src/cli/config.ts). The returned
+ * Store speaks the REST API (src/client/remote-store.ts).
  */
-import type { Store } from '../store/store.js';
+import { RemoteStore } from '../client/remote-store.js';
+import { readConfig } from './config.js';
 
 export interface ConnectOptions {
   server?: string;
   token?: string;
 }
 
-/** Implemented by the API client work; commands call it with `cmd.optsWithGlobals()`. */
-export async function connect(_opts: ConnectOptions): Promise<Store> {
-  throw new Error('connect: the API client is not built yet');
+export const DEFAULT_SERVER = 'http://127.0.0.1:7400';
+
+/** The server URL and token a command would use, and where each came from. */
+export function resolveConnection(opts: ConnectOptions, env: NodeJS.ProcessEnv = process.env): { server: string; token?: string } {
+  const cfg = opts.server && opts.token ? {} : readConfig();
+  const server = opts.server ?? env.DROVER_SERVER ?? cfg.server ?? DEFAULT_SERVER;
+  const token = opts.token ?? env.DROVER_TOKEN ?? cfg.token;
+  return token === undefined ? { server: normalizeUrl(server) } : { server: normalizeUrl(server), token };
+}
+
+/** Commands call it with `cmd.optsWithGlobals()`. */
+export async function connect(opts: ConnectOptions): Promise<RemoteStore> {
+  return new RemoteStore(resolveConnection(opts));
+}
+
+function normalizeUrl(s: string): string {
+  return /^https?:\/\//.test(s) ? s : `http://${s}`;
 }

@@ -1,0 +1,50 @@
+/**
+ * The CLI config file: where `drover server` / `drover up` write the API URL and an admin token so that
+ * later commands find them. Path: $DROVER_CONFIG, else $XDG_CONFIG_HOME/drover/config.yaml, else
+ * ~/.config/drover/config.yaml. Content: YAML `{server, token}`.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { DroverError } from '../errors.js';
+
+export interface CliConfig {
+  server?: string;
+  token?: string;
+}
+
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.DROVER_CONFIG) return env.DROVER_CONFIG;
+  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'drover', 'config.yaml');
+}
+
+export function readConfig(path = configPath()): CliConfig {
+  if (!existsSync(path)) return {};
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new DroverError('DROVER_E_INVALID', `cannot read the CLI config ${path}: ${(e as Error).message}`, {
+      fix: `correct or delete ${path}`,
+    });
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new DroverError('DROVER_E_INVALID', `the CLI config ${path} is not a YAML mapping`, { fix: 'write it as `server: URL` and `token: TOKEN`' });
+  }
+  const d = doc as Record<string, unknown>;
+  const out: CliConfig = {};
+  if (typeof d.server === 'string') out.server = d.server;
+  if (typeof d.token === 'string') out.token = d.token;
+  return out;
+}
+
+/** Writes the config (mode 0600: it holds a token). Returns the path written. */
+export function writeConfig(cfg: CliConfig, path = configPath()): string {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, stringify(cfg), { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
+}

@@ -1,0 +1,247 @@
+/**
+ * A Store that speaks Drover's REST API: what the CLI, agents, edges and other processes use to reach the
+ * control plane. Errors come back as the server's catalogued DroverErrors (`isDroverError(e, 'DROVER_E_CONFLICT')`
+ * works the same as against a local store); a watch is a streamed NDJSON response.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { API_VERSION } from '../api/meta.js';
+import { kindByKind } from '../api/registry.js';
+import type { AnyResource } from '../api/resource.js';
+import { DroverError, errorCatalogue, type ErrorCode } from '../errors.js';
+import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../store/store.js';
+
+export interface RemoteStoreOptions {
+  /** Base URL of the API server, e.g. `http://127.0.0.1:7400`. */
+  server: string;
+  token?: string;
+  /** Per-request timeout for ordinary calls (not watches). Default 30 s. */
+  timeoutMs?: number;
+  /**
+   * A watch with no data (event or heartbeat) for this long is treated as dead and fails with
+   * DROVER_E_UNAVAILABLE, so the caller reconnects. Default 45 s (the server sends heartbeats every 10 s).
+   */
+  watchIdleTimeoutMs?: number;
+}
+
+/** One line of a watch stream, as the server writes it. */
+export interface WireWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: unknown;
+}
+
+export class RemoteStore implements Store {
+  private readonly base: string;
+  private readonly agent: Agent;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly watchIdleTimeoutMs: number;
+  private readonly watches = new Set<AbortController>();
+
+  constructor(opts: RemoteStoreOptions) {
+    this.base = opts.server.replace(/\/+$/, '');
+    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1 });
+    this.headers = { accept: 'application/json' };
+    if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.watchIdleTimeoutMs = opts.watchIdleTimeoutMs ?? 45_000;
+  }
+
+  get url(): string {
+    return this.base;
+  }
+
+  async get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined> {
+    try {
+      return await this.call<T>('GET', objectPath(kind, name));
+    } catch (e) {
+      if (e instanceof DroverError && e.code === 'DROVER_E_NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
+  async list<T extends AnyResource = AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
+    const q = opts.labelSelector ? `?labelSelector=${encodeURIComponent(opts.labelSelector)}` : '';
+    const body = await this.call<{ items: T[]; metadata: { resourceVersion: string } }>('GET', `${collectionPath(kind)}${q}`);
+    return { items: body.items, resourceVersion: body.metadata.resourceVersion };
+  }
+
+  /** Events about one object, oldest first (`GET /api/v1/events?involvedObject=Kind/name`). */
+  async eventsFor(kind: string, name: string): Promise<AnyResource[]> {
+    const body = await this.call<{ items: AnyResource[] }>('GET', `/api/v1/events?involvedObject=${encodeURIComponent(`${kind}/${name}`)}`);
+    return body.items;
+  }
+
+  async create<T extends AnyResource>(obj: T): Promise<T> {
+    return this.call<T>('POST', collectionPath(obj.kind), obj);
+  }
+
+  async update<T extends AnyResource>(obj: T): Promise<T> {
+    return this.call<T>('PUT', objectPath(obj.kind, obj.metadata.name), obj);
+  }
+
+  async updateStatus<T extends AnyResource>(obj: T): Promise<T> {
+    return this.call<T>('PUT', `${objectPath(obj.kind, obj.metadata.name)}/status`, obj);
+  }
+
+  /** JSON merge patch (RFC 7386) of an object's metadata and spec, or of its status. */
+  async patch<T extends AnyResource = AnyResource>(kind: string, name: string, patch: unknown, opts: { status?: boolean } = {}): Promise<T> {
+    const path = `${objectPath(kind, name)}${opts.status ? '/status' : ''}`;
+    return this.call<T>('PATCH', path, patch, 'application/merge-patch+json');
+  }
+
+  async delete<T extends AnyResource = AnyResource>(kind: string, name: string, opts: { resourceVersion?: string } = {}): Promise<T> {
+    const q = opts.resourceVersion ? `?resourceVersion=${encodeURIComponent(opts.resourceVersion)}` : '';
+    return this.call<T>('DELETE', `${objectPath(kind, name)}${q}`);
+  }
+
+  async revision(): Promise<string> {
+    const body = await this.call<{ metadata: { resourceVersion: string } }>('GET', '/api/v1');
+    return body.metadata.resourceVersion;
+  }
+
+  watch(opts: WatchOptions): AsyncIterable<WatchEvent> {
+    return this.streamWatch(opts);
+  }
+
+  private async *streamWatch(opts: WatchOptions): AsyncGenerator<WatchEvent> {
+    const params = new URLSearchParams({ watch: 'true' });
+    if (opts.resourceVersion) params.set('resourceVersion', opts.resourceVersion);
+    if (opts.labelSelector) params.set('labelSelector', opts.labelSelector);
+    let path: string;
+    if (opts.kind === undefined) path = '/api/v1/watch';
+    else if (opts.name !== undefined) path = objectPath(opts.kind, opts.name);
+    else path = collectionPath(opts.kind);
+    if (opts.kind === undefined && opts.name !== undefined) params.set('name', opts.name);
+
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    this.watches.add(ac);
+    let idle: NodeJS.Timeout | undefined;
+    let idleExpired = false;
+    const armIdle = () => {
+      if (idle) clearTimeout(idle);
+      idle = setTimeout(() => {
+        idleExpired = true;
+        ac.abort();
+      }, this.watchIdleTimeoutMs);
+      idle.unref();
+    };
+    try {
+      if (opts.signal?.aborted) return;
+      armIdle();
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(`${this.base}${path}?${params.toString()}`, {
+          method: 'GET',
+          headers: this.headers,
+          dispatcher: this.agent,
+          signal: ac.signal,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: 0,
+        });
+      } catch (e) {
+        if (ac.signal.aborted && !idleExpired) return;
+        throw unavailable(this.base, e);
+      }
+      if (res.statusCode >= 400) throw await errorFromResponse(res);
+      let buf = '';
+      try {
+        for await (const chunk of res.body) {
+          armIdle();
+          buf += (chunk as Buffer).toString('utf8');
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line === '') continue;
+            const ev = JSON.parse(line) as WireWatchEvent;
+            if (ev.type === 'BOOKMARK') continue;
+            if (ev.type === 'ERROR') throw errorFromBody(ev.object, 500);
+            yield { type: ev.type, object: ev.object as AnyResource };
+          }
+        }
+      } catch (e) {
+        if (e instanceof DroverError) throw e;
+        if (ac.signal.aborted && !idleExpired) return;
+        throw unavailable(this.base, e);
+      }
+      if (opts.signal?.aborted) return;
+      // The server ended the stream (shutdown): the caller reconnects.
+      throw new DroverError('DROVER_E_UNAVAILABLE', `watch stream from ${this.base} ended`, { fix: 'watch again from the last resourceVersion' });
+    } finally {
+      if (idle) clearTimeout(idle);
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.watches.delete(ac);
+      ac.abort();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const ac of this.watches) ac.abort();
+    await this.agent.close().catch(() => this.agent.destroy());
+  }
+
+  private async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.base}${path}`, {
+        method,
+        headers: body === undefined ? this.headers : { ...this.headers, 'content-type': contentType },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        dispatcher: this.agent,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (e) {
+      throw unavailable(this.base, e);
+    }
+    if (res.statusCode >= 400) throw await errorFromResponse(res);
+    return (await res.body.json()) as T;
+  }
+}
+
+export function collectionPath(kind: string): string {
+  return `/api/v1/${kindByKind(kind).plural}`;
+}
+
+export function objectPath(kind: string, name: string): string {
+  return `${collectionPath(kind)}/${encodeURIComponent(name)}`;
+}
+
+function unavailable(base: string, cause: unknown): DroverError {
+  const detail = cause instanceof Error ? ((cause as { code?: string }).code ?? cause.message) : String(cause);
+  return new DroverError('DROVER_E_UNAVAILABLE', `cannot reach the Drover API server at ${base} (${detail})`, {
+    fix: 'start it with `drover server` (or `drover up`), or point --server / DROVER_SERVER at a running one',
+    cause,
+  });
+}
+
+async function errorFromResponse(res: Dispatcher.ResponseData): Promise<DroverError> {
+  const text = await res.body.text().catch(() => '');
+  let parsed: unknown = undefined;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: a proxy or something else answered
+  }
+  return errorFromBody(parsed ?? { message: text || `HTTP ${res.statusCode}` }, res.statusCode);
+}
+
+/** Maps an error body `{code, message, field?, fix?}` back to the DroverError the server raised. */
+export function errorFromBody(body: unknown, status: number): DroverError {
+  const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const code = typeof b.code === 'string' && b.code in errorCatalogue ? (b.code as ErrorCode) : codeForStatus(status);
+  const message = typeof b.message === 'string' ? b.message : `HTTP ${status}`;
+  return new DroverError(code, message, {
+    ...(typeof b.field === 'string' ? { field: b.field } : {}),
+    ...(typeof b.fix === 'string' ? { fix: b.fix } : {}),
+  });
+}
+
+function codeForStatus(status: number): ErrorCode {
+  for (const [code, info] of Object.entries(errorCatalogue)) if (info.status === status) return code as ErrorCode;
+  return status >= 500 ? 'DROVER_E_INTERNAL' : 'DROVER_E_BAD_REQUEST';
+}
+
+export const LIST_KIND = { apiVersion: API_VERSION, kind: 'List' } as const;

@@ -1,0 +1,240 @@
+/**
+ * The HTTP API server: node:http, no framework. REST under `/api/v1/<plural>[/<name>[/status]]` for every
+ * kind in the registry, NDJSON watches, `/healthz`, `/readyz`, `/metrics`; bearer tokens with two roles;
+ * one error handler (src/server/http-io.ts `sendError`) turning errors into catalogued responses.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { API_VERSION } from '../api/meta.js';
+import { kinds } from '../api/registry.js';
+import { DroverError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { TokenSet, type TokenGrant } from './auth.js';
+import { DEFAULT_BODY_LIMIT, readJsonBody, sendError, sendJson } from './http-io.js';
+import { ApiMetrics } from './metrics.js';
+import {
+  createObject,
+  deleteObject,
+  getObject,
+  listObjects,
+  patchObject,
+  replaceObject,
+  type Answer,
+  type HandlerContext,
+} from './resource-handlers.js';
+import { matchRoute, routeLabel, type Route } from './routes.js';
+import { streamWatch } from './watch-stream.js';
+
+export interface ApiServerOptions {
+  store: Store;
+  /** `host:port`, `:port` or `port`; default `127.0.0.1:7400`. Port 0 picks a free port. */
+  listen?: string;
+  tokens: readonly TokenGrant[];
+  bodyLimitBytes?: number;
+  /** Interval of BOOKMARK lines on idle watches. Default 10 s. */
+  watchHeartbeatMs?: number;
+  /** Include Node process metrics in /metrics. Default true. */
+  processMetrics?: boolean;
+  log?: (level: 'info' | 'error', msg: string, err?: unknown) => void;
+}
+
+export interface ApiServer {
+  /** Base URL, e.g. `http://127.0.0.1:7400` (with the chosen port when asked for port 0). */
+  url: string;
+  port: number;
+  metrics: ApiMetrics;
+  /** Stops accepting connections, ends watches, waits for in-flight requests (up to `graceMs`). */
+  close(opts?: { graceMs?: number }): Promise<void>;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:7400';
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new DroverError('DROVER_E_INVALID', `invalid listen address "${listen}"`, { field: 'listen', fix: 'use HOST:PORT, e.g. 127.0.0.1:7400 (port 0 picks a free one)' });
+  }
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const { host, port } = parseListen(opts.listen ?? DEFAULT_LISTEN);
+  const tokens = new TokenSet(opts.tokens);
+  const bodyLimit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const heartbeatMs = opts.watchHeartbeatMs ?? 10_000;
+  const metrics = new ApiMetrics({ defaultMetrics: opts.processMetrics ?? true });
+  const log = opts.log ?? ((level, msg, err) => (level === 'error' ? console.error(msg, err ?? '') : console.log(msg)));
+  const shutdown = new AbortController();
+  const store = opts.store;
+
+  async function route(req: IncomingMessage, res: ServerResponse, r: Route, url: URL): Promise<Answer | undefined> {
+    const method = req.method ?? 'GET';
+    switch (r.type) {
+      case 'healthz':
+        return { status: 200, body: { status: 'ok' } };
+      case 'readyz':
+        try {
+          await store.revision();
+        } catch (e) {
+          throw new DroverError('DROVER_E_UNAVAILABLE', `store is not answering: ${(e as Error).message}`, { fix: 'see the server log' });
+        }
+        if (shutdown.signal.aborted) throw new DroverError('DROVER_E_UNAVAILABLE', 'server is shutting down');
+        return { status: 200, body: { status: 'ready' } };
+      case 'metrics': {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+        return undefined;
+      }
+    }
+    const role = tokens.authenticate(req);
+    if (r.type === 'discovery') {
+      allow(method, ['GET']);
+      return {
+        status: 200,
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'APIResourceList',
+          metadata: { resourceVersion: await store.revision() },
+          resources: kinds.map((k) => ({ name: k.plural, singularName: k.singular, kind: k.kind, shortNames: k.shortNames, systemOwned: k.systemOwned })),
+        },
+      };
+    }
+    if (r.type === 'watchAll') {
+      allow(method, ['GET']);
+      await watch(req, res, url, {});
+      return undefined;
+    }
+    const ctx: HandlerContext = { store, role, info: r.info, readBody: () => readJsonBody(req, bodyLimit) };
+    const q = url.searchParams;
+    if (r.type === 'collection') {
+      allow(method, ['GET', 'POST']);
+      if (method === 'POST') return createObject(ctx);
+      if (q.get('watch') === 'true' || q.get('watch') === '1') {
+        await watch(req, res, url, { kind: r.info.kind });
+        return undefined;
+      }
+      return listObjects(ctx, q);
+    }
+    if (r.type === 'status') {
+      allow(method, ['GET', 'PUT', 'PATCH']);
+      if (method === 'GET') return getObject(ctx, r.name);
+      if (method === 'PUT') return replaceObject(ctx, r.name, true);
+      return patchObject(ctx, req, r.name, true);
+    }
+    allow(method, ['GET', 'PUT', 'PATCH', 'DELETE']);
+    switch (method) {
+      case 'GET':
+        if (q.get('watch') === 'true' || q.get('watch') === '1') {
+          await watch(req, res, url, { kind: r.info.kind, name: r.name });
+          return undefined;
+        }
+        return getObject(ctx, r.name);
+      case 'PUT':
+        return replaceObject(ctx, r.name, false);
+      case 'PATCH':
+        return patchObject(ctx, req, r.name, false);
+      default:
+        return deleteObject(ctx, r.name, q);
+    }
+  }
+
+  async function watch(req: IncomingMessage, res: ServerResponse, url: URL, w: { kind?: string; name?: string }): Promise<void> {
+    const q = url.searchParams;
+    const rv = q.get('resourceVersion') ?? '';
+    if (rv !== '' && !/^\d+$/.test(rv)) {
+      throw new DroverError('DROVER_E_BAD_REQUEST', `resourceVersion "${rv}" is not a revision`, { field: 'resourceVersion', fix: 'use the resourceVersion of a list or object' });
+    }
+    const labelSelector = q.get('labelSelector') ?? undefined;
+    const name = w.name ?? q.get('name') ?? undefined;
+    await streamWatch(req, res, {
+      store,
+      watch: { ...(w.kind ? { kind: w.kind } : {}), ...(name ? { name } : {}), ...(rv ? { resourceVersion: rv } : {}), ...(labelSelector ? { labelSelector } : {}) },
+      heartbeatMs,
+      shutdown: shutdown.signal,
+      onStart: () => {
+        metrics.watchers.inc();
+        observe(req, 200, starts.get(req));
+      },
+      onEnd: () => metrics.watchers.dec(),
+    });
+  }
+
+  const starts = new WeakMap<IncomingMessage, { t: bigint; route: string }>();
+  function observe(req: IncomingMessage, code: number, s: { t: bigint; route: string } | undefined): void {
+    if (!s) return;
+    starts.delete(req);
+    const method = req.method ?? 'GET';
+    metrics.requests.inc({ method, route: s.route, code: String(code) });
+    metrics.latency.observe({ method, route: s.route }, Number(process.hrtime.bigint() - s.t) / 1e9);
+  }
+
+  const inflight = new Set<Promise<void>>();
+  const server = createServer((req, res) => {
+    const p = handle(req, res);
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  });
+  server.keepAliveTimeout = 65_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let r: Route | undefined;
+    const s = { t: process.hrtime.bigint(), route: 'unknown' };
+    starts.set(req, s);
+    let code = 500;
+    try {
+      const url = new URL(req.url ?? '/', 'http://drover.invalid');
+      r = matchRoute(url.pathname);
+      s.route = routeLabel(r);
+      const answer = await route(req, res, r, url);
+      if (answer) {
+        sendJson(res, answer.status, answer.body);
+        code = answer.status;
+      } else code = res.statusCode;
+    } catch (e) {
+      if (!(e instanceof DroverError)) {
+        metrics.internalErrors.inc();
+        log('error', `${req.method ?? '?'} ${req.url ?? '?'} failed`, e);
+      }
+      code = sendError(req, res, e);
+    } finally {
+      observe(req, code, starts.get(req));
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${urlHost}:${addr.port}`,
+    port: addr.port,
+    metrics,
+    close({ graceMs = 5000 } = {}) {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        shutdown.abort();
+        server.closeIdleConnections();
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+        await Promise.race([Promise.allSettled([...inflight]).then(() => undefined), grace]);
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}
+
+function allow(method: string, allowed: readonly string[]): void {
+  if (!allowed.includes(method)) {
+    throw new DroverError('DROVER_E_METHOD_NOT_ALLOWED', `${method} is not allowed here`, { fix: `use one of: ${allowed.join(', ')}` });
+  }
+}

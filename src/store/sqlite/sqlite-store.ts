@@ -1,0 +1,281 @@
+/**
+ * The embedded durable Store: better-sqlite3 in WAL mode with synchronous=FULL.
+ *
+ * Writes go through a queue and are committed in groups: every write that arrived while the previous
+ * group was being committed is checked and applied, in arrival order, inside one transaction, so one
+ * fsync acknowledges them all. Each write still gets its own revision and its own outcome: preconditions
+ * (AlreadyExists, NotFound, resourceVersion CAS) are checked against the in-transaction state, and a write
+ * that fails them takes no revision and does not disturb the others. Promises resolve and watch events are
+ * published only after COMMIT returned.
+ */
+import Database from 'better-sqlite3';
+import type { AnyResource } from '../../api/resource.js';
+import { DroverError, errors, isDroverError } from '../../errors.js';
+import { parseLabelSelector } from '../label-selector.js';
+import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type UpdateOutcome } from '../object-semantics.js';
+import type { ListOptions, ListResult, Store, WatchEvent, WatchEventType, WatchOptions } from '../store.js';
+import { WatchHub, type HistorySource } from '../watch-hub.js';
+import { migrate, openPragmas } from './schema.js';
+
+export interface SqliteStoreOptions {
+  /** Changes kept for watch replay; older revisions answer DROVER_E_GONE. Default 100,000. */
+  historySize?: number;
+  /** Commit queued writes together (default). Off: one transaction, hence one fsync, per write. */
+  groupCommit?: boolean;
+  /** Most writes in one transaction, so that one commit never holds the event loop for long. */
+  maxBatch?: number;
+}
+
+type Op =
+  | { type: 'create'; obj: AnyResource }
+  | { type: 'update'; obj: AnyResource }
+  | { type: 'updateStatus'; obj: AnyResource }
+  | { type: 'delete'; kind: string; name: string; resourceVersion: string | undefined };
+
+interface Pending {
+  op: Op;
+  resolve(v: AnyResource): void;
+  reject(e: unknown): void;
+}
+
+type Outcome = { ok: true; value: AnyResource; event?: WatchEvent } | { ok: false; error: DroverError };
+
+interface BatchResult {
+  outcomes: Outcome[];
+  rev: bigint;
+  compacted: bigint;
+}
+
+interface Row {
+  json: string;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly hub: WatchHub;
+  private readonly historySize: bigint;
+  private readonly maxBatch: number;
+  private rev: bigint;
+  private compacted: bigint;
+  private readonly queue: Pending[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private drained: (() => void) | undefined;
+
+  private readonly stmts: {
+    get: Database.Statement<[string, string], Row>;
+    list: Database.Statement<[string], Row>;
+    upsert: Database.Statement<[string, string, bigint, string]>;
+    remove: Database.Statement<[string, string]>;
+    change: Database.Statement<[bigint, WatchEventType, string, string, string]>;
+    since: Database.Statement<[bigint], { type: WatchEventType; json: string }>;
+    compact: Database.Statement<[bigint]>;
+    setMeta: Database.Statement<[string, string]>;
+  };
+  private readonly commitBatch: (ops: Op[]) => BatchResult;
+
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
+    const historySize = opts.historySize ?? 100_000;
+    if (!Number.isInteger(historySize) || historySize < 1) throw new RangeError(`historySize must be a positive integer, got ${historySize}`);
+    this.historySize = BigInt(historySize);
+    this.maxBatch = opts.groupCommit === false ? 1 : Math.max(1, opts.maxBatch ?? 1024);
+    this.db = openDatabase(file);
+    const db = this.db;
+    this.stmts = {
+      get: db.prepare('SELECT json FROM objects WHERE kind = ? AND name = ?'),
+      list: db.prepare('SELECT json FROM objects WHERE kind = ? ORDER BY name'),
+      upsert: db.prepare('INSERT INTO objects (kind, name, rev, json) VALUES (?, ?, ?, ?) ON CONFLICT (kind, name) DO UPDATE SET rev = excluded.rev, json = excluded.json'),
+      remove: db.prepare('DELETE FROM objects WHERE kind = ? AND name = ?'),
+      change: db.prepare('INSERT INTO changes (rev, type, kind, name, json) VALUES (?, ?, ?, ?, ?)'),
+      since: db.prepare('SELECT type, json FROM changes WHERE rev > ? ORDER BY rev'),
+      compact: db.prepare('DELETE FROM changes WHERE rev <= ?'),
+      setMeta: db.prepare('UPDATE meta SET value = ? WHERE key = ?'),
+    };
+    const meta = new Map(db.prepare<[], { key: string; value: string }>('SELECT key, value FROM meta').all().map((r) => [r.key, r.value]));
+    // The meta row is written in the same transaction as the changes; max(rev) is a second opinion that
+    // costs nothing and keeps revisions increasing even if the row were ever behind.
+    const maxChange = db.prepare<[], { m: number | bigint | null }>('SELECT max(rev) AS m FROM changes').get()?.m ?? 0;
+    const metaRev = BigInt(meta.get('revision') ?? '0');
+    this.rev = metaRev > BigInt(maxChange) ? metaRev : BigInt(maxChange);
+    this.compacted = BigInt(meta.get('compacted') ?? '0');
+    const history: HistorySource = { since: (from) => this.since(from) };
+    this.hub = new WatchHub(history, () => this.rev);
+    this.commitBatch = db.transaction((ops: Op[]) => this.applyBatch(ops));
+  }
+
+  async get<T extends AnyResource>(kind: string, name: string): Promise<T | undefined> {
+    const row = this.stmts.get.get(kind, name);
+    return row ? (JSON.parse(row.json) as T) : undefined;
+  }
+
+  async list<T extends AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
+    const match = parseLabelSelector(opts.labelSelector);
+    const items: T[] = [];
+    for (const row of this.stmts.list.iterate(kind)) {
+      const o = JSON.parse(row.json) as T;
+      if (match(o.metadata.labels ?? {})) items.push(o);
+    }
+    return { items, resourceVersion: this.rev.toString() };
+  }
+
+  create<T extends AnyResource>(obj: T): Promise<T> {
+    return this.enqueue({ type: 'create', obj: structuredClone(obj) });
+  }
+
+  update<T extends AnyResource>(obj: T): Promise<T> {
+    return this.enqueue({ type: 'update', obj: structuredClone(obj) });
+  }
+
+  updateStatus<T extends AnyResource>(obj: T): Promise<T> {
+    return this.enqueue({ type: 'updateStatus', obj: structuredClone(obj) });
+  }
+
+  delete<T extends AnyResource>(kind: string, name: string, opts: { resourceVersion?: string } = {}): Promise<T> {
+    return this.enqueue({ type: 'delete', kind, name, resourceVersion: opts.resourceVersion });
+  }
+
+  watch(opts: WatchOptions): AsyncIterable<WatchEvent> {
+    return this.hub.watch(opts);
+  }
+
+  async revision(): Promise<string> {
+    return this.rev.toString();
+  }
+
+  /** Commits what is queued, ends every watch and closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.queue.length > 0) await new Promise<void>((r) => (this.drained = r));
+    this.hub.close();
+    this.db.close();
+  }
+
+  private since(from: bigint): WatchEvent[] {
+    if (from < this.compacted) throw errors.gone(from.toString(), (this.compacted + 1n).toString());
+    return this.stmts.since.all(from).map((r) => ({ type: r.type, object: JSON.parse(r.json) as AnyResource }));
+  }
+
+  private enqueue<T extends AnyResource>(op: Op): Promise<T> {
+    if (this.closed) return Promise.reject(new DroverError('DROVER_E_UNAVAILABLE', 'the store is closed', { fix: 'open the store again' }));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (v: AnyResource) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // setImmediate, not a microtask: callers whose requests are read in this I/O phase join the group.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (batch.length > 0) {
+      let outcomes: Outcome[] = [];
+      try {
+        const r = this.commitBatch(batch.map((p) => p.op));
+        outcomes = r.outcomes;
+        this.rev = r.rev;
+        this.compacted = r.compacted;
+      } catch (e) {
+        // The transaction rolled back: nothing of this group is stored, so every caller hears about it.
+        const err = new DroverError('DROVER_E_INTERNAL', `store write failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        for (const p of batch) p.reject(err);
+      }
+      outcomes.forEach((o, i) => {
+        if (o.ok && o.event) this.hub.publish(o.event);
+        const p = batch[i]!;
+        if (o.ok) p.resolve(o.value);
+        else p.reject(o.error);
+      });
+    }
+    if (this.queue.length > 0) this.schedule();
+    else this.drained?.();
+  }
+
+  /** Runs inside one transaction for the whole group; throws (and so rolls back) only on a storage error. */
+  private applyBatch(ops: Op[]): BatchResult {
+    let rev = this.rev;
+    const outcomes: Outcome[] = [];
+    for (const op of ops) {
+      let result: { type: WatchEventType; out: UpdateOutcome<AnyResource> };
+      try {
+        result = this.decide(op, (rev + 1n).toString());
+      } catch (e) {
+        if (!isDroverError(e)) throw e;
+        outcomes.push({ ok: false, error: e });
+        continue;
+      }
+      const { type, out } = result;
+      if (out.op === 'noop') {
+        outcomes.push({ ok: true, value: out.obj });
+        continue;
+      }
+      rev += 1n;
+      const { kind, metadata } = out.obj;
+      const json = JSON.stringify(out.obj);
+      if (type === 'DELETED') this.stmts.remove.run(kind, metadata.name);
+      else this.stmts.upsert.run(kind, metadata.name, rev, json);
+      this.stmts.change.run(rev, type, kind, metadata.name, json);
+      // Parsed copies: the caller, the watchers and a later replay all see the same normalised JSON.
+      outcomes.push({ ok: true, value: JSON.parse(json) as AnyResource, event: { type, object: JSON.parse(json) as AnyResource } });
+    }
+    let compacted = this.compacted;
+    if (rev !== this.rev) {
+      this.stmts.setMeta.run(rev.toString(), 'revision');
+      const keepFrom = rev - this.historySize;
+      if (keepFrom > compacted) {
+        this.stmts.compact.run(keepFrom);
+        this.stmts.setMeta.run(keepFrom.toString(), 'compacted');
+        compacted = keepFrom;
+      }
+    }
+    return { outcomes, rev, compacted };
+  }
+
+  private decide(op: Op, rev: string): { type: WatchEventType; out: UpdateOutcome<AnyResource> } {
+    if (op.type === 'delete') {
+      const stored = this.read(op.kind, op.name);
+      if (!stored) throw errors.notFound(op.kind, op.name);
+      const out = prepareDelete(stored, rev, op.resourceVersion);
+      return { type: out.op === 'delete' ? 'DELETED' : 'MODIFIED', out };
+    }
+    const stored = this.read(op.obj.kind, op.obj.metadata.name);
+    if (op.type === 'create') {
+      if (stored) throw errors.alreadyExists(op.obj.kind, op.obj.metadata.name);
+      return { type: 'ADDED', out: { op: 'put', obj: prepareCreate(op.obj, rev) } };
+    }
+    if (!stored) throw errors.notFound(op.obj.kind, op.obj.metadata.name);
+    const out = op.type === 'update' ? prepareUpdate(stored, op.obj, rev) : prepareUpdateStatus(stored, op.obj, rev);
+    return { type: out.op === 'delete' ? 'DELETED' : 'MODIFIED', out };
+  }
+
+  private read(kind: string, name: string): AnyResource | undefined {
+    const row = this.stmts.get.get(kind, name);
+    return row ? (JSON.parse(row.json) as AnyResource) : undefined;
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    openPragmas(db);
+    // Take the write lock now (EXCLUSIVE mode keeps it) so a second server on the same data dir fails at
+    // start instead of corrupting the revision sequence later.
+    db.transaction(() => migrate(db)).immediate();
+    return db;
+  } catch (e) {
+    db.close();
+    if (e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED')) {
+      throw new DroverError('DROVER_E_UNAVAILABLE', `the store ${file} is in use by another process`, {
+        cause: e,
+        fix: 'stop the other drover server using this data dir, or pass another --data',
+      });
+    }
+    throw e;
+  }
+}
