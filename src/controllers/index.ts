@@ -2,8 +2,14 @@
  * The control plane's controllers: `drover server` calls `startControllers` once its store is open.
  * Each area adds its reconcilers to `controllerFactories`; the runtime's manager runs them.
  */
+import type { LeaderElector } from '../runtime/leader-election.js';
+import type { Logger } from '../runtime/logger.js';
+import { Manager } from '../runtime/manager.js';
 import type { Reconciler } from '../runtime/reconciler.js';
 import type { Store } from '../store/store.js';
+import { createClusterController } from './cluster-controller.js';
+import { createFleetController } from './fleet-controller.js';
+import { createProdController } from './prod-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -13,18 +19,33 @@ export interface ControlPlaneOptions {
   edgeStatsUrls?: string[];
   /** Prometheus base URL for PromQL gates, when configured. */
   prometheusUrl?: string;
+  /** Only the leader runs reconcilers; default: this instance always leads (single control plane). */
+  leaderElector?: LeaderElector;
+  /** Where the runtime logs; default stderr. */
+  logger?: Logger;
 }
 
 export type ControllerFactory = (opts: ControlPlaneOptions) => Reconciler;
 
 /** Filled in by each area (fleet, prod, cluster, scheduler, traffic, release, gitsource). */
-export const controllerFactories: ControllerFactory[] = [];
+export const controllerFactories: ControllerFactory[] = [
+  () => createClusterController(),
+  () => createFleetController(),
+  () => createProdController(),
+];
 
 export interface RunningControllers {
   stop(): Promise<void>;
 }
 
-/** Replaced by the runtime's manager (src/runtime/manager.ts) when it lands. */
-export async function startControllers(_opts: ControlPlaneOptions): Promise<RunningControllers> {
-  return { stop: async () => {} };
+/** Builds every reconciler from `controllerFactories` and runs them in one manager until `stop`. */
+export async function startControllers(opts: ControlPlaneOptions): Promise<RunningControllers> {
+  const manager = new Manager({
+    store: opts.store,
+    reconcilers: controllerFactories.map((f) => f(opts)),
+    ...(opts.leaderElector ? { leaderElector: opts.leaderElector } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  manager.start();
+  return { stop: () => manager.stop() };
 }

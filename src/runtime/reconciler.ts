@@ -12,7 +12,7 @@
  * - throws `TerminalError`          → not retried until the object changes again ("terminal").
  */
 import type { AnyResource } from '../api/resource.js';
-import type { Store } from '../store/store.js';
+import type { Store, WatchEventType } from '../store/store.js';
 
 export interface Result {
   requeueAfterMs?: number;
@@ -25,11 +25,20 @@ export class TerminalError extends Error {
   }
 }
 
+/** What a `mapToKeys` may look at besides the object: the change's type and the store (read only). */
+export interface WatchChange {
+  type: WatchEventType;
+  store: Store;
+}
+
 /** Which changes enqueue which keys: by default the changed object's own name. */
 export interface WatchSpec {
   kind: string;
-  /** Map a changed object to the keys to reconcile (e.g. a Prod → its fleet's name). */
-  mapToKeys?: (obj: AnyResource) => string[];
+  /**
+   * Map a changed object to the keys to reconcile (e.g. a Prod → its fleet's name). For a DELETED change
+   * the object is its last known state. May be async (e.g. a Cluster → the Prods on it, read from the store).
+   */
+  mapToKeys?: (obj: AnyResource, change: WatchChange) => string[] | Promise<string[]>;
 }
 
 export interface ReconcileContext {

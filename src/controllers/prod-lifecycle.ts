@@ -1,0 +1,97 @@
+/**
+ * The control plane's view of a Prod's phase machine, as a pure function:
+ *
+ *   Pending → Provisioning → WarmingUp → Ready → Draining → Retired        (and Failed)
+ *
+ * Who moves a Prod between phases:
+ * - the cluster's agent owns every phase it observes on its workload: Provisioning, WarmingUp, Ready,
+ *   Failed (the workload cannot run), Retired (stopped after retire); it also writes endpoint, version,
+ *   readySince, restarts, message, warmupPassed;
+ * - the control plane (this function, via the prod controller) owns what only it can decide:
+ *   Ready → Draining when `spec.retire` is set (the agent then stops the workload after its drain
+ *   period and reports Retired), and Failed for a Prod whose cluster is NotReady or gone (lost: the fleet
+ *   controller replaces it, nobody repairs it).
+ * The agent must not move a retiring Prod back from Draining to Ready.
+ *
+ * Every phase change is announced once: the `Ready` condition's reason records the last phase
+ * announced, so an event (reason = the new phase) is written exactly when the phase differs from it.
+ */
+import type { Cluster } from '../api/kinds/cluster.js';
+import type { Prod, ProdPhase } from '../api/kinds/prod.js';
+import type { EventType } from '../runtime/events.js';
+import { clusterIsDead } from './cluster-health.js';
+import { findCondition, setCondition } from './conditions.js';
+
+export type ProdStatus = NonNullable<Prod['status']>;
+
+export const prodEventReasons = { ClusterNotReady: 'ClusterNotReady' } as const;
+
+export interface ProdEvent {
+  type: EventType;
+  reason: ProdPhase | (typeof prodEventReasons)[keyof typeof prodEventReasons];
+  message: string;
+}
+
+export interface ProdDecision {
+  status: ProdStatus;
+  events: ProdEvent[];
+}
+
+const endPhases: readonly ProdPhase[] = ['Retired', 'Failed'];
+
+export function decideProd(prod: Prod, cluster: Cluster | undefined, nowMs: number): ProdDecision {
+  const now = new Date(nowMs).toISOString();
+  const prev: ProdStatus = prod.status ?? { phase: 'Pending', restarts: 0, warmupPassed: 0, conditions: [] };
+  const clusterName = prod.spec.cluster;
+  const dead = clusterIsDead(cluster);
+  const clusterState = cluster === undefined ? 'gone' : cluster.metadata.deletionTimestamp !== undefined ? 'being deleted' : (cluster.status?.phase ?? 'Unknown');
+
+  let phase = prev.phase;
+  let message = prev.message;
+  if (dead && !endPhases.includes(phase)) {
+    phase = 'Failed';
+    message = `cluster ${clusterName} is ${clusterState}: Prod lost (it is replaced, not repaired)`;
+  } else if (prod.spec.retire && phase === 'Ready') {
+    phase = 'Draining';
+    message = 'retiring: no new requests; the agent stops the workload after its drain period';
+  }
+
+  const events: ProdEvent[] = [];
+  const announced = findCondition(prev.conditions, 'Ready')?.reason;
+  if (announced !== phase) {
+    events.push({ type: phase === 'Failed' ? 'Warning' : 'Normal', reason: phase, message: phaseMessage(prod, phase, message) });
+  }
+  const clusterReadyBefore = findCondition(prev.conditions, 'ClusterReady')?.status;
+  if (dead && clusterReadyBefore !== 'False') {
+    events.push({ type: 'Warning', reason: prodEventReasons.ClusterNotReady, message: `cluster ${clusterName} is ${clusterState}` });
+  }
+
+  let conditions = setCondition(
+    prev.conditions,
+    { type: 'Ready', status: phase === 'Ready' && !dead ? 'True' : 'False', reason: phase, message: message ?? '' },
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    dead
+      ? { type: 'ClusterReady', status: 'False', reason: cluster === undefined ? 'ClusterGone' : 'ClusterNotReady', message: `cluster ${clusterName} is ${clusterState}` }
+      : cluster?.status?.phase === 'Ready'
+        ? { type: 'ClusterReady', status: 'True', reason: 'ClusterReady', message: '' }
+        : { type: 'ClusterReady', status: 'Unknown', reason: 'ClusterUnknown', message: `cluster ${clusterName} has not sent a heartbeat yet` },
+    now,
+  );
+  const status: ProdStatus = { ...prev, phase, conditions };
+  if (message !== undefined) status.message = message;
+  return { status, events };
+}
+
+function phaseMessage(prod: Prod, phase: ProdPhase, message: string | undefined): string {
+  switch (phase) {
+    case 'Pending':
+      return `waiting for cluster ${prod.spec.cluster} to start version ${prod.spec.version}`;
+    case 'Ready':
+      return `serving at ${prod.status?.endpoint ?? '?'} (version ${prod.status?.version ?? prod.spec.version})`;
+    default:
+      return message ?? `Prod is ${phase}`;
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The controller manager: runs reconcilers while this instance leads.
+ *
+ * Per reconciler: a work queue, `workers` loops taking keys from it, the keys of `listKeys` at start and
+ * every `resyncMs`, and the keys its `watches` map changes to. Watches are shared per kind (one
+ * KindWatcher per kind, fanned out to every reconciler that watches it).
+ *
+ * `settle` is the one place where a pass's outcome becomes a queue action, a log line and metrics:
+ *   success       → forget the key's backoff
+ *   requeue_after → forget the backoff, add the key again after the delay
+ *   error         → log at error (conflicts at warn), add again with per-key exponential backoff
+ *   terminal      → log at error, forget; the key comes back only when its object changes
+ */
+import type { AnyResource } from '../api/resource.js';
+import type { Store, WatchEventType } from '../store/store.js';
+import { recordEvent, type EventType } from './events.js';
+import { KindWatcher, type KindWatcherOptions } from './kind-watcher.js';
+import { AlwaysLeader, type LeaderElector } from './leader-election.js';
+import { errorText, stderrLogger, type Logger } from './logger.js';
+import { reconcileDuration, reconcileTotal, workqueueDepth } from './metrics.js';
+import { isConflict, outcomeOf, reconcileResults, type Outcome, type Settled } from './outcome.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { ReconcileContext, Reconciler } from './reconciler.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface ManagerOptions {
+  store: Store;
+  reconcilers: readonly Reconciler[];
+  leaderElector?: LeaderElector;
+  logger?: Logger;
+  /** Concurrent keys per reconciler (a key is never processed concurrently with itself). Default 2. */
+  workers?: number;
+  /** Per-queue retry limiter; default: exponential 5 ms … 60 s, and 10 retries/s overall. */
+  rateLimiter?: () => RateLimiter;
+  watch?: KindWatcherOptions;
+}
+
+interface Running {
+  reconciler: Reconciler;
+  queue: WorkQueue;
+  ctx: ReconcileContext;
+}
+
+export class Manager {
+  private readonly store: Store;
+  private readonly reconcilers: readonly Reconciler[];
+  private readonly elector: LeaderElector;
+  private readonly logger: Logger;
+  private readonly workers: number;
+  private readonly stopper = new AbortController();
+  private loop: Promise<void> | undefined;
+  private leading = false;
+
+  constructor(private readonly opts: ManagerOptions) {
+    this.store = opts.store;
+    this.reconcilers = opts.reconcilers;
+    this.elector = opts.leaderElector ?? new AlwaysLeader();
+    this.logger = opts.logger ?? stderrLogger;
+    this.workers = Math.max(1, opts.workers ?? 2);
+    const names = new Set<string>();
+    for (const r of this.reconcilers) {
+      if (names.has(r.name)) throw new Error(`two reconcilers are named "${r.name}"`);
+      names.add(r.name);
+    }
+  }
+
+  /** True while this instance leads and its reconcilers run. */
+  get isLeading(): boolean {
+    return this.leading;
+  }
+
+  /** Starts campaigning for leadership and, once leading, the reconcilers. Returns at once. */
+  start(): void {
+    if (this.loop) throw new Error('manager already started');
+    this.loop = this.campaign(this.stopper.signal);
+  }
+
+  /** Stops: no new keys are taken, in-flight passes finish, watches end. */
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    await this.loop;
+  }
+
+  private async campaign(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let leadership;
+      try {
+        leadership = await this.elector.acquire(signal);
+      } catch (e) {
+        if (signal.aborted) return;
+        this.logger.log('error', 'leader election failed', { error: errorText(e) });
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      this.leading = true;
+      this.logger.log('info', 'leading: starting controllers', { controllers: this.reconcilers.map((r) => r.name) });
+      try {
+        await this.runControllers(AbortSignal.any([signal, leadership.lost]));
+      } finally {
+        this.leading = false;
+        await leadership.release().catch((e: unknown) => this.logger.log('error', 'releasing leadership failed', { error: errorText(e) }));
+      }
+      if (!signal.aborted) this.logger.log('warn', 'lost leadership: controllers stopped');
+    }
+  }
+
+  private async runControllers(signal: AbortSignal): Promise<void> {
+    const running = this.reconcilers.map((r) => this.prepare(r, signal));
+    const watchers = new Map<string, KindWatcher>();
+    for (const run of running) {
+      for (const spec of run.reconciler.watches) {
+        let w = watchers.get(spec.kind);
+        if (!w) {
+          w = new KindWatcher(this.store, spec.kind, this.logger, this.opts.watch);
+          watchers.set(spec.kind, w);
+        }
+        w.onChange((obj, type) => this.enqueueChange(run, spec.mapToKeys, obj, type));
+      }
+    }
+    const tasks: Promise<void>[] = [...watchers.values()].map((w) => w.run(signal));
+    const timers: NodeJS.Timeout[] = [];
+    for (const run of running) {
+      void this.resync(run);
+      const every = run.reconciler.resyncMs;
+      if (every !== undefined && every > 0) timers.push(setInterval(() => void this.resync(run), every));
+      for (let i = 0; i < this.workers; i++) tasks.push(this.work(run));
+    }
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    for (const t of timers) clearInterval(t);
+    for (const run of running) run.queue.shutdown();
+    await Promise.all(tasks);
+    for (const run of running) workqueueDepth.set({ controller: run.reconciler.name }, 0);
+  }
+
+  private prepare(reconciler: Reconciler, signal: AbortSignal): Running {
+    const controller = reconciler.name;
+    for (const result of reconcileResults) reconcileTotal.inc({ controller, result }, 0);
+    const queue = new WorkQueue({
+      ...(this.opts.rateLimiter ? { rateLimiter: this.opts.rateLimiter() } : {}),
+      onDepth: (depth) => workqueueDepth.set({ controller }, depth),
+    });
+    const ctx: ReconcileContext = {
+      store: this.store,
+      signal,
+      recordEvent: async (obj: AnyResource, type: EventType, reason: string, message: string) => {
+        try {
+          await recordEvent(this.store, obj, type, reason, message, { source: controller });
+        } catch (e) {
+          this.logger.log('error', 'recording an event failed', { controller, object: `${obj.kind}/${obj.metadata.name}`, reason, error: errorText(e) });
+        }
+      },
+    };
+    return { reconciler, queue, ctx };
+  }
+
+  private enqueueChange(run: Running, mapToKeys: Reconciler['watches'][number]['mapToKeys'], obj: AnyResource, type: WatchEventType): void {
+    if (!mapToKeys) {
+      run.queue.add(obj.metadata.name);
+      return;
+    }
+    const failed = (e: unknown) =>
+      this.logger.log('error', 'mapping a change to keys failed', { controller: run.reconciler.name, object: `${obj.kind}/${obj.metadata.name}`, error: errorText(e) });
+    try {
+      const keys = mapToKeys(obj, { type, store: this.store });
+      if (Array.isArray(keys)) for (const k of keys) run.queue.add(k);
+      else keys.then((ks) => ks.forEach((k) => run.queue.add(k)), failed);
+    } catch (e) {
+      failed(e);
+    }
+  }
+
+  private async resync(run: Running): Promise<void> {
+    try {
+      for (const k of await run.reconciler.listKeys(run.ctx)) run.queue.add(k);
+    } catch (e) {
+      this.logger.log('error', 'listing keys failed', { controller: run.reconciler.name, error: errorText(e) });
+    }
+  }
+
+  private async work(run: Running): Promise<void> {
+    for (;;) {
+      const key = await run.queue.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      let settled: Settled;
+      try {
+        settled = { ok: true, value: await run.reconciler.reconcile(run.ctx, key) };
+      } catch (error) {
+        settled = { ok: false, error };
+      }
+      try {
+        this.settle(run, key, outcomeOf(settled), (performance.now() - started) / 1000);
+      } finally {
+        run.queue.done(key);
+      }
+    }
+  }
+
+  /** The one place that maps an outcome to a queue action, a log line and metrics. */
+  private settle(run: Running, key: string, outcome: Outcome, seconds: number): void {
+    const controller = run.reconciler.name;
+    reconcileTotal.inc({ controller, result: outcome.result });
+    reconcileDuration.observe({ controller }, seconds);
+    const { queue } = run;
+    switch (outcome.result) {
+      case 'success':
+        queue.forget(key);
+        return;
+      case 'requeue_after':
+        queue.forget(key);
+        queue.addAfter(key, outcome.afterMs);
+        return;
+      case 'error': {
+        const level = isConflict(outcome.error) ? 'warn' : 'error';
+        this.logger.log(level, 'reconcile failed; retrying with backoff', { controller, key, retries: queue.retries(key), error: errorText(outcome.error) });
+        queue.addRateLimited(key);
+        return;
+      }
+      case 'terminal':
+        this.logger.log('error', 'reconcile failed terminally; not retrying until the object changes', { controller, key, error: errorText(outcome.error) });
+        queue.forget(key);
+        return;
+    }
+  }
+}
