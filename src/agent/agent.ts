@@ -78,6 +78,7 @@ export class Agent {
         await sleep(delay);
       }
     }
+    if (this.stopped) return;
     void this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
     this.timers.push(setInterval(() => this.trigger(), this.resyncMs));
@@ -234,8 +235,7 @@ export class Agent {
     if (this.heartbeatBusy || this.stopped) return;
     this.heartbeatBusy = true;
     try {
-      const prods = (await this.opts.driver.list()).length;
-      await writeHeartbeat(this.opts.store, this.id, { pid: process.pid, startedAt: this.startedAt, prods });
+      await writeHeartbeat(this.opts.store, this.id, { pid: process.pid, startedAt: this.startedAt });
     } catch (e) {
       this.log(`agent ${this.id.name}: heartbeat failed: ${errorText(e)}`);
     } finally {

@@ -1,7 +1,8 @@
 /**
  * The agent's Cluster object: created or brought up to date at start (provider, region, domain,
  * capacity from the agent's flags; anything else — cordoned, draining — stays as operators set it), and
- * its heartbeat fields in status. The cluster controller owns `status.phase`; the agent never writes it.
+ * its heartbeat fields in status. The cluster controller owns `status.phase` and `status.prods`; the agent
+ * writes only lastHeartbeat and agent {pid, startedAt}.
  */
 import { API_VERSION } from '../api/meta.js';
 import { Cluster, ClusterStatus } from '../api/kinds/cluster.js';
@@ -14,6 +15,8 @@ export interface ClusterIdentity {
   region?: string;
   domain?: string;
   capacity?: number;
+  /** Annotations the agent keeps on its Cluster (e.g. where a local agent keeps its state). */
+  annotations?: Record<string, string>;
 }
 
 export async function registerCluster(store: Store, id: ClusterIdentity): Promise<Cluster> {
@@ -22,7 +25,7 @@ export async function registerCluster(store: Store, id: ClusterIdentity): Promis
     const doc = Cluster.parse({
       apiVersion: API_VERSION,
       kind: 'Cluster',
-      metadata: { name: id.name },
+      metadata: { name: id.name, annotations: id.annotations ?? {} },
       spec: {
         provider: id.provider,
         ...(id.region !== undefined ? { region: id.region } : {}),
@@ -42,13 +45,12 @@ export async function registerCluster(store: Store, id: ClusterIdentity): Promis
   if (id.region !== undefined) spec.region = id.region;
   if (id.domain !== undefined) spec.domain = id.domain;
   if (id.capacity !== undefined) spec.capacity = { prods: id.capacity };
-  return store.update({ ...cur, spec });
+  return store.update({ ...cur, spec, metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, ...id.annotations } } });
 }
 
 export interface Heartbeat {
   pid: number;
   startedAt: string;
-  prods: number;
 }
 
 /** Writes the heartbeat into Cluster.status; re-registers a Cluster that was deleted under the agent. */
@@ -58,7 +60,6 @@ export async function writeHeartbeat(store: Store, id: ClusterIdentity, hb: Hear
     const status = ClusterStatus.parse({
       ...cur.status,
       lastHeartbeat: now.toISOString(),
-      prods: hb.prods,
       agent: { ...cur.status?.agent, pid: hb.pid, startedAt: hb.startedAt },
     });
     try {

@@ -96,7 +96,6 @@ describe('Agent with the local driver', () => {
     assert.deepEqual([body.prod, body.version], ['web-1', 'v2']);
     assert.equal(await phaseOf('web-2'), undefined, 'a Prod of another cluster is left alone');
     assert.deepEqual(readState(dir).map((r) => r.prod), ['web-1']);
-    await waitFor('prods count in heartbeat', async () => (await store.get<Cluster>('Cluster', 'tokyo'))?.status?.prods === 1);
   });
 
   it('reports a Fleet whose command does not exist as Failed with the reason, without disturbing the others', async () => {
