@@ -52,7 +52,7 @@ export async function streamWatch(req: IncomingMessage, res: ServerResponse, o: 
   }, o.heartbeatMs);
   try {
     while (!ac.signal.aborted) {
-      const r: IteratorResult<WatchEvent> = await pending!;
+      const r: IteratorResult<WatchEvent> = await pending;
       if (r.done) break;
       lastRv = r.value.object.metadata.resourceVersion ?? lastRv;
       if (!write(res, r.value)) await drained(res, ac.signal);

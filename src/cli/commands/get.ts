@@ -1,0 +1,58 @@
+/** `drover get KIND [NAME] [-o wide|json|yaml|name] [-l SELECTOR] [-w]`. */
+import type { Command } from 'commander';
+import { resolveKind } from '../../api/registry.js';
+import { errors } from '../../errors.js';
+import { withExitCode } from '../action.js';
+import { connect, type ConnectOptions } from '../connect.js';
+import { parseOutputFormat, renderList, renderObject, renderRow } from '../render.js';
+
+interface GetOptions extends ConnectOptions {
+  output?: string;
+  selector?: string;
+  watch?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('get')
+    .description('list resources of a kind, or show one')
+    .argument('<kind>', 'kind (singular, plural or short name, e.g. fleets, fleet, fl)')
+    .argument('[name]', 'name of one object')
+    .option('-o, --output <format>', 'wide, json, yaml or name')
+    .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
+    .option('-w, --watch', 'after listing, print a row for every change')
+    .action(
+      withExitCode(async (kindArg: string, name: string | undefined, _o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<GetOptions>();
+        const info = resolveKind(kindArg);
+        const format = parseOutputFormat(opts.output);
+        const store = await connect(opts);
+        try {
+          let rv: string;
+          if (name) {
+            const o = await store.get(info.kind, name);
+            if (!o) throw errors.notFound(info.kind, name);
+            process.stdout.write(renderObject(info.kind, o, format));
+            rv = o.metadata.resourceVersion ?? '';
+          } else {
+            const res = await store.list(info.kind, opts.selector ? { labelSelector: opts.selector } : {});
+            rv = res.resourceVersion;
+            if (res.items.length === 0 && (format === 'table' || format === 'wide')) process.stderr.write('No resources found.\n');
+            else process.stdout.write(renderList(info.kind, res.items, format, res.resourceVersion));
+          }
+          if (!opts.watch) return 0;
+          for await (const ev of store.watch({
+            kind: info.kind,
+            resourceVersion: rv,
+            ...(name ? { name } : {}),
+            ...(opts.selector ? { labelSelector: opts.selector } : {}),
+          })) {
+            process.stdout.write(renderRow(info.kind, ev.object, format));
+          }
+          return 0;
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}

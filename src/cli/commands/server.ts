@@ -1,0 +1,67 @@
+/** `drover server`: the control plane (store + API + controllers) in the foreground until SIGTERM/SIGINT. */
+import { relative } from 'node:path';
+import { Option, type Command } from 'commander';
+import { DEFAULT_DATA_DIR } from '../../store/open-store.js';
+import { DEFAULT_LISTEN } from '../../server/api-server.js';
+import { startControlPlane } from '../../server/control-plane.js';
+import { withExitCode } from '../action.js';
+import { configPath, writeConfig } from '../config.js';
+
+interface ServerOptions {
+  data: string;
+  listen: string;
+  tokenFile?: string;
+  writeConfig: boolean;
+  backend: 'sqlite' | 'memory';
+  bodyLimit?: string;
+  historySize?: string;
+  watchHeartbeat?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('server')
+    .description('run the control plane: API server, store and controllers')
+    .option('--data <dir>', 'data directory (SQLite store, generated tokens)', DEFAULT_DATA_DIR)
+    .option('--listen <host:port>', 'address to listen on (port 0 picks a free one)', DEFAULT_LISTEN)
+    .option('--token-file <file>', 'YAML file with `admin:` and `readonly:` tokens (default: DROVER_TOKEN, else <data>/tokens.yaml, generated)')
+    .option('--no-write-config', 'do not write the CLI config file (server URL and admin token)')
+    .addOption(new Option('--backend <backend>', 'store backend').choices(['sqlite', 'memory']).default('sqlite'))
+    .option('--body-limit <bytes>', 'largest request body accepted', '1048576')
+    .addOption(new Option('--history-size <n>', 'changes kept for watch replay').hideHelp())
+    .addOption(new Option('--watch-heartbeat <ms>', 'interval of BOOKMARK lines on idle watches').hideHelp())
+    .action(withExitCode(async (opts: ServerOptions) => runServer(opts)));
+}
+
+async function runServer(opts: ServerOptions): Promise<number> {
+  const cp = await startControlPlane({
+    dataDir: opts.data,
+    listen: opts.listen,
+    backend: opts.backend,
+    ...(process.env.DROVER_TOKEN ? { envToken: process.env.DROVER_TOKEN } : {}),
+    ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
+    ...(opts.bodyLimit ? { bodyLimitBytes: Number(opts.bodyLimit) } : {}),
+    ...(opts.historySize ? { historySize: Number(opts.historySize) } : {}),
+    ...(opts.watchHeartbeat ? { watchHeartbeatMs: Number(opts.watchHeartbeat) } : {}),
+  });
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`drover server listening on ${cp.url}`);
+  out(`data: ${cp.dataDir} (${opts.backend})`);
+  const shown = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || p);
+  if (cp.tokens.generatedFile) out(`tokens: generated admin and readonly tokens in ${shown(cp.tokens.generatedFile)}`);
+  else if (cp.tokens.file) out(`tokens: ${shown(cp.tokens.file)}`);
+  else out('tokens: DROVER_TOKEN (admin)');
+  if (opts.writeConfig && cp.tokens.adminToken) {
+    const path = writeConfig({ server: cp.url, token: cp.tokens.adminToken }, configPath());
+    out(`CLI config written to ${path}`);
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  out(`${signal}: shutting down`);
+  await cp.stop();
+  out('stopped');
+  return 0;
+}
