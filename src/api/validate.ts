@@ -42,10 +42,10 @@ export function validateResource(doc: unknown): { info: KindInfo; resource: AnyR
 export function parseWith<T extends z.ZodTypeAny>(schema: T, value: unknown, prefix: (string | number)[] = []): z.infer<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data as z.infer<T>;
-  throw issueToError(schema, r.error.issues[0]!, prefix);
+  throw issueToError(schema, r.error.issues[0]!, prefix, value);
 }
 
-function issueToError(root: z.ZodTypeAny, issue: z.ZodIssue, prefix: (string | number)[]): DroverError {
+function issueToError(root: z.ZodTypeAny, issue: z.ZodIssue, prefix: (string | number)[], rootValue: unknown): DroverError {
   const path = [...prefix, ...issue.path];
   const field = formatPath(path);
   switch (issue.code) {
@@ -89,17 +89,26 @@ function issueToError(root: z.ZodTypeAny, issue: z.ZodIssue, prefix: (string | n
     default:
       return new DroverError('DROVER_E_INVALID', `${field || 'document'}: ${issue.message}`, {
         ...(field ? { field } : {}),
-        fix: fixFor(issue),
+        fix: fixFor(issue, rootValue),
       });
   }
 }
 
-function fixFor(issue: z.ZodIssue): string {
+function fixFor(issue: z.ZodIssue, rootValue: unknown): string {
   switch (issue.code) {
     case 'too_small':
       return `use a value of at least ${String(issue.minimum)}`;
     case 'too_big':
       return `use a value of at most ${String(issue.maximum)}`;
+    case 'invalid_string': {
+      // A bad object name: offer the nearest valid one.
+      if (issue.path[issue.path.length - 1] === 'name' && issue.validation === 'regex') {
+        const v = issue.path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), rootValue);
+        const suggestion = typeof v === 'string' ? v.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) : '';
+        if (suggestion) return `use a DNS-1123 name such as "${suggestion}"`;
+      }
+      return 'correct the value and apply again';
+    }
     default:
       return 'correct the value and apply again';
   }

@@ -113,6 +113,8 @@ export function planFleet(o: FleetObservation): FleetPlan {
   let rolling = false;
   let unplaceable: string | undefined;
   const retiring = new Set<string>();
+  /** Successors whose predecessor this pass retires: they count from now on. */
+  const promoted: Prod[] = [];
   if (!o.releaseActive) {
     let inFlight = 0;
     for (const s of successors) {
@@ -127,6 +129,7 @@ export function planFleet(o: FleetObservation): FleetPlan {
       else {
         actions.push({ action: 'retire', prod: pred, reason: 'Replaced' });
         retiring.add(pred.metadata.name);
+        promoted.push(s);
       }
     }
     const outdated = counted.filter((p) => p.spec.version !== version).sort(rollOrder);
@@ -143,9 +146,10 @@ export function planFleet(o: FleetObservation): FleetPlan {
   // 5. Keep the count per role.
   const wantTest = Math.min(fleet.spec.testProds ?? 0, fleet.spec.prods);
   const want: Record<ProdRole, number> = { test: wantTest, normal: fleet.spec.prods - wantTest };
-  const placed: Prod[] = [...counted];
+  const current = [...counted.filter((p) => !retiring.has(p.metadata.name)), ...promoted];
+  const placed: Prod[] = [...current];
   for (const role of ['test', 'normal'] as const) {
-    const have = counted.filter((p) => p.spec.role === role && !retiring.has(p.metadata.name));
+    const have = current.filter((p) => p.spec.role === role);
     const wanted = want[role];
     for (let i = have.length; i < wanted; i++) {
       const target = placeNewProd(fleet, o.clusters, placed);

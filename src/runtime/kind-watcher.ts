@@ -9,6 +9,7 @@ import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
 import type { Store, WatchEventType } from '../store/store.js';
 import { errorText, type Logger } from './logger.js';
+import { sleep } from './sleep.js';
 
 export type ChangeHandler = (obj: AnyResource, type: WatchEventType) => void;
 
@@ -91,20 +92,4 @@ export class KindWatcher {
       }
     }
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -21,6 +21,7 @@ import { reconcileDuration, reconcileTotal, workqueueDepth } from './metrics.js'
 import { isConflict, outcomeOf, reconcileResults, type Outcome, type Settled } from './outcome.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { ReconcileContext, Reconciler } from './reconciler.js';
+import { sleep } from './sleep.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ManagerOptions {
@@ -89,7 +90,7 @@ export class Manager {
       } catch (e) {
         if (signal.aborted) return;
         this.logger.log('error', 'leader election failed', { error: errorText(e) });
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000, signal);
         continue;
       }
       this.leading = true;

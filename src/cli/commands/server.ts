@@ -1,9 +1,6 @@
 /** `drover server`: the control plane (store + API + controllers) in the foreground until SIGTERM/SIGINT. */
 import { relative } from 'node:path';
 import { Option, type Command } from 'commander';
-import { DEFAULT_DATA_DIR } from '../../store/open-store.js';
-import { DEFAULT_LISTEN } from '../../server/api-server.js';
-import { startControlPlane } from '../../server/control-plane.js';
 import { withExitCode } from '../action.js';
 import { configPath, writeConfig } from '../config.js';
 
@@ -17,6 +14,11 @@ interface ServerOptions {
   historySize?: string;
   watchHeartbeat?: string;
 }
+
+// Literals rather than imports: the control plane (SQLite, controllers) loads only when this command runs,
+// so that every other command starts fast. Same values as open-store.ts / api-server.ts.
+const DEFAULT_DATA_DIR = '.drover';
+const DEFAULT_LISTEN = '127.0.0.1:7400';
 
 export function register(program: Command): void {
   program
@@ -34,6 +36,7 @@ export function register(program: Command): void {
 }
 
 async function runServer(opts: ServerOptions): Promise<number> {
+  const { startControlPlane } = await import('../../server/control-plane.js');
   const cp = await startControlPlane({
     dataDir: opts.data,
     listen: opts.listen,

@@ -1,0 +1,92 @@
+/** Builders, a state poller and a simulated agent for controller tests (unit level: MemoryStore). */
+import { Cluster } from '../../../src/api/kinds/cluster.js';
+import { Fleet } from '../../../src/api/kinds/fleet.js';
+import type { Prod } from '../../../src/api/kinds/prod.js';
+import { isDroverError } from '../../../src/errors.js';
+import type { Store } from '../../../src/store/store.js';
+
+export function cluster(name: string, spec: Record<string, unknown> = {}, labels: Record<string, string> = {}): Cluster {
+  return Cluster.parse({ apiVersion: 'drover.dev/v1alpha1', kind: 'Cluster', metadata: { name, labels }, spec });
+}
+
+export function fleet(name: string, spec: Record<string, unknown> = {}): Fleet {
+  return Fleet.parse({
+    apiVersion: 'drover.dev/v1alpha1',
+    kind: 'Fleet',
+    metadata: { name },
+    spec: { version: 'v1', app: { command: 'node', args: ['app.js'] }, ...spec },
+  });
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined | false;
+  for (;;) {
+    last = await check();
+    if (last !== undefined && last !== false) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function prodsOf(store: Store, fleetName: string): Promise<Prod[]> {
+  return (await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === fleetName);
+}
+
+async function ignoringRaces(write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    if (!isDroverError(e, 'DROVER_E_CONFLICT') && !isDroverError(e, 'DROVER_E_NOT_FOUND')) throw e;
+  }
+}
+
+/**
+ * Stands in for the agents of the clusters in `alive`: heartbeats, and reports each of their Prods Ready
+ * at its spec version (when `ready(prod)` allows) and Retired once it is retired.
+ */
+export class FakeAgents {
+  readonly alive = new Set<string>();
+  ready: (p: Prod) => boolean = () => true;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly everyMs = 25,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.everyMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const now = new Date().toISOString();
+      for (const name of this.alive) {
+        const c = await this.store.get<Cluster>('Cluster', name);
+        if (c) await ignoringRaces(() => this.store.updateStatus<Cluster>({ ...c, status: { phase: 'Unknown', prods: 0, conditions: [], ...c.status, lastHeartbeat: now } }));
+      }
+      for (const p of (await this.store.list<Prod>('Prod')).items) {
+        if (!this.alive.has(p.spec.cluster)) continue;
+        const st = p.status ?? { phase: 'Pending' as const, restarts: 0, warmupPassed: 0, conditions: [] };
+        if (p.spec.retire && st.phase !== 'Retired') {
+          await ignoringRaces(() => this.store.updateStatus<Prod>({ ...p, status: { ...st, phase: 'Retired' } }));
+        } else if (!p.spec.retire && (st.phase === 'Pending' || st.phase === 'Provisioning') && this.ready(p)) {
+          await ignoringRaces(() =>
+            this.store.updateStatus<Prod>({ ...p, status: { ...st, phase: 'Ready', version: p.spec.version, endpoint: `http://127.0.0.1/${p.metadata.name}` } }),
+          );
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { clusterDomain, type Cluster } from '../../../src/api/kinds/cluster.js';
+import type { Fleet } from '../../../src/api/kinds/fleet.js';
+import type { Prod } from '../../../src/api/kinds/prod.js';
+import { createClusterController } from '../../../src/controllers/cluster-controller.js';
+import { createFleetController } from '../../../src/controllers/fleet-controller.js';
+import { createProdController } from '../../../src/controllers/prod-controller.js';
+import { silentLogger } from '../../../src/runtime/logger.js';
+import { Manager } from '../../../src/runtime/manager.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { cluster, FakeAgents, fleet, prodsOf, waitFor } from './fixtures.js';
+
+const grace = 200;
+
+/** Three failure domains, four clusters (two in domain c). */
+const topology = () => [
+  cluster('tokyo', { region: 'tokyo', heartbeatGraceMs: grace }),
+  cluster('osaka', { region: 'osaka', heartbeatGraceMs: grace }),
+  cluster('onprem-1', { region: 'dc', domain: 'onprem', heartbeatGraceMs: grace }),
+  cluster('onprem-2', { region: 'dc', domain: 'onprem', heartbeatGraceMs: grace }),
+];
+
+interface Env {
+  store: MemoryStore;
+  agents: FakeAgents;
+  stop(): Promise<void>;
+}
+
+async function start(clusters: Cluster[]): Promise<Env> {
+  const store = new MemoryStore();
+  for (const c of clusters) await store.create(c);
+  const agents = new FakeAgents(store);
+  for (const c of clusters) agents.alive.add(c.metadata.name);
+  agents.start();
+  const m = new Manager({
+    store,
+    reconcilers: [createClusterController(), createFleetController({ retireTimeoutMs: 10_000, unplaceableRetryMs: 50 }), createProdController()],
+    logger: silentLogger,
+  });
+  m.start();
+  await waitFor('every cluster Ready', async () =>
+    (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'),
+  );
+  return {
+    store,
+    agents,
+    async stop() {
+      agents.stop();
+      await m.stop();
+    },
+  };
+}
+
+/** Waits until the fleet has exactly `n` Prods, all Ready, none retiring, and returns them. */
+async function settled(store: MemoryStore, name: string, n: number, extra: (ps: Prod[]) => boolean = () => true): Promise<Prod[]> {
+  return waitFor(`${n} Ready Prods of ${name}`, async () => {
+    const ps = await prodsOf(store, name);
+    return ps.length === n && ps.every((p) => p.status?.phase === 'Ready' && !p.spec.retire) && extra(ps) ? ps : undefined;
+  });
+}
+
+async function domainsOf(store: MemoryStore, ps: Prod[]): Promise<Record<string, number>> {
+  const clusters = new Map((await store.list<Cluster>('Cluster')).items.map((c) => [c.metadata.name, c]));
+  const out: Record<string, number> = {};
+  for (const p of ps) {
+    const d = clusterDomain(clusters.get(p.spec.cluster)!);
+    out[d] = (out[d] ?? 0) + 1;
+  }
+  return out;
+}
+
+async function setFleet(store: MemoryStore, name: string, change: (spec: Fleet['spec']) => Fleet['spec']): Promise<void> {
+  const f = (await store.get<Fleet>('Fleet', name))!;
+  await store.update<Fleet>({ ...f, spec: change(f.spec) });
+}
+
+describe('fleet controller', () => {
+  let env: Env;
+  before(async () => {
+    env = await start(topology());
+  });
+  after(async () => {
+    await env.stop();
+  });
+
+  it('keeps N Prods spread over three failure domains, test Prods first', async () => {
+    const { store } = env;
+    await store.create(fleet('web', { prods: 6, testProds: 1 }));
+    const ps = await settled(store, 'web', 6);
+    assert.deepEqual(await domainsOf(store, ps), { tokyo: 2, osaka: 2, onprem: 2 });
+    assert.equal(ps.filter((p) => p.spec.role === 'test').length, 1);
+    const f = (await store.get<Fleet>('Fleet', 'web'))!;
+    for (const p of ps) {
+      assert.match(p.metadata.name, /^web-[a-z0-9]{5}$/);
+      assert.deepEqual(p.metadata.ownerReferences.map((r) => [r.kind, r.name, r.uid]), [['Fleet', 'web', f.metadata.uid]]);
+    }
+    const st = await waitFor('fleet status', async () => {
+      const x = (await store.get<Fleet>('Fleet', 'web'))!.status;
+      return x?.readyProds === 6 ? x : undefined;
+    });
+    assert.deepEqual(st.versions, { v1: 6 });
+    assert.equal(st.conditions.find((c) => c.type === 'Available')?.status, 'True');
+  });
+
+  it('replaces the Prods of a NotReady cluster on other clusters at once', async () => {
+    const { store, agents } = env;
+    const before = await settled(store, 'web', 6);
+    const lost = before.filter((p) => p.spec.cluster === 'osaka').map((p) => p.metadata.name);
+    assert.equal(lost.length, 2);
+    agents.alive.delete('osaka'); // the agent dies: no more heartbeats
+    const t0 = Date.now();
+    const after = await settled(store, 'web', 6, (ps) => ps.every((p) => p.spec.cluster !== 'osaka'));
+    const took = Date.now() - t0;
+    assert.ok(took < grace + 2000, `replaced after ${took} ms`);
+    assert.ok(after.every((p) => !lost.includes(p.metadata.name)), 'the lost Prods are gone');
+    assert.deepEqual(await domainsOf(store, after), { tokyo: 3, onprem: 3 });
+    assert.equal((await store.get<Cluster>('Cluster', 'osaka'))?.status?.phase, 'NotReady');
+    agents.alive.add('osaka');
+    await waitFor('osaka back', async () => (await store.get<Cluster>('Cluster', 'osaka'))?.status?.phase === 'Ready');
+  });
+
+  it('retires extras and never places on cordoned or draining clusters', async () => {
+    const { store } = env;
+    for (const [name, flag] of [['tokyo', 'cordoned'], ['onprem-1', 'draining']] as const) {
+      const c = (await store.get<Cluster>('Cluster', name))!;
+      await store.update<Cluster>({ ...c, spec: { ...c.spec, [flag]: true } });
+    }
+    await setFleet(store, 'web', (s) => ({ ...s, prods: 2, testProds: 0 }));
+    const two = await settled(store, 'web', 2);
+    assert.equal(two.filter((p) => p.spec.role === 'test').length, 0);
+    const known = new Set(two.map((p) => p.metadata.name));
+    await setFleet(store, 'web', (s) => ({ ...s, prods: 5 }));
+    const five = await settled(store, 'web', 5);
+    for (const p of five.filter((x) => !known.has(x.metadata.name))) {
+      assert.ok(['osaka', 'onprem-2'].includes(p.spec.cluster), `new Prod ${p.metadata.name} placed on ${p.spec.cluster}`);
+    }
+    for (const name of ['tokyo', 'onprem-1']) {
+      const c = (await store.get<Cluster>('Cluster', name))!;
+      await store.update<Cluster>({ ...c, spec: { ...c.spec, cordoned: false, draining: false } });
+    }
+  });
+
+  it('rolls a version change one Prod at a time with replaces and takeover', async () => {
+    const { store, agents } = env;
+    await setFleet(store, 'web', (s) => ({ ...s, prods: 3, testProds: 0 }));
+    const old = await settled(store, 'web', 3);
+    // Watch every change to check the invariant at each step, not just at samples.
+    const watching = new AbortController();
+    const prods = new Map(old.map((p) => [p.metadata.name, p]));
+    let maxInFlight = 0;
+    let maxCounted = 0;
+    const sawTakeover = new Set<string>();
+    const watch = (async () => {
+      const rv = await store.revision();
+      for await (const ev of store.watch({ kind: 'Prod', resourceVersion: rv, signal: watching.signal })) {
+        const p = ev.object as Prod;
+        if (ev.type === 'DELETED') prods.delete(p.metadata.name);
+        else prods.set(p.metadata.name, p);
+        if (p.spec.takeover) sawTakeover.add(p.metadata.name);
+        const live = (n: string | undefined) => n !== undefined && prods.get(n)?.spec.retire === false;
+        const inFlight = [...prods.values()].filter((x) => x.spec.fleet === 'web' && live(x.spec.replaces) && !x.spec.retire).length;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        const counted = [...prods.values()].filter((x) => x.spec.fleet === 'web' && !x.spec.retire && !live(x.spec.replaces)).length;
+        maxCounted = Math.max(maxCounted, counted);
+      }
+    })();
+    // Slow readiness a little so that overlapping successors would show.
+    agents.ready = (p) => p.spec.version !== 'v2' || Date.now() - Date.parse(p.metadata.creationTimestamp ?? '') > 60;
+    await setFleet(store, 'web', (s) => ({ ...s, version: 'v2' }));
+    const rolled = await settled(store, 'web', 3, (ps) => ps.every((p) => p.spec.version === 'v2'));
+    watching.abort();
+    await watch;
+    agents.ready = () => true;
+    assert.equal(maxInFlight, 1, 'one successor at a time');
+    assert.equal(maxCounted, 3, 'no extra Prod is created (and retired) along the way');
+    const oldNames = new Set(old.map((p) => p.metadata.name));
+    for (const p of rolled) {
+      assert.ok(p.spec.replaces !== undefined && oldNames.has(p.spec.replaces), `${p.metadata.name} replaces an old Prod`);
+      assert.ok(sawTakeover.has(p.metadata.name), `${p.metadata.name} took over`);
+      assert.equal(p.spec.cluster, old.find((o) => o.metadata.name === p.spec.replaces)?.spec.cluster, 'same cluster as its predecessor');
+    }
+    const st = await waitFor('versions in status', async () => {
+      const x = (await store.get<Fleet>('Fleet', 'web'))!.status;
+      return x?.versions.v2 === 3 ? x : undefined;
+    });
+    assert.deepEqual(st.versions, { v2: 3 });
+  });
+
+  it('leaves version changes to an active Release', async () => {
+    const { store } = env;
+    await store.create({
+      apiVersion: 'drover.dev/v1alpha1',
+      kind: 'Release',
+      metadata: { name: 'web-v3', labels: {}, annotations: {}, finalizers: [], ownerReferences: [] },
+      spec: { fleet: 'web', version: 'v3' },
+    });
+    await setFleet(store, 'web', (s) => ({ ...s, version: 'v3' }));
+    await waitFor('the Progressing condition to name the release', async () =>
+      (await store.get<Fleet>('Fleet', 'web'))!.status?.conditions.some((c) => c.type === 'Progressing' && c.reason === 'ReleaseActive'),
+    );
+    const ps = await prodsOf(store, 'web');
+    assert.equal(ps.length, 3);
+    assert.ok(ps.every((p) => p.spec.version === 'v2'));
+    await store.delete('Release', 'web-v3');
+  });
+
+  it('retires and deletes the Prods of a deleted Fleet', async () => {
+    const { store } = env;
+    assert.ok((await prodsOf(store, 'web')).length > 0);
+    await store.delete('Fleet', 'web');
+    await waitFor('no Prod of web left', async () => (await prodsOf(store, 'web')).length === 0);
+  });
+});

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Cluster } from '../../../src/api/kinds/cluster.js';
+import type { Event } from '../../../src/api/kinds/event.js';
+import type { Prod } from '../../../src/api/kinds/prod.js';
+import { createProdController } from '../../../src/controllers/prod-controller.js';
+import { decideProd } from '../../../src/controllers/prod-lifecycle.js';
+import { silentLogger } from '../../../src/runtime/logger.js';
+import { Manager } from '../../../src/runtime/manager.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { cluster, waitFor } from './fixtures.js';
+
+const T = Date.UTC(2026, 0, 1);
+
+function prod(spec: Partial<Prod['spec']> = {}, status?: Prod['status']): Prod {
+  return {
+    apiVersion: 'drover.dev/v1alpha1',
+    kind: 'Prod',
+    metadata: { name: 'web-abcde', labels: {}, annotations: {}, finalizers: [], ownerReferences: [] },
+    spec: { fleet: 'web', cluster: 'tokyo', version: 'v1', role: 'normal', retire: false, env: {}, takeover: false, ...spec },
+    ...(status ? { status } : {}),
+  };
+}
+
+const readyCluster: Cluster = { ...cluster('tokyo'), status: { phase: 'Ready', prods: 1, conditions: [] } };
+const deadCluster: Cluster = { ...cluster('tokyo'), status: { phase: 'NotReady', prods: 1, conditions: [] } };
+
+/** Applies decisions until they settle, as repeated reconciles would; returns every event. */
+function settle(p: Prod, c: Cluster | undefined): { prod: Prod; events: string[] } {
+  const events: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const d = decideProd(p, c, T + i);
+    events.push(...d.events.map((e) => `${e.type}/${e.reason}`));
+    if (JSON.stringify(d.status) === JSON.stringify(p.status)) return { prod: p, events };
+    p = { ...p, status: d.status };
+  }
+  assert.fail('decisions did not settle');
+}
+
+describe('decideProd', () => {
+  it('announces each phase once, with the Ready condition', () => {
+    const pending = settle(prod(), readyCluster);
+    assert.deepEqual(pending.events, ['Normal/Pending']);
+    const ready = settle({ ...pending.prod, status: { ...pending.prod.status!, phase: 'Ready', endpoint: 'http://x' } }, readyCluster);
+    assert.deepEqual(ready.events, ['Normal/Ready']);
+    const cond = ready.prod.status?.conditions.find((c) => c.type === 'Ready');
+    assert.equal(cond?.status, 'True');
+  });
+
+  it('drains a retiring Ready Prod; leaves a retiring Provisioning one to the agent', () => {
+    const draining = settle(prod({ retire: true }, { phase: 'Ready', restarts: 0, warmupPassed: 3, conditions: [] }), readyCluster);
+    assert.equal(draining.prod.status?.phase, 'Draining');
+    assert.deepEqual(draining.events, ['Normal/Draining']);
+    const early = settle(prod({ retire: true }, { phase: 'Provisioning', restarts: 0, warmupPassed: 0, conditions: [] }), readyCluster);
+    assert.equal(early.prod.status?.phase, 'Provisioning');
+  });
+
+  it('marks a Prod of a NotReady or vanished cluster Failed with a warning', () => {
+    for (const c of [deadCluster, undefined]) {
+      const lost = settle(prod({}, { phase: 'Ready', restarts: 0, warmupPassed: 3, conditions: [] }), c);
+      assert.equal(lost.prod.status?.phase, 'Failed');
+      assert.match(lost.prod.status?.message ?? '', /replaced, not repaired/);
+      assert.deepEqual(lost.events, ['Warning/Failed', 'Warning/ClusterNotReady']);
+      assert.equal(lost.prod.status?.conditions.find((x) => x.type === 'ClusterReady')?.status, 'False');
+    }
+  });
+
+  it('does not call a cluster that has not heartbeated yet dead', () => {
+    const r = settle(prod(), cluster('tokyo'));
+    assert.equal(r.prod.status?.phase, 'Pending');
+    assert.equal(r.prod.status?.conditions.find((x) => x.type === 'ClusterReady')?.status, 'Unknown');
+  });
+});
+
+describe('prod controller', () => {
+  it('records one event per transition, and sets Draining on retire', async () => {
+    const store = new MemoryStore();
+    await store.create(readyCluster);
+    await store.create(prod());
+    const m = new Manager({ store, reconcilers: [createProdController()], logger: silentLogger });
+    m.start();
+    try {
+      const get = async () => (await store.get<Prod>('Prod', 'web-abcde'))!;
+      const agentWrites = async (phase: NonNullable<Prod['status']>['phase']) => {
+        for (;;) {
+          const p = await get();
+          try {
+            await store.updateStatus<Prod>({ ...p, status: { ...p.status!, phase } });
+            return;
+          } catch {
+            // a concurrent controller write: read again, as the agent does
+          }
+        }
+      };
+      await waitFor('Pending announced', async () => (await get()).status?.conditions.some((c) => c.type === 'Ready' && c.reason === 'Pending'));
+      for (const phase of ['Provisioning', 'WarmingUp', 'Ready'] as const) {
+        await agentWrites(phase);
+        await waitFor(`${phase} announced`, async () => (await get()).status?.conditions.some((c) => c.reason === phase));
+      }
+      const p = await get();
+      await store.update<Prod>({ ...p, spec: { ...p.spec, retire: true } });
+      await waitFor('Draining', async () => (await get()).status?.phase === 'Draining');
+      await agentWrites('Retired');
+      await waitFor('Retired announced', async () => (await get()).status?.conditions.some((c) => c.reason === 'Retired'));
+      const events = (await store.list<Event>('Event')).items.filter((e) => e.spec.involvedObject.name === 'web-abcde');
+      assert.deepEqual(
+        events.map((e) => `${e.spec.reason}/${e.spec.count}`).sort(),
+        ['Draining/1', 'Pending/1', 'Provisioning/1', 'Ready/1', 'Retired/1', 'WarmingUp/1'],
+      );
+    } finally {
+      await m.stop();
+    }
+  });
+});
