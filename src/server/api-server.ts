@@ -3,6 +3,7 @@
  * kind in the registry, NDJSON watches, `/healthz`, `/readyz`, `/metrics`; bearer tokens with two roles;
  * one error handler (src/server/http-io.ts `sendError`) turning errors into catalogued responses.
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { API_VERSION } from '../api/meta.js';
@@ -66,6 +67,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const metrics = new ApiMetrics({ defaultMetrics: opts.processMetrics ?? true });
   const log = opts.log ?? ((level, msg, err) => (level === 'error' ? console.error(msg, err ?? '') : console.log(msg)));
   const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal); // every open watch listens for shutdown
   const store = opts.store;
 
   async function route(req: IncomingMessage, res: ServerResponse, r: Route, url: URL): Promise<Answer | undefined> {

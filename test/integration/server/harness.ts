@@ -40,8 +40,8 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; env
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const url = await new Promise<string>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`server did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`)), opts.timeoutMs ?? 20_000);
@@ -49,11 +49,11 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; env
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        proc.stdout!.off('data', check);
+        proc.stdout.off('data', check);
         res(m[1]!);
       }
     };
-    proc.stdout!.on('data', check);
+    proc.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       rej(new Error(`server exited with ${code} before listening:\n${out}`));

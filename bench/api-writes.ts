@@ -1,0 +1,145 @@
+/**
+ * API server benchmark: durable writes through the HTTP API, and watch delivery latency.
+ *
+ *   npx tsc -p tsconfig.build.json && node --import tsx bench/api-writes.ts [--writes 10000] [--inflight 64] [--watchers 100] [--events 200]
+ *
+ * Starts `drover server` (SQLite, fresh temp data dir) as its own process, then from this process:
+ * 1. creates `--writes` Tenants through the REST API with `--inflight` requests in flight (undici keep-alive)
+ *    → acknowledged writes/s and latency percentiles;
+ * 2. opens `--watchers` HTTP watch streams on Tenants and makes `--events` updates, one every 5 ms; for each
+ *    (update, watcher) pair, the time from the start of the update request to the event's arrival
+ *    → delivery latency percentiles. All watchers run in this one process, so their JSON parsing is
+ *    included in the figure.
+ */
+import { spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { AnyResource } from '../src/api/resource.js';
+import { RemoteStore } from '../src/client/remote-store.js';
+
+const { values } = parseArgs({
+  options: {
+    writes: { type: 'string', default: '10000' },
+    inflight: { type: 'string', default: '64' },
+    watchers: { type: 'string', default: '100' },
+    events: { type: 'string', default: '200' },
+  },
+});
+const WRITES = Number(values.writes);
+const INFLIGHT = Number(values.inflight);
+const WATCHERS = Number(values.watchers);
+const EVENTS = Number(values.events);
+const TOKEN = 'bench-admin-token-0123456789';
+
+const tenant = (name: string, users = 1): AnyResource => ({
+  apiVersion: 'drover.dev/v1alpha1',
+  kind: 'Tenant',
+  metadata: { name, labels: { bench: 'api' }, annotations: {}, finalizers: [], ownerReferences: [] },
+  spec: { fleet: 'web', users, match: { hosts: [`${name}.example.com`] } },
+});
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+
+async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const bin = resolve(import.meta.dirname, '..', 'bin', 'drover.js');
+  const proc = spawn(process.execPath, [bin, 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config'], {
+    env: { ...process.env, DROVER_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const url = await new Promise<string>((res, rej) => {
+    proc.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) res(m[1]!);
+    });
+    proc.once('exit', (code) => rej(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((res) => {
+        proc.once('exit', () => res());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+async function benchWrites(store: RemoteStore): Promise<void> {
+  const lat: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: INFLIGHT }, async () => {
+      for (let i = next++; i < WRITES; i = next++) {
+        const s = performance.now();
+        await store.create(tenant(`t-${i}`));
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  console.log(`writes: ${WRITES} creates, ${INFLIGHT} in flight: ${(WRITES / secs).toFixed(0)} acknowledged writes/s; latency p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(lat[lat.length - 1] ?? NaN)}`);
+}
+
+async function benchWatch(url: string): Promise<void> {
+  const writer = new RemoteStore({ server: url, token: TOKEN });
+  const target = await writer.create(tenant('watched', 0));
+  const from = target.metadata.resourceVersion!;
+  const sentAt = new Map<number, number>();
+  const lat: number[] = [];
+  const ac = new AbortController();
+  setMaxListeners(0, ac.signal);
+  const clients = Array.from({ length: WATCHERS }, () => new RemoteStore({ server: url, token: TOKEN }));
+  let ready = 0;
+  const counts: number[] = [];
+  const watchers = clients.map(async (c, w) => {
+    let seen = 0;
+    counts[w] = 0;
+    const it = c.watch({ kind: 'Tenant', name: 'watched', resourceVersion: from, signal: ac.signal });
+    ready++;
+    for await (const e of it) {
+      const users = (e.object.spec as { users: number }).users;
+      const t = sentAt.get(users);
+      if (t !== undefined) lat.push(performance.now() - t);
+      counts[w] = ++seen;
+      if (seen === EVENTS) return;
+    }
+  });
+  while (ready < WATCHERS) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 500)); // let the streams open before the first update
+  let cur = target;
+  for (let i = 1; i <= EVENTS; i++) {
+    sentAt.set(i, performance.now());
+    cur = await writer.update({ ...cur, spec: { ...(cur.spec as object), users: i } });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.race([Promise.all(watchers), new Promise((r) => setTimeout(r, 30_000))]);
+  ac.abort();
+  const short = counts.filter((n) => n < EVENTS);
+  if (short.length > 0) console.log(`watchers short of events: ${short.join(',')}`);
+  lat.sort((a, b) => a - b);
+  console.log(
+    `watch: ${WATCHERS} HTTP watchers x ${EVENTS} updates = ${lat.length} deliveries (expected ${WATCHERS * EVENTS}); update-to-watcher latency p50 ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}, max ${ms(lat[lat.length - 1] ?? NaN)}`,
+  );
+  await Promise.all([writer.close(), ...clients.map((c) => c.close())]);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'drover-bench-'));
+const server = await startServer(join(dir, 'data'));
+const store = new RemoteStore({ server: server.url, token: TOKEN });
+try {
+  await benchWrites(store);
+  await benchWatch(server.url);
+} finally {
+  await store.close();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
