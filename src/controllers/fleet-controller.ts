@@ -15,7 +15,7 @@ import { API_VERSION } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
 import { whenChanged } from '../runtime/predicates.js';
-import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
+import type { ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import { planFleet, retireReasonAnnotation, retireRequestedAtAnnotation, type FleetAction } from './fleet-plan.js';
 
@@ -56,7 +56,7 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
   const now = opts.now ?? Date.now;
   const retireTimeoutMs = opts.retireTimeoutMs ?? 60_000;
   const unplaceableRetryMs = opts.unplaceableRetryMs ?? 5_000;
-  const allFleets = async (_o: AnyResource, { store }: { store: ReconcileContext['store'] }) =>
+  const allFleets = async (_o: AnyResource, { store }: WatchChange) =>
     (await store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name);
 
   return {

@@ -71,7 +71,7 @@ export function planFleet(o: FleetObservation): FleetPlan {
   const dead = (p: Prod) => clusterIsDead(clusters.get(p.spec.cluster));
   const removing = fleet === undefined || fleet.metadata.deletionTimestamp !== undefined;
   const orphaned = (p: Prod) =>
-    fleet !== undefined && p.metadata.ownerReferences.some((r) => r.kind === 'Fleet' && r.uid !== fleet.metadata.uid);
+    fleet !== undefined && (p.metadata.ownerReferences ?? []).some((r) => r.kind === 'Fleet' && r.uid !== fleet.metadata.uid);
   const actions: FleetAction[] = [];
   let recheckInMs: number | undefined;
 
@@ -81,7 +81,7 @@ export function planFleet(o: FleetObservation): FleetPlan {
     if (p.status?.phase === 'Retired') actions.push({ action: 'delete', prod: p, reason: 'Retired' });
     else if (dead(p)) actions.push({ action: 'delete', prod: p, reason: 'ClusterLost' });
     else {
-      const since = Date.parse(p.metadata.annotations[retireRequestedAtAnnotation] ?? '');
+      const since = Date.parse(p.metadata.annotations?.[retireRequestedAtAnnotation] ?? '');
       const left = Number.isNaN(since) ? o.retireTimeoutMs : since + o.retireTimeoutMs - o.nowMs;
       if (left <= 0) actions.push({ action: 'delete', prod: p, reason: 'RetireTimeout' });
       else recheckInMs = Math.min(recheckInMs ?? Infinity, left + 1);

@@ -8,6 +8,7 @@ import { Manager } from '../runtime/manager.js';
 import type { Reconciler } from '../runtime/reconciler.js';
 import type { Store } from '../store/store.js';
 import { createClusterController } from './cluster-controller.js';
+import { createEventGcController } from './event-gc-controller.js';
 import { createFleetController } from './fleet-controller.js';
 import { createProdController } from './prod-controller.js';
 
@@ -32,6 +33,7 @@ export const controllerFactories: ControllerFactory[] = [
   () => createClusterController(),
   () => createFleetController(),
   () => createProdController(),
+  () => createEventGcController(),
 ];
 
 export interface RunningControllers {

@@ -139,6 +139,7 @@ export class Manager {
   private prepare(reconciler: Reconciler, signal: AbortSignal): Running {
     const controller = reconciler.name;
     for (const result of reconcileResults) reconcileTotal.inc({ controller, result }, 0);
+    workqueueDepth.set({ controller }, 0);
     const queue = new WorkQueue({
       ...(this.opts.rateLimiter ? { rateLimiter: this.opts.rateLimiter() } : {}),
       onDepth: (depth) => workqueueDepth.set({ controller }, depth),

@@ -11,7 +11,8 @@ import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { cluster, FakeAgents, fleet, prodsOf, waitFor } from './fixtures.js';
 
-const grace = 200;
+// Generous enough that heartbeats of the simulated agents never miss it on a loaded machine.
+const grace = 1000;
 
 /** Three failure domains, four clusters (two in domain c). */
 const topology = () => [

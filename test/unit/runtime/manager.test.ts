@@ -9,7 +9,7 @@ import { Manager } from '../../../src/runtime/manager.js';
 import { reconcileTotal } from '../../../src/runtime/metrics.js';
 import { TerminalError, type Reconciler } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import type { ListOptions, ListResult, Store } from '../../../src/store/store.js';
+import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../../../src/store/store.js';
 import { cluster, waitFor } from '../controllers/fixtures.js';
 
 class CapturingLogger implements Logger {
@@ -94,6 +94,40 @@ describe('Manager', () => {
       // And the resumed watch still delivers live changes.
       await inner.create(cluster('f'));
       await waitFor('a live change after the re-list', async () => seen.has('f'));
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it('re-lists after a broken watch stream and sees what changed meanwhile', async () => {
+    const inner = new MemoryStore();
+    await inner.create(cluster('a'));
+    let breakNext = true;
+    const store: Store = Object.assign(Object.create(inner) as Store, {
+      watch: (opts: WatchOptions): AsyncIterable<WatchEvent> => {
+        if (!breakNext) return inner.watch(opts);
+        breakNext = false;
+        return (async function* () {
+          // The connection drops; a change lands before the watcher lists again.
+          await inner.create(cluster('during-outage'));
+          yield* [];
+          throw new Error('connection reset');
+        })();
+      },
+    });
+    const seen = new Set<string>();
+    const r = reconciler('broken', async (_ctx, key) => {
+      seen.add(key);
+      return {};
+    });
+    const logger = new CapturingLogger();
+    const m = new Manager({ store, reconcilers: [r], logger, watch: { backoff: { baseMs: 5, maxMs: 50 } } });
+    m.start();
+    try {
+      await waitFor('the change made during the outage', async () => seen.has('a') && seen.has('during-outage'));
+      assert.ok(logger.lines.some((l) => l.level === 'error' && l.msg.startsWith('watch failed')));
+      await inner.create(cluster('after'));
+      await waitFor('a live change after recovery', async () => seen.has('after'));
     } finally {
       await m.stop();
     }
