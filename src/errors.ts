@@ -19,6 +19,7 @@ export const errorCatalogue = {
   DROVER_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'unsupported media type' },
   DROVER_E_UNPROCESSABLE: { status: 422, title: 'cannot be done' },
   DROVER_E_INTERNAL: { status: 500, title: 'internal error' },
+  DROVER_E_BAD_GATEWAY: { status: 502, title: 'bad gateway' },
   DROVER_E_UNAVAILABLE: { status: 503, title: 'unavailable' },
 } as const;
 

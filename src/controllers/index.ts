@@ -11,6 +11,7 @@ import { createClusterController } from './cluster-controller.js';
 import { createEventGcController } from './event-gc-controller.js';
 import { createFleetController } from './fleet-controller.js';
 import { createProdController } from './prod-controller.js';
+import { trafficControllerFactory } from './traffic-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -34,6 +35,7 @@ export const controllerFactories: ControllerFactory[] = [
   () => createFleetController(),
   () => createProdController(),
   () => createEventGcController(),
+  trafficControllerFactory,
 ];
 
 export interface RunningControllers {

@@ -8,6 +8,7 @@ import { register as apply } from './apply.js';
 import { register as chaos } from './chaos.js';
 import { register as del } from './delete.js';
 import { register as describe } from './describe.js';
+import { register as edge } from './edge.js';
 import { register as get } from './get.js';
 import { register as server } from './server.js';
 import { register as up } from './up.js';
@@ -15,7 +16,7 @@ import { register as version } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, agent, up, chaos];
+export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, edge, agent, up, chaos];
 
 /** A command group such as `drover cluster …` that several command files add subcommands to. */
 export function commandGroup(program: Command, name: string, description: string): Command {

@@ -1,0 +1,78 @@
+/**
+ * `drover edge`: the L7 edge in the foreground until SIGTERM/SIGINT. Follows the traffic plans through
+ * the API's watch (`--server`), or reads them from a file (`--plan-file`, no control plane needed).
+ */
+import type { Command } from 'commander';
+import { DroverError } from '../../errors.js';
+import { withExitCode } from '../action.js';
+
+interface EdgeCommandOptions {
+  listen: string;
+  adminListen: string;
+  fleet?: string[];
+  planFile?: string;
+  id?: string;
+  server?: string;
+  token?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('edge')
+    .description('run the L7 edge: routes requests to Prods as the traffic plans say, with health checks, retries and failover')
+    .option('--listen <host:port>', 'address for user traffic (port 0 picks a free one)', '127.0.0.1:8080')
+    .option('--admin-listen <host:port>', 'address for /metrics, /stats, /healthz and /plan', '127.0.0.1:0')
+    .option('--fleet <name...>', 'fleets to serve (default: all); the first takes requests no tenant matches')
+    .option('--plan-file <file>', 'read traffic plans from a YAML/JSON file (re-read on change) instead of the API')
+    .option('--id <id>', 'edge instance id reported in /stats')
+    .action(withExitCode(async (opts: EdgeCommandOptions, cmd: Command) => runEdge({ ...cmd.optsWithGlobals<EdgeCommandOptions>(), ...opts })));
+}
+
+export function parseHostPort(s: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s) ?? /^(\d+)$/.exec(s);
+  const port = Number(m?.[3] ?? m?.[1]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new DroverError('DROVER_E_INVALID', `${flag}: "${s}" is not HOST:PORT`, { field: flag, fix: `use e.g. ${flag} 127.0.0.1:8080 (port 0 picks a free one)` });
+  }
+  const host = m[3] !== undefined ? (m[1] ?? m[2] ?? '127.0.0.1') : '127.0.0.1';
+  return { host, port };
+}
+
+async function runEdge(opts: EdgeCommandOptions): Promise<number> {
+  const { Edge } = await import('../../edge/edge.js');
+  const { FilePlanSource, StorePlanSource } = await import('../../edge/plan-source.js');
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  const log = (s: string) => process.stderr.write(`edge: ${s}\n`);
+  const fleets = opts.fleet ?? [];
+  let source;
+  let from: string;
+  if (opts.planFile) {
+    source = new FilePlanSource(opts.planFile, { fleets });
+    from = `file ${opts.planFile}`;
+  } else {
+    const { connect, resolveConnection } = await import('../connect.js');
+    const store = await connect({ ...(opts.server ? { server: opts.server } : {}), ...(opts.token ? { token: opts.token } : {}) });
+    source = new StorePlanSource(store, { fleets, log });
+    from = `control plane ${resolveConnection(opts).server}`;
+  }
+  const edge = new Edge({
+    source,
+    listen: parseHostPort(opts.listen, '--listen'),
+    adminListen: parseHostPort(opts.adminListen, '--admin-listen'),
+    ...(opts.id ? { id: opts.id } : {}),
+    log,
+  });
+  const { url, adminUrl } = await edge.start();
+  out(`drover edge listening on ${url}`);
+  out(`admin: ${adminUrl}/metrics ${adminUrl}/stats?windowMs=60000 ${adminUrl}/healthz ${adminUrl}/plan`);
+  out(`plans from ${from}${fleets.length ? ` (fleets: ${fleets.join(', ')})` : ''}`);
+  const st = source.status();
+  if (!st.connected) out(`warning: no plans yet (${st.lastError ?? 'not connected'}); answering 503 until the first plan arrives`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  out(`${signal}: shutting down`);
+  await edge.stop();
+  return 0;
+}

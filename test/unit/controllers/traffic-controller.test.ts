@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Cluster, Fleet, Prod, Tenant, type TrafficPlan } from '../../../src/api/index.js';
+import { TrafficController } from '../../../src/controllers/traffic-controller.js';
+import { controllerFactories } from '../../../src/controllers/index.js';
+import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+
+const meta = (name: string) => ({ apiVersion: 'drover.dev/v1alpha1' as const, metadata: { name } });
+
+async function setup() {
+  const store = new MemoryStore();
+  const ctx: ReconcileContext = { store, signal: new AbortController().signal, recordEvent: async () => {} };
+  await store.create(Fleet.parse({ ...meta('web'), kind: 'Fleet', spec: { version: 'v1', app: { command: 'node' } } }));
+  await store.create(Cluster.parse({ ...meta('c1'), kind: 'Cluster', spec: { region: 'tokyo' } }));
+  const p = await store.create(Prod.parse({ ...meta('web-1'), kind: 'Prod', spec: { fleet: 'web', cluster: 'c1', version: 'v1' } }));
+  await store.updateStatus({ ...p, status: Prod.shape.status.unwrap().parse({ phase: 'Ready', endpoint: 'http://127.0.0.1:9/' }) });
+  const t = await store.create(Tenant.parse({ ...meta('shop'), kind: 'Tenant', spec: { fleet: 'web', match: { hosts: ['shop.test'] } } }));
+  await store.updateStatus({ ...t, status: Tenant.shape.status.unwrap().parse({ prods: ['web-1'] }) });
+  return { store, ctx };
+}
+
+describe('TrafficController', () => {
+  it('is registered', () => {
+    assert.ok(controllerFactories.some((f) => f({ store: new MemoryStore() }).name === 'traffic'));
+  });
+
+  it('writes one plan per fleet and bumps the revision only when content changes', async () => {
+    const { store, ctx } = await setup();
+    const c = new TrafficController();
+    assert.deepEqual(await c.listKeys(ctx), ['web']);
+    await c.reconcile(ctx, 'web');
+    const first = await store.get<TrafficPlan>('TrafficPlan', 'web');
+    assert.ok(first);
+    assert.equal(first.spec.revision, 1);
+    assert.deepEqual(first.spec.tenants[0]?.prods, ['web-1']);
+    assert.equal(first.metadata.ownerReferences[0]?.name, 'web');
+
+    await c.reconcile(ctx, 'web');
+    const same = await store.get<TrafficPlan>('TrafficPlan', 'web');
+    assert.equal(same?.metadata.resourceVersion, first.metadata.resourceVersion);
+
+    const cl = await store.get<Cluster>('Cluster', 'c1');
+    await store.update({ ...cl!, spec: { ...cl!.spec, cordoned: true } });
+    assert.deepEqual(c.watches.find((w) => w.kind === 'Cluster')?.mapToKeys?.(cl!, { type: 'MODIFIED', store }), ['web']);
+    await c.reconcile(ctx, 'web');
+    const second = await store.get<TrafficPlan>('TrafficPlan', 'web');
+    assert.equal(second?.spec.revision, 2);
+    assert.equal(second?.spec.endpoints[0]?.failoverTarget, false);
+  });
+
+  it('deletes the plan when the fleet goes', async () => {
+    const { store, ctx } = await setup();
+    const c = new TrafficController();
+    await c.reconcile(ctx, 'web');
+    await store.delete('Fleet', 'web');
+    await c.reconcile(ctx, 'web');
+    assert.equal(await store.get('TrafficPlan', 'web'), undefined);
+  });
+});
