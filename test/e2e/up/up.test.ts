@@ -75,6 +75,16 @@ describe('drover up', () => {
     await assertOneWorkloadPerProd();
   });
 
+  it('prints the edge URL, and the edge serves the fleet', async () => {
+    const edge = /^edge: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(up.output)?.[1];
+    assert.ok(edge, 'drover up printed the edge URL');
+    const body = await waitFor('an answer through the edge', async () => {
+      const res = await fetch(`${edge}/`);
+      return res.status === 200 && ((await res.json()) as { prod: string });
+    });
+    assert.ok((await prods()).some((p) => p.metadata.name === body.prod), `${body.prod} is one of the Prods`);
+  });
+
   it('an agent that restarts re-adopts its workloads: no duplicate, no orphan', async () => {
     const agentPid = (await clusters()).get('osaka')?.status?.agent?.pid;
     assert.ok(agentPid !== undefined);
@@ -138,7 +148,7 @@ spec: { prods: 1, version: v1, app: { command: drover-no-such-command } }
 
   it('stops everything on SIGTERM, leaving no process of the run', async () => {
     const pids = up.processes();
-    assert.ok(pids.length >= 1 + 2 + 6, `up, two agents and the workloads run (${pids.length})`);
+    assert.ok(pids.length >= 1 + 1 + 2 + 6, `up, the edge, two agents and the workloads run (${pids.length})`);
     assert.equal(await up.stop(), 0);
     await waitFor('no process left', () => pids.every((pid) => !isAlive(pid)) && up.processes().length === 0, 5000);
   });
