@@ -5,6 +5,7 @@
  * stop every workload and exit.
  */
 import { resolve } from 'node:path';
+import type { Cluster } from '../api/kinds/cluster.js';
 import type { Store } from '../store/store.js';
 import { isAlive } from '../drivers/local/process-table.js';
 import { Agent } from './agent.js';
@@ -33,7 +34,9 @@ export async function runAgent(opts: RunAgentOptions): Promise<number> {
     return 2;
   }
   const stateDir = resolve(opts.stateDir);
-  const driver = await factory({ cluster: opts.cluster, stateDir, settings: opts.settings ?? {} });
+  // The stored Cluster, if the control plane answers now; drivers that need it say so in their settings.
+  const clusterObject = await opts.store.get<Cluster>('Cluster', opts.cluster).catch(() => undefined);
+  const driver = await factory({ cluster: opts.cluster, stateDir, settings: opts.settings ?? {}, ...(clusterObject ? { clusterObject } : {}) });
   const agent = new Agent({
     store: opts.store,
     driver,

@@ -13,6 +13,7 @@ interface AgentCliOptions extends ConnectOptions {
   capacity?: string;
   stateDir?: string;
   parentPid?: string;
+  set: string[];
 }
 
 export function register(program: Command): void {
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .option('--domain <domain>', 'failure domain (default: the region)')
     .option('--capacity <n>', 'most Prods this cluster runs')
     .option('--state-dir <dir>', 'where the agent keeps workload state and logs (default: .drover/agents/<cluster>)')
+    .option('--set <key=value...>', 'driver setting, repeatable (kubernetes: context=NAME, kubeconfig=FILE, serviceType=NodePort…)', [])
     .addOption(new Option('--parent-pid <pid>', 'exit (stopping workloads) when this process is gone').hideHelp())
     .action(
       withExitCode(async (_o: unknown, cmd: Command) => {
@@ -34,12 +36,22 @@ export function register(program: Command): void {
           process.stderr.write(`drover agent: --capacity must be a whole number, got "${opts.capacity}"\n`);
           return 2;
         }
+        const settings: Record<string, string> = {};
+        for (const kv of opts.set) {
+          const i = kv.indexOf('=');
+          if (i <= 0) {
+            process.stderr.write(`drover agent: --set takes KEY=VALUE, got "${kv}"\n`);
+            return 2;
+          }
+          settings[kv.slice(0, i)] = kv.slice(i + 1);
+        }
         const store = await connect(opts);
         return runAgent({
           store,
           cluster: opts.cluster,
           provider: opts.provider,
           stateDir: opts.stateDir ?? `.drover/agents/${opts.cluster}`,
+          settings,
           ...(opts.region !== undefined ? { region: opts.region } : {}),
           ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
           ...(capacity !== undefined ? { capacity } : {}),

@@ -1,0 +1,78 @@
+/**
+ * `drover cluster add NAME --kubeconfig PATH --context C`: checks the context, probes the cluster, and
+ * creates or updates the Cluster through the API. The Cluster records only where the credentials are
+ * (kubeconfig path and context name), never the credentials themselves.
+ */
+import { resolve } from 'node:path';
+import { Cluster, type ClusterSpec } from '../../api/kinds/cluster.js';
+import { API_VERSION } from '../../api/meta.js';
+import { parseWith } from '../../api/validate.js';
+import type { Store } from '../../store/store.js';
+import type { ClusterHealth } from '../driver.js';
+import { loadKubeConfig } from './credentials.js';
+import { createKubernetesDriver } from './kubernetes-driver.js';
+
+export interface AddClusterInput {
+  name: string;
+  context: string;
+  kubeconfig?: string;
+  provider?: 'kubernetes' | 'eks';
+  region?: string;
+  domain?: string;
+  capacity?: number;
+  ingressHost?: string;
+}
+
+export interface AddClusterResult {
+  cluster: Cluster;
+  created: boolean;
+  health: ClusterHealth;
+  /** Things the user should know that did not stop the command (an unreachable cluster). */
+  warnings: string[];
+}
+
+export async function addKubernetesCluster(store: Store, input: AddClusterInput, opts: { probeTimeoutMs?: number } = {}): Promise<AddClusterResult> {
+  // Absolute, so an agent started from another directory finds the same file.
+  const kubeconfig = input.kubeconfig === undefined ? undefined : resolve(input.kubeconfig);
+  const kc = loadKubeConfig({
+    context: input.context,
+    ...(kubeconfig ? { kubeconfig } : {}),
+    contextField: '--context',
+    kubeconfigField: '--kubeconfig',
+  });
+  const kubernetes: NonNullable<ClusterSpec['kubernetes']> = {
+    context: input.context,
+    ...(kubeconfig ? { kubeconfig } : {}),
+    ...(input.ingressHost ? { ingressHost: input.ingressHost } : {}),
+  };
+  const existing = await store.get<Cluster>('Cluster', input.name);
+  const spec = {
+    ...(existing?.spec ?? {}),
+    provider: input.provider ?? 'kubernetes',
+    ...(input.region !== undefined ? { region: input.region } : {}),
+    ...(input.domain !== undefined ? { domain: input.domain } : {}),
+    ...(input.capacity !== undefined ? { capacity: { prods: input.capacity } } : {}),
+    kubernetes,
+  };
+  const draft = parseWith(Cluster, {
+    apiVersion: API_VERSION,
+    kind: 'Cluster',
+    metadata: existing ? { ...existing.metadata } : { name: input.name },
+    spec,
+  });
+
+  const probeTimeoutMs = opts.probeTimeoutMs ?? 5_000;
+  const driver = createKubernetesDriver(draft, { kubeConfig: kc, requestTimeoutMs: probeTimeoutMs, retry: { attempts: 1 } });
+  const health = await driver.health();
+  await driver.close();
+  const warnings: string[] = [];
+  if (!health.reachable) {
+    warnings.push(`cluster "${input.name}" is not reachable now (${health.message ?? 'no answer'}); it was saved anyway and the agent will keep trying`);
+  } else if (health.serverVersion) {
+    // The server's minor version feeds the EKS support-calendar check.
+    draft.spec.version = health.serverVersion;
+  }
+  const { status: _status, ...doc } = draft;
+  const cluster = existing ? await store.update<Cluster>({ ...doc }) : await store.create<Cluster>({ ...doc });
+  return { cluster, created: !existing, health, warnings };
+}
