@@ -44,7 +44,7 @@ server.on('upgrade', (req, socket) => {
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     return;
   }
-  const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC11B65').digest('base64');
+  const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\nx-prod: ${prod}\r\n\r\n`);
   let buf = Buffer.alloc(0);
   socket.on('data', (chunk) => {
