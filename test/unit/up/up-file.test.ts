@@ -29,7 +29,7 @@ describe('drover up clusters file', () => {
 
   it('prints one curl line per tenant, by host or header', () => {
     const t = (name: string, match: Tenant['spec']['match']): Tenant =>
-      ({ apiVersion: 'drover.dev/v1alpha1', kind: 'Tenant', metadata: { name, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] }, spec: { fleet: 'web', users: 1, redundancy: 1, test: false, pin: [], match } }) as Tenant;
+      ({ apiVersion: 'drover.dev/v1alpha1', kind: 'Tenant', metadata: { name, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] }, spec: { fleet: 'web', users: 1, redundancy: 1, test: false, pin: [], match } });
     const lines = tenantCurlLines([t('a', { hosts: ['*.a.test', 'a.test'] }), t('b', { hosts: [], header: { name: 'x-t', value: 'b' } })], 'http://e');
     assert.match(lines[0] ?? '', /^curl -H 'Host: a\.test' http:\/\/e\//);
     assert.match(lines[1] ?? '', /^curl -H 'x-t: b' http:\/\/e\//);
