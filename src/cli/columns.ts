@@ -1,5 +1,7 @@
 /** The table columns `drover get` prints per kind (and the extra ones of `-o wide`), all in one place. */
+import type { Cluster } from '../api/kinds/cluster.js';
 import type { AnyResource } from '../api/resource.js';
+import { clusterSupportColumn } from '../lifecycle/eks-calendar.js';
 import { formatAge } from './output.js';
 
 export interface Column {
@@ -49,6 +51,8 @@ const columnsByKind: Record<string, Column[]> = {
     },
     col('PRODS', 'status.prods', '0'),
     col('CAPACITY', 'spec.capacity.prods'),
+    // EKS support calendar (src/lifecycle/eks-calendar.ts): warns within 60 days of either end date.
+    { header: 'SUPPORT', value: (o) => clusterSupportColumn(o as Cluster) || '-' },
     age,
     col('PROVIDER', 'spec.provider', undefined, true),
     col('VERSION', 'spec.version', undefined, true),

@@ -13,7 +13,9 @@ export function buildProgram(): Command {
     .description('Drover: many identical production environments (Prods) across clusters, and the traffic between them')
     .option('--server <url>', 'API server URL (default: DROVER_SERVER, the CLI config file, or http://127.0.0.1:7400)')
     .option('--token <token>', 'bearer token (default: DROVER_TOKEN or the CLI config file)')
-    .version(cliVersion(), '--version', 'print the version')
+    // `--version` alone prints the version (see run); a program-level version option would swallow the
+    // `--version V` of subcommands such as `drover release start FLEET --version V`.
+    .option('-V', 'print the version (also `drover --version` or `drover version`)')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   for (const register of commandModules) register(program);
@@ -24,6 +26,11 @@ export function buildProgram(): Command {
 /** Runs the CLI with `argv` as process.argv (node, script, …args); resolves to the exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${cliVersion()}\n`);
+    return 0;
+  }
   try {
     await program.parseAsync([...argv]);
     return exitCodeOf(program);

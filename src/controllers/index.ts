@@ -10,8 +10,10 @@ import type { Store } from '../store/store.js';
 import { createClusterController } from './cluster-controller.js';
 import { createEventGcController } from './event-gc-controller.js';
 import { createFleetController } from './fleet-controller.js';
+import { gitSourceControllerFactory } from './gitsource-controller.js';
 import { createProdController } from './prod-controller.js';
 import { trafficControllerFactory } from './traffic-controller.js';
+import { releaseControllerFactory } from './release-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -36,6 +38,8 @@ export const controllerFactories: ControllerFactory[] = [
   () => createProdController(),
   () => createEventGcController(),
   trafficControllerFactory,
+  releaseControllerFactory,
+  gitSourceControllerFactory,
 ];
 
 export interface RunningControllers {

@@ -15,7 +15,7 @@ import type { AnyResource } from '../api/resource.js';
 import type { Store, WatchEventType } from '../store/store.js';
 import { recordEvent, type EventType } from './events.js';
 import { KindWatcher, type KindWatcherOptions } from './kind-watcher.js';
-import { AlwaysLeader, type LeaderElector } from './leader-election.js';
+import { AlwaysLeader, type LeaderElector, type Leadership } from './leader-election.js';
 import { errorText, stderrLogger, type Logger } from './logger.js';
 import { reconcileDuration, reconcileTotal, workqueueDepth } from './metrics.js';
 import { isConflict, outcomeOf, reconcileResults, type Outcome, type Settled } from './outcome.js';
@@ -84,7 +84,7 @@ export class Manager {
 
   private async campaign(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      let leadership;
+      let leadership: Leadership;
       try {
         leadership = await this.elector.acquire(signal);
       } catch (e) {

@@ -206,9 +206,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const inUse = e.code === 'EADDRINUSE';
+      reject(
+        new DroverError('DROVER_E_UNAVAILABLE', `cannot listen on ${host}:${port}: ${inUse ? 'address already in use' : e.message}`, {
+          field: 'listen',
+          fix: inUse ? 'stop the other process or pick another --listen address (port 0 picks a free one)' : 'pick another --listen address',
+          cause: e,
+        }),
+      );
+    });
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
+      server.on('error', (e) => log('error', 'API server error', e));
       resolve();
     });
   });

@@ -34,10 +34,17 @@ export class TokenSet {
     return this.byHash.size;
   }
 
+  /** Tokens already verified, so that the hot path skips hashing (only valid tokens enter). */
+  private readonly verified = new Map<string, Role>();
+
   roleOf(token: string): Role | undefined {
+    const known = this.verified.get(token);
+    if (known) return known;
     const digest = sha256(token);
     const hit = this.byHash.get(digest.toString('hex'));
-    return hit && timingSafeEqual(hit.digest, digest) ? hit.role : undefined;
+    if (!hit || !timingSafeEqual(hit.digest, digest)) return undefined;
+    this.verified.set(token, hit.role);
+    return hit.role;
   }
 
   /** The role of the request's bearer token; throws 401 when there is none or it is unknown. */

@@ -27,7 +27,10 @@ export async function streamWatch(req: IncomingMessage, res: ServerResponse, o: 
   o.shutdown.addEventListener('abort', abort, { once: true });
   req.on('close', abort);
   res.on('close', abort);
-  const it = o.store.watch({ ...o.watch, signal: ac.signal })[Symbol.asyncIterator]();
+  // "From now" is pinned to an explicit revision first, so that BOOKMARKs never claim a revision whose
+  // changes this stream has not delivered yet.
+  const from = o.watch.resourceVersion ?? (await o.store.revision());
+  const it = o.store.watch({ ...o.watch, resourceVersion: from, signal: ac.signal })[Symbol.asyncIterator]();
   let pending: Promise<IteratorResult<WatchEvent>> | undefined = it.next();
   // A compacted revision fails at once: answer it with a proper 410 instead of an ERROR line.
   const first: First = await Promise.race([
@@ -45,7 +48,7 @@ export async function streamWatch(req: IncomingMessage, res: ServerResponse, o: 
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
   res.flushHeaders();
   o.onStart();
-  let lastRv = o.watch.resourceVersion ?? (await o.store.revision());
+  let lastRv = from;
   const kind = o.watch.kind ?? 'List';
   const heartbeat = setInterval(() => {
     write(res, { type: 'BOOKMARK', object: { apiVersion: API_VERSION, kind, metadata: { resourceVersion: lastRv } } });

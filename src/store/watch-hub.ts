@@ -2,6 +2,10 @@
  * Fan-out of committed changes to watchers, with replay from a revision. Backends call `publish` after a
  * change is durable; `watch` replays retained history after `from` and then streams live events, with no
  * gap and no duplicate between the two.
+ *
+ * Each watch is a hand-written async iterator rather than an async generator: with 100 watchers every
+ * change is delivered 100 times, and a generator's extra promise hops per yield made fan-out the
+ * bottleneck of watch latency (measured ~7 µs vs ~1 µs per delivery, bench/store-sqlite.ts).
  */
 import type { AnyResource } from '../api/resource.js';
 import { errors } from '../errors.js';
@@ -13,14 +17,11 @@ export interface HistorySource {
   since(from: bigint): WatchEvent[];
 }
 
-interface Subscriber {
-  push(e: WatchEvent): void;
-}
+const revOf = (e: WatchEvent): bigint => BigInt(e.object.metadata.resourceVersion ?? '0');
 
 export class WatchHub {
-  private readonly subs = new Set<Subscriber>();
+  private readonly subs = new Set<Subscription>();
   private closed = false;
-  private readonly closers = new Set<() => void>();
 
   constructor(
     private readonly history: HistorySource,
@@ -28,71 +29,129 @@ export class WatchHub {
   ) {}
 
   publish(e: WatchEvent): void {
-    for (const s of this.subs) s.push(e);
+    if (this.subs.size === 0) return;
+    const rv = revOf(e);
+    for (const s of this.subs) s.push(e, rv);
   }
 
   close(): void {
     this.closed = true;
-    for (const c of this.closers) c();
+    for (const s of [...this.subs]) s.end();
   }
 
-  async *watch(opts: WatchOptions): AsyncGenerator<WatchEvent> {
-    if (this.closed) return;
-    const match = parseLabelSelector(opts.labelSelector);
-    const wanted = (o: AnyResource) =>
-      (opts.kind === undefined || o.kind === opts.kind) &&
-      (opts.name === undefined || o.metadata.name === opts.name) &&
-      match(o.metadata.labels ?? {});
-
-    const queue: WatchEvent[] = [];
-    let wake: (() => void) | undefined;
-    let done = false;
-    const sub: Subscriber = {
-      push: (e) => {
-        queue.push(e);
-        wake?.();
-      },
-    };
-    const stop = () => {
-      done = true;
-      wake?.();
-    };
-    // Subscribe before reading history so nothing committed in between is missed; duplicates are
-    // dropped below by revision.
-    this.subs.add(sub);
-    this.closers.add(stop);
-    opts.signal?.addEventListener('abort', stop, { once: true });
-    try {
-      let last = opts.resourceVersion !== undefined && opts.resourceVersion !== '' ? BigInt(opts.resourceVersion) : this.currentRevision();
-      if (opts.resourceVersion !== undefined && opts.resourceVersion !== '') {
-        for (const e of this.history.since(last)) {
-          const rv = BigInt(e.object.metadata.resourceVersion ?? '0');
-          if (rv <= last) continue;
-          last = rv;
-          if (wanted(e.object)) yield e;
-        }
-      }
-      while (!done && !opts.signal?.aborted) {
-        if (queue.length === 0) {
-          await new Promise<void>((r) => (wake = r));
-          wake = undefined;
-          continue;
-        }
-        const e = queue.shift()!;
-        const rv = BigInt(e.object.metadata.resourceVersion ?? '0');
-        if (rv <= last) continue;
-        last = rv;
-        if (wanted(e.object)) yield e;
-      }
-    } finally {
-      this.subs.delete(sub);
-      this.closers.delete(stop);
-      opts.signal?.removeEventListener('abort', stop);
-    }
+  /** Starts (subscribes, replays) on the first `next()`, so an iterator that is never read holds nothing. */
+  watch(opts: WatchOptions): AsyncIterableIterator<WatchEvent> {
+    return new Subscription(opts, {
+      isClosed: () => this.closed,
+      add: (s) => this.subs.add(s),
+      remove: (s) => this.subs.delete(s),
+      history: this.history,
+      currentRevision: this.currentRevision,
+    });
   }
 }
 
-/** Bounded in-memory history, used by the memory backend and as the SQLite backend's hot cache. */
+interface HubAccess {
+  isClosed(): boolean;
+  add(s: Subscription): void;
+  remove(s: Subscription): void;
+  history: HistorySource;
+  currentRevision(): bigint;
+}
+
+type Waiter = (r: IteratorResult<WatchEvent, undefined>) => void;
+
+class Subscription implements AsyncIterableIterator<WatchEvent> {
+  private state: 'new' | 'open' | 'ended' = 'new';
+  private queue: WatchEvent[] = [];
+  private head = 0;
+  private readonly waiters: Waiter[] = [];
+  private last = 0n;
+  private wanted: (o: AnyResource) => boolean = () => false;
+  private readonly onAbort = () => this.end();
+
+  constructor(
+    private readonly opts: WatchOptions,
+    private readonly hub: HubAccess,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<WatchEvent, undefined>> {
+    if (this.state === 'new') {
+      try {
+        this.start();
+      } catch (e) {
+        this.end();
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    if (this.head < this.queue.length) {
+      const value = this.queue[this.head++]!;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.state === 'ended') return Promise.resolve({ value: undefined, done: true });
+    return new Promise<IteratorResult<WatchEvent, undefined>>((resolve) => this.waiters.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<WatchEvent, undefined>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  push(e: WatchEvent, rv: bigint): void {
+    // Subscribing happens before history is read, so an event can arrive twice; revisions dedupe it.
+    if (this.state !== 'open' || rv <= this.last) return;
+    this.last = rv;
+    if (!this.wanted(e.object)) return;
+    const w = this.waiters.shift();
+    if (w) w({ value: e, done: false });
+    else this.queue.push(e);
+  }
+
+  end(): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.hub.remove(this);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    // Nothing is delivered after an abort or close, even what was already queued.
+    this.queue = [];
+    this.head = 0;
+    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+  }
+
+  private start(): void {
+    const { opts } = this;
+    this.state = 'open';
+    if (this.hub.isClosed() || opts.signal?.aborted) {
+      this.end();
+      return;
+    }
+    const match = parseLabelSelector(opts.labelSelector);
+    this.wanted = (o) =>
+      (opts.kind === undefined || o.kind === opts.kind) &&
+      (opts.name === undefined || o.metadata.name === opts.name) &&
+      match(o.metadata.labels ?? {});
+    const from = opts.resourceVersion !== undefined && opts.resourceVersion !== '' ? parseRevision(opts.resourceVersion) : undefined;
+    this.hub.add(this);
+    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.last = from ?? this.hub.currentRevision();
+    if (from !== undefined) for (const e of this.hub.history.since(from)) this.push(e, revOf(e));
+  }
+}
+
+function parseRevision(v: string): bigint {
+  if (!/^\d+$/.test(v)) throw errors.invalid(`invalid resourceVersion "${v}"`, 'resourceVersion', 'pass a resourceVersion from a list or an object, or none to watch from now');
+  return BigInt(v);
+}
+
+/** Bounded in-memory history, used by the memory backend. */
 export class RingHistory implements HistorySource {
   private readonly buf: WatchEvent[] = [];
   constructor(
@@ -104,12 +163,12 @@ export class RingHistory implements HistorySource {
     this.buf.push(e);
     if (this.buf.length > this.capacity) {
       const dropped = this.buf.shift()!;
-      this.compactedThrough = BigInt(dropped.object.metadata.resourceVersion ?? '0');
+      this.compactedThrough = revOf(dropped);
     }
   }
 
   since(from: bigint): WatchEvent[] {
     if (from < this.compactedThrough) throw errors.gone(from.toString(), (this.compactedThrough + 1n).toString());
-    return this.buf.filter((e) => BigInt(e.object.metadata.resourceVersion ?? '0') > from);
+    return this.buf.filter((e) => revOf(e) > from);
   }
 }

@@ -73,6 +73,8 @@ export const ReleaseStatus = z
             state: WaveState.default('Pending'),
             reason: z.string().optional(),
             startedAt: z.string().optional(),
+            /** When the wave's successors were observed serving (takeover on, in the plan): the bake clock's start. */
+            bakeStartedAt: z.string().optional(),
             finishedAt: z.string().optional(),
           })
           .strict(),

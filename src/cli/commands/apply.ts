@@ -1,5 +1,6 @@
 /** `drover apply -f FILE|DIR|-`: create or update every document; each document stands on its own. */
 import type { Command } from 'commander';
+import { isDroverError } from '../../errors.js';
 import { withExitCode } from '../action.js';
 import { applyDocument, objectRef } from '../apply-document.js';
 import { connect, type ConnectOptions } from '../connect.js';
@@ -25,6 +26,11 @@ export function register(program: Command): void {
               process.stdout.write(`${objectRef(object.kind, object.metadata.name)} ${outcome}\n`);
             } catch (e) {
               failed++;
+              if (isDroverError(e, 'DROVER_E_UNAVAILABLE')) {
+                // No server: every later document would fail the same way.
+                process.stderr.write(formatError(e));
+                break;
+              }
               process.stderr.write(formatError(e, describeDocument(d)));
             }
           }

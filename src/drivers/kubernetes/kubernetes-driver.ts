@@ -11,6 +11,7 @@ import type { Cluster } from '../../api/kinds/cluster.js';
 import type { Fleet } from '../../api/kinds/fleet.js';
 import type { Prod } from '../../api/kinds/prod.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../driver.js';
+import { DroverError } from '../../errors.js';
 import { loadKubeConfig } from './credentials.js';
 import { isKubeStatus, KubeApiError, KubeHttp, type KubeRequest } from './kube-http.js';
 import { KubeDeployment, KubeNamespace, KubeNode, KubePod, KubeService, KubeVersionInfo, KubeWatchEvent, kubeList } from './kube-shapes.js';
@@ -57,12 +58,13 @@ export class KubernetesDriver implements ClusterDriver {
     private readonly opts: KubernetesDriverOptions = {},
   ) {
     const k8s = cluster.spec.kubernetes;
-    const kc =
-      opts.kubeConfig ??
-      loadKubeConfig({
-        context: k8s?.context ?? '',
-        ...(k8s?.kubeconfig ? { kubeconfig: k8s.kubeconfig } : {}),
+    if (!k8s && !opts.kubeConfig) {
+      throw new DroverError('DROVER_E_INVALID', `Cluster "${cluster.metadata.name}" has no spec.kubernetes, so the Kubernetes driver cannot reach it`, {
+        field: 'spec.kubernetes.context',
+        fix: 'register it with `drover cluster add NAME --context C [--kubeconfig PATH]`',
       });
+    }
+    const kc = opts.kubeConfig ?? loadKubeConfig({ context: k8s?.context ?? '', ...(k8s?.kubeconfig ? { kubeconfig: k8s.kubeconfig } : {}) });
     this.http = new KubeHttp(kc, opts.requestTimeoutMs ?? 30_000);
     this.retry = { ...defaultRetryPolicy, ...opts.retry };
   }

@@ -61,6 +61,7 @@ export class SqliteStore implements Store {
   private flushScheduled = false;
   private closed = false;
   private drained: (() => void) | undefined;
+  private readonly counters = { commits: 0, writes: 0 };
 
   private readonly stmts: {
     get: Database.Statement<[string, string], Row>;
@@ -142,6 +143,11 @@ export class SqliteStore implements Store {
     return this.rev.toString();
   }
 
+  /** Commits and acknowledged write operations so far: writes / commits is the mean group size. */
+  stats(): { commits: number; writes: number } {
+    return { ...this.counters };
+  }
+
   /** Commits what is queued, ends every watch and closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -179,6 +185,8 @@ export class SqliteStore implements Store {
       try {
         const r = this.commitBatch(batch.map((p) => p.op));
         outcomes = r.outcomes;
+        this.counters.commits += 1;
+        this.counters.writes += batch.length;
         this.rev = r.rev;
         this.compacted = r.compacted;
       } catch (e) {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { validateResource } from '../../../src/api/validate.js';
-import { repoRoot, runCli, startServer, tempDir, type ServerProcess } from './harness.js';
+import { repoRoot, runCli, startServer, tempDir, waitFor, type ServerProcess } from './harness.js';
 
 const example = join(repoRoot, 'examples', 'basic.yaml');
 
@@ -90,6 +91,25 @@ describe('drover CLI against a real server', () => {
     assert.match(desc.stdout, /^Name:\s+web\nKind:\s+Fleet\n/);
     assert.match(desc.stdout, /\nSpec:\n {2}prods: 2\n/);
     assert.match(desc.stdout, /\nEvents:\n {2}<none>/);
+  });
+
+  it('`get -w` prints the table, then a row per change', async () => {
+    const proc = spawn(process.execPath, [join(repoRoot, 'bin', 'drover.js'), 'get', 'tenants', '-w'], {
+      env: { ...process.env, DROVER_SERVER: server.url, DROVER_TOKEN: server.adminToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await waitFor(() => /^NAME\s+USERS.*\nacme\s+120\s/s.test(out), 'the first table', 15_000);
+      const doc = 'apiVersion: drover.dev/v1alpha1\nkind: Tenant\nmetadata: {name: beta}\nspec: {fleet: web, users: 7}\n';
+      assert.equal((await runCli(['apply', '-f', '-'], { server, input: doc })).code, 0);
+      await waitFor(() => /\nbeta\s+7\s+1\s/.test(out), 'a row for the new tenant', 15_000);
+      assert.equal((await runCli(['delete', 'tenant', 'beta'], { server })).code, 0);
+      await waitFor(() => out.split('\n').filter((l) => l.startsWith('beta')).length === 2, 'a row for the delete', 15_000);
+    } finally {
+      proc.kill('SIGKILL');
+    }
   });
 
   it('explains an unknown kind and a missing object', async () => {

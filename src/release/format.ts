@@ -1,0 +1,37 @@
+/** Text views of release plans and progress for the CLI (pure, so they are tested without a server). */
+import type { Release } from '../api/kinds/release.js';
+import { formatAge, formatTable } from '../cli/output.js';
+import type { WavePlan } from './plan-waves.js';
+
+export function formatPlan(plan: WavePlan, fleet: string, version: string): string {
+  const rows = plan.waves.map((w) => [String(w.index), w.riskClass, w.prods.join(','), String(w.tenants.length), String(w.users)]);
+  const head = `Release plan for fleet ${fleet} → ${version}: ${plan.waves.length} waves, ${plan.totalUsers} users (few users: ≤ ${Math.floor(plan.fewUsersThreshold)})\n`;
+  return head + formatTable(['WAVE', 'RISK', 'PRODS', 'TENANTS', 'USERS'], rows);
+}
+
+const TERMINAL = new Set(['Succeeded', 'RolledBack', 'Failed', 'Aborted']);
+export const isTerminal = (r: Release) => TERMINAL.has(r.status?.phase ?? 'Pending');
+
+export function formatStatus(r: Release, now = Date.now(), lastDecisions = 5): string {
+  const st = r.status;
+  const waves = st?.waves ?? [];
+  const passed = waves.filter((w) => w.state === 'Passed').length;
+  const lines = [
+    `Release ${r.metadata.name}: fleet ${r.spec.fleet} ${st?.fromVersion ?? '?'} → ${r.spec.version}`,
+    `Phase: ${st?.phase ?? 'Pending'}${r.spec.paused ? ' (paused)' : ''}   Waves: ${passed}/${waves.length} passed   Current: ${waves.length ? (st?.currentWave ?? 0) : '-'}`,
+    ...(st?.message ? [`Message: ${st.message}`] : []),
+    '',
+  ];
+  const rows = waves.map((w) => [
+    `${w.index === st?.currentWave && !isTerminal(r) ? '▶' : ' '}${w.index}`,
+    w.riskClass,
+    w.prods.join(','),
+    w.replacements.join(',') || '-',
+    String(w.users),
+    w.state,
+    w.reason ?? '',
+  ]);
+  const table = formatTable(['WAVE', 'RISK', 'PRODS', 'NEW', 'USERS', 'STATE', 'REASON'], rows);
+  const decisions = (st?.decisions ?? []).slice(-lastDecisions).map((d) => `  ${formatAge(d.time, now).padStart(4)} ago  ${d.action.padEnd(12)} ${d.reason}`);
+  return lines.join('\n') + table + (decisions.length ? `\nDecisions (last ${decisions.length}):\n${decisions.join('\n')}\n` : '');
+}

@@ -1,0 +1,120 @@
+/**
+ * Blue/green successors (the Prod replacement contract in src/api/kinds/prod.ts), shared by releases
+ * and `drover cluster replace`: build a successor of a Prod, tell whether it is observably serving the
+ * version asked for, flip takeover, retire.
+ */
+import { createHash } from 'node:crypto';
+import type { Prod } from '../api/kinds/prod.js';
+import type { AnyResource } from '../api/resource.js';
+import { isDroverError } from '../errors.js';
+import type { Store } from '../store/store.js';
+
+export const LABEL_RELEASE = 'drover.dev/release';
+export const LABEL_REPLACE = 'drover.dev/replace';
+/** The name a chain of successors is derived from, so names do not grow with every release. */
+export const LABEL_BASE = 'drover.dev/prod-base';
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
+}
+
+/** `<base>-<version>-<4 hex of the change>`, at most 63 characters (DNS-1123 label). */
+export function successorName(pred: Pick<Prod, 'metadata'>, version: string, change: string): string {
+  const base = pred.metadata.labels[LABEL_BASE] ?? pred.metadata.name;
+  const tag = `${slug(version).slice(0, 20)}-${createHash('sha256').update(change).digest('hex').slice(0, 4)}`;
+  return `${base.slice(0, 62 - tag.length).replace(/-+$/, '')}-${tag}`;
+}
+
+export interface SuccessorOptions {
+  name: string;
+  version?: string;
+  cluster?: string;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+export function buildSuccessor(pred: Prod, o: SuccessorOptions): Prod {
+  return {
+    apiVersion: pred.apiVersion,
+    kind: 'Prod',
+    metadata: {
+      name: o.name,
+      labels: { ...pred.metadata.labels, [LABEL_BASE]: pred.metadata.labels[LABEL_BASE] ?? pred.metadata.name, ...o.labels },
+      annotations: {},
+      finalizers: [],
+      ownerReferences: pred.metadata.ownerReferences,
+    },
+    spec: {
+      fleet: pred.spec.fleet,
+      cluster: o.cluster ?? pred.spec.cluster,
+      version: o.version ?? pred.spec.version,
+      role: pred.spec.role,
+      retire: false,
+      env: { ...pred.spec.env, ...o.env },
+      replaces: pred.metadata.name,
+      takeover: false,
+    },
+  };
+}
+
+/** Creates the successor, or returns the one a previous attempt created (names are deterministic). */
+export async function ensureSuccessor(store: Store, desired: Prod): Promise<Prod> {
+  try {
+    return await store.create(desired);
+  } catch (e) {
+    if (!isDroverError(e, 'DROVER_E_ALREADY_EXISTS')) throw e;
+    const existing = await store.get<Prod>('Prod', desired.metadata.name);
+    if (!existing) throw e;
+    if (existing.spec.replaces !== desired.spec.replaces || existing.spec.version !== desired.spec.version) {
+      throw new Error(`Prod ${desired.metadata.name} exists but is not the successor of ${desired.spec.replaces ?? '?'} on ${desired.spec.version}`);
+    }
+    return existing;
+  }
+}
+
+/**
+ * Serving = Ready on the asked version, by a status written for the current spec and after this Prod
+ * was created: a stale status (older generation, or a readySince from before creation) never counts.
+ */
+export function isServing(p: Prod, version: string): boolean {
+  const s = p.status;
+  if (!s || s.phase !== 'Ready' || s.version !== version || p.spec.retire) return false;
+  if (s.observedGeneration !== undefined && p.metadata.generation !== undefined && s.observedGeneration < p.metadata.generation) return false;
+  if (s.readySince === undefined) return false;
+  const created = p.metadata.creationTimestamp;
+  return created === undefined || Date.parse(s.readySince) >= Date.parse(created) - 1000;
+}
+
+/** Read-modify-write with compare-and-swap, retried on conflicts. Returns undefined when it is gone. */
+export async function mutate<T extends AnyResource>(store: Store, kind: string, name: string, fn: (obj: T) => boolean | void): Promise<T | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const obj = await store.get<T>(kind, name);
+    if (!obj) return undefined;
+    if (fn(obj) === false) return obj;
+    try {
+      return await store.update(obj);
+    } catch (e) {
+      if (!isDroverError(e, 'DROVER_E_CONFLICT') || attempt >= 4) throw e;
+    }
+  }
+}
+
+export const setTakeover = (store: Store, name: string, on: boolean) =>
+  mutate<Prod>(store, 'Prod', name, (p) => {
+    if (p.spec.takeover === on) return false;
+    p.spec.takeover = on;
+  });
+
+export const retireProd = (store: Store, name: string) =>
+  mutate<Prod>(store, 'Prod', name, (p) => {
+    if (p.spec.retire) return false;
+    p.spec.retire = true;
+  });
+
+/** One write per successor: takeover off (tenants back on the predecessor) and retire, together. */
+export const revertSuccessor = (store: Store, name: string) =>
+  mutate<Prod>(store, 'Prod', name, (p) => {
+    if (!p.spec.takeover && p.spec.retire) return false;
+    p.spec.takeover = false;
+    p.spec.retire = true;
+  });

@@ -1,0 +1,232 @@
+/**
+ * Store on etcd v3, for several control-plane replicas sharing one state. An object lives at
+ * `<prefix>o/<kind>/<name>` as JSON without its resourceVersion: the resourceVersion is the key's
+ * mod_revision, so etcd's global revision is the store revision and etcd's CAS (`mod_revision ==`) is ours.
+ * Each watch is its own etcd watch from `from + 1`; etcd keeps the history and compaction is asked of it.
+ */
+import { Etcd3, type IKeyValue, type IWatchResponse } from 'etcd3';
+import type { AnyResource } from '../../api/resource.js';
+import { DroverError, errors } from '../../errors.js';
+import { parseLabelSelector } from '../label-selector.js';
+import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type UpdateOutcome } from '../object-semantics.js';
+import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../store.js';
+
+export interface EtcdStoreOptions {
+  /** Client URLs, e.g. `http://127.0.0.1:2379`. */
+  hosts: string | string[];
+  /** Key prefix for this Drover installation. Default `/drover/`. */
+  prefix?: string;
+  /** Revisions kept for watch replay; older ones answer DROVER_E_GONE. Default 100,000. */
+  historySize?: number;
+}
+
+const PENDING = '0';
+
+export class EtcdStore implements Store {
+  private readonly client: Etcd3;
+  private readonly prefix: string;
+  private readonly historySize: number;
+  private compacted = 0;
+  private compacting: Promise<void> = Promise.resolve();
+  private readonly closers = new Set<() => void>();
+  private readonly cancels = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(opts: EtcdStoreOptions) {
+    this.client = new Etcd3({ hosts: opts.hosts });
+    this.prefix = `${opts.prefix ?? '/drover/'}o/`;
+    this.historySize = opts.historySize ?? 100_000;
+  }
+
+  private key(kind: string, name: string): string {
+    return `${this.prefix}${kind}/${name}`;
+  }
+
+  private decode<T extends AnyResource>(kv: IKeyValue, rev: string = kv.mod_revision): T {
+    const o = JSON.parse(kv.value.toString()) as T;
+    o.metadata.resourceVersion = rev;
+    return o;
+  }
+
+  private encode(o: AnyResource): string {
+    return JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  }
+
+  private async read<T extends AnyResource>(kind: string, name: string): Promise<{ obj: T; mod: string } | undefined> {
+    const res = await this.client.get(this.key(kind, name)).exec();
+    const kv = res.kvs[0];
+    return kv ? { obj: this.decode<T>(kv), mod: kv.mod_revision } : undefined;
+  }
+
+  async get<T extends AnyResource>(kind: string, name: string): Promise<T | undefined> {
+    return (await this.read<T>(kind, name))?.obj;
+  }
+
+  async list<T extends AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
+    const match = parseLabelSelector(opts.labelSelector);
+    const res = await this.client.getAll().prefix(`${this.prefix}${kind}/`).sort('Key', 'Ascend').exec();
+    const items = res.kvs.map((kv) => this.decode<T>(kv)).filter((o) => match(o.metadata.labels ?? {}));
+    return { items, resourceVersion: res.header.revision };
+  }
+
+  async create<T extends AnyResource>(obj: T): Promise<T> {
+    const created = prepareCreate(structuredClone(obj), PENDING);
+    const key = this.key(obj.kind, obj.metadata.name);
+    const res = await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(this.encode(created))).commit();
+    if (!res.succeeded) throw errors.alreadyExists(obj.kind, obj.metadata.name);
+    return this.written(created, res.header.revision);
+  }
+
+  update<T extends AnyResource>(obj: T): Promise<T> {
+    const incoming = structuredClone(obj);
+    return this.modify(obj.kind, obj.metadata.name, (stored) => prepareUpdate(stored, incoming, PENDING));
+  }
+
+  updateStatus<T extends AnyResource>(obj: T): Promise<T> {
+    const incoming = structuredClone(obj);
+    return this.modify(obj.kind, obj.metadata.name, (stored) => prepareUpdateStatus(stored, incoming, PENDING));
+  }
+
+  delete<T extends AnyResource>(kind: string, name: string, opts: { resourceVersion?: string } = {}): Promise<T> {
+    return this.modify<T>(kind, name, (stored) => prepareDelete(stored, PENDING, opts.resourceVersion));
+  }
+
+  /** Read, decide, write if nobody wrote in between; otherwise decide again on the newer object. */
+  private async modify<T extends AnyResource>(kind: string, name: string, decide: (stored: T) => UpdateOutcome<T>): Promise<T> {
+    const key = this.key(kind, name);
+    for (;;) {
+      const cur = await this.read<T>(kind, name);
+      if (!cur) throw errors.notFound(kind, name);
+      const out = decide(cur.obj);
+      if (out.op === 'noop') return out.obj;
+      const op = out.op === 'delete' ? this.client.delete().key(key) : this.client.put(key).value(this.encode(out.obj));
+      const res = await this.client.if(key, 'Mod', '==', cur.mod).then(op).commit();
+      if (res.succeeded) return this.written(out.obj, res.header.revision);
+    }
+  }
+
+  private async written<T extends AnyResource>(o: T, rev: string): Promise<T> {
+    const done = JSON.parse(this.encode(o)) as T;
+    done.metadata.resourceVersion = rev;
+    await this.compact(Number(rev));
+    return done;
+  }
+
+  /** Keeps the last `historySize` revisions; awaited by the write so a later watch sees a settled mark. */
+  private async compact(rev: number): Promise<void> {
+    const keepFrom = rev - this.historySize;
+    const step = Math.max(1, Math.floor(this.historySize / 10));
+    if (keepFrom - this.compacted < step) return;
+    const target = keepFrom;
+    this.compacting = this.compacting.then(async () => {
+      if (target <= this.compacted) return;
+      try {
+        // etcd compaction at C drops history below C; our mark is "changes <= mark are gone".
+        await this.client.kv.compact({ revision: String(target + 1) });
+      } catch (e) {
+        if (!/compacted/.test(String(e))) throw e;
+      }
+      this.compacted = target;
+    });
+    await this.compacting;
+  }
+
+  watch(opts: WatchOptions): AsyncIterable<WatchEvent> {
+    return this.stream(opts);
+  }
+
+  private async *stream(opts: WatchOptions): AsyncGenerator<WatchEvent> {
+    if (this.closed || opts.signal?.aborted) return;
+    const match = parseLabelSelector(opts.labelSelector);
+    const rv = opts.resourceVersion;
+    if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) {
+      throw errors.invalid(`invalid resourceVersion "${rv}"`, 'resourceVersion', 'pass a resourceVersion from a list or an object, or none to watch from now');
+    }
+    const from = rv !== undefined && rv !== '' ? BigInt(rv) : BigInt(await this.revision());
+    const queue: WatchEvent[] = [];
+    let failure: DroverError | undefined;
+    let done = false;
+    let wake: (() => void) | undefined;
+    let cancel: () => Promise<void> = async () => undefined;
+    // Stop cancels the etcd watch at once: a consumer that never calls next() again must not leave a
+    // gRPC stream (and the process) running.
+    const stop = () => {
+      if (done) return;
+      done = true;
+      wake?.();
+      this.cancels.add(cancel().catch(() => undefined));
+    };
+    let builder = this.client.watch().withPreviousKV().startRevision((from + 1n).toString());
+    builder = opts.kind !== undefined && opts.name !== undefined ? builder.key(this.key(opts.kind, opts.name)) : builder.prefix(opts.kind !== undefined ? `${this.prefix}${opts.kind}/` : this.prefix);
+    const watcher = await builder.create();
+    cancel = () => watcher.cancel();
+    if (this.closed || opts.signal?.aborted) stop();
+    watcher.on('data', (res: IWatchResponse) => {
+      for (const ev of res.events) {
+        const e = this.toEvent(ev.type, ev.kv, ev.prev_kv);
+        if (!e) continue;
+        if (opts.name !== undefined && e.object.metadata.name !== opts.name) continue;
+        if (!match(e.object.metadata.labels ?? {})) continue;
+        queue.push(e);
+      }
+      wake?.();
+    });
+    watcher.on('error', (err: Error) => {
+      failure = /compact/i.test(err.message) ? errors.gone(from.toString(), String(this.compacted + 1)) : new DroverError('DROVER_E_UNAVAILABLE', `etcd watch failed: ${err.message}`, { cause: err });
+      stop();
+    });
+    this.closers.add(stop);
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      // etcd answers a watch below its compaction with a cancel; a range read at that revision tells us
+      // synchronously-enough, before anything is yielded.
+      if (from < BigInt(await this.revision())) await this.assertRetained(from);
+      while (!done) {
+        const e = queue.shift();
+        if (e) {
+          yield e;
+          continue;
+        }
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+      if (failure) throw failure;
+    } finally {
+      this.closers.delete(stop);
+      opts.signal?.removeEventListener('abort', stop);
+      stop();
+    }
+  }
+
+  private async assertRetained(from: bigint): Promise<void> {
+    if (from < BigInt(this.compacted)) throw errors.gone(from.toString(), String(this.compacted + 1));
+    try {
+      await this.client.get(`${this.prefix}`).revision((from + 1n).toString()).exec();
+    } catch (e) {
+      if (/compacted/.test(String(e))) throw errors.gone(from.toString(), 'a later one');
+      throw e;
+    }
+  }
+
+  private toEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev: IKeyValue | undefined | null): WatchEvent | undefined {
+    if (type === 'Delete') {
+      if (!prev) return undefined;
+      return { type: 'DELETED', object: this.decode(prev, kv.mod_revision) };
+    }
+    return { type: kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED', object: this.decode(kv) };
+  }
+
+  async revision(): Promise<string> {
+    const res = await this.client.get(`${this.prefix}`).exec();
+    return res.header.revision;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of [...this.closers]) c();
+    await Promise.all(this.cancels);
+    await this.compacting.catch(() => undefined);
+    this.client.close();
+  }
+}
