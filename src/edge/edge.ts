@@ -58,6 +58,7 @@ class Upstream {
 
   constructor(
     readonly name: string,
+    readonly cluster: string,
     readonly url: string,
     settings: HealthSettings,
     readonly metrics: ProdMetrics,
@@ -192,7 +193,7 @@ export class Edge {
     // Traffic rule 6: a Prod that leaves the plan drains — no new requests; closed after its last one.
     for (const [name, u] of this.upstreams) {
       const w = wanted.get(name);
-      if (w && w.pe.url === u.url) continue;
+      if (w && w.pe.url === u.url && w.pe.cluster === u.cluster) continue;
       this.upstreams.delete(name);
       this.retire(u);
     }
@@ -204,7 +205,7 @@ export class Edge {
         if (before.intervalMs !== settings.healthCheck.intervalMs) existing.checker.start();
         continue;
       }
-      const u = new Upstream(name, pe.url, settings, this.metrics.prod(name), this.maxSockets, (up, healthy) => this.onHealth(up, healthy));
+      const u = new Upstream(name, pe.cluster, pe.url, settings, this.metrics.prod(name), this.maxSockets, (up, healthy) => this.onHealth(up, healthy));
       this.upstreams.set(name, u);
       u.checker.start();
     }

@@ -40,23 +40,28 @@ export class WeightedPicker<T> {
   }
 
   /** A pick by weight among the entries other than `exclude` (and the null share); rare path, may scan. */
-  pickExcluding(exclude: T, r: number): T | undefined {
+  pickExcluding(exclude: T | ((item: T) => boolean), r: number): T | undefined {
+    const out = typeof exclude === 'function' ? (exclude as (item: T) => boolean) : (item: T) => item === exclude;
+    return this.pickWhere(out, r);
+  }
+
+  private pickWhere(excluded: (item: T) => boolean, r: number): T | undefined {
     let total = 0;
     for (let i = 0; i < this.items.length; i++) {
       const it = this.items[i];
-      if (it !== null && it !== undefined && it !== exclude) total += this.cum[i]! - (i > 0 ? this.cum[i - 1]! : 0);
+      if (it !== null && it !== undefined && !excluded(it)) total += this.cum[i]! - (i > 0 ? this.cum[i - 1]! : 0);
     }
     if (total <= 0) return undefined;
     let x = r * total;
     for (let i = 0; i < this.items.length; i++) {
       const it = this.items[i];
-      if (it === null || it === undefined || it === exclude) continue;
+      if (it === null || it === undefined || excluded(it)) continue;
       x -= this.cum[i]! - (i > 0 ? this.cum[i - 1]! : 0);
       if (x < 0) return it;
     }
     for (let i = this.items.length - 1; i >= 0; i--) {
       const it = this.items[i];
-      if (it !== null && it !== undefined && it !== exclude) return it;
+      if (it !== null && it !== undefined && !excluded(it)) return it;
     }
     return undefined;
   }

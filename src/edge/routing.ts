@@ -21,6 +21,8 @@ import { fnv1a, WeightedPicker } from './picker.js';
 
 export interface EndpointRef {
   readonly name: string;
+  /** Cluster the endpoint runs on: a retry prefers another cluster (a dead cluster takes all its Prods). */
+  readonly cluster?: string;
 }
 
 export interface TenantRoute<E> {
@@ -132,6 +134,16 @@ export class RouteTable<E extends EndpointRef> {
    * Undefined: nothing may serve this request under the plan's fail mode.
    */
   pick(tenant: TenantRoute<E> | undefined, affinity: number | undefined, r: number, exclude?: E): Pick<E> | undefined {
+    if (exclude !== undefined && exclude.cluster !== undefined) {
+      // A retry goes to another cluster when one can serve, else to another Prod of the same cluster.
+      const cluster = exclude.cluster;
+      const other = this.pickWith(tenant, affinity, r, (e) => e === exclude || e.cluster === cluster);
+      if (other) return other;
+    }
+    return this.pickWith(tenant, affinity, r, exclude === undefined ? undefined : (e) => e === exclude);
+  }
+
+  private pickWith(tenant: TenantRoute<E> | undefined, affinity: number | undefined, r: number, exclude: ((e: E) => boolean) | undefined): Pick<E> | undefined {
     const fleet = tenant?.fleet ?? this.defaultFleet;
     if (!fleet) return undefined;
     if (tenant && tenant.assigned.length > 0) {
@@ -154,26 +166,26 @@ export class RouteTable<E extends EndpointRef> {
   }
 }
 
-function failOpen<E extends EndpointRef>(fleet: FleetRoute<E>, r: number, exclude: E | undefined, tenant: TenantRoute<E> | undefined): Pick<E> | undefined {
+function failOpen<E extends EndpointRef>(fleet: FleetRoute<E>, r: number, exclude: ((e: E) => boolean) | undefined, tenant: TenantRoute<E> | undefined): Pick<E> | undefined {
   if (fleet.plan.failMode !== 'failOpen') return undefined;
   if (tenant && tenant.assigned.length > 0) {
     const n = tenant.assigned.length;
     const start = Math.floor(r * n);
     for (let i = 0; i < n; i++) {
       const e = tenant.assigned[(start + i) % n]!;
-      if (e !== exclude) return { endpoint: e, reason: 'failOpen' };
+      if (!exclude?.(e)) return { endpoint: e, reason: 'failOpen' };
     }
   }
   const e = exclude ? fleet.failOpen.pickExcluding(exclude, r) : fleet.failOpen.pick(r);
   return e ? { endpoint: e, reason: 'failOpen' } : undefined;
 }
 
-function pickTenant<E extends EndpointRef>(t: TenantRoute<E>, affinity: number | undefined, r: number, exclude: E | undefined): E | undefined {
+function pickTenant<E extends EndpointRef>(t: TenantRoute<E>, affinity: number | undefined, r: number, exclude: ((e: E) => boolean) | undefined): E | undefined {
   const n = t.assigned.length;
   const start = affinity === undefined ? Math.floor(r * n) : affinity % n;
   for (let i = 0; i < n; i++) {
     const e = t.assigned[(start + i) % n]!;
-    if (e !== exclude && t.healthy.has(e)) return e;
+    if (!exclude?.(e) && t.healthy.has(e)) return e;
   }
   return undefined;
 }

@@ -117,7 +117,7 @@ for (const dp of dataPlanes) {
           healthCheck: { path: '/healthz', intervalMs: 1000, timeoutMs: 500, unhealthyThreshold: 3, healthyThreshold: 2 },
         }),
       );
-      const durationMs = 20_000;
+      const durationMs = 20_500;
       const killAtMs = 6_000;
       const targetRps = 250;
       const load = client({ connections: 16 });
