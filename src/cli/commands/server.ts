@@ -9,6 +9,7 @@ interface ServerOptions {
   listen: string;
   tokenFile?: string;
   writeConfig: boolean;
+  controllers: boolean;
   backend: 'sqlite' | 'memory';
   bodyLimit?: string;
   historySize?: string;
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free one)', DEFAULT_LISTEN)
     .option('--token-file <file>', 'YAML file with `admin:` and `readonly:` tokens (default: DROVER_TOKEN, else <data>/tokens.yaml, generated)')
     .option('--no-write-config', 'do not write the CLI config file (server URL and admin token)')
+    .option('--no-controllers', 'serve the API and store only, without reconciling (API tests, debugging)')
     .addOption(new Option('--backend <backend>', 'store backend').choices(['sqlite', 'memory']).default('sqlite'))
     .option('--body-limit <bytes>', 'largest request body accepted', '1048576')
     .addOption(new Option('--history-size <n>', 'changes kept for watch replay').hideHelp())
@@ -41,6 +43,7 @@ async function runServer(opts: ServerOptions): Promise<number> {
     dataDir: opts.data,
     listen: opts.listen,
     backend: opts.backend,
+    controllers: opts.controllers,
     ...(process.env.DROVER_TOKEN ? { envToken: process.env.DROVER_TOKEN } : {}),
     ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
     ...(opts.bodyLimit ? { bodyLimitBytes: Number(opts.bodyLimit) } : {}),
@@ -49,7 +52,7 @@ async function runServer(opts: ServerOptions): Promise<number> {
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`drover server listening on ${cp.url}`);
-  out(`data: ${cp.dataDir} (${opts.backend})`);
+  out(`data: ${cp.dataDir} (${opts.backend})${opts.controllers ? '' : ', controllers off'}`);
   const shown = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || p);
   if (cp.tokens.generatedFile) out(`tokens: generated admin and readonly tokens in ${shown(cp.tokens.generatedFile)}`);
   else if (cp.tokens.file) out(`tokens: ${shown(cp.tokens.file)}`);

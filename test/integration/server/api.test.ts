@@ -82,7 +82,7 @@ describe('API server over HTTP', () => {
   };
 
   before(async () => {
-    s = await startServer({ args: ['--history-size', '5', '--watch-heartbeat', '200'] });
+    s = await startServer({ args: ['--no-controllers', '--history-size', '5', '--watch-heartbeat', '200'] });
   });
   after(async () => {
     await s?.stop('SIGKILL');

@@ -13,7 +13,8 @@ describe('drover CLI against a real server', () => {
   let server: ServerProcess;
   const dir = tempDir();
   before(async () => {
-    server = await startServer({ dataDir: join(dir, 'data') });
+    // The API and CLI alone: controllers would add Prods, events and finalizers these assertions do not expect.
+    server = await startServer({ dataDir: join(dir, 'data'), args: ['--no-controllers'] });
   });
   after(async () => {
     await server?.stop('SIGKILL');
@@ -142,5 +143,30 @@ describe('drover CLI against a real server', () => {
     const h = await runCli(['get', '--help']);
     assert.equal(h.code, 0);
     assert.match(h.stdout, /-o, --output <format>/);
+  });
+});
+
+describe('drover describe with the controllers running', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    await server?.stop('SIGKILL');
+  });
+
+  it('shows the conditions and events the controllers wrote', async () => {
+    assert.equal((await runCli(['apply', '-f', example], { server })).code, 0);
+    const out = await waitFor(
+      async () => {
+        const r = await runCli(['describe', 'fleet', 'web'], { server });
+        return /\nEvents:\n {2}TYPE\s+REASON\s+AGE\s+FROM\s+MESSAGE\n {2}(Normal|Warning)\s+\S+/.test(r.stdout) ? r.stdout : undefined;
+      },
+      'an event in describe',
+      20_000,
+    );
+    assert.match(out, /\nConditions:\n {2}TYPE\s+STATUS\s+REASON\s+AGE\s+MESSAGE\n {2}\S+\s+(True|False|Unknown)\s/);
+    const events = await runCli(['get', 'events'], { server });
+    assert.match(events.stdout, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n.*fleet\/web/s);
   });
 });
