@@ -28,6 +28,8 @@ export interface UpOptions {
   out: (line: string) => void;
   /** Admin token to use instead of a generated one (DROVER_TOKEN). */
   envToken?: string;
+  /** Prometheus base URL for the release controller's PromQL gates. */
+  prometheusUrl?: string;
 }
 
 export interface ProdCounts {
@@ -43,6 +45,9 @@ export class UpSupervisor {
   private readonly restoreSeen = new Map<string, string>();
   private edge: ChildProcess | undefined;
   private edgeUrlValue: string | undefined;
+  /** The edge's admin address (/stats, /metrics), chosen before the control plane starts so that the
+   * release controller can be given it as its gate source. */
+  private edgeAdminPort: number | undefined;
   private restoreTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -60,6 +65,10 @@ export class UpSupervisor {
     return this.edgeUrlValue;
   }
 
+  get edgeAdminUrl(): string | undefined {
+    return this.edgeUrlValue && this.edgeAdminPort !== undefined ? `http://127.0.0.1:${this.edgeAdminPort}` : undefined;
+  }
+
   get upFile(): UpFile | undefined {
     return this.file;
   }
@@ -67,9 +76,12 @@ export class UpSupervisor {
   async start(): Promise<void> {
     const dataDir = resolve(this.opts.dataDir);
     this.file = loadUpFile(this.opts.file);
+    if (await edgeAvailable()) this.edgeAdminPort = await freePort();
     this.cp = await startControlPlane({
       dataDir,
       listen: `127.0.0.1:${this.opts.port}`,
+      ...(this.edgeAdminPort !== undefined ? { edgeStatsUrls: [`http://127.0.0.1:${this.edgeAdminPort}`] } : {}),
+      ...(this.opts.prometheusUrl ? { prometheusUrl: this.opts.prometheusUrl } : {}),
       ...(this.opts.envToken ? { envToken: this.opts.envToken } : {}),
     });
     this.opts.out(`control plane: ${this.cp.url} (data in ${dataDir})`);
@@ -160,8 +172,7 @@ export class UpSupervisor {
 
   /** The edge joins `drover up` when the `drover edge` command exists (the edge work); until then, none. */
   private async startEdge(): Promise<void> {
-    const { buildProgram } = await import('../cli/main.js');
-    if (!buildProgram().commands.some((c) => c.name() === 'edge') || !this.cp) {
+    if (this.edgeAdminPort === undefined || !this.cp) {
       this.opts.out('edge: not available in this build (no `drover edge` command); Prods answer on their endpoints directly');
       return;
     }
@@ -172,7 +183,8 @@ export class UpSupervisor {
     const log = openSync(join(dataDir, 'logs', 'edge.log'), 'a');
     try {
       const env = { ...process.env, ...(this.cp.tokens.adminToken ? { DROVER_TOKEN: this.cp.tokens.adminToken } : {}) };
-      this.edge = spawn(process.execPath, [droverBin(), 'edge', '--server', this.cp.url, '--listen', `127.0.0.1:${port}`], {
+      const args = [droverBin(), 'edge', '--server', this.cp.url, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${this.edgeAdminPort}`];
+      this.edge = spawn(process.execPath, args, {
         env,
         stdio: ['ignore', log, log],
         detached: true,
@@ -181,7 +193,7 @@ export class UpSupervisor {
       closeSync(log);
     }
     this.edgeUrlValue = `http://127.0.0.1:${port}`;
-    this.opts.out(`edge: started (pid ${this.edge.pid ?? '?'}) on ${this.edgeUrlValue}`);
+    this.opts.out(`edge: started (pid ${this.edge.pid ?? '?'}) on ${this.edgeUrlValue}, admin on http://127.0.0.1:${this.edgeAdminPort}`);
   }
 
   /** Counts of the fleets' Prods by phase, for progress and for "all Ready". */
@@ -232,4 +244,10 @@ export class UpSupervisor {
     })();
     return this.stopping;
   }
+}
+
+/** The edge joins `drover up` when this build has the `drover edge` command. */
+async function edgeAvailable(): Promise<boolean> {
+  const { buildProgram } = await import('../cli/main.js');
+  return buildProgram().commands.some((c) => c.name() === 'edge');
 }

@@ -17,6 +17,7 @@ interface UpCliOptions {
   edgePort: string;
   writeConfig: boolean;
   readyTimeout: string;
+  prometheusUrl?: string;
 }
 
 export function register(program: Command): void {
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'API server port (0 picks a free one)', '7400')
     .option('--edge-port <port>', 'edge (L7 proxy) port (0 picks a free one)', '8080')
     .option('--no-write-config', 'do not write the CLI config file')
+    .option('--prometheus-url <url>', 'Prometheus base URL for release gates written in PromQL')
     .option('--ready-timeout <ms>', 'how long to wait for every Prod to be Ready before printing the summary', '60000')
     .action(withExitCode(async (file: string | undefined, opts: UpCliOptions) => runUp(file ?? defaultUpFilePath(), opts)));
 }
@@ -41,6 +43,7 @@ async function runUp(file: string, opts: UpCliOptions): Promise<number> {
     edgePort: Number(opts.edgePort),
     out,
     ...(process.env.DROVER_TOKEN ? { envToken: process.env.DROVER_TOKEN } : {}),
+    ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
   });
   const signal = new Promise<string>((res) => {
     process.once('SIGTERM', () => res('SIGTERM'));
@@ -70,6 +73,7 @@ async function printSummary(up: UpSupervisor, out: (s: string) => void): Promise
     out('');
     out(`API:  ${up.apiUrl}`);
     out(`edge: ${up.edgeUrl ?? '(not running)'}`);
+    if (up.edgeAdminUrl) out(`edge admin: ${up.edgeAdminUrl}`);
     if (up.edgeUrl) {
       out('tenants:');
       for (const l of tenantCurlLines(tenants, up.edgeUrl)) out(`  ${l}`);
