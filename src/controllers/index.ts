@@ -12,9 +12,9 @@ import { createEventGcController } from './event-gc-controller.js';
 import { createFleetController } from './fleet-controller.js';
 import { gitSourceControllerFactory } from './gitsource-controller.js';
 import { createProdController } from './prod-controller.js';
+import { trafficControllerFactory } from './traffic-controller.js';
 import { releaseControllerFactory } from './release-controller.js';
 import { schedulerController } from './scheduler-controller.js';
-import { trafficControllerFactory } from './traffic-controller.js';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -38,10 +38,10 @@ export const controllerFactories: ControllerFactory[] = [
   () => createFleetController(),
   () => createProdController(),
   () => createEventGcController(),
+  trafficControllerFactory,
   releaseControllerFactory,
   gitSourceControllerFactory,
   (opts) => schedulerController(opts),
-  trafficControllerFactory,
 ];
 
 export interface RunningControllers {

@@ -21,6 +21,10 @@ export interface ControlPlaneConfig {
   watchHeartbeatMs?: number;
   /** Start the controllers (default true). */
   controllers?: boolean;
+  /** Edge admin URLs whose /stats feed release gates (drover up passes its edge's). */
+  edgeStatsUrls?: string[];
+  /** Prometheus base URL for PromQL gates. */
+  prometheusUrl?: string;
 }
 
 export interface RunningControlPlane {
@@ -53,7 +57,12 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   let controllers: RunningControllers | undefined;
   if (cfg.controllers ?? true) {
     try {
-      controllers = await startControllers({ store, apiUrl: api.url });
+      controllers = await startControllers({
+        store,
+        apiUrl: api.url,
+        ...(cfg.edgeStatsUrls ? { edgeStatsUrls: cfg.edgeStatsUrls } : {}),
+        ...(cfg.prometheusUrl ? { prometheusUrl: cfg.prometheusUrl } : {}),
+      });
     } catch (e) {
       await api.close();
       await store.close();

@@ -1,0 +1,271 @@
+/**
+ * The cluster agent: makes one cluster run the Prods the control plane bound to it, and says so.
+ *
+ * Each pass is level-based: it reads the desired Prods (spec.cluster = this cluster) and the Fleets,
+ * applies each to the driver, observes it, and writes the Prod's status; workloads for Prods that are
+ * gone or moved are stopped. Passes run on every watch event, after warm-up progress, and on a resync
+ * timer, so a missed event costs at most one resync. When the control plane is unreachable the agent
+ * keeps its workloads as they are (static stability) and only stops what it is told to stop.
+ */
+import type { Fleet } from '../api/kinds/fleet.js';
+import type { Prod, ProdStatus } from '../api/kinds/prod.js';
+import type { ClusterDriver } from '../drivers/driver.js';
+import { isDroverError } from '../errors.js';
+import { canonicalJson } from '../store/object-semantics.js';
+import type { Store } from '../store/store.js';
+import { registerCluster, writeHeartbeat, type ClusterIdentity } from './cluster-registration.js';
+import { failedStatus, retiringStatus, runningStatus } from './prod-status.js';
+import { Warmups } from './warmup.js';
+
+export interface AgentOptions {
+  store: Store;
+  driver: ClusterDriver;
+  cluster: Omit<ClusterIdentity, 'provider'>;
+  heartbeatMs?: number;
+  resyncMs?: number;
+  /** How long a retiring Prod stays up after it is marked Draining, so in-flight requests finish. */
+  drainMs?: number;
+  warmupIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface AgentStopOptions {
+  /** Stop every workload (shutdown); false leaves them for the next agent to re-adopt. Default true. */
+  stopWorkloads?: boolean;
+}
+
+export class Agent {
+  private readonly id: ClusterIdentity;
+  private readonly heartbeatMs: number;
+  private readonly resyncMs: number;
+  private readonly drainMs: number;
+  private readonly log: (line: string) => void;
+  private readonly warmups: Warmups;
+  private readonly abort = new AbortController();
+  private readonly startedAt = new Date().toISOString();
+  private timers: NodeJS.Timeout[] = [];
+  private passRunning: Promise<void> | undefined;
+  private passAgain = false;
+  /** When each retiring Prod started draining. */
+  private readonly drainingSince = new Map<string, number>();
+  /** Workloads being stopped in the background, so a pass does not wait for grace periods. */
+  private readonly stopping = new Map<string, Promise<void>>();
+  private heartbeatBusy = false;
+  private stopped = false;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.id = { ...opts.cluster, provider: opts.driver.provider };
+    this.heartbeatMs = opts.heartbeatMs ?? 500;
+    this.resyncMs = opts.resyncMs ?? 1000;
+    this.drainMs = opts.drainMs ?? 1000;
+    this.log = opts.log ?? ((l) => console.error(l));
+    this.warmups = new Warmups({ intervalMs: opts.warmupIntervalMs ?? 50, timeoutMs: 1000, onProgress: () => this.trigger() });
+  }
+
+  get clusterName(): string {
+    return this.id.name;
+  }
+
+  /** Registers the cluster (retrying until the control plane answers), then heartbeats and reconciles. */
+  async start(): Promise<void> {
+    for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await registerCluster(this.opts.store, this.id);
+        break;
+      } catch (e) {
+        if (this.abort.signal.aborted) return;
+        this.log(`agent ${this.id.name}: cannot register the cluster yet (${errorText(e)}); retrying`);
+        await sleep(delay);
+      }
+    }
+    if (this.stopped) return;
+    void this.heartbeat();
+    this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
+    this.timers.push(setInterval(() => this.trigger(), this.resyncMs));
+    void this.watchLoop('Prod');
+    void this.watchLoop('Fleet');
+    this.trigger();
+  }
+
+  async stop(opts: AgentStopOptions = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.abort.abort();
+    for (const t of this.timers) clearInterval(t);
+    this.warmups.close();
+    // Bounded: a pass may be stuck on an unreachable control plane, and shutdown must not wait for it.
+    await Promise.race([this.passRunning, sleep(2000)]);
+    await Promise.allSettled([...this.stopping.values()]);
+    if (opts.stopWorkloads ?? true) {
+      const names = await this.opts.driver.list();
+      await Promise.allSettled(names.map((n) => this.opts.driver.retire(n)));
+    }
+    await this.opts.driver.close();
+  }
+
+  /** Runs a pass now, or right after the one in progress. */
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.passRunning) {
+      this.passAgain = true;
+      return;
+    }
+    this.passRunning = (async () => {
+      do {
+        this.passAgain = false;
+        try {
+          await this.pass();
+        } catch (e) {
+          this.log(`agent ${this.id.name}: reconcile pass failed: ${errorText(e)}`);
+        }
+      } while (this.passAgain && !this.stopped);
+      this.passRunning = undefined;
+    })();
+  }
+
+  /** Resolves once a full pass has run after this call (tests and `drover up` use it to wait). */
+  async settled(): Promise<void> {
+    this.trigger();
+    while (this.passRunning) await this.passRunning;
+  }
+
+  private async pass(): Promise<void> {
+    const store = this.opts.store;
+    let mine: Prod[];
+    let fleets: Map<string, Fleet>;
+    try {
+      const [prodList, fleetList] = await Promise.all([store.list<Prod>('Prod'), store.list<Fleet>('Fleet')]);
+      mine = prodList.items.filter((p) => p.spec.cluster === this.id.name);
+      fleets = new Map(fleetList.items.map((f) => [f.metadata.name, f]));
+    } catch (e) {
+      // Static stability: without the control plane, keep running what runs; change nothing.
+      this.log(`agent ${this.id.name}: cannot read desired state (${errorText(e)}); keeping workloads as they are`);
+      return;
+    }
+    const wanted = new Set<string>();
+    for (const prod of mine) {
+      if (this.stopped) return;
+      if (prod.metadata.deletionTimestamp) continue;
+      wanted.add(prod.metadata.name);
+      await this.reconcileProd(prod, fleets.get(prod.spec.fleet));
+    }
+    // Workloads whose Prod was deleted or moved to another cluster: stop them.
+    for (const name of await this.opts.driver.list()) {
+      if (!wanted.has(name)) this.stopInBackground(name, undefined);
+    }
+  }
+
+  private async reconcileProd(prod: Prod, fleet: Fleet | undefined): Promise<void> {
+    const name = prod.metadata.name;
+    if (prod.spec.retire) {
+      await this.reconcileRetiring(prod);
+      return;
+    }
+    this.drainingSince.delete(name);
+    if (!fleet) {
+      await this.writeStatus(prod, failedStatus(prod, `fleet "${prod.spec.fleet}" not found`));
+      return;
+    }
+    if (this.stopping.has(name)) return;
+    try {
+      await this.opts.driver.apply(prod, fleet);
+    } catch (e) {
+      await this.writeStatus(prod, failedStatus(prod, errorText(e)));
+      return;
+    }
+    const obs = await this.opts.driver.observe(name);
+    const warm = this.warmups.progress(prod, obs, fleet);
+    await this.writeStatus(prod, runningStatus(prod, obs, warm, new Date()));
+  }
+
+  /** Draining for `drainMs` (the edge drops the Prod from its plan meanwhile), then stop, then Retired. */
+  private async reconcileRetiring(prod: Prod): Promise<void> {
+    const name = prod.metadata.name;
+    this.warmups.forget(name);
+    const running = (await this.opts.driver.list()).includes(name);
+    if (prod.status?.phase === 'Retired' && !running && !this.stopping.has(name)) return;
+    if (!running && !this.stopping.has(name) && !this.drainingSince.has(name)) {
+      await this.writeStatus(prod, retiringStatus(prod, 'Retired'));
+      return;
+    }
+    const since = this.drainingSince.get(name) ?? Date.now();
+    this.drainingSince.set(name, since);
+    if (Date.now() - since < this.drainMs) {
+      await this.writeStatus(prod, retiringStatus(prod, 'Draining', 'draining in-flight requests'));
+      const t = setTimeout(() => this.trigger(), this.drainMs - (Date.now() - since) + 5);
+      t.unref();
+      return;
+    }
+    this.stopInBackground(name, prod);
+  }
+
+  private stopInBackground(name: string, retiring: Prod | undefined): void {
+    if (this.stopping.has(name)) return;
+    this.warmups.forget(name);
+    const p = (async () => {
+      try {
+        await this.opts.driver.retire(name);
+        if (retiring) {
+          const cur = await this.opts.store.get<Prod>('Prod', name);
+          if (cur) await this.writeStatus(cur, retiringStatus(cur, 'Retired'));
+        }
+        this.drainingSince.delete(name);
+      } catch (e) {
+        this.log(`agent ${this.id.name}: stopping ${name} failed: ${errorText(e)}`);
+      } finally {
+        this.stopping.delete(name);
+        this.trigger();
+      }
+    })();
+    this.stopping.set(name, p);
+  }
+
+  private async writeStatus(prod: Prod, status: ProdStatus): Promise<void> {
+    if (canonicalJson(prod.status ?? null) === canonicalJson(status)) return;
+    try {
+      await this.opts.store.updateStatus<Prod>({ ...prod, status });
+    } catch (e) {
+      // A concurrent writer or a deleted Prod: the next pass reads it again and decides afresh.
+      if (isDroverError(e, 'DROVER_E_CONFLICT') || isDroverError(e, 'DROVER_E_NOT_FOUND')) this.passAgain = true;
+      else throw e;
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.heartbeatBusy || this.stopped) return;
+    this.heartbeatBusy = true;
+    try {
+      await writeHeartbeat(this.opts.store, this.id, { pid: process.pid, startedAt: this.startedAt });
+    } catch (e) {
+      this.log(`agent ${this.id.name}: heartbeat failed: ${errorText(e)}`);
+    } finally {
+      this.heartbeatBusy = false;
+    }
+  }
+
+  private async watchLoop(kind: 'Prod' | 'Fleet'): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      try {
+        for await (const _ev of this.opts.store.watch({ kind, signal })) this.trigger();
+      } catch (e) {
+        if (signal.aborted) return;
+        this.log(`agent ${this.id.name}: ${kind} watch ended (${errorText(e)}); resuming`);
+      }
+      if (!signal.aborted) {
+        // A new watch starts "now": a pass catches whatever changed in between.
+        await sleep(500);
+        this.trigger();
+      }
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A delay that does not keep the process alive on its own (shutdown must not wait for it). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

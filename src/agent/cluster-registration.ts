@@ -1,0 +1,73 @@
+/**
+ * The agent's Cluster object: created or brought up to date at start (provider, region, domain,
+ * capacity from the agent's flags; anything else — cordoned, draining — stays as operators set it), and
+ * its heartbeat fields in status. The cluster controller owns `status.phase` and `status.prods`; the agent
+ * writes only lastHeartbeat and agent {pid, startedAt}.
+ */
+import { API_VERSION } from '../api/meta.js';
+import { Cluster, ClusterStatus } from '../api/kinds/cluster.js';
+import { isDroverError } from '../errors.js';
+import type { Store } from '../store/store.js';
+
+export interface ClusterIdentity {
+  name: string;
+  provider: 'local' | 'kubernetes';
+  region?: string;
+  domain?: string;
+  capacity?: number;
+  /** Annotations the agent keeps on its Cluster (e.g. where a local agent keeps its state). */
+  annotations?: Record<string, string>;
+}
+
+export async function registerCluster(store: Store, id: ClusterIdentity): Promise<Cluster> {
+  const cur = await store.get<Cluster>('Cluster', id.name);
+  if (!cur) {
+    const doc = Cluster.parse({
+      apiVersion: API_VERSION,
+      kind: 'Cluster',
+      metadata: { name: id.name, annotations: id.annotations ?? {} },
+      spec: {
+        provider: id.provider,
+        ...(id.region !== undefined ? { region: id.region } : {}),
+        ...(id.domain !== undefined ? { domain: id.domain } : {}),
+        ...(id.capacity !== undefined ? { capacity: { prods: id.capacity } } : {}),
+      },
+    });
+    try {
+      return await store.create(doc);
+    } catch (e) {
+      // Someone (drover up, drover apply) created it meanwhile: update that one instead.
+      if (!isDroverError(e, 'DROVER_E_ALREADY_EXISTS')) throw e;
+      return registerCluster(store, id);
+    }
+  }
+  const spec = { ...cur.spec, provider: id.provider };
+  if (id.region !== undefined) spec.region = id.region;
+  if (id.domain !== undefined) spec.domain = id.domain;
+  if (id.capacity !== undefined) spec.capacity = { prods: id.capacity };
+  return store.update({ ...cur, spec, metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, ...id.annotations } } });
+}
+
+export interface Heartbeat {
+  pid: number;
+  startedAt: string;
+}
+
+/** Writes the heartbeat into Cluster.status; re-registers a Cluster that was deleted under the agent. */
+export async function writeHeartbeat(store: Store, id: ClusterIdentity, hb: Heartbeat, now = new Date()): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const cur = (await store.get<Cluster>('Cluster', id.name)) ?? (await registerCluster(store, id));
+    const status = ClusterStatus.parse({
+      ...cur.status,
+      lastHeartbeat: now.toISOString(),
+      agent: { ...cur.status?.agent, pid: hb.pid, startedAt: hb.startedAt },
+    });
+    try {
+      await store.updateStatus({ ...cur, status });
+      return;
+    } catch (e) {
+      // The cluster controller wrote phase meanwhile: read again and retry.
+      if (!isDroverError(e, 'DROVER_E_CONFLICT')) throw e;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * `drover agent` as a process: connect to the control plane, open the driver on the state directory
+ * (re-adopting live workloads), run the Agent until SIGTERM/SIGINT — or until the process that started
+ * it dies, so that a `drover up` killed with SIGKILL does not leave agents and workloads behind — then
+ * stop every workload and exit.
+ */
+import { resolve } from 'node:path';
+import type { Cluster } from '../api/kinds/cluster.js';
+import type { Store } from '../store/store.js';
+import { isAlive } from '../drivers/local/process-table.js';
+import { Agent } from './agent.js';
+import { driverFactories, driverProviders } from './drivers.js';
+
+export const agentStateDirAnnotation = 'drover.dev/agent-state-dir';
+
+export interface RunAgentOptions {
+  store: Store;
+  cluster: string;
+  provider: string;
+  region?: string;
+  domain?: string;
+  capacity?: number;
+  stateDir: string;
+  /** Stop when this process is gone (drover up passes its own pid). */
+  parentPid?: number;
+  settings?: Record<string, string>;
+  log: (line: string) => void;
+}
+
+export async function runAgent(opts: RunAgentOptions): Promise<number> {
+  const factory = driverFactories.get(opts.provider);
+  if (!factory) {
+    opts.log(`drover agent: unknown provider "${opts.provider}"; use one of: ${driverProviders().join(', ')}`);
+    return 2;
+  }
+  const stateDir = resolve(opts.stateDir);
+  // The stored Cluster, if the control plane answers now; drivers that need it say so in their settings.
+  const clusterObject = await opts.store.get<Cluster>('Cluster', opts.cluster).catch(() => undefined);
+  const driver = await factory({ cluster: opts.cluster, stateDir, settings: opts.settings ?? {}, ...(clusterObject ? { clusterObject } : {}) });
+  const agent = new Agent({
+    store: opts.store,
+    driver,
+    cluster: {
+      name: opts.cluster,
+      ...(opts.region !== undefined ? { region: opts.region } : {}),
+      ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
+      ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
+      annotations: driver.provider === 'local' ? { [agentStateDirAnnotation]: stateDir } : {},
+    },
+    log: opts.log,
+  });
+  const done = new Promise<string>((res) => {
+    process.once('SIGTERM', () => res('SIGTERM'));
+    process.once('SIGINT', () => res('SIGINT'));
+    if (opts.parentPid !== undefined) {
+      const parent = opts.parentPid;
+      const t = setInterval(() => {
+        if (!isAlive(parent)) res(`parent process ${parent} exited`);
+      }, 500);
+      t.unref();
+    }
+  });
+  opts.log(`drover agent: cluster ${opts.cluster} (${driver.provider}), state in ${stateDir}, pid ${process.pid}`);
+  void agent.start();
+  const why = await done;
+  opts.log(`drover agent: ${why}: stopping workloads`);
+  await agent.stop({ stopWorkloads: true });
+  await opts.store.close();
+  opts.log('drover agent: stopped');
+  return 0;
+}

@@ -1,0 +1,63 @@
+/** `drover agent`: run one cluster's agent in the foreground (library: src/agent/run-agent.ts). */
+import { Option, type Command } from 'commander';
+import { driverProviders } from '../../agent/drivers.js';
+import { runAgent } from '../../agent/run-agent.js';
+import { withExitCode } from '../action.js';
+import { connect, type ConnectOptions } from '../connect.js';
+
+interface AgentCliOptions extends ConnectOptions {
+  cluster: string;
+  provider: string;
+  region?: string;
+  domain?: string;
+  capacity?: string;
+  stateDir?: string;
+  parentPid?: string;
+  set: string[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('agent')
+    .description('run a cluster agent: registers the cluster, heartbeats, runs the Prods bound to it and reports their status')
+    .requiredOption('--cluster <name>', 'name of the cluster this agent runs')
+    .addOption(new Option('--provider <provider>', 'cluster driver').choices(driverProviders()).default('local'))
+    .option('--region <region>', 'region of the cluster (set on the Cluster object)')
+    .option('--domain <domain>', 'failure domain (default: the region)')
+    .option('--capacity <n>', 'most Prods this cluster runs')
+    .option('--state-dir <dir>', 'where the agent keeps workload state and logs (default: .drover/agents/<cluster>)')
+    .option('--set <key=value...>', 'driver setting, repeatable (kubernetes: context=NAME, kubeconfig=FILE, serviceType=NodePort…)', [])
+    .addOption(new Option('--parent-pid <pid>', 'exit (stopping workloads) when this process is gone').hideHelp())
+    .action(
+      withExitCode(async (_o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<AgentCliOptions>();
+        const capacity = opts.capacity === undefined ? undefined : Number(opts.capacity);
+        if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 0)) {
+          process.stderr.write(`drover agent: --capacity must be a whole number, got "${opts.capacity}"\n`);
+          return 2;
+        }
+        const settings: Record<string, string> = {};
+        for (const kv of opts.set) {
+          const i = kv.indexOf('=');
+          if (i <= 0) {
+            process.stderr.write(`drover agent: --set takes KEY=VALUE, got "${kv}"\n`);
+            return 2;
+          }
+          settings[kv.slice(0, i)] = kv.slice(i + 1);
+        }
+        const store = await connect(opts);
+        return runAgent({
+          store,
+          cluster: opts.cluster,
+          provider: opts.provider,
+          stateDir: opts.stateDir ?? `.drover/agents/${opts.cluster}`,
+          settings,
+          ...(opts.region !== undefined ? { region: opts.region } : {}),
+          ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
+          ...(capacity !== undefined ? { capacity } : {}),
+          ...(opts.parentPid !== undefined ? { parentPid: Number(opts.parentPid) } : {}),
+          log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
+        });
+      }),
+    );
+}

@@ -1,0 +1,87 @@
+/** `drover up [FILE]`: the whole system on this machine (library: src/up/supervisor.ts). */
+import type { Command } from 'commander';
+import type { Prod } from '../../api/kinds/prod.js';
+import type { Tenant } from '../../api/kinds/tenant.js';
+import { RemoteStore } from '../../client/remote-store.js';
+import { DEFAULT_DATA_DIR } from '../../store/open-store.js';
+import { defaultUpFilePath } from '../../up/up-file.js';
+import { UpSupervisor } from '../../up/supervisor.js';
+import { tenantCurlLines } from '../../up/tenant-hints.js';
+import { withExitCode } from '../action.js';
+import { configPath, writeConfig } from '../config.js';
+import { renderList } from '../render.js';
+
+interface UpCliOptions {
+  data: string;
+  port: string;
+  edgePort: string;
+  writeConfig: boolean;
+  readyTimeout: string;
+  prometheusUrl?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description('run everything here: control plane, the local clusters of FILE as agents, the edge, the example fleet')
+    .argument('[file]', 'clusters file: multi-document YAML as for `drover apply`; Clusters with provider local are started (default: the shipped examples/drover-up.yaml)')
+    .option('--data <dir>', 'data directory (store, tokens, agent state, logs)', DEFAULT_DATA_DIR)
+    .option('--port <port>', 'API server port (0 picks a free one)', '7400')
+    .option('--edge-port <port>', 'edge (L7 proxy) port (0 picks a free one)', '8080')
+    .option('--no-write-config', 'do not write the CLI config file')
+    .option('--prometheus-url <url>', 'Prometheus base URL for release gates written in PromQL')
+    .option('--ready-timeout <ms>', 'how long to wait for every Prod to be Ready before printing the summary', '60000')
+    .action(withExitCode(async (file: string | undefined, opts: UpCliOptions) => runUp(file ?? defaultUpFilePath(), opts)));
+}
+
+async function runUp(file: string, opts: UpCliOptions): Promise<number> {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  const up = new UpSupervisor({
+    file,
+    dataDir: opts.data,
+    port: Number(opts.port),
+    edgePort: Number(opts.edgePort),
+    out,
+    ...(process.env.DROVER_TOKEN ? { envToken: process.env.DROVER_TOKEN } : {}),
+    ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
+  });
+  const signal = new Promise<string>((res) => {
+    process.once('SIGTERM', () => res('SIGTERM'));
+    process.once('SIGINT', () => res('SIGINT'));
+  });
+  try {
+    await Promise.race([up.start(), signal]);
+    if (opts.writeConfig && up.token) out(`CLI config written to ${writeConfig({ server: up.apiUrl, token: up.token }, configPath())}`);
+    const ready = await Promise.race([up.waitForProds(Number(opts.readyTimeout)), signal.then(() => false)]);
+    if (!ready) out(`not every Prod is Ready after ${opts.readyTimeout}ms; see \`drover describe prod NAME\``);
+    await printSummary(up, out);
+    out('drover up is running; Ctrl-C stops everything');
+    const why = await signal;
+    out(`${why}: stopping the edge, the agents and their Prods, then the control plane`);
+  } finally {
+    await up.stop();
+  }
+  out('stopped');
+  return 0;
+}
+
+async function printSummary(up: UpSupervisor, out: (s: string) => void): Promise<void> {
+  const store = new RemoteStore({ server: up.apiUrl, ...(up.token ? { token: up.token } : {}) });
+  try {
+    const tenants = (await store.list<Tenant>('Tenant')).items;
+    const prods = await store.list<Prod>('Prod');
+    out('');
+    out(`API:  ${up.apiUrl}`);
+    out(`edge: ${up.edgeUrl ?? '(not running)'}`);
+    if (up.edgeAdminUrl) out(`edge admin: ${up.edgeAdminUrl}`);
+    if (up.edgeUrl) {
+      out('tenants:');
+      for (const l of tenantCurlLines(tenants, up.edgeUrl)) out(`  ${l}`);
+    }
+    out('');
+    process.stdout.write(renderList('Prod', prods.items, 'table', prods.resourceVersion));
+    out('');
+  } finally {
+    await store.close();
+  }
+}
