@@ -13,7 +13,7 @@
  * 4. With no active Release for the fleet, a version change rolls one Prod at a time: a successor at the
  *    new version on the same cluster; when it is Ready, `takeover`; then the predecessor is retired.
  *    During a Release, successors belong to the release controller and are left alone.
- * 5. Per role (the first `testProds` are test Prods), missing Prods are placed with `placeNewProd`
+ * 5. Per role (the first `testProds` are test Prods), missing Prods are placed with `placeNextProd`
  *    and extras are retired, worst first.
  */
 import type { Cluster } from '../api/kinds/cluster.js';
@@ -21,7 +21,7 @@ import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
 import { clusterIsDead, unschedulableReason } from './cluster-health.js';
 import { setCondition } from './conditions.js';
-import { placeNextProd as placeNewProd } from '../scheduler/place-prods.js';
+import { placeNextProd } from '../scheduler/place-prods.js';
 import { isUnplaceable } from './fleet-placement.js';
 
 export const retireRequestedAtAnnotation = 'drover.dev/retire-requested-at';
@@ -138,7 +138,7 @@ export function planFleet(o: FleetObservation): FleetPlan {
     const next = outdated[0];
     if (inFlight === 0 && next) {
       const home = clusters.get(next.spec.cluster);
-      const target = home && unschedulableReason(home) === undefined ? next.spec.cluster : placeNewProd(fleet, o.clusters, counted);
+      const target = home && unschedulableReason(home) === undefined ? next.spec.cluster : placeNextProd(fleet, o.clusters, counted);
       if (isUnplaceable(target)) unplaceable = target.reason;
       else actions.push({ action: 'create', cluster: target, role: next.spec.role, version, replaces: next.metadata.name, reason: 'VersionChange' });
     }
@@ -153,7 +153,7 @@ export function planFleet(o: FleetObservation): FleetPlan {
     const have = current.filter((p) => p.spec.role === role);
     const wanted = want[role];
     for (let i = have.length; i < wanted; i++) {
-      const target = placeNewProd(fleet, o.clusters, placed);
+      const target = placeNextProd(fleet, o.clusters, placed);
       if (isUnplaceable(target)) {
         unplaceable = target.reason;
         break;

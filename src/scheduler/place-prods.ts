@@ -8,7 +8,7 @@
  */
 import { clusterDomain, matchesSelectorSpec, type Cluster, type Fleet, type FleetSpec, type Prod } from '../api/index.js';
 
-/** Same words as the fleet controller's `skipReasons`, so either placement explains itself alike. */
+/** Why a cluster was skipped; the fleet controller's events and `explain` use the same words. */
 export const PlacementSkip = ['NotReady', 'Unknown', 'Cordoned', 'Draining', 'Deleting', 'AvoidedProvider', 'SelectorMismatch', 'AtCapacity'] as const;
 export type PlacementSkip = (typeof PlacementSkip)[number];
 
@@ -102,7 +102,7 @@ function lessThan(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * Drop-in for the fleet controller's `placeNewProd` (src/controllers/fleet-placement.ts), same signature:
+ * Placement of the fleet controller (src/controllers/fleet-plan.ts):
  * one new Prod for `fleet`, given the fleet's Prods counted so far. Capacity counts
  * max(cluster.status.prods, this fleet's Prods on it), as the status may lag one pass behind.
  */

@@ -40,7 +40,7 @@ describe('controllers on the SQLite store', () => {
       }, 10_000);
       assert.equal(after.filter((p) => !ps.some((o) => o.metadata.name === p.metadata.name)).length, 1);
     } finally {
-      agents.stop();
+      await agents.stop();
       await running.stop();
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -51,6 +51,7 @@ export class FakeAgents {
   ready: (p: Prod) => boolean = () => true;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -58,11 +59,15 @@ export class FakeAgents {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.everyMs);
+    this.timer = setInterval(() => {
+      this.inFlight = this.tick();
+    }, this.everyMs);
   }
 
-  stop(): void {
+  /** Stops ticking and waits for a tick in flight, so the caller may close the store afterwards. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.inFlight;
   }
 
   async tick(): Promise<void> {

@@ -47,7 +47,7 @@ async function start(clusters: Cluster[]): Promise<Env> {
     store,
     agents,
     async stop() {
-      agents.stop();
+      await agents.stop();
       await m.stop();
     },
   };

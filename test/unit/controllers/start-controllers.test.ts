@@ -31,7 +31,7 @@ describe('startControllers', () => {
       }
       assert.match(text, /drover_workqueue_depth\{controller="fleet"\} \d+/);
     } finally {
-      agents.stop();
+      await agents.stop();
       await running.stop();
     }
   });

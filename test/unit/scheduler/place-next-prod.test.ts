@@ -1,5 +1,4 @@
-// The fleet controller's placement cases (test/unit/controllers/fleet-placement.test.ts), run against
-// the scheduler's drop-in `placeNextProd`: the two must agree before one replaces the other.
+// Placement cases for the fleet controller, run against the scheduler's placeNextProd (the one it uses).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
