@@ -1,7 +1,7 @@
 /**
  * API server benchmark: durable writes through the HTTP API, and watch delivery latency.
  *
- *   npx tsc -p tsconfig.build.json && node --import tsx bench/api-writes.ts [--writes 10000] [--inflight 64] [--watchers 100] [--events 200]
+ *   npx tsc -p tsconfig.build.json && node --import tsx bench/api-writes.ts [--writes 10000] [--inflight 64] [--watchers 100] [--events 200] [--no-controllers]
  *
  * Starts `drover server` (SQLite, fresh temp data dir) as its own process, then from this process:
  * 1. creates `--writes` Tenants through the REST API with `--inflight` requests in flight (undici keep-alive)
@@ -26,6 +26,9 @@ const { values } = parseArgs({
     inflight: { type: 'string', default: '64' },
     watchers: { type: 'string', default: '100' },
     events: { type: 'string', default: '200' },
+    // Controllers (the scheduler above all) react to every created Tenant inside the server process;
+    // without them the figure is the API + durable store path alone.
+    'no-controllers': { type: 'boolean', default: false },
   },
 });
 const WRITES = Number(values.writes);
@@ -48,7 +51,7 @@ const ms = (n: number) => `${n.toFixed(2)} ms`;
 
 async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
   const bin = resolve(import.meta.dirname, '..', 'bin', 'drover.js');
-  const proc = spawn(process.execPath, [bin, 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config'], {
+  const proc = spawn(process.execPath, [bin, 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config', ...(values['no-controllers'] ? ['--no-controllers'] : [])], {
     env: { ...process.env, DROVER_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
