@@ -58,9 +58,16 @@ export interface WavePlan {
 type ProdLike = Pick<Prod, 'metadata' | 'spec'>;
 type TenantLike = Pick<Tenant, 'metadata' | 'spec' | 'status'>;
 
-/** Prods a release replaces: live (not retired), not themselves successors in flight. */
+/**
+ * Prods a release replaces: live (not retired), not themselves successors in flight. A successor whose
+ * predecessor is retired or gone has finished its swap and is an ordinary live Prod: it keeps
+ * `spec.replaces`, so that field alone does not make it a successor in flight (else every release after
+ * the first would find nothing to do).
+ */
 export function releasableProds<P extends ProdLike>(prods: readonly P[], fleet: string): P[] {
-  return prods.filter((p) => p.spec.fleet === fleet && !p.spec.retire && p.spec.replaces === undefined);
+  const live = prods.filter((p) => p.spec.fleet === fleet && !p.spec.retire);
+  const liveNames = new Set(live.map((p) => p.metadata.name));
+  return live.filter((p) => p.spec.replaces === undefined || !liveNames.has(p.spec.replaces));
 }
 
 export function planWaves(prods: readonly ProdLike[], tenants: readonly TenantLike[], opts: WavePlanOptions): WavePlan {

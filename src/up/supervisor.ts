@@ -85,6 +85,10 @@ export class UpSupervisor {
       ...(this.opts.envToken ? { envToken: this.opts.envToken } : {}),
     });
     this.opts.out(`control plane: ${this.cp.url} (data in ${dataDir})`);
+    // The edge right away: its ports were picked free but are not held, and the agents pick their
+    // Prods' ports the same way — started after the Prods, the edge lost its admin port to a Prod now and
+    // then (EADDRINUSE; the release gates then read the Prod instead of /stats). It waits for a plan.
+    await this.startEdge();
     // Clusters first, and the rest once their agents heartbeat: Prods placed while only some clusters
     // are Ready would all land on those, and never spread over the failure domains.
     const isCluster = (d: unknown) => (d as { kind?: unknown }).kind === 'Cluster';
@@ -97,7 +101,6 @@ export class UpSupervisor {
     for (const c of this.file.localClusters) this.startAgent(c.metadata.name);
     await this.waitForClusters(15_000);
     await this.apply(this.file.documents.filter((d) => !isCluster(d)));
-    await this.startEdge();
     this.restoreTimer = setInterval(() => void this.checkRestores(), 300);
   }
 

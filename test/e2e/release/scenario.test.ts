@@ -10,55 +10,35 @@
  *    Measured: release time beyond the sum of bake times; failed requests.
  * 3. PromQL gate: a v3 release whose gate queries Prometheus for the wave's 5xx rate passes.
  *
- * Needs components built on other branches; until they are merged it skips with a loud reason naming
- * what is missing. Interface assumptions (documented CLI): `drover up FILE --data DIR --port 0
+ * Skips loudly when the `prometheus` binary is missing. Interface (documented CLI): `drover up FILE --data DIR --port 0
  * --edge-port 0 [--prometheus-url URL]` prints the API URL, the edge URL and the edge admin URL on
  * stdout (`API:  URL`, `edge: URL`, `edge admin: URL`) and writes the CLI config under $HOME;
  * `drover release start|status`, `drover get … -o json`.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Release } from '../../../src/api/kinds/release.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
-const BAKE_S = 3;
+const BAKE_S = 4;
+// Requests come from several loopback source addresses (to 127.0.0.1 only): the edge's default affinity
+// hashes the client IP, so a single source would pin each redundant tenant to one of its two Prods and the
+// other Prod's wave would see no traffic (inconclusive gate → pause, as designed).
+const SOURCES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'].map((localAddress) => new Agent({ localAddress }));
 
-const required: [string, string][] = [
-  ['src/cli/commands/up.ts', 'agent branch (`drover up`)'],
-  ['src/agent', 'agent branch (local cluster agent)'],
-  ['examples/app/server.mjs', 'agent branch (example app with FAIL_RATE_<version>)'],
-  ['src/edge/edge.ts', 'edge branch (L7 edge with /stats)'],
-  ['src/traffic/compile-plan.ts', 'edge branch (traffic plan compiler)'],
-  ['src/controllers/scheduler-controller.ts', 'scheduler branch (tenant assignment)'],
-  ['src/client/remote-store.ts', 'server branch (API client)'],
-  ['dist/cli/main.js', 'a build (`npm run build`; scripts/test.mjs builds first)'],
-];
-const missing = required.filter(([p]) => !existsSync(join(root, p))).map(([p, what]) => `${p} — ${what}`);
-// What `drover up` must hand the release controller: the edge's admin URL (for /stats gates) and a
-// Prometheus URL (for PromQL gates). As of the agent branch's 12fea34 it does neither.
-const read = (p: string) => (existsSync(join(root, p)) ? readFileSync(join(root, p), 'utf8') : '');
-if (missing.length === 0) {
-  if (!read('src/cli/commands/up.ts').includes('--prometheus-url')) missing.push('`drover up --prometheus-url URL` (passes prometheusUrl to startControllers)');
-  if (!/edgeStatsUrls/.test(read('src/up/supervisor.ts'))) missing.push('`drover up` passing the edge admin URL as edgeStatsUrls to startControllers and printing "edge admin: URL"');
-}
-const PROMETHEUS = ['/usr/bin/prometheus'].find((b) => spawnSync(b, ['--version'], { stdio: 'ignore' }).status === 0);
-const skip =
-  missing.length > 0
-    ? `SKIPPED: the release e2e needs components not merged into this tree yet:\n    ${missing.join('\n    ')}`
-    : !PROMETHEUS
-      ? 'SKIPPED: the `prometheus` binary is missing — install the Debian package "prometheus"'
-      : false;
+const PROMETHEUS = ['prometheus', '/usr/bin/prometheus'].find((b) => spawnSync(b, ['--version'], { stdio: 'ignore' }).status === 0);
+const skip = PROMETHEUS ? false : 'SKIPPED: the `prometheus` binary is missing — install the Debian package "prometheus"';
 if (skip) console.warn(`\n!!! test/e2e/release/scenario.test.ts ${skip}\n`);
 
 async function freePort(): Promise<number> {
@@ -69,10 +49,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Thrown inside an `until` probe to stop waiting at once (a terminal state that will not change). */
+class Stop extends Error {}
+
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await fn().catch(() => undefined);
+    const v = await fn().catch((e: unknown) => {
+      if (e instanceof Stop) throw e;
+      return undefined;
+    });
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
@@ -98,7 +84,9 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
   const samples: Sample[] = [];
   let loadOn = true;
   const loops: Promise<void>[] = [];
-  const tenants = { qa: 20, tiny: 5, r1: 5, r2: 5, n1: 5, n2: 5, n3: 5 } as const;
+  // Rates (requests/s) high enough that every wave's new Prods see the gate's minimum of 20 requests
+// within one bake, even a Prod that serves half of one redundant tenant.
+  const tenants = { qa: 20, tiny: 12, r1: 20, r2: 20, n1: 12, n2: 12, n3: 12 } as const;
 
   const drover = async (...args: string[]) => (await run(process.execPath, [join(root, 'bin/drover.js'), ...args], { env, cwd: dir })).stdout;
   const getJson = async <T>(...args: string[]) => JSON.parse(await drover('get', ...args, '-o', 'json')) as T;
@@ -141,11 +129,11 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
     for (const [tenant, rps] of Object.entries(tenants)) {
       loops.push(
         (async () => {
-          while (loadOn) {
+          for (let i = 0; loadOn; i++) {
             const at = Date.now();
             try {
               // undici's request, not fetch: fetch does not let a caller set the Host header.
-              const res = await request(`${edgeUrl}/`, { headers: { host: `${tenant}.shop.test` }, headersTimeout: 5000, bodyTimeout: 5000 });
+              const res = await request(`${edgeUrl}/`, { dispatcher: SOURCES[i % SOURCES.length], headers: { host: `${tenant}.shop.test` }, headersTimeout: 5000, bodyTimeout: 5000 });
               const body = (await res.body.json().catch(() => ({}))) as { version?: string; prod?: string };
               samples.push({ at, tenant, status: res.statusCode, version: body.version ?? '', prod: body.prod ?? '' });
             } catch {
@@ -170,6 +158,7 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
         if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       }
     }
+    await Promise.all(SOURCES.map((a) => a.close()));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -178,6 +167,7 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
     await drover('release', 'start', 'shop', '--version', 'v2', '--name', 'bad', '--bake', `${BAKE_S}s`, '--max-parallel', '2', '--env', 'FAIL_RATE_v2=0.5');
     const r = await until('the bad release to roll back', async () => {
       const x = await release('bad');
+      if (x.status?.phase === 'Paused' || x.status?.phase === 'Succeeded' || x.status?.phase === 'Failed') throw new Stop(`bad release ${x.status.phase}: ${JSON.stringify(x.status.decisions.slice(-3))}`);
       return x.status?.phase === 'RolledBack' ? x : undefined;
     }, 120_000);
     const waves = r.status?.waves ?? [];
@@ -215,7 +205,7 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
     await drover('release', 'start', 'shop', '--version', 'v2', '--name', 'good', '--bake', `${BAKE_S}s`, '--max-parallel', '2');
     const r = await until('the good release to succeed', async () => {
       const x = await release('good');
-      if (x.status?.phase === 'RolledBack' || x.status?.phase === 'Failed') throw new Error(`good release ${x.status.phase}: ${JSON.stringify(x.status.decisions.slice(-3))}`);
+      if (x.status?.phase === 'RolledBack' || x.status?.phase === 'Failed' || x.status?.phase === 'Paused') throw new Stop(`good release ${x.status.phase}: ${JSON.stringify(x.status.decisions.slice(-3))}`);
       return x.status?.phase === 'Succeeded' ? x : undefined;
     }, 300_000);
     const elapsed = Date.now() - t0;
@@ -240,6 +230,6 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
       return ['Succeeded', 'RolledBack', 'Failed', 'Paused'].includes(x.status?.phase ?? '') ? x : undefined;
     }, 300_000);
     assert.equal(r.status?.phase, 'Succeeded', JSON.stringify(r.status?.decisions.slice(-3)));
-    assert.ok(r.status?.decisions.some((d) => d.action === 'GatesPassed' && /promql: "sum\(rate/.test(d.reason)));
+    assert.ok(r.status?.decisions.some((d) => d.action === 'GatesPassed' && /promql: "sum\(rate/.test(d.reason)), JSON.stringify(r.status?.decisions));
   });
 });

@@ -53,6 +53,14 @@ describe('planWaves', () => {
     });
     assert.deepEqual(plan.prods.map((x) => x.riskClass), ['nonRedundant', 'nonRedundant']);
   });
+
+  it('releases a successor whose swap is finished (predecessor retired or gone) like any live Prod', () => {
+    const succ = (name: string, replaces: string) => ({ ...prod(name, 'a'), spec: { ...prod(name, 'a').spec, replaces } });
+    const oldPred = prod('a-1', 'a');
+    oldPred.spec.retire = true;
+    const live = releasableProds([oldPred, succ('a-1-v2', 'a-1'), succ('b-1-v2', 'b-gone')], 'shop');
+    assert.deepEqual(live.map((x) => x.metadata.name), ['a-1-v2', 'b-1-v2']);
+  });
 });
 
 describe('planWaves invariants (property)', () => {
