@@ -168,7 +168,8 @@ export class UpSupervisor {
       }
       if (!this.file?.localClusters.some((x) => x.metadata.name === name)) continue;
       this.opts.out(`cluster ${name}: restore requested`);
-      if (cur) await cur.stop(0);
+      // The old agent is gone; its workloads, if they survived it, are the new agent's to re-adopt, so
+      // they are not stopped here (AgentProcess.stop would kill them: that is for shutdown).
       this.startAgent(name);
     }
   }

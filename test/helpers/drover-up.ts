@@ -17,11 +17,12 @@ const run = promisify(execFile);
 export const droverBin = fileURLToPath(new URL('../../bin/drover.js', import.meta.url));
 
 /** Three local clusters in three domains and a fleet of `prods` Prods of the example app. */
-export function clustersFile(prods: number, capacity = 4): string {
+export function clustersFile(prods: number, capacity = 4, heartbeatGraceMs: Record<string, number> = {}): string {
+  const grace = (name: string) => (heartbeatGraceMs[name] !== undefined ? `, heartbeatGraceMs: ${heartbeatGraceMs[name]}` : '');
   const cluster = (name: string, region: string) => `apiVersion: drover.dev/v1alpha1
 kind: Cluster
 metadata: { name: ${name} }
-spec: { provider: local, region: ${region}, domain: ${name}, capacity: { prods: ${capacity} } }
+spec: { provider: local, region: ${region}, domain: ${name}, capacity: { prods: ${capacity} }${grace(name)} }
 ---
 `;
   return `${cluster('tokyo', 'ap-northeast-1')}${cluster('osaka', 'ap-northeast-3')}${cluster('onprem', 'onprem')}apiVersion: drover.dev/v1alpha1
