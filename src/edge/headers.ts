@@ -10,9 +10,11 @@ export interface ForwardedInfo {
 /**
  * Request headers for the upstream: hop-by-hop headers dropped (except `transfer-encoding`, which
  * frames the streamed body), `X-Forwarded-For` appended to, `X-Forwarded-Proto`/`-Host` set.
- * With `upgrade`, Connection/Upgrade are kept for a WebSocket handshake.
+ * With `upgrade`, Connection/Upgrade are kept for a WebSocket handshake. With `undici`, `transfer-encoding`
+ * and `expect` are dropped too: undici frames a streamed body itself and refuses both (the client's
+ * `Expect: 100-continue` is answered by the edge's own server).
  */
-export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedInfo, upgrade = false): string[] {
+export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedInfo, upgrade = false, undici = false): string[] {
   const out: string[] = [];
   let xff: string | undefined;
   let host: string | undefined;
@@ -28,6 +30,7 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedInf
       if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
       continue;
     }
+    if (undici && (lower === 'transfer-encoding' || lower === 'expect')) continue;
     if (lower === 'host') host = value;
     out.push(name, value);
   }
@@ -37,14 +40,17 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedInf
   return out;
 }
 
-/** Response headers for the client: hop-by-hop and framing headers dropped, extras appended. */
-export function clientResponseHeaders(raw: readonly string[], extra: readonly string[]): string[] {
+/**
+ * Response headers for the client: hop-by-hop and framing headers dropped, extras appended. `raw` is
+ * node:http's rawHeaders or undici's (Buffers, latin1 like the wire).
+ */
+export function clientResponseHeaders(raw: readonly (string | Buffer)[], extra: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
+    const name = raw[i]!.toString('latin1');
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower === 'transfer-encoding') continue;
-    out.push(name, raw[i + 1]!);
+    out.push(name, raw[i + 1]!.toString('latin1'));
   }
   for (const x of extra) out.push(x);
   return out;
