@@ -92,7 +92,7 @@ describe('planWaves invariants (property)', () => {
           for (const t of tenants) assert.ok((t.status?.prods ?? []).filter((p) => w.prods.includes(p)).length <= 1, `wave ${w.index} shares tenant ${t.metadata.name}`);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 200, seed: 20261122 }, // fixed: reproducible in CI
     );
   });
 });
