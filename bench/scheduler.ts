@@ -10,7 +10,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { assignTenants, TenantAssigner } from '../src/scheduler/assign-tenants.js';
 import { hashString, mix32 } from '../src/scheduler/hash.js';
-import type { AssignInput, AssignResult, EligibilityClass, ProdTable, TenantTable } from '../src/scheduler/model.js';
+import { newTenantTable, type AssignInput, type AssignResult, type EligibilityClass, type ProdTable, type TenantTable } from '../src/scheduler/model.js';
 import { buildRing, ringStart } from '../src/scheduler/rings.js';
 
 const { values } = parseArgs({
@@ -70,16 +70,7 @@ for (let p = 0; p < P; p++) {
   prods.domain[p] = c % D;
 }
 const classes: EligibilityClass[] = [{ test: false, admits: new Uint8Array(P).fill(1), hasSelector: false, label: '' }];
-const tenants = {
-  count: T,
-  users: new Uint32Array(T),
-  redundancy: new Uint8Array(T),
-  hash: new Uint32Array(T),
-  cls: new Uint16Array(T),
-  prev0: new Int32Array(T).fill(-1),
-  prev1: new Int32Array(T).fill(-1),
-  pins: new Map<number, number[]>(),
-} satisfies TenantTable;
+const tenants: TenantTable = newTenantTable(T);
 let totalUsers = 0;
 let redundant = 0;
 for (let t = 0; t < T; t++) {

@@ -44,6 +44,20 @@ export interface TenantTable {
   readonly pins: ReadonlyMap<number, readonly number[]>;
 }
 
+/** An empty table for `count` tenants (no previous Prods, no pins), to be filled in by index. */
+export function newTenantTable(count: number): TenantTable & { readonly pins: Map<number, number[]> } {
+  return {
+    count,
+    users: new Uint32Array(count),
+    redundancy: new Uint8Array(count),
+    hash: new Uint32Array(count),
+    cls: new Uint16Array(count),
+    prev0: new Int32Array(count).fill(-1),
+    prev1: new Int32Array(count).fill(-1),
+    pins: new Map<number, number[]>(),
+  };
+}
+
 export interface AssignOptions {
   /** No Prod above (1+epsilon)·mean users, mean over the Prods of the same role that can serve. */
   readonly epsilon?: number;

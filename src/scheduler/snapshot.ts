@@ -6,7 +6,7 @@
 import { clusterDomain, type Cluster, type Fleet, type Prod, type Tenant } from '../api/index.js';
 import { assignTenants } from './assign-tenants.js';
 import { hashString } from './hash.js';
-import type { AssignInput, AssignResult, EligibilityClass } from './model.js';
+import { newTenantTable, type AssignInput, type AssignResult, type EligibilityClass } from './model.js';
 import { reasonMessages, reasonsOf, type ScheduleReason } from './reasons.js';
 
 export interface FleetObjects {
@@ -120,16 +120,7 @@ export function buildSnapshot(objs: FleetObjects, opts: SnapshotOptions = {}): F
   const T = tenants.length;
   const classKey = new Map<string, number>();
   const classes: EligibilityClass[] = [];
-  const tt = {
-    count: T,
-    users: new Uint32Array(T),
-    redundancy: new Uint8Array(T),
-    hash: new Uint32Array(T),
-    cls: new Uint16Array(T),
-    prev0: new Int32Array(T).fill(-1),
-    prev1: new Int32Array(T).fill(-1),
-    pins: new Map<number, number[]>(),
-  };
+  const tt = newTenantTable(T);
   const storedPrev: string[][] = [];
   tenants.forEach((t, i) => {
     const key = `${t.spec.test ? 'test' : 'normal'}|${JSON.stringify(t.spec.selector ?? null)}`;
