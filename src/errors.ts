@@ -21,6 +21,7 @@ export const errorCatalogue = {
   DROVER_E_INTERNAL: { status: 500, title: 'internal error' },
   DROVER_E_BAD_GATEWAY: { status: 502, title: 'bad gateway' },
   DROVER_E_UNAVAILABLE: { status: 503, title: 'unavailable' },
+  DROVER_E_GATEWAY_TIMEOUT: { status: 504, title: 'gateway timeout' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -14,7 +14,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { PlanEndpoint, TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
 import { DroverError } from '../errors.js';
 import type { EdgeStats } from '../traffic/stats.js';
-import { clientResponseHeaders, cookieValue, hostOnly, isIdempotent, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, cookieValue, hostOnly, isIdempotent, responseHead, upstreamRequestHeaders } from './headers.js';
 import { ActiveChecker, EndpointHealth, type HealthSettings } from './health.js';
 import { EdgeMetrics, type FailureReason, type ProdMetrics } from './metrics.js';
 import { fnv1a } from './picker.js';
@@ -41,6 +41,12 @@ export interface EdgeOptions {
   connectTimeoutMs?: number;
   /** Upper bound of pooled connections per upstream. */
   maxSocketsPerUpstream?: number;
+  /**
+   * How long a Prod may take to start answering (its response head) before the edge gives up with
+   * 504; 0 waits forever. Default 60 s, the idle timeout AWS load balancers use. Once the head has
+   * arrived the body may take as long as it streams (server-sent events, long downloads).
+   */
+  responseTimeoutMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -69,14 +75,15 @@ class Upstream {
     readonly metrics: ProdMetrics,
     maxSockets: number,
     connectTimeoutMs: number,
+    responseTimeoutMs: number,
     onHealth: (u: Upstream, healthy: boolean) => void,
   ) {
     const u = new URL(url);
     this.host = u.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(u.port || 80);
     this.basePath = u.pathname.replace(/\/$/, '');
-    // No header/body timeouts: as with node:http before, a slow Prod is the client's to give up on.
-    this.pool = new Pool(u.origin, { connections: maxSockets, pipelining: 1, connect: { timeout: connectTimeoutMs }, headersTimeout: 0, bodyTimeout: 0 });
+    // No body timeout: a streaming answer may pause as long as it likes once it has started.
+    this.pool = new Pool(u.origin, { connections: maxSockets, pipelining: 1, connect: { timeout: connectTimeoutMs }, headersTimeout: responseTimeoutMs, bodyTimeout: 0 });
     this.health = new EndpointHealth(settings, (healthy) => onHealth(this, healthy));
     this.checker = new ActiveChecker(u, this.health);
     metrics.setHealthy(true);
@@ -136,6 +143,10 @@ class Forward implements Dispatcher.DispatchHandler {
   responded = false;
   private status = 0;
   private resume: (() => void) | undefined;
+  /** The Prod's Content-Length, -1 when it streams without one. */
+  private contentLength = -1;
+  /** A body that arrived whole in one chunk, sent with the head in `onComplete`. */
+  private whole: Buffer | undefined;
   private released = false;
 
   constructor(
@@ -171,13 +182,22 @@ class Forward implements Dispatcher.DispatchHandler {
     const { ctx } = this;
     if (ctx.done) return true;
     const extra = ctx.plan.addProdHeader ? ['x-drover-prod', this.up.name, ...ctx.extraHeaders] : ctx.extraHeaders;
-    ctx.res.writeHead(status, statusText, clientResponseHeaders(raw, extra));
+    const head = responseHead(raw, extra);
+    this.contentLength = head.contentLength;
+    ctx.res.writeHead(status, statusText, head.headers);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     const { res } = this.ctx;
     if (this.ctx.done) return true; // the client went away: drain what is already on its way
+    // The whole body in one chunk (the common small answer): the parser reports completion within
+    // the same read, so hold it and let `end` send head and body together, one pass through
+    // node:http instead of write + end. A streamed body is never held.
+    if (chunk.length === this.contentLength && this.whole === undefined) {
+      this.whole = chunk;
+      return true;
+    }
     if (res.write(chunk)) return true;
     res.once('drain', this.resume!);
     return false;
@@ -188,7 +208,8 @@ class Forward implements Dispatcher.DispatchHandler {
     const { ctx } = this;
     if (ctx.done) return;
     ctx.done = true;
-    ctx.res.end();
+    if (this.whole) ctx.res.end(this.whole);
+    else ctx.res.end();
     this.edge.record(this.up, this.status, ctx.start, this.status >= 500);
   }
 
@@ -209,6 +230,7 @@ export class Edge {
   readonly id: string;
   private readonly connectTimeoutMs: number;
   private readonly maxSockets: number;
+  private readonly responseTimeoutMs: number;
   private readonly log: (msg: string) => void;
   url = '';
   adminUrl = '';
@@ -217,6 +239,7 @@ export class Edge {
     this.id = opts.id ?? `edge-${randomBytes(4).toString('hex')}`;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 2000;
     this.maxSockets = opts.maxSocketsPerUpstream ?? 512;
+    this.responseTimeoutMs = opts.responseTimeoutMs ?? 60_000;
     this.log = opts.log ?? (() => {});
     this.server = http.createServer({ keepAlive: true, keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, this.onRequest);
     this.server.on('upgrade', this.onUpgrade);
@@ -290,7 +313,7 @@ export class Edge {
         if (before.intervalMs !== settings.healthCheck.intervalMs) existing.checker.start();
         continue;
       }
-      const u = new Upstream(name, pe.cluster, pe.url, settings, this.metrics.prod(name), this.maxSockets, this.connectTimeoutMs, (up, healthy) => this.onHealth(up, healthy));
+      const u = new Upstream(name, pe.cluster, pe.url, settings, this.metrics.prod(name), this.maxSockets, this.connectTimeoutMs, this.responseTimeoutMs, (up, healthy) => this.onHealth(up, healthy));
       this.upstreams.set(name, u);
       u.checker.start();
     }
@@ -412,6 +435,15 @@ export class Edge {
       }
     }
     ctx.done = true;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      // Not retried: the Prod may still be working on it, and a second wait would double the delay.
+      this.record(up, 504, ctx.start, true);
+      this.metrics.failure('upstream_timeout');
+      sendError(ctx.res, 504, new DroverError('DROVER_E_GATEWAY_TIMEOUT', `Prod ${up.name} did not start answering within ${this.responseTimeoutMs} ms`, {
+        fix: 'check the Prod (drover describe prod ' + up.name + '); raise the limit with drover edge --response-timeout if such waits are expected',
+      }));
+      return;
+    }
     this.record(up, 502, ctx.start, true);
     this.metrics.failure('upstream_error');
     sendError(ctx.res, 502, new DroverError('DROVER_E_BAD_GATEWAY', `Prod ${up.name} failed before answering (${code || err.message})${attempt > 0 ? ' after a retry' : ''}`, {

@@ -45,15 +45,23 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedInf
  * node:http's rawHeaders or undici's (Buffers, latin1 like the wire).
  */
 export function clientResponseHeaders(raw: readonly (string | Buffer)[], extra: readonly string[]): string[] {
-  const out: string[] = [];
+  return responseHead(raw, extra).headers;
+}
+
+/** `clientResponseHeaders` plus the Prod's Content-Length (-1 when absent or unparseable). */
+export function responseHead(raw: readonly (string | Buffer)[], extra: readonly string[]): { headers: string[]; contentLength: number } {
+  const headers: string[] = [];
+  let contentLength = -1;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower === 'transfer-encoding') continue;
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    const value = raw[i + 1]!.toString('latin1');
+    if (lower === 'content-length' && /^\d+$/.test(value)) contentLength = Number(value);
+    headers.push(name, value);
   }
-  for (const x of extra) out.push(x);
-  return out;
+  for (const x of extra) headers.push(x);
+  return { headers, contentLength };
 }
 
 /** Host header value without port, lower-case; undefined when absent. */

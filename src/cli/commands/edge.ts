@@ -14,6 +14,7 @@ interface EdgeCommandOptions {
   id?: string;
   server?: string;
   token?: string;
+  responseTimeout: string;
 }
 
 export function register(program: Command): void {
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .option('--fleet <name...>', 'fleets to serve (default: all); the first takes requests no tenant matches')
     .option('--plan-file <file>', 'read traffic plans from a YAML/JSON file (re-read on change) instead of the API')
     .option('--id <id>', 'edge instance id reported in /stats')
+    .option('--response-timeout <ms>', 'how long a Prod may take to start answering before the edge answers 504 (0: wait forever)', '60000')
     .action(withExitCode(async (opts: EdgeCommandOptions, cmd: Command) => runEdge({ ...cmd.optsWithGlobals<EdgeCommandOptions>(), ...opts })));
 }
 
@@ -36,6 +38,14 @@ export function parseHostPort(s: string, flag: string): { host: string; port: nu
   }
   const host = m[3] !== undefined ? (m[1] ?? m[2] ?? '127.0.0.1') : '127.0.0.1';
   return { host, port };
+}
+
+function parseMillis(s: string, flag: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s.trim()) || !Number.isSafeInteger(n)) {
+    throw new DroverError('DROVER_E_INVALID', `${flag}: "${s}" is not a whole number of milliseconds`, { field: flag, fix: `use e.g. ${flag} 30000 (0 waits forever)` });
+  }
+  return n;
 }
 
 async function runEdge(opts: EdgeCommandOptions): Promise<number> {
@@ -60,6 +70,7 @@ async function runEdge(opts: EdgeCommandOptions): Promise<number> {
     listen: parseHostPort(opts.listen, '--listen'),
     adminListen: parseHostPort(opts.adminListen, '--admin-listen'),
     ...(opts.id ? { id: opts.id } : {}),
+    responseTimeoutMs: parseMillis(opts.responseTimeout, '--response-timeout'),
     log,
   });
   const { url, adminUrl } = await edge.start();

@@ -15,7 +15,7 @@ describe('Drover edge', () => {
   let base = '';
   let admin = '';
   const agent = client();
-  const seen = { aborted: 0, arrived: 0 };
+  const seen: { aborted: number; arrived: number; halfSent?: () => void } = { aborted: 0, arrived: 0 };
 
   before(async () => {
     upstream = http.createServer((req, res) => {
@@ -26,6 +26,13 @@ describe('Drover edge', () => {
         res.on('close', () => {
           if (!res.writableEnded) seen.aborted++;
         });
+        return;
+      }
+      if (path === '/half') {
+        // Content-Length known, body in two parts: the first must reach the client before the second is sent.
+        res.writeHead(200, { 'content-length': '10' });
+        res.write('01234');
+        seen.halfSent = () => res.end('56789');
         return;
       }
       if (path === '/fail') {
@@ -110,6 +117,45 @@ describe('Drover edge', () => {
     await waitFor('the request reached the upstream', () => seen.arrived > before.arrived, 3000);
     req.destroy();
     await waitFor('the upstream request is closed', () => seen.aborted > before.aborted, 3000);
+  });
+
+  it('relays a Content-Length body that arrives in parts as it arrives (only a whole one-chunk body is sent with the head)', async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      http
+        .get(`${base}/half`, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+            if (body === '01234') seen.halfSent?.();
+          });
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+    assert.equal(got, '0123456789', 'both parts, the second sent only after the first arrived through the edge');
+    const head = await get(agent, base, '/', {}, 'HEAD');
+    assert.equal(head.status, 200, 'HEAD passes');
+    assert.equal(head.body, '', 'HEAD has no body');
+  });
+
+  it('answers 504 when a Prod does not start answering within --response-timeout, and aborts it', async () => {
+    const quick = new Edge({ source: new StaticPlanSource([plan({ endpoints: [endpoint('u1', upUrl, 'tokyo')], groups: [{ domain: 'tokyo', trafficDial: 100, endpoints: [{ prod: 'u1', weight: 1 }] }], healthCheck: { path: '/healthz', intervalMs: 60_000, timeoutMs: 200, unhealthyThreshold: 2, healthyThreshold: 1 } })]), listen: { host: '127.0.0.1', port: 0 }, adminListen: false, responseTimeoutMs: 300 });
+    const { url } = await quick.start();
+    try {
+      const before = { ...seen };
+      const t0 = Date.now();
+      const a = await get(agent, url, '/hang');
+      const waited = Date.now() - t0;
+      assert.equal(a.status, 504, `504 after the response timeout, got ${a.status} ${a.body}`);
+      assert.match(a.body, /DROVER_E_GATEWAY_TIMEOUT/, 'the body names the error');
+      assert.match(a.body, /did not start answering within 300 ms/, 'the body says what happened');
+      assert.ok(waited >= 280 && waited < 3000, `answered after the timeout, not before or much later (${waited} ms)`);
+      assert.equal(seen.arrived, before.arrived + 1, 'not retried on another attempt');
+      await waitFor('the upstream request is closed', () => seen.aborted > before.aborted, 3000);
+    } finally {
+      await quick.stop();
+    }
   });
 
   it('answers admin /stats, /metrics, /healthz and /plan', async () => {
