@@ -4,7 +4,12 @@
  * keep-alive to the upstreams, one worker/thread each (the edge is one Node process). Load from wrk
  * (autocannon when wrk is missing). Prints a table and the ratios; writes bench/results/edge-vs-peers.json.
  *
- *   npx tsx bench/edge-vs-peers.ts [--duration 10] [--connections 32]
+ *   npx tsx bench/edge-vs-peers.ts [--duration 10] [--connections 32] [--haproxy-config minimal|rendered]
+ *
+ * `--haproxy-config rendered` gives HAProxy the config Drover's HAProxy data plane renders from the very
+ * plan the edge serves (so "configured the same way" is literal: health checks, observe, retries,
+ * X-Forwarded-*, x-drover-prod); the default `minimal` is the hand-written config earlier figures used.
+ * Both: two upstreams, keep-alive to them (`http-reuse always`), `nbthread 1`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,6 +17,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { renderHaproxyConfig } from '../src/dataplanes/haproxy/index.js';
 import { endpoint, plan, spawnUpstream, waitFor, type ChildUpstream } from '../test/conformance/edge/harness.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -22,6 +28,9 @@ const arg = (name: string, def: number) => {
 };
 const duration = arg('duration', 10);
 const connections = arg('connections', 32);
+const haproxyConfigIdx = args.indexOf('--haproxy-config');
+const haproxyConfig = haproxyConfigIdx >= 0 ? args[haproxyConfigIdx + 1] : 'minimal';
+if (haproxyConfig !== 'minimal' && haproxyConfig !== 'rendered') throw new Error(`--haproxy-config must be minimal or rendered, got ${haproxyConfig}`);
 
 interface Result {
   name: string;
@@ -111,7 +120,13 @@ async function main(): Promise<void> {
   const procs: ChildProcess[] = [];
   const results: Result[] = [];
   const tool = has('wrk') ? 'wrk' : 'autocannon';
-  console.log(`load: ${tool}, ${connections} connections, ${duration} s per target (after 2 s warm-up); upstreams: 2 Node processes`);
+  console.log(`load: ${tool}, ${connections} connections, ${duration} s per target (after 2 s warm-up); upstreams: 2 Node processes; HAProxy config: ${haproxyConfig}`);
+  // The one plan: the edge serves it, and HAProxy's rendered config comes from it.
+  const edgePlan = plan({
+    endpoints: ups.map((u) => endpoint(u.name, u.url, 'local')),
+    groups: [{ domain: 'local', trafficDial: 100, endpoints: ups.map((u) => ({ prod: u.name, weight: 100 })) }],
+    healthCheck: { path: '/healthz', intervalMs: 1000, timeoutMs: 500, unhealthyThreshold: 2, healthyThreshold: 2 },
+  });
   try {
     // Baseline: one upstream directly.
     results.push(await load('direct (u1, no proxy)', `${ups[0]!.url}/`));
@@ -123,26 +138,28 @@ async function main(): Promise<void> {
       const cfg = join(dir, 'haproxy.cfg');
       writeFileSync(
         cfg,
-        [
-          'global',
-          '  nbthread 1',
-          '  maxconn 4096',
-          'defaults',
-          '  mode http',
-          '  timeout connect 2s',
-          '  timeout client 30s',
-          '  timeout server 30s',
-          '  option http-keep-alive',
-          'frontend fe',
-          `  bind 127.0.0.1:${port}`,
-          '  default_backend be',
-          'backend be',
-          '  balance roundrobin',
-          '  http-reuse always',
-          '  option httpchk GET /healthz',
-          ...ports.map((p, i) => `  server u${i + 1} 127.0.0.1:${p} check inter 1s fall 2 rise 2`),
-          '',
-        ].join('\n'),
+        haproxyConfig === 'rendered'
+          ? renderHaproxyConfig(edgePlan, { listen: { host: '127.0.0.1', port }, nbthread: 1, maxconn: 4096 })
+          : [
+            'global',
+            '  nbthread 1',
+            '  maxconn 4096',
+            'defaults',
+            '  mode http',
+            '  timeout connect 2s',
+            '  timeout client 30s',
+            '  timeout server 30s',
+            '  option http-keep-alive',
+            'frontend fe',
+            `  bind 127.0.0.1:${port}`,
+            '  default_backend be',
+            'backend be',
+            '  balance roundrobin',
+            '  http-reuse always',
+            '  option httpchk GET /healthz',
+            ...ports.map((p, i) => `  server u${i + 1} 127.0.0.1:${p} check inter 1s fall 2 rise 2`),
+            '',
+          ].join('\n'),
       );
       const p = startProc(haproxy, ['-f', cfg, '-db'], 'haproxy');
       procs.push(p);
@@ -198,16 +215,7 @@ ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=1s;`).joi
     if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
     const port = await freePort();
     const planFile = join(dir, 'plan.yaml');
-    writeFileSync(
-      planFile,
-      stringify(
-        plan({
-          endpoints: ups.map((u) => endpoint(u.name, u.url, 'local')),
-          groups: [{ domain: 'local', trafficDial: 100, endpoints: ups.map((u) => ({ prod: u.name, weight: 100 })) }],
-          healthCheck: { path: '/healthz', intervalMs: 1000, timeoutMs: 500, unhealthyThreshold: 2, healthyThreshold: 2 },
-        }),
-      ),
-    );
+    writeFileSync(planFile, stringify(edgePlan));
     const edge = startProc(process.execPath, [join(root, 'bin', 'drover.js'), 'edge', '--plan-file', planFile, '--listen', `127.0.0.1:${port}`], 'drover edge');
     procs.push(edge);
     await waitListening(port, 'drover edge');
@@ -239,7 +247,7 @@ ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=1s;`).joi
   }
   const out = join(root, 'bench', 'results', 'edge-vs-peers.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), tool, connections, durationS: duration, results, ratios }, null, 2));
+  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), tool, connections, durationS: duration, haproxyConfig, results, ratios }, null, 2));
 }
 
 await main();

@@ -172,8 +172,6 @@ function frontend(plans: readonly TrafficPlanSpec[], opts: HaproxyRenderOptions,
   o.push('  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }');
 
   // Rule 1: exact hosts, then wildcards, then headers; the first tenant in plan order wins a tie.
-  o.push("  http-request set-var(txn.host) req.hdr(host),lower,regsub(':[0-9]+$',''),regsub('\\.$','')");
-  o.push("  http-request set-var(txn.hsuffix) var(txn.host),regsub('^[^.]+\\.','') if { var(txn.host) -m reg '^[^.]+\\.' }");
   interface T {
     id: number;
     fleet: number;
@@ -215,6 +213,13 @@ function frontend(plans: readonly TrafficPlanSpec[], opts: HaproxyRenderOptions,
     if (tn.assigned) o.push(`  http-request set-var(txn.t) int(${tn.id}) if ${not} ${cond}`);
     o.push(`  http-request set-var(txn.matched) bool(true) if ${not} ${cond}  # tenant ${comment(tn.name)}`);
   };
+  // Host normalisation only when some tenant matches by host: it is per-request work.
+  if (tenants.some((tn) => tn.hosts.length > 0 || tn.wild.length > 0)) {
+    o.push("  http-request set-var(txn.host) req.hdr(host),lower,regsub(':[0-9]+$',''),regsub('\\.$','')");
+  }
+  if (tenants.some((tn) => tn.wild.length > 0)) {
+    o.push("  http-request set-var(txn.hsuffix) var(txn.host),regsub('^[^.]+\\.','') if { var(txn.host) -m reg '^[^.]+\\.' }");
+  }
   for (const tn of tenants) if (tn.hosts.length > 0) match(tn, `{ var(txn.host) -m str ${tn.hosts.join(' ')} }`);
   for (const tn of tenants) if (tn.wild.length > 0) match(tn, `{ var(txn.hsuffix) -m str ${tn.wild.join(' ')} }`);
   // Header names in order of first appearance, as the edge looks them up.

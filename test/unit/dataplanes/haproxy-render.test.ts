@@ -212,6 +212,7 @@ describe('renderHaproxyConfig', () => {
       { listen },
     );
     assert.ok(!c.includes('rand('), 'no draw');
+    assert.ok(!c.includes('txn.host'), 'no tenant matches by host, so no per-request host normalisation');
     has(c, 'server u1 127.0.0.1:9001 weight 100  # local, active');
     has(c, 'server u2 127.0.0.1:9002 weight 100  # local, active');
   });
