@@ -4,7 +4,12 @@
  * keep-alive to the upstreams, one worker/thread each (the edge is one Node process). Load from wrk
  * (autocannon when wrk is missing). Prints a table and the ratios; writes bench/results/edge-vs-peers.json.
  *
- *   npx tsx bench/edge-vs-peers.ts [--duration 10] [--connections 32] [--rounds 3]
+ *   npx tsx bench/edge-vs-peers.ts [--duration 10] [--connections 32] [--rounds 3] [--haproxy-config hand|rendered]
+ *
+ * `--haproxy-config rendered` gives HAProxy the config Drover's HAProxy data plane renders from the very
+ * plan the edge serves (health checks, observe, retries, X-Forwarded-*, x-drover-prod, the dial/weight
+ * rules); the default `hand` is a hand-written config doing the same per-request header work with plain
+ * round robin. Both: two upstreams, keep-alive to them (`http-reuse always`), `nbthread 1`.
  *
  * Besides req/s and latency it reports each proxy's CPU time per request (its processes' user + system
  * time over the run), which does not depend on how busy the shared machine is.
@@ -15,6 +20,8 @@ import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import type { TrafficPlanSpec } from '../src/api/kinds/traffic-plan.js';
+import { renderHaproxyConfig } from '../src/dataplanes/haproxy/index.js';
 import { endpoint, plan, spawnUpstream, waitFor, type ChildUpstream } from '../test/conformance/edge/harness.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -26,6 +33,9 @@ const arg = (name: string, def: number) => {
 const duration = arg('duration', 10);
 const connections = arg('connections', 32);
 const rounds = arg('rounds', 3);
+const haproxyConfigIdx = args.indexOf('--haproxy-config');
+const haproxyConfig = haproxyConfigIdx >= 0 ? args[haproxyConfigIdx + 1] : 'hand';
+if (haproxyConfig !== 'hand' && haproxyConfig !== 'rendered') throw new Error(`--haproxy-config must be hand or rendered, got ${haproxyConfig}`);
 
 interface Result {
   name: string;
@@ -145,7 +155,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function startHaproxy(dir: string, ports: number[]): Promise<{ target: Target; proc: ChildProcess } | undefined> {
+async function startHaproxy(dir: string, ports: number[], edgePlan: TrafficPlanSpec): Promise<{ target: Target; proc: ChildProcess } | undefined> {
   const haproxy = has('haproxy');
   if (!haproxy) {
     console.log('haproxy: not installed (apt-get install haproxy); skipped');
@@ -155,35 +165,33 @@ async function startHaproxy(dir: string, ports: number[]): Promise<{ target: Tar
   const cfg = join(dir, 'haproxy.cfg');
   // The same per-request work the edge does: X-Forwarded-For/-Proto/-Host to the Prod, the answering
   // Prod's name back to the client, active health checks every second.
-  writeFileSync(
-    cfg,
-    [
-      'global',
-      '  nbthread 1',
-      '  maxconn 4096',
-      'defaults',
-      '  mode http',
-      '  timeout connect 2s',
-      '  timeout client 30s',
-      '  timeout server 30s',
-      '  option http-keep-alive',
-      'frontend fe',
-      `  bind 127.0.0.1:${port}`,
-      '  option forwardfor',
-      '  http-request set-header X-Forwarded-Proto http',
-      '  http-request set-header X-Forwarded-Host %[req.hdr(host)]',
-      '  default_backend be',
-      'backend be',
-      '  balance roundrobin',
-      '  http-reuse always',
-      '  retries 1',
-      '  option redispatch',
-      '  option httpchk GET /healthz',
-      '  http-response set-header x-drover-prod %[srv_name]',
-      ...ports.map((p, i) => `  server u${i + 1} 127.0.0.1:${p} check inter 1s fall 2 rise 2`),
-      '',
-    ].join('\n'),
-  );
+  const hand = [
+    'global',
+    '  nbthread 1',
+    '  maxconn 4096',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  option http-keep-alive',
+    'frontend fe',
+    `  bind 127.0.0.1:${port}`,
+    '  option forwardfor',
+    '  http-request set-header X-Forwarded-Proto http',
+    '  http-request set-header X-Forwarded-Host %[req.hdr(host)]',
+    '  default_backend be',
+    'backend be',
+    '  balance roundrobin',
+    '  http-reuse always',
+    '  retries 1',
+    '  option redispatch',
+    '  option httpchk GET /healthz',
+    '  http-response set-header x-drover-prod %[srv_name]',
+    ...ports.map((p, i) => `  server u${i + 1} 127.0.0.1:${p} check inter 1s fall 2 rise 2`),
+    '',
+  ].join('\n');
+  writeFileSync(cfg, haproxyConfig === 'rendered' ? renderHaproxyConfig(edgePlan, { listen: { host: '127.0.0.1', port }, nbthread: 1, maxconn: 4096 }) : hand);
   const proc = startProc(haproxy, ['-f', cfg, '-db'], 'haproxy');
   await waitListening(port, 'haproxy');
   return { target: { name: 'haproxy', url: `http://127.0.0.1:${port}/`, pid: proc.pid }, proc };
@@ -237,21 +245,20 @@ ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=1s;`).joi
   return { target: { name: 'nginx', url: `http://127.0.0.1:${port}/`, pid: proc.pid }, proc };
 }
 
-async function startEdge(dir: string, ups: ChildUpstream[]): Promise<{ target: Target; proc: ChildProcess }> {
+function edgePlanFor(ups: ChildUpstream[]): TrafficPlanSpec {
+  return plan({
+    endpoints: ups.map((u) => endpoint(u.name, u.url, 'local')),
+    groups: [{ domain: 'local', trafficDial: 100, endpoints: ups.map((u) => ({ prod: u.name, weight: 100 })) }],
+    healthCheck: { path: '/healthz', intervalMs: 1000, timeoutMs: 500, unhealthyThreshold: 2, healthyThreshold: 2 },
+  });
+}
+
+async function startEdge(dir: string, edgePlan: TrafficPlanSpec): Promise<{ target: Target; proc: ChildProcess }> {
   // As `drover edge --plan-file`, its own process like the others.
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   const port = await freePort();
   const planFile = join(dir, 'plan.yaml');
-  writeFileSync(
-    planFile,
-    stringify(
-      plan({
-        endpoints: ups.map((u) => endpoint(u.name, u.url, 'local')),
-        groups: [{ domain: 'local', trafficDial: 100, endpoints: ups.map((u) => ({ prod: u.name, weight: 100 })) }],
-        healthCheck: { path: '/healthz', intervalMs: 1000, timeoutMs: 500, unhealthyThreshold: 2, healthyThreshold: 2 },
-      }),
-    ),
-  );
+  writeFileSync(planFile, stringify(edgePlan));
   const proc = startProc(process.execPath, [join(root, 'bin', 'drover.js'), 'edge', '--plan-file', planFile, '--listen', `127.0.0.1:${port}`], 'drover edge');
   await waitListening(port, 'drover edge');
   return { target: { name: 'drover edge', url: `http://127.0.0.1:${port}/`, pid: proc.pid }, proc };
@@ -264,10 +271,12 @@ async function main(): Promise<void> {
   const procs: ChildProcess[] = [];
   const runs = new Map<string, Result[]>();
   const tool = has('wrk') ? 'wrk' : 'autocannon';
-  console.log(`load: ${tool}, ${connections} connections, ${duration} s per target (after 2 s warm-up), ${rounds} interleaved round(s); upstreams: 2 Node processes; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`load: ${tool}, ${connections} connections, ${duration} s per target (after 2 s warm-up), ${rounds} interleaved round(s); upstreams: 2 Node processes; HAProxy config: ${haproxyConfig}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   try {
     const targets: Target[] = [{ name: 'direct (u1, no proxy)', url: `${ups[0]!.url}/`, pid: ups[0]!.child.pid }];
-    for (const started of [await startHaproxy(dir, ports), await startNginx(dir, ports), await startEdge(dir, ups)]) {
+    // The one plan: the edge serves it, and HAProxy's rendered config comes from it.
+    const edgePlan = edgePlanFor(ups);
+    for (const started of [await startHaproxy(dir, ports, edgePlan), await startNginx(dir, ports), await startEdge(dir, edgePlan)]) {
       if (!started) continue;
       procs.push(started.proc);
       targets.push(started.target);
@@ -323,7 +332,7 @@ async function main(): Promise<void> {
   console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const out = join(root, 'bench', 'results', 'edge-vs-peers.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), tool, connections, durationS: duration, rounds, loadavg: loadavg(), results, runs: Object.fromEntries(runs), ratios, perRound }, null, 2));
+  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), tool, connections, durationS: duration, rounds, haproxyConfig, loadavg: loadavg(), results, runs: Object.fromEntries(runs), ratios, perRound }, null, 2));
 }
 
 await main();

@@ -1,8 +1,9 @@
 /**
  * The conformance suite's seams: a `DataPlane` is anything that executes a traffic plan (the Drover
- * edge here; HAProxy or a cloud adapter later). The suite only starts it with a plan, updates the
- * plan, sends HTTP to its base URL and reads which upstream answered (the upstreams' own `x-upstream`
- * header), so any data plane can be run through the same tests.
+ * edge, HAProxy through its adapter; a cloud adapter later). The suite only starts it with a plan, updates
+ * the plan, sends HTTP to its base URL and reads which upstream answered (the upstreams' own `x-upstream`
+ * header), so any data plane can be run through the same tests. A plane declares what it cannot express
+ * (`cannot`); the tests that need it are skipped on that plane with the reason, never dropped silently.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,6 +13,7 @@ import { Agent, request } from 'undici';
 import type { PlanEndpoint, PlanGroup, PlanTenant, TrafficPlanSpec } from '../../../src/api/kinds/traffic-plan.js';
 import { Edge } from '../../../src/edge/edge.js';
 import { StaticPlanSource } from '../../../src/edge/plan-source.js';
+import { haproxyPlaneEntry } from './haproxy-plane.js';
 
 export interface DataPlane {
   readonly name: string;
@@ -21,7 +23,38 @@ export interface DataPlane {
   update(plan: TrafficPlanSpec): Promise<void>;
   /** Whether the data plane currently considers a Prod healthy, when it can tell. */
   healthy?(prod: string): boolean | undefined;
+  /** When (epoch ms) the data plane last changed its mind about a Prod's health, when it can tell. */
+  healthChangedAt?(prod: string): number | undefined;
   stop(): Promise<void>;
+}
+
+/** Behaviours of the traffic rules that not every data plane can express. */
+export type Behaviour = 'update-on-open-connections';
+
+export interface DataPlaneEntry {
+  name: string;
+  make: () => DataPlane;
+  /** Why the plane cannot run here at all (e.g. its binary is missing): every test of it skips with this. */
+  unavailable?: string | undefined;
+  /** What the plane cannot express, with the reason. */
+  cannot?: Partial<Record<Behaviour, string>>;
+}
+
+/** Test options for a test that needs `behaviours`: a skip with the plane's reason when it lacks one. */
+export function needs(dp: DataPlaneEntry, ...behaviours: Behaviour[]): { skip?: string } {
+  for (const b of behaviours) {
+    const why = dp.cannot?.[b];
+    if (why !== undefined) return { skip: `${dp.name} cannot express ${b}: ${why}` };
+  }
+  return {};
+}
+
+/**
+ * The client to use right after `update`: `agent` itself, or, on a plane that cannot apply an update to
+ * client connections that are already open, a new one (that behaviour is tested on its own, see `needs`).
+ */
+export function clientAfterUpdate(dp: DataPlaneEntry, agent: Agent): Agent {
+  return dp.cannot?.['update-on-open-connections'] !== undefined ? client() : agent;
 }
 
 export class DroverEdgeDataPlane implements DataPlane {
@@ -44,13 +77,17 @@ export class DroverEdgeDataPlane implements DataPlane {
     return this.edge?.healthState()[prod];
   }
 
+  healthChangedAt(prod: string): number | undefined {
+    return this.edge?.healthChangedAt(prod);
+  }
+
   async stop(): Promise<void> {
     await this.edge?.stop();
   }
 }
 
-/** Data planes the suite runs against; HAProxy joins here once it has an adapter. */
-export const dataPlanes: { name: string; make: () => DataPlane }[] = [{ name: 'drover-edge', make: () => new DroverEdgeDataPlane() }];
+/** Data planes the suite runs against. */
+export const dataPlanes: DataPlaneEntry[] = [{ name: 'drover-edge', make: () => new DroverEdgeDataPlane() }, haproxyPlaneEntry()];
 
 // ---- plans ------------------------------------------------------------------------------------------
 

@@ -5,18 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { client, dataPlanes, distribution, endpoint, get, plan, spawnUpstream, waitFor, type ChildUpstream, type DataPlane } from './harness.js';
+import { client, clientAfterUpdate, dataPlanes, distribution, endpoint, get, needs, plan, spawnUpstream, waitFor, type ChildUpstream, type DataPlane } from './harness.js';
 import { startUpstream, type UpstreamServer } from './upstream.js';
-
-async function closedPortUrl(): Promise<string> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
 
 function nodeGet(agent: http.Agent, base: string, path: string): Promise<{ status: number; upstream: string | undefined; reused: boolean }> {
   return new Promise((resolve, reject) => {
@@ -29,7 +20,7 @@ function nodeGet(agent: http.Agent, base: string, path: string): Promise<{ statu
 }
 
 for (const dp of dataPlanes) {
-  describe(`resilience (${dp.name})`, () => {
+  describe(`resilience (${dp.name})`, { skip: dp.unavailable }, () => {
     const planes: DataPlane[] = [];
     const ups: UpstreamServer[] = [];
     const children: ChildUpstream[] = [];
@@ -55,19 +46,23 @@ for (const dp of dataPlanes) {
     };
 
     it('retries a refused connection once on another Prod: zero client errors, POST included', async () => {
-      const dead = await closedPortUrl();
-      const { base } = await startPlane(
+      // A Prod the data plane has seen healthy, then gone: its port refuses connections.
+      const dead = await startUpstream('dead');
+      ups.push(dead);
+      const { base, plane } = await startPlane(
         plan({
-          endpoints: [endpoint('dead', dead, 'tokyo'), endpoint('b1', b1.url, 'osaka')],
+          endpoints: [endpoint('dead', dead.url, 'tokyo'), endpoint('b1', b1.url, 'osaka')],
           groups: [
             { domain: 'tokyo', trafficDial: 100, endpoints: [{ prod: 'dead', weight: 255 }] },
             { domain: 'osaka', trafficDial: 100, endpoints: [{ prod: 'b1', weight: 1 }] },
           ],
-          // Slow active checks and a high passive threshold: the retry, not health, must save these.
+          // Slow active checks and high passive thresholds: the retry, not health, must save these.
           healthCheck: { path: '/healthz', intervalMs: 60_000, timeoutMs: 200, unhealthyThreshold: 3, healthyThreshold: 1 },
-          passive: { connectErrors: 1000, consecutive5xx: 5 },
+          passive: { connectErrors: 1000, consecutive5xx: 1000 },
         }),
       );
+      await waitFor('the data plane checked dead once', () => dead.checks >= 1, 5000);
+      await dead.close();
       for (let i = 0; i < 100; i++) {
         const method = i % 2 === 0 ? 'GET' : 'POST';
         const a = await get(agent, base, '/', { 'content-type': 'text/plain' }, method, method === 'POST' ? 'x'.repeat(1000) : undefined);
@@ -75,29 +70,48 @@ for (const dp of dataPlanes) {
         assert.equal(a.upstream, 'b1');
         if (method === 'POST') assert.equal((JSON.parse(a.body) as { bytes: number }).bytes, 1000, 'the body arrives whole after a retry');
       }
+      if (plane.healthy) assert.equal(plane.healthy('dead'), true, 'dead was never marked unhealthy: retries, not health, saved these requests');
     });
 
-    it('a plan update keeps in-flight requests and keep-alive connections; a removed Prod drains', async () => {
-      const p = plan({
+    const twoGroups = () =>
+      plan({
         endpoints: [endpoint('a1', a1.url, 'tokyo'), endpoint('b1', b1.url, 'osaka')],
         groups: [{ domain: 'tokyo', trafficDial: 100, endpoints: [{ prod: 'a1', weight: 1 }] }, { domain: 'osaka', trafficDial: 0, endpoints: [{ prod: 'b1', weight: 1 }] }],
       });
+    const withoutA1 = (p: ReturnType<typeof plan>) => ({ ...p, revision: 2, endpoints: [endpoint('b1', b1.url, 'osaka')], groups: [{ domain: 'osaka', trafficDial: 100, endpoints: [{ prod: 'b1', weight: 1 }] }] });
+
+    it('a removed Prod drains: its in-flight requests finish, new requests follow the new plan', async () => {
+      const p = twoGroups();
+      const { base, plane } = await startPlane(p);
+      assert.deepEqual([...(await distribution(agent, base, 20))], [['a1', 20]]);
+      const slowAgent = client({ connections: 8 });
+      const inFlight = a1.count;
+      const slow = Array.from({ length: 5 }, () => get(slowAgent, base, '/?delay=600'));
+      await waitFor('slow requests in flight at a1', () => a1.count >= inFlight + 5, 3000);
+      // a1 leaves the plan while five of its requests are still in flight.
+      await plane.update(withoutA1(p));
+      const later = clientAfterUpdate(dp, agent);
+      try {
+        assert.equal((await get(later, base, '/')).upstream, 'b1', 'new requests follow the new plan');
+        const done = await Promise.all(slow);
+        assert.deepEqual(done.map((d) => [d.status, d.upstream]), Array.from({ length: 5 }, () => [200, 'a1']), 'in-flight requests finish on the removed Prod');
+        assert.deepEqual([...(await distribution(later, base, 100))], [['b1', 100]]);
+      } finally {
+        await slowAgent.close();
+        if (later !== agent) await later.close();
+      }
+    });
+
+    it('a plan update applies to keep-alive client connections that are already open', needs(dp, 'update-on-open-connections'), async () => {
+      const p = twoGroups();
       const { base, plane } = await startPlane(p);
       const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
         assert.equal((await nodeGet(keepAlive, base, '/')).upstream, 'a1');
-        const slowAgent = client({ connections: 8 });
-        const slow = Array.from({ length: 5 }, () => get(slowAgent, base, '/?delay=600'));
-        await waitFor('slow requests in flight at a1', () => a1.count >= 6, 3000);
-        // a1 leaves the plan while five of its requests are still in flight.
-        await plane.update({ ...p, revision: 2, endpoints: [endpoint('b1', b1.url, 'osaka')], groups: [{ domain: 'osaka', trafficDial: 100, endpoints: [{ prod: 'b1', weight: 1 }] }] });
+        await plane.update(withoutA1(p));
         const next = await nodeGet(keepAlive, base, '/');
-        assert.equal(next.upstream, 'b1', 'new requests follow the new plan');
+        assert.equal(next.upstream, 'b1', 'the next request on the open connection follows the new plan');
         assert.equal(next.reused, true, 'on the same client connection');
-        const done = await Promise.all(slow);
-        assert.deepEqual(done.map((d) => [d.status, d.upstream]), Array.from({ length: 5 }, () => [200, 'a1']), 'in-flight requests finish on the removed Prod');
-        assert.deepEqual([...(await distribution(agent, base, 100))], [['b1', 100]]);
-        await slowAgent.close();
       } finally {
         keepAlive.destroy();
       }
@@ -163,12 +177,11 @@ for (const dp of dataPlanes) {
       }
       // Time from the kill until every request lands on the healthy Prod: the data plane's own view if it
       // has one (the passive check flips on the first refused connection), else the last answer from k1.
-      const edge = (plane as { edge?: { healthChangedAt?: (p: string) => number | undefined } }).edge;
-      const flipped = edge?.healthChangedAt?.('k1');
+      const flipped = plane.healthChangedAt?.('k1');
       if (flipped !== undefined) unhealthyAfterMs = flipped - killedAt;
       const rps = total / elapsed;
       console.log(
-        `# SIGKILL under load: ${total} requests in ${elapsed.toFixed(1)} s (${rps.toFixed(0)} req/s), ${errors} client errors; ` +
+        `# [${dp.name}] SIGKILL under load: ${total} requests in ${elapsed.toFixed(1)} s (${rps.toFixed(0)} req/s), ${errors} client errors; ` +
           `all traffic on healthy Prods ${unhealthyAfterMs !== undefined ? `${unhealthyAfterMs.toFixed(0)} ms` : `by ${Math.max(0, lastOnKilled - killedAt)} ms`} after the kill`,
       );
       assert.equal(errors, 0, `client-visible errors: ${errorSamples.join(' | ')}`);

@@ -13,14 +13,17 @@ export interface UpstreamServer {
   readonly server: http.Server;
   /** Requests answered (health checks excluded). */
   count: number;
+  /** Health checks answered. */
+  readonly checks: number;
   healthy: boolean;
   close(): Promise<void>;
 }
 
-export function upstreamHandler(name: string, state: { count: number; healthy: boolean }) {
+export function upstreamHandler(name: string, state: { count: number; checks?: number; healthy: boolean }) {
   return (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = req.url ?? '/';
     if (url === '/healthz') {
+      state.checks = (state.checks ?? 0) + 1;
       res.writeHead(state.healthy ? 200 : 503, { 'content-type': 'text/plain' });
       res.end(state.healthy ? 'ok' : 'unhealthy');
       return;
@@ -52,7 +55,7 @@ export function upstreamHandler(name: string, state: { count: number; healthy: b
 }
 
 export async function startUpstream(name: string): Promise<UpstreamServer> {
-  const state = { count: 0, healthy: true };
+  const state = { count: 0, checks: 0, healthy: true };
   const server = http.createServer({ keepAliveTimeout: 60_000 }, upstreamHandler(name, state));
   server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'websocket'}\r\nConnection: Upgrade\r\nx-upstream: ${name}\r\n\r\n`);
@@ -70,6 +73,9 @@ export async function startUpstream(name: string): Promise<UpstreamServer> {
     },
     set count(v: number) {
       state.count = v;
+    },
+    get checks() {
+      return state.checks;
     },
     get healthy() {
       return state.healthy;
