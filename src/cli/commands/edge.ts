@@ -15,6 +15,8 @@ interface EdgeCommandOptions {
   server?: string;
   token?: string;
   responseTimeout: string;
+  dataPlane: string;
+  haproxyBinary?: string;
 }
 
 export function register(program: Command): void {
@@ -26,6 +28,8 @@ export function register(program: Command): void {
     .option('--fleet <name...>', 'fleets to serve (default: all); the first takes requests no tenant matches')
     .option('--plan-file <file>', 'read traffic plans from a YAML/JSON file (re-read on change) instead of the API')
     .option('--id <id>', 'edge instance id reported in /stats')
+    .option('--data-plane <edge|haproxy>', 'what executes the plans: the built-in Node edge, or HAProxy driven by the same plans (rendered config, hitless reloads; no admin port)', 'edge')
+    .option('--haproxy-binary <path>', 'haproxy to run with --data-plane haproxy (default: haproxy on PATH, /usr/sbin/haproxy)')
     .option('--response-timeout <ms>', 'how long a Prod may take to start answering before the edge answers 504 (0: wait forever)', '60000')
     .action(withExitCode(async (opts: EdgeCommandOptions, cmd: Command) => runEdge({ ...cmd.optsWithGlobals<EdgeCommandOptions>(), ...opts })));
 }
@@ -65,6 +69,10 @@ async function runEdge(opts: EdgeCommandOptions): Promise<number> {
     source = new StorePlanSource(store, { fleets, log });
     from = `control plane ${resolveConnection(opts).server}`;
   }
+  if (opts.dataPlane !== 'edge' && opts.dataPlane !== 'haproxy') {
+    throw new DroverError('DROVER_E_INVALID', `--data-plane: "${opts.dataPlane}" is not a data plane`, { field: '--data-plane', fix: 'use --data-plane edge (the default) or --data-plane haproxy' });
+  }
+  if (opts.dataPlane === 'haproxy') return runHaproxy(opts, source, from, fleets, out, log);
   const edge = new Edge({
     source,
     listen: parseHostPort(opts.listen, '--listen'),
@@ -85,5 +93,27 @@ async function runEdge(opts: EdgeCommandOptions): Promise<number> {
   });
   out(`${signal}: shutting down`);
   await edge.stop();
+  return 0;
+}
+
+/**
+ * `--data-plane haproxy`: HAProxy executes the plans. What the Node edge has and this has not: the admin
+ * port (/stats for release gates, drover_edge_* metrics), per-rule differences listed in
+ * docs/architecture.md ("Other data planes: HAProxy").
+ */
+async function runHaproxy(opts: EdgeCommandOptions, source: import('../../edge/plan-source.js').PlanSource, from: string, fleets: string[], out: (s: string) => void, log: (s: string) => void): Promise<number> {
+  const { HaproxyEdge } = await import('../../dataplanes/haproxy/index.js');
+  const hx = new HaproxyEdge({ source, listen: parseHostPort(opts.listen, '--listen'), ...(opts.haproxyBinary ? { binary: opts.haproxyBinary } : {}), log });
+  const url = await hx.start();
+  out(`drover edge (data plane: haproxy, pid ${hx.haproxy.pid ?? '?'}) listening on ${url}`);
+  out(`config: ${hx.haproxy.configFile} (re-rendered and hitlessly reloaded on every plan change)`);
+  out(`plans from ${from}${fleets.length ? ` (fleets: ${fleets.join(', ')})` : ''}`);
+  out('note: no admin port with this data plane (no /stats for release gates, no drover_edge_* metrics)');
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  out(`${signal}: shutting down`);
+  await hx.stop();
   return 0;
 }

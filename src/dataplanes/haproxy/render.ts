@@ -131,7 +131,7 @@ export function renderHaproxyConfig(plans: TrafficPlanSpec | readonly TrafficPla
   // HAProxy's own error pages in the edge's JSON shape.
   out.push(`  http-error status 502 content-type application/json string ${quote(errorJson('DROVER_E_BAD_GATEWAY', 'the Prod failed before answering, and so did the retry', "check the Prods' health (drover get prods)"))}`);
   out.push(`  http-error status 503 content-type application/json string ${quote(errorJson('DROVER_E_UNAVAILABLE', 'no healthy Prod can serve this request', "check the Prods' health (drover get prods)"))}`);
-  out.push(`  http-error status 504 content-type application/json string ${quote(errorJson('DROVER_E_BAD_GATEWAY', 'the Prod did not answer in time', "check the Prods' health (drover get prods)"))}`);
+  out.push(`  http-error status 504 content-type application/json string ${quote(errorJson('DROVER_E_GATEWAY_TIMEOUT', 'the Prod did not answer in time', "check the Prods' health (drover get prods)"))}`);
   out.push('');
   if (needsResolvers(list)) {
     out.push(`resolvers ${RESOLVERS}`);
