@@ -11,6 +11,9 @@
  * rules); the default `hand` is a hand-written config doing the same per-request header work with plain
  * round robin. Both: two upstreams, keep-alive to them (`http-reuse always`), `nbthread 1`.
  *
+ * A fourth target, `node-floor-proxy.ts`, is the least any Node.js proxy does (node:http + undici, round
+ * robin, nothing else): edge − floor is what the edge's own features cost.
+ *
  * Besides req/s and latency it reports each proxy's CPU time per request (its processes' user + system
  * time over the run), which does not depend on how busy the shared machine is.
  */
@@ -264,6 +267,13 @@ async function startEdge(dir: string, edgePlan: TrafficPlanSpec): Promise<{ targ
   return { target: { name: 'drover edge', url: `http://127.0.0.1:${port}/`, pid: proc.pid }, proc };
 }
 
+async function startNodeFloor(ups: ChildUpstream[]): Promise<{ target: Target; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = startProc(process.execPath, ['--import', 'tsx', join(root, 'bench', 'node-floor-proxy.ts'), String(port), ...ups.map((u) => u.url)], 'node floor proxy');
+  await waitListening(port, 'node floor proxy');
+  return { target: { name: 'node floor proxy', url: `http://127.0.0.1:${port}/`, pid: proc.pid }, proc };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-bench-'));
   const ups: ChildUpstream[] = [await spawnUpstream('u1'), await spawnUpstream('u2')];
@@ -276,7 +286,7 @@ async function main(): Promise<void> {
     const targets: Target[] = [{ name: 'direct (u1, no proxy)', url: `${ups[0]!.url}/`, pid: ups[0]!.child.pid }];
     // The one plan: the edge serves it, and HAProxy's rendered config comes from it.
     const edgePlan = edgePlanFor(ups);
-    for (const started of [await startHaproxy(dir, ports, edgePlan), await startNginx(dir, ports), await startEdge(dir, edgePlan)]) {
+    for (const started of [await startHaproxy(dir, ports, edgePlan), await startNginx(dir, ports), await startNodeFloor(ups), await startEdge(dir, edgePlan)]) {
       if (!started) continue;
       procs.push(started.proc);
       targets.push(started.target);
@@ -303,14 +313,14 @@ async function main(): Promise<void> {
     p99: median(rs.map((r) => r.p99)),
     errors: rs.reduce((a, r) => a + r.errors, 0),
   }));
-  const pad = (s: string, n: number) => s.padEnd(n);
+  const pad = (s: string, n: number) => s.padEnd(n - 1) + ' ';
   console.log(`\nmedians of ${rounds} round(s)`);
   console.log(`${pad('target', 24)}${pad('req/s', 10)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}${pad('CPU µs/req', 12)}errors`);
   for (const r of results) console.log(`${pad(r.name, 24)}${pad(r.rps.toFixed(0), 10)}${pad(r.p50.toFixed(2), 10)}${pad(r.p99.toFixed(2), 10)}${pad(r.cpuUsPerReq?.toFixed(1) ?? '-', 12)}${r.errors}`);
   const edgeRuns = runs.get('drover edge') ?? [];
   const ratios: Record<string, number> = {};
   const perRound: Record<string, number[]> = {};
-  for (const peer of ['haproxy', 'nginx']) {
+  for (const peer of ['haproxy', 'nginx', 'node floor proxy']) {
     const peerRuns = runs.get(peer);
     if (!peerRuns || edgeRuns.length === 0) continue;
     const rps = edgeRuns.map((e, i) => e.rps / peerRuns[i]!.rps);
@@ -325,7 +335,7 @@ async function main(): Promise<void> {
     if (cpu.every(Number.isFinite)) ratios[`edge/${peer} CPU/req`] = median(cpu);
   }
   console.log(`\nratios (median of per-round ratios; each round's in brackets)`);
-  for (const [k, v] of Object.entries(ratios)) console.log(`${pad(k, 24)}${v.toFixed(2)}${perRound[k] ? `  [${perRound[k].map((x) => x.toFixed(2)).join(', ')}]` : ''}`);
+  for (const [k, v] of Object.entries(ratios)) console.log(`${pad(k, 32)}${v.toFixed(2)}${perRound[k] ? `  [${perRound[k].map((x) => x.toFixed(2)).join(', ')}]` : ''}`);
   const hr = ratios['edge/haproxy rps'];
   const hp = ratios['edge/haproxy p99'];
   if (hr !== undefined && hp !== undefined) console.log(`\ntargets: rps ≥ 50% of HAProxy: ${hr >= 0.5 ? 'met' : 'MISSED'}; p99 ≤ 2× HAProxy: ${hp <= 2 ? 'met' : 'MISSED'}`);
