@@ -7,7 +7,7 @@
 import type { Cluster, Condition, Fleet, Prod, Tenant } from '../api/index.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
-import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
+import type { ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
 import { diffPlacements, summarizeMoves } from '../scheduler/moves.js';
 import { scheduleFleet, tenantPlacement, type TenantPlacement } from '../scheduler/snapshot.js';
 import { canonicalJson, nowIso } from '../store/object-semantics.js';
@@ -17,6 +17,13 @@ import type { ControlPlaneOptions } from './index.js';
 export const SCHEDULED_CONDITION = 'Scheduled' as const;
 export const MovedEventReason = 'TenantsMoved' as const;
 const CONFLICT_RETRIES = 3;
+/**
+ * Status writes in flight at once. The store commits the writes queued meanwhile together (one fsync for
+ * the group); written one after another, each waited for a commit of its own, and while 10,000 new
+ * Tenants arrived the scheduler's commits, not the API's, set the pace of the store.
+ */
+const WRITE_CONCURRENCY = 64;
+const TENANT_BATCH_MS = 200;
 
 type TenantStatus = NonNullable<Tenant['status']>;
 
@@ -30,13 +37,26 @@ function fleetOf(obj: AnyResource): string[] {
   return typeof f === 'string' ? [f] : [];
 }
 
+/**
+ * A Tenant change, except a status write that leaves the spec as last observed: that is this controller's
+ * own write (it alone sets status.prods), and a pass for it would find nothing to do — one wasted pass
+ * over the whole fleet per tenant written.
+ */
+function tenantChangeKeys(obj: AnyResource, change: WatchChange): string[] {
+  const observed = (obj.status as { observedGeneration?: unknown } | undefined)?.observedGeneration;
+  if (change.type === 'MODIFIED' && observed !== undefined && observed === obj.metadata.generation) return [];
+  return fleetOf(obj);
+}
+
 export function schedulerController(_opts: ControlPlaneOptions, sched: SchedulerControllerOptions = {}): Reconciler {
   return {
     name: 'scheduler',
     resyncMs: 60_000,
     watches: [
       { kind: 'Fleet' },
-      { kind: 'Tenant', mapToKeys: fleetOf },
+      // Tenants arrive in bursts (an import, a sign-up wave); each pass covers the whole fleet, so they
+      // wait a little and share one. Prods and Clusters do not wait: a failure moves tenants at once.
+      { kind: 'Tenant', mapToKeys: tenantChangeKeys, delayMs: TENANT_BATCH_MS },
       { kind: 'Prod', mapToKeys: fleetOf },
       // A cluster's health concerns every fleet with Prods on it; cheaper to re-run all fleets than to ask.
       { kind: 'Cluster', mapToKeys: async (_obj, change) => (await change.store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name) },
@@ -61,11 +81,15 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
         { epsilon: sched.epsilon },
       );
       const byName = new Map(mine.map((t) => [t.metadata.name, t]));
+      const writes: (() => Promise<void>)[] = [];
       for (let i = 0; i < snap.tenantNames.length; i++) {
         const tenant = byName.get(snap.tenantNames[i] ?? '');
         if (!tenant) continue;
-        await writeIfChanged(store, tenant, tenantPlacement(snap, result, i));
+        const placement = tenantPlacement(snap, result, i);
+        if (upToDate(tenant, placement)) continue;
+        writes.push(() => writeIfChanged(store, tenant, placement));
       }
+      await runPool(writes, WRITE_CONCURRENCY);
       const moves = diffPlacements(snap, result);
       if (fleet && moves.length > 0) {
         const degraded = moves.some((m) => m.lostRedundancy || m.unassigned);
@@ -76,12 +100,20 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
   };
 }
 
+/** What the Scheduled condition should say, without its transition time. */
+function desiredCondition(t: Tenant, placement: TenantPlacement): Pick<Condition, 'status' | 'reason' | 'message' | 'observedGeneration'> {
+  return {
+    status: placement.prods.length > 0 ? 'True' : 'False',
+    reason: placement.reasons[0] ?? (placement.prods.length >= t.spec.redundancy ? 'Assigned' : 'Unassigned'),
+    message: placement.reason ?? `on ${placement.prods.join(', ')} in ${placement.domains.join(', ')}`,
+    observedGeneration: t.metadata.generation,
+  };
+}
+
 /** The status the scheduler wants for a tenant, keeping fields it does not own. */
 export function desiredStatus(t: Tenant, placement: TenantPlacement): TenantStatus {
   const old = t.status;
-  const status: Condition['status'] = placement.prods.length > 0 ? 'True' : 'False';
-  const reason = placement.reasons[0] ?? (placement.prods.length >= t.spec.redundancy ? 'Assigned' : 'Unassigned');
-  const message = placement.reason ?? `on ${placement.prods.join(', ')} in ${placement.domains.join(', ')}`;
+  const { status, reason, message } = desiredCondition(t, placement);
   const prev = old?.conditions.find((c) => c.type === SCHEDULED_CONDITION);
   const condition: Condition = {
     type: SCHEDULED_CONDITION,
@@ -101,6 +133,43 @@ export function desiredStatus(t: Tenant, placement: TenantPlacement): TenantStat
   if (placement.reason === undefined) delete next.reason;
   else next.reason = placement.reason;
   return next;
+}
+
+/**
+ * The cheap test first: most tenants' status already says what the placement says. True only where
+ * `desiredStatus` would equal the stored status (Condition is strict: no other keys to compare), so a
+ * false answer just falls back to the full comparison in `writeIfChanged`.
+ */
+function upToDate(t: Tenant, placement: TenantPlacement): boolean {
+  const s = t.status;
+  if (!s || s.observedGeneration !== t.metadata.generation || s.reason !== placement.reason) return false;
+  if (!sameList(s.prods, placement.prods) || !sameList(s.domains, placement.domains)) return false;
+  const c = s.conditions.at(-1);
+  if (!c || c.type !== SCHEDULED_CONDITION || s.conditions.filter((x) => x.type === SCHEDULED_CONDITION).length !== 1) return false;
+  const d = desiredCondition(t, placement);
+  return c.status === d.status && c.reason === d.reason && c.message === d.message && c.observedGeneration === d.observedGeneration;
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Runs the tasks with at most `limit` in flight; every task runs, then the first failure is thrown. */
+async function runPool(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const task = tasks[next++];
+      try {
+        await task?.();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 function sameStatus(a: TenantStatus | undefined, b: TenantStatus): boolean {

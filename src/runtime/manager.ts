@@ -20,7 +20,7 @@ import { errorText, stderrLogger, type Logger } from './logger.js';
 import { reconcileDuration, reconcileTotal, workqueueDepth } from './metrics.js';
 import { isConflict, outcomeOf, reconcileResults, type Outcome, type Settled } from './outcome.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { ReconcileContext, Reconciler } from './reconciler.js';
+import type { ReconcileContext, Reconciler, WatchSpec } from './reconciler.js';
 import { sleep } from './sleep.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -115,7 +115,7 @@ export class Manager {
           w = new KindWatcher(this.store, spec.kind, this.logger, this.opts.watch);
           watchers.set(spec.kind, w);
         }
-        w.onChange((obj, type) => this.enqueueChange(run, spec.mapToKeys, obj, type));
+        w.onChange((obj, type) => this.enqueueChange(run, spec, obj, type));
       }
     }
     const tasks: Promise<void>[] = [...watchers.values()].map((w) => w.run(signal));
@@ -158,17 +158,20 @@ export class Manager {
     return { reconciler, queue, ctx };
   }
 
-  private enqueueChange(run: Running, mapToKeys: Reconciler['watches'][number]['mapToKeys'], obj: AnyResource, type: WatchEventType): void {
+  private enqueueChange(run: Running, spec: WatchSpec, obj: AnyResource, type: WatchEventType): void {
+    const { mapToKeys, delayMs = 0 } = spec;
+    // addAfter keeps the earliest pending time, so a burst joins the wait its first change started.
+    const add = (k: string) => (delayMs > 0 ? run.queue.addAfter(k, delayMs) : run.queue.add(k));
     if (!mapToKeys) {
-      run.queue.add(obj.metadata.name);
+      add(obj.metadata.name);
       return;
     }
     const failed = (e: unknown) =>
       this.logger.log('error', 'mapping a change to keys failed', { controller: run.reconciler.name, object: `${obj.kind}/${obj.metadata.name}`, error: errorText(e) });
     try {
       const keys = mapToKeys(obj, { type, store: this.store });
-      if (Array.isArray(keys)) for (const k of keys) run.queue.add(k);
-      else keys.then((ks) => ks.forEach((k) => run.queue.add(k)), failed);
+      if (Array.isArray(keys)) keys.forEach(add);
+      else keys.then((ks) => ks.forEach(add), failed);
     } catch (e) {
       failed(e);
     }

@@ -39,6 +39,12 @@ export interface WatchSpec {
    * the object is its last known state. May be async (e.g. a Cluster → the Prods on it, read from the store).
    */
   mapToKeys?: (obj: AnyResource, change: WatchChange) => string[] | Promise<string[]>;
+  /**
+   * Reconcile the keys this kind's changes map to only after this delay, so that a burst of changes makes
+   * one pass: the first change of a burst starts the wait and later ones join it (for a reconciler whose
+   * pass covers many objects, e.g. a whole fleet). Default 0: at once.
+   */
+  delayMs?: number;
 }
 
 export interface ReconcileContext {

@@ -155,6 +155,48 @@ describe('scheduler controller', () => {
     assert.equal(qa?.status?.conditions[0]?.status, 'False');
   });
 
+  it('is not woken by its own status writes, only by spec changes, arrivals and departures', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const { ctx } = context(store);
+    const r = schedulerController({ store });
+    await r.reconcile(ctx, 'web');
+    const watch = r.watches.find((w) => w.kind === 'Tenant');
+    assert.ok(watch?.mapToKeys, 'tenants are watched through a mapping');
+    assert.ok((watch.delayMs ?? 0) > 0, 'tenant changes wait to share a pass');
+    assert.ok(!r.watches.some((w) => w.kind !== 'Tenant' && (w.delayMs ?? 0) > 0), 'Prod and Cluster changes do not wait');
+    const t = await store.get<Tenant>('Tenant', 't01');
+    assert.ok(t?.status, 't01 has a status');
+    const keys = (obj: Tenant, type: 'ADDED' | 'MODIFIED' | 'DELETED') => watch.mapToKeys?.(obj, { type, store });
+    assert.deepEqual(await keys(t, 'MODIFIED'), [], 'its own status write');
+    const respec = await store.update({ ...t, spec: { ...t.spec, users: 99 } });
+    assert.deepEqual(await keys(respec, 'MODIFIED'), ['web'], 'a spec change');
+    assert.deepEqual(await keys(t, 'ADDED'), ['web'], 'an arrival');
+    assert.deepEqual(await keys(t, 'DELETED'), ['web'], 'a departure');
+  });
+
+  it('writes statuses concurrently, so that the store can commit them together', async () => {
+    const inner = new MemoryStore();
+    await seed(inner);
+    let inFlight = 0;
+    let most = 0;
+    const store: Store = Object.assign(Object.create(inner) as MemoryStore, {
+      updateStatus: async <T extends AnyResource>(obj: T): Promise<T> => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 1));
+        try {
+          return await inner.updateStatus(obj);
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    const { ctx } = context(store);
+    await schedulerController({ store }).reconcile(ctx, 'web');
+    assert.ok((await tenants(inner)).every((t) => (t.status?.prods.length ?? 0) > 0), 'every tenant written');
+    assert.ok(most > 1, `writes went one at a time (${most} in flight at most)`);
+  });
+
   it('retries a status write on a resourceVersion conflict', async () => {
     const inner = new MemoryStore();
     await seed(inner);

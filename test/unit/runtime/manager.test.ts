@@ -133,6 +133,33 @@ describe('Manager', () => {
     }
   });
 
+  it('makes one pass for a burst of changes to a kind watched with a delay', async () => {
+    const store = new MemoryStore();
+    let passes = 0;
+    let seenAtPass = 0;
+    const r = reconciler(
+      'batched',
+      async ({ store: s }) => {
+        passes++;
+        seenAtPass = (await s.list('Cluster')).items.length;
+        return {};
+      },
+      { watches: [{ kind: 'Cluster', mapToKeys: () => ['all'], delayMs: 100 }] },
+    );
+    const m = new Manager({ store, reconcilers: [r], logger: new CapturingLogger() });
+    m.start();
+    try {
+      // Each create is its own change, in its own tick: without the delay each could start a pass.
+      for (const n of ['a', 'b', 'c', 'd', 'e']) await store.create(cluster(n));
+      await waitFor('the batched pass', async () => passes > 0);
+      await new Promise((r) => setTimeout(r, 150)); // room for a wrong second pass to show
+      assert.equal(passes, 1, 'one pass for the burst');
+      assert.equal(seenAtPass, 5, 'the pass saw the whole burst');
+    } finally {
+      await m.stop();
+    }
+  });
+
   it('runs reconcilers only while leading, and stop drains the pass in flight', async () => {
     const store = new MemoryStore();
     await store.create(cluster('a'));
