@@ -7,9 +7,9 @@
 import type { Cluster, Condition, Fleet, Prod, Tenant } from '../api/index.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
-import type { ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
+import type { ObjectCache, ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
 import { diffPlacements, summarizeMoves } from '../scheduler/moves.js';
-import { scheduleFleet, tenantPlacement, type TenantPlacement } from '../scheduler/snapshot.js';
+import { scheduleFleet, tenantPlacement, type FleetObjects, type TenantPlacement } from '../scheduler/snapshot.js';
 import { canonicalJson, nowIso } from '../store/object-semantics.js';
 import type { Store } from '../store/store.js';
 import type { ControlPlaneOptions } from './index.js';
@@ -49,6 +49,9 @@ function tenantChangeKeys(obj: AnyResource, change: WatchChange): string[] {
 }
 
 export function schedulerController(_opts: ControlPlaneOptions, sched: SchedulerControllerOptions = {}): Reconciler {
+  // Tenants as this controller last wrote them, until its cache shows that write: a pass that read
+  // an older copy would take the tenant for unplaced and place it afresh (maybe elsewhere: a move).
+  const written = new Map<string, Tenant>();
   return {
     name: 'scheduler',
     resyncMs: 60_000,
@@ -68,18 +71,9 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
     },
     async reconcile(ctx: ReconcileContext, key: string): Promise<Result> {
       const { store } = ctx;
-      const [fleet, clusters, prods, tenants] = await Promise.all([
-        store.get<Fleet>('Fleet', key),
-        store.list<Cluster>('Cluster'),
-        store.list<Prod>('Prod'),
-        store.list<Tenant>('Tenant'),
-      ]);
-      const mine = tenants.items.filter((t) => t.spec.fleet === key);
+      const { fleet, clusters, prods, tenants: mine } = ctx.cache ? fromCache(ctx.cache, key, written) : await fromStore(store, key);
       if (mine.length === 0) return {};
-      const { snap, result } = scheduleFleet(
-        { fleet, clusters: clusters.items, prods: prods.items.filter((p) => p.spec.fleet === key), tenants: mine },
-        { epsilon: sched.epsilon },
-      );
+      const { snap, result } = scheduleFleet({ fleet, clusters, prods, tenants: mine }, { epsilon: sched.epsilon });
       const byName = new Map(mine.map((t) => [t.metadata.name, t]));
       const writes: (() => Promise<void>)[] = [];
       for (let i = 0; i < snap.tenantNames.length; i++) {
@@ -87,7 +81,10 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
         if (!tenant) continue;
         const placement = tenantPlacement(snap, result, i);
         if (upToDate(tenant, placement)) continue;
-        writes.push(() => writeIfChanged(store, tenant, placement));
+        writes.push(async () => {
+          const w = await writeIfChanged(store, tenant, placement);
+          if (w && ctx.cache) written.set(w.metadata.name, w);
+        });
       }
       await runPool(writes, WRITE_CONCURRENCY);
       const moves = diffPlacements(snap, result);
@@ -98,6 +95,57 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
       return {};
     },
   };
+}
+
+/**
+ * The fleet's objects from the watch cache, tenants overlaid with this controller's own writes the
+ * cache does not show yet (a write is shown once the cache's copy is at least as new).
+ */
+function fromCache(cache: ObjectCache, key: string, written: Map<string, Tenant>): FleetObjects {
+  const tenants: Tenant[] = [];
+  const seen = new Set<string>();
+  for (const t of cache.list<Tenant>('Tenant')) {
+    if (t.spec.fleet !== key) continue;
+    const name = t.metadata.name;
+    seen.add(name);
+    const w = written.get(name);
+    if (w && olderThan(t, w)) tenants.push(w);
+    else {
+      if (w) written.delete(name);
+      tenants.push(t);
+    }
+  }
+  for (const [name, w] of written) if (w.spec.fleet === key && !seen.has(name)) written.delete(name);
+  return {
+    fleet: cache.get<Fleet>('Fleet', key),
+    clusters: cache.list<Cluster>('Cluster'),
+    prods: cache.list<Prod>('Prod').filter((p) => p.spec.fleet === key),
+    tenants,
+  };
+}
+
+async function fromStore(store: Store, key: string): Promise<FleetObjects> {
+  const [fleet, clusters, prods, tenants] = await Promise.all([
+    store.get<Fleet>('Fleet', key),
+    store.list<Cluster>('Cluster'),
+    store.list<Prod>('Prod'),
+    store.list<Tenant>('Tenant'),
+  ]);
+  return {
+    fleet,
+    clusters: clusters.items,
+    prods: prods.items.filter((p) => p.spec.fleet === key),
+    tenants: tenants.items.filter((t) => t.spec.fleet === key),
+  };
+}
+
+/** Revisions are store-wide counters (SQLite, memory and etcd alike); anything else counts as not older. */
+function olderThan(a: AnyResource, b: AnyResource): boolean {
+  try {
+    return BigInt(a.metadata.resourceVersion ?? '') < BigInt(b.metadata.resourceVersion ?? '');
+  } catch {
+    return false;
+  }
 }
 
 /** What the Scheduled condition should say, without its transition time. */
@@ -136,9 +184,9 @@ export function desiredStatus(t: Tenant, placement: TenantPlacement): TenantStat
 }
 
 /**
- * The cheap test first: most tenants' status already says what the placement says. True only where
- * `desiredStatus` would equal the stored status (Condition is strict: no other keys to compare), so a
- * false answer just falls back to the full comparison in `writeIfChanged`.
+ * Whether the stored status already says what the placement says, without building it: most tenants'
+ * does. Exactly `sameStatus(t.status, desiredStatus(t, placement))` (Condition is strict: no other keys;
+ * a Scheduled condition that is not alone or not last is moved by `desiredStatus`, a change).
  */
 function upToDate(t: Tenant, placement: TenantPlacement): boolean {
   const s = t.status;
@@ -181,21 +229,23 @@ function sameStatus(a: TenantStatus | undefined, b: TenantStatus): boolean {
   return canonicalJson(strip(a) ?? null) === canonicalJson(strip(b));
 }
 
-/** updateStatus with resourceVersion compare-and-swap; on conflict re-read and retry. */
-async function writeIfChanged(store: Store, tenant: Tenant, placement: TenantPlacement): Promise<void> {
+/**
+ * updateStatus with resourceVersion compare-and-swap; on conflict re-read and retry. Returns what it
+ * wrote. Called for a tenant `upToDate` found stale, so only a re-read copy needs the full comparison.
+ */
+async function writeIfChanged(store: Store, tenant: Tenant, placement: TenantPlacement): Promise<Tenant | undefined> {
   let cur: Tenant | undefined = tenant;
   for (let attempt = 0; ; attempt++) {
     const next = desiredStatus(cur, placement);
-    if (sameStatus(cur.status, next)) return;
+    if (attempt > 0 && sameStatus(cur.status, next)) return undefined;
     try {
-      await store.updateStatus<Tenant>({ ...cur, status: next });
-      return;
+      return await store.updateStatus<Tenant>({ ...cur, status: next });
     } catch (e) {
       if (!isDroverError(e, 'DROVER_E_CONFLICT') || attempt + 1 >= CONFLICT_RETRIES) throw e;
       const generation: number | undefined = cur.metadata.generation;
       cur = await store.get<Tenant>('Tenant', tenant.metadata.name);
       // Deleted, or its spec changed: the watch has queued another reconcile that sees the new spec.
-      if (!cur || cur.metadata.generation !== generation) return;
+      if (!cur || cur.metadata.generation !== generation) return undefined;
     }
   }
 }

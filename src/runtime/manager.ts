@@ -20,7 +20,7 @@ import { errorText, stderrLogger, type Logger } from './logger.js';
 import { reconcileDuration, reconcileTotal, workqueueDepth } from './metrics.js';
 import { isConflict, outcomeOf, reconcileResults, type Outcome, type Settled } from './outcome.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { ReconcileContext, Reconciler, WatchSpec } from './reconciler.js';
+import type { ObjectCache, ReconcileContext, Reconciler, WatchSpec } from './reconciler.js';
 import { sleep } from './sleep.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -40,6 +40,26 @@ interface Running {
   reconciler: Reconciler;
   queue: WorkQueue;
   ctx: ReconcileContext;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** The watches' objects, for the kinds this reconciler watches. */
+function cacheOf(reconciler: Reconciler, watchers: ReadonlyMap<string, KindWatcher>): ObjectCache {
+  const watcher = (kind: string): KindWatcher => {
+    const w = reconciler.watches.some((s) => s.kind === kind) ? watchers.get(kind) : undefined;
+    if (!w) throw new Error(`reconciler "${reconciler.name}" reads kind ${kind} from its cache but does not watch it`);
+    return w;
+  };
+  return {
+    list: <T extends AnyResource>(kind: string) => watcher(kind).items() as T[],
+    get: <T extends AnyResource>(kind: string, name: string) => watcher(kind).get(name) as T | undefined,
+  };
 }
 
 export class Manager {
@@ -119,17 +139,18 @@ export class Manager {
       }
     }
     const tasks: Promise<void>[] = [...watchers.values()].map((w) => w.run(signal));
+    for (const run of running) run.ctx.cache = cacheOf(run.reconciler, watchers);
+    // Reconcilers read their caches: no pass before every watched kind has been listed once.
+    await Promise.race([Promise.all([...watchers.values()].map((w) => w.synced)), aborted(signal)]);
     const timers: NodeJS.Timeout[] = [];
     for (const run of running) {
+      if (signal.aborted) break;
       void this.resync(run);
       const every = run.reconciler.resyncMs;
       if (every !== undefined && every > 0) timers.push(setInterval(() => void this.resync(run), every));
       for (let i = 0; i < this.workers; i++) tasks.push(this.work(run));
     }
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await aborted(signal);
     for (const t of timers) clearInterval(t);
     for (const run of running) run.queue.shutdown();
     await Promise.all(tasks);

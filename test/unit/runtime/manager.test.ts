@@ -133,6 +133,38 @@ describe('Manager', () => {
     }
   });
 
+  it('hands reconcilers a cache of their watched kinds, listed before the first pass', async () => {
+    const store = new MemoryStore();
+    for (const n of ['a', 'b', 'c']) await store.create(cluster(n));
+    const atFirstPass: string[][] = [];
+    let unwatched: unknown;
+    const r = reconciler(
+      'cached',
+      async ({ cache }) => {
+        assert.ok(cache, 'the manager sets a cache');
+        atFirstPass.push(cache.list('Cluster').map((c) => c.metadata.name).sort());
+        try {
+          cache.list('Prod');
+        } catch (e) {
+          unwatched = e;
+        }
+        return {};
+      },
+      { listKeys: async () => ['x'] },
+    );
+    const m = new Manager({ store, reconcilers: [r], logger: new CapturingLogger() });
+    m.start();
+    try {
+      await waitFor('the first pass', async () => atFirstPass.length > 0);
+      assert.deepEqual(atFirstPass[0], ['a', 'b', 'c'], 'the first pass sees every existing object');
+      assert.match(String(unwatched), /does not watch it/, 'an unwatched kind is an error, not an empty list');
+      await store.create(cluster('d'));
+      await waitFor('the new cluster in the cache', async () => atFirstPass.some((names) => names.includes('d')));
+    } finally {
+      await m.stop();
+    }
+  });
+
   it('makes one pass for a burst of changes to a kind watched with a delay', async () => {
     const store = new MemoryStore();
     let passes = 0;
