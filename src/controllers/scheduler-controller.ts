@@ -1,7 +1,7 @@
 /**
- * The scheduler controller: one reconcile per fleet computes the whole tenant assignment from live
- * objects (seeded by each Tenant's current status.prods, so it is stable) and writes Tenant status only
- * where it changed. Level-based: it never relies on having seen the event that caused a change, so a
+ * The scheduler controller: one reconcile per fleet computes the whole tenant assignment from the
+ * watched objects (seeded by each Tenant's current status.prods, so it is stable) and writes Tenant
+ * status only where it changed. Level-based: it never relies on having seen the event that caused a change, so a
  * cluster going NotReady, a drain, a retired Prod or a new tenant all take the same path.
  */
 import type { Cluster, Condition, Fleet, Prod, Tenant } from '../api/index.js';
