@@ -24,6 +24,9 @@ export class KindWatcher {
   private readonly backoff: { baseMs: number; maxMs: number };
   /** Times this watcher has listed (the first list included). */
   lists = 0;
+  /** Resolves once the first list is in: from then on `items` and `get` answer for the whole kind. */
+  readonly synced: Promise<void>;
+  private markSynced: () => void = () => {};
 
   constructor(
     private readonly store: Store,
@@ -32,6 +35,16 @@ export class KindWatcher {
     opts: KindWatcherOptions = {},
   ) {
     this.backoff = opts.backoff ?? { baseMs: 100, maxMs: 5_000 };
+    this.synced = new Promise((resolve) => (this.markSynced = resolve));
+  }
+
+  /** Every object of the kind as last seen (shared with the watch: read, never change). */
+  items(): AnyResource[] {
+    return [...this.known.values()];
+  }
+
+  get(name: string): AnyResource | undefined {
+    return this.known.get(name);
   }
 
   onChange(h: ChangeHandler): void {
@@ -80,6 +93,7 @@ export class KindWatcher {
       this.known.delete(name);
       this.emit(prev, 'DELETED');
     }
+    this.markSynced();
     return resourceVersion;
   }
 

@@ -20,7 +20,7 @@ import { errorText, stderrLogger, type Logger } from './logger.js';
 import { reconcileDuration, reconcileTotal, workqueueDepth } from './metrics.js';
 import { isConflict, outcomeOf, reconcileResults, type Outcome, type Settled } from './outcome.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { ReconcileContext, Reconciler } from './reconciler.js';
+import type { ObjectCache, ReconcileContext, Reconciler, WatchSpec } from './reconciler.js';
 import { sleep } from './sleep.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -40,6 +40,26 @@ interface Running {
   reconciler: Reconciler;
   queue: WorkQueue;
   ctx: ReconcileContext;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** The watches' objects, for the kinds this reconciler watches. */
+function cacheOf(reconciler: Reconciler, watchers: ReadonlyMap<string, KindWatcher>): ObjectCache {
+  const watcher = (kind: string): KindWatcher => {
+    const w = reconciler.watches.some((s) => s.kind === kind) ? watchers.get(kind) : undefined;
+    if (!w) throw new Error(`reconciler "${reconciler.name}" reads kind ${kind} from its cache but does not watch it`);
+    return w;
+  };
+  return {
+    list: <T extends AnyResource>(kind: string) => watcher(kind).items() as T[],
+    get: <T extends AnyResource>(kind: string, name: string) => watcher(kind).get(name) as T | undefined,
+  };
 }
 
 export class Manager {
@@ -115,21 +135,22 @@ export class Manager {
           w = new KindWatcher(this.store, spec.kind, this.logger, this.opts.watch);
           watchers.set(spec.kind, w);
         }
-        w.onChange((obj, type) => this.enqueueChange(run, spec.mapToKeys, obj, type));
+        w.onChange((obj, type) => this.enqueueChange(run, spec, obj, type));
       }
     }
     const tasks: Promise<void>[] = [...watchers.values()].map((w) => w.run(signal));
+    for (const run of running) run.ctx.cache = cacheOf(run.reconciler, watchers);
+    // Reconcilers read their caches: no pass before every watched kind has been listed once.
+    await Promise.race([Promise.all([...watchers.values()].map((w) => w.synced)), aborted(signal)]);
     const timers: NodeJS.Timeout[] = [];
     for (const run of running) {
+      if (signal.aborted) break;
       void this.resync(run);
       const every = run.reconciler.resyncMs;
       if (every !== undefined && every > 0) timers.push(setInterval(() => void this.resync(run), every));
       for (let i = 0; i < this.workers; i++) tasks.push(this.work(run));
     }
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await aborted(signal);
     for (const t of timers) clearInterval(t);
     for (const run of running) run.queue.shutdown();
     await Promise.all(tasks);
@@ -158,17 +179,20 @@ export class Manager {
     return { reconciler, queue, ctx };
   }
 
-  private enqueueChange(run: Running, mapToKeys: Reconciler['watches'][number]['mapToKeys'], obj: AnyResource, type: WatchEventType): void {
+  private enqueueChange(run: Running, spec: WatchSpec, obj: AnyResource, type: WatchEventType): void {
+    const { mapToKeys, delayMs = 0 } = spec;
+    // addAfter keeps the earliest pending time, so a burst joins the wait its first change started.
+    const add = (k: string) => (delayMs > 0 ? run.queue.addAfter(k, delayMs) : run.queue.add(k));
     if (!mapToKeys) {
-      run.queue.add(obj.metadata.name);
+      add(obj.metadata.name);
       return;
     }
     const failed = (e: unknown) =>
       this.logger.log('error', 'mapping a change to keys failed', { controller: run.reconciler.name, object: `${obj.kind}/${obj.metadata.name}`, error: errorText(e) });
     try {
       const keys = mapToKeys(obj, { type, store: this.store });
-      if (Array.isArray(keys)) for (const k of keys) run.queue.add(k);
-      else keys.then((ks) => ks.forEach((k) => run.queue.add(k)), failed);
+      if (Array.isArray(keys)) keys.forEach(add);
+      else keys.then((ks) => ks.forEach(add), failed);
     } catch (e) {
       failed(e);
     }

@@ -39,10 +39,29 @@ export interface WatchSpec {
    * the object is its last known state. May be async (e.g. a Cluster → the Prods on it, read from the store).
    */
   mapToKeys?: (obj: AnyResource, change: WatchChange) => string[] | Promise<string[]>;
+  /**
+   * Reconcile the keys this kind's changes map to only after this delay, so that a burst of changes makes
+   * one pass: the first change of a burst starts the wait and later ones join it (for a reconciler whose
+   * pass covers many objects, e.g. a whole fleet). Default 0: at once.
+   */
+  delayMs?: number;
+}
+
+/**
+ * The objects of the kinds a reconciler watches, as the manager's watches last saw them (an informer
+ * cache): reading costs no store round trip and no parsing. It lags the store by the watch's delivery,
+ * so a pass does not see its own writes yet: keep what you wrote, or read the store where that matters.
+ */
+export interface ObjectCache {
+  /** Throws for a kind the reconciler does not watch. */
+  list<T extends AnyResource>(kind: string): T[];
+  get<T extends AnyResource>(kind: string, name: string): T | undefined;
 }
 
 export interface ReconcileContext {
   store: Store;
+  /** Set by the manager, once every watched kind has been listed; absent outside it (e.g. unit tests). */
+  cache?: ObjectCache;
   signal: AbortSignal;
   /** Record an event about an object (shown by `drover describe`). */
   recordEvent(obj: AnyResource, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;

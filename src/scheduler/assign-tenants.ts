@@ -11,10 +11,12 @@
  *    weigh more than balance) on the least-loaded eligible ones, above the bound but never above the
  *    hard capacity, flagged BoundExceeded;
  * 4. rebalance — Prods above the bound (it fell: Prods were added, tenants grew) shed tenants, but only
- *    to a Prod with room within it, so re-running on the result moves nobody.
+ *    to a Prod with room within it, and tenants still short of Prods take the room that frees; rounds
+ *    run until one changes nothing, so re-running on the result moves nobody (it is a fixpoint).
  *
  * `TenantAssigner.failProds` is the incremental path: it finds the tenants of the Prods that stopped
- * serving through a per-Prod index and re-places only their slots, O(affected) instead of O(tenants).
+ * serving through a per-Prod index and re-places only their slots, O(affected) instead of O(tenants),
+ * then runs the same rebalance to its end, so a full pass after it moves nobody either.
  */
 import { hashPair, unitInterval } from './hash.js';
 import { SlotHow, type AssignInput, type AssignResult, type LoadBound, type ProdTable } from './model.js';
@@ -30,6 +32,7 @@ const DEGRADING =
   reasonBit.RedundancyReducedSingleDomain |
   reasonBit.RedundancyReducedNoRoom |
   reasonBit.BoundExceeded;
+const PIN_REASONS = reasonBit.PinUnavailable | reasonBit.PinSameDomain | reasonBit.PinExceedsRedundancy;
 
 export function assignTenants(input: AssignInput): AssignResult {
   return new TenantAssigner(input).run();
@@ -65,7 +68,10 @@ export class TenantAssigner {
   private indexTenants: Int32Array | undefined;
   private readonly indexExtra = new Map<number, number[]>();
   private readonly scores: Float64Array;
-  private shedFailed = false;
+  /** Tenants with fewer Prods than their redundancy, biggest first: room freed later goes to them. */
+  private short: number[] = [];
+  /** Tenants flagged BoundExceeded: the flag is dropped at the end of a pass if none of their Prods is above. */
+  private readonly boundFlagged = new Set<number>();
 
   constructor(input: AssignInput) {
     this.input = input;
@@ -152,8 +158,10 @@ export class TenantAssigner {
 
   private fitsBound(p: number, u: number): boolean {
     const l = this.load[p] ?? 0;
-    // A tenant bigger than the bound gets an empty Prod to itself rather than none.
-    return (l + u <= (this.capOf[p] ?? 0) || l === 0) && l + u <= this.hardCap;
+    // A tenant bigger than the bound gets an empty Prod to itself rather than none; a tenant without
+    // users adds nothing, so any Prod is room for it (else it would be flagged above a bound it does not
+    // move, and a re-run, which keeps it without a check, would drop the flag).
+    return (l + u <= (this.capOf[p] ?? 0) || l === 0 || u === 0) && l + u <= this.hardCap;
   }
 
   /**
@@ -215,7 +223,7 @@ export class TenantAssigner {
       }
       if (best < 0) break;
       this.setSlot(t, best, SlotHow.fallback);
-      this.flags[t] = (this.flags[t] ?? 0) | reasonBit.BoundExceeded;
+      this.flagBound(t);
     }
     const got = this.filled(t);
     let why = 0;
@@ -227,39 +235,70 @@ export class TenantAssigner {
     this.flags[t] = (this.flags[t] ?? 0) | why;
   }
 
+  private flagBound(t: number): void {
+    this.flags[t] = (this.flags[t] ?? 0) | reasonBit.BoundExceeded;
+    this.boundFlagged.add(t);
+  }
+
+  private isOver(p: number): boolean {
+    return (this.load[p] ?? 0) > (this.capOf[p] ?? 0);
+  }
+
   private anyServing(test: boolean): boolean {
     const role = test ? 1 : 0;
     for (let p = 0; p < this.P; p++) if (this.serving[p] === 1 && this.prods.test[p] === role) return true;
     return false;
   }
 
-  /** The full, seeded pass (phases 1–4). */
-  run(): AssignResult {
-    const { users, redundancy, cls, prev0, prev1, pins } = this.input.tenants;
+  /**
+   * Phase 1 on its own: each pinned tenant's pinned Prods and pin reasons. Pins come before everything
+   * else, so only earlier pins count against the hard capacity; failProds re-evaluates them this way to
+   * land exactly where a full pass would.
+   */
+  private evaluatePins(): Map<number, { prods: number[]; flags: number }> {
+    const { users, redundancy, cls, pins } = this.input.tenants;
     const domainOf = this.prods.domain;
-    const T = this.T;
-
-    // 1. pins
+    const pinLoad = new Map<number, number>();
+    const out = new Map<number, { prods: number[]; flags: number }>();
     for (const [t, list] of pins) {
       const r = redundancy[t] ?? 1;
       const u = users[t] ?? 0;
       const role = this.roleOfClass[cls[t] ?? 0] ?? 0;
+      const prods: number[] = [];
+      let flags = 0;
       for (const p of list) {
-        if (this.filled(t) >= r) {
-          this.flags[t] = (this.flags[t] ?? 0) | reasonBit.PinExceedsRedundancy;
+        if (prods.length >= r) {
+          flags |= reasonBit.PinExceedsRedundancy;
           break;
         }
-        if (p < 0 || this.serving[p] !== 1 || this.prods.test[p] !== role || (this.load[p] ?? 0) + u > this.hardCap) {
-          this.flags[t] = (this.flags[t] ?? 0) | reasonBit.PinUnavailable;
+        if (p < 0 || this.serving[p] !== 1 || this.prods.test[p] !== role || (pinLoad.get(p) ?? 0) + u > this.hardCap) {
+          flags |= reasonBit.PinUnavailable;
           continue;
         }
-        if (p === this.slot0[t]) continue;
-        if (this.usedDomain(t) === domainOf[p]) {
-          this.flags[t] = (this.flags[t] ?? 0) | reasonBit.PinSameDomain;
+        const first = prods[0];
+        if (p === first) continue;
+        if (first !== undefined && domainOf[first] === domainOf[p]) {
+          flags |= reasonBit.PinSameDomain;
           continue;
         }
-        this.setSlot(t, p, SlotHow.pinned);
+        prods.push(p);
+        pinLoad.set(p, (pinLoad.get(p) ?? 0) + u);
       }
+      out.set(t, { prods, flags });
+    }
+    return out;
+  }
+
+  /** The full, seeded pass (phases 1–4). */
+  run(): AssignResult {
+    const { users, redundancy, cls, prev0, prev1 } = this.input.tenants;
+    const domainOf = this.prods.domain;
+    const T = this.T;
+
+    // 1. pins
+    for (const [t, pin] of this.evaluatePins()) {
+      for (const p of pin.prods) this.setSlot(t, p, SlotHow.pinned);
+      this.flags[t] = (this.flags[t] ?? 0) | pin.flags;
     }
 
     // 2. keep previous Prods that are still valid
@@ -287,44 +326,111 @@ export class TenantAssigner {
     // 3. place empty slots, biggest tenants first
     const order = sortByUsersDescending(pending.subarray(0, pendingCount), users, true);
     for (const t of order) this.place(t);
+    this.short = [];
+    for (const t of order) if (this.filled(t) < (redundancy[t] ?? 1)) this.short.push(t);
 
-    // 4. rebalance Prods above the bound, only towards room within it. Rounds, because a Prod that
-    // sheds below the bound can take a tenant an earlier shed could not place, and freed room lets
-    // tenants still short of Prods in: without them a re-run would find moves (it must be a fixpoint).
-    const over = new Uint8Array(this.P);
-    for (let round = 0; round < 4; round++) {
-      let anyOver = false;
-      for (let p = 0; p < this.P; p++) {
-        over[p] = (this.load[p] ?? 0) > (this.capOf[p] ?? 0) ? 1 : 0;
-        if (over[p] === 1) anyOver = true;
-      }
-      if (!anyOver) break;
-      for (const v of this.views) v.resetMemos();
-      let moved = 0;
-      for (let t = 0; t < T; t++) {
-        for (let s = 0; s < 2; s++) {
-          const p = (s === 0 ? this.slot0[t] : this.slot1[t]) ?? -1;
-          if (p >= 0 && over[p] === 1 && this.shed(t, s, p)) moved++;
-        }
-      }
-      if (moved === 0) break;
-      for (const t of order) if (this.filled(t) < (redundancy[t] ?? 1)) this.place(t);
-    }
-    if (this.shedFailed) {
-      for (let t = 0; t < T; t++) {
-        if (((this.flags[t] ?? 0) & reasonBit.BoundExceeded) === 0) continue;
-        const a = this.slot0[t] ?? -1;
-        const b = this.slot1[t] ?? -1;
-        const above = (a >= 0 && (this.load[a] ?? 0) > (this.capOf[a] ?? 0)) || (b >= 0 && (this.load[b] ?? 0) > (this.capOf[b] ?? 0));
-        if (!above) this.flags[t] = (this.flags[t] ?? 0) & ~reasonBit.BoundExceeded;
-      }
-    }
+    // 4. rebalance
+    this.rebalance();
+    this.clearStaleBoundFlags();
     this.buildIndex();
     return this.result();
   }
 
-  /** Move one slot of `t` off Prod `p` if `p` is above the bound and another Prod has room within it. */
-  private shed(t: number, s: number, p: number): boolean {
+  /**
+   * Rounds of: every Prod above the bound sheds what it can (`shedFrom`), then, if that freed room,
+   * tenants short of Prods try again. Until a round changes nothing: stopping earlier leaves a shed or a
+   * placement that a re-run on the result would make, i.e. a move on a no-op. It ends: a shed only lands
+   * within the bound, so it lowers the total excess over the bounds (whole users) by at least one, and
+   * a placement adds a slot, which nothing removes. Short tenants have just tried when it starts.
+   */
+  private rebalance(moved?: Set<number>): void {
+    const redundancy = this.input.tenants.redundancy;
+    for (;;) {
+      let sheds = 0;
+      for (let p = 0; p < this.P; p++) {
+        if (!this.isOver(p)) continue;
+        // The tenants of a Prod come from the index; a pass with nothing above the bound never builds it.
+        if (!this.indexStart) this.buildIndex();
+        sheds += this.shedFrom(p, moved);
+      }
+      let placed = 0;
+      if (sheds > 0) {
+        let w = 0;
+        for (const t of this.short) {
+          const had = this.filled(t);
+          this.place(t);
+          const got = this.filled(t);
+          if (got > had) {
+            placed++;
+            moved?.add(t);
+          }
+          if (got < (redundancy[t] ?? 1)) this.short[w++] = t;
+        }
+        this.short.length = w;
+      }
+      // Placements only add load, so short tenants that failed still fail; a fallback placement may
+      // have pushed a Prod over the bound, which the next round looks at.
+      if (sheds === 0 && placed === 0) return;
+    }
+  }
+
+  /**
+   * Shed tenants off `p` until it is within the bound or none can move: the smallest tenant whose move
+   * alone is enough, else the biggest that can move, then look again. Fewest moves, and the fewest users
+   * moved among those (tried: tenant order moved three small tenants where moving one sufficed). A tenant
+   * that cannot move stays unable to while `p` sheds (other Prods only gain load), so each is tried once.
+   * Returns the number of tenants moved.
+   */
+  private shedFrom(p: number, moved?: Set<number>): number {
+    const users = this.input.tenants.users;
+    const cands = this.tenantsOf(p)
+      .filter((t) => (users[t] ?? 0) > 0)
+      .sort((a, b) => (users[a] ?? 0) - (users[b] ?? 0) || a - b);
+    const cap = this.capOf[p] ?? 0;
+    let top = cands.length - 1;
+    let count = 0;
+    while (top >= 0 && this.isOver(p)) {
+      const excess = (this.load[p] ?? 0) - cap;
+      // Candidates above `top` were all tried; the first one big enough is at `lo`.
+      let lo = 0;
+      let hi = top + 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((users[cands[mid] ?? 0] ?? 0) < excess) lo = mid + 1;
+        else hi = mid;
+      }
+      let done = false;
+      for (let j = lo; j <= top; j++) {
+        const t = cands[j] ?? 0;
+        if (this.shed(t, p)) {
+          moved?.add(t);
+          count++;
+          done = true;
+          break;
+        }
+      }
+      if (done) break;
+      // None big enough can move: the biggest smaller one that can, and look again.
+      top = lo - 1;
+      while (top >= 0) {
+        const t = cands[top--] ?? 0;
+        if (this.shed(t, p)) {
+          moved?.add(t);
+          count++;
+          break;
+        }
+      }
+    }
+    return count;
+  }
+
+  /**
+   * Move the slot of `t` on Prod `p` if `p` is above the bound and another eligible Prod has room within
+   * it. On failure everything is as before, slot order included (a swapped order would make the
+   * caller's next look at the tenant try the same Prod again and skip the other).
+   */
+  private shed(t: number, p: number): boolean {
+    const s = this.slot0[t] === p ? 0 : 1;
     const how = ((s === 0 ? this.how0[t] : this.how1[t]) ?? 0) as SlotHow;
     if (how === SlotHow.pinned) return false;
     const u = this.input.tenants.users[t] ?? 0;
@@ -333,21 +439,55 @@ export class TenantAssigner {
     if (l <= (this.capOf[p] ?? 0) || l === u || u === 0) return false;
     const view = this.views[this.input.tenants.cls[t] ?? 0];
     if (!view) return false;
-    const other = (s === 0 ? this.slot1[t] : this.slot0[t]) ?? -1;
-    const otherHow = (s === 0 ? this.how1[t] : this.how0[t]) ?? 0;
+    const a0 = this.slot0[t] ?? -1;
+    const h0 = this.how0[t] ?? 0;
+    const a1 = this.slot1[t] ?? -1;
+    const h1 = this.how1[t] ?? 0;
+    const other = s === 0 ? a1 : a0;
     this.load[p] = l - u;
     this.slot0[t] = other;
-    this.how0[t] = other >= 0 ? otherHow : 0;
+    this.how0[t] = other >= 0 ? (s === 0 ? h1 : h0) : 0;
     this.slot1[t] = -1;
     this.how1[t] = 0;
-    const placed = this.placeInDomains(t, view, p, other >= 0 ? (this.prods.domain[other] ?? -1) : -1, SlotHow.rebalanced);
-    if (!placed) {
-      this.setSlot(t, p, how);
-      // Stays above the bound because nothing else has room: say so (cleared below if it falls under).
-      this.flags[t] = (this.flags[t] ?? 0) | reasonBit.BoundExceeded;
-      this.shedFailed = true;
-    } else if (how === SlotHow.fallback) this.flags[t] = (this.flags[t] ?? 0) & ~reasonBit.BoundExceeded;
-    return placed;
+    // `p` stays above the bound for every tenant of this size or more, so the walk excluding it may
+    // memoise a failure for its ring.
+    if (!this.placeInDomains(t, view, p, other >= 0 ? (this.prods.domain[other] ?? -1) : -1, SlotHow.rebalanced)) {
+      this.load[p] = l;
+      this.slot0[t] = a0;
+      this.how0[t] = h0;
+      this.slot1[t] = a1;
+      this.how1[t] = h1;
+      // Stays above the bound because nothing else has room: say so (dropped at the end if it falls under).
+      this.flagBound(t);
+      return false;
+    }
+    this.roomFreed(p);
+    return true;
+  }
+
+  /** `p` lost load: a ring memo "no room for this size" may now be wrong about it. */
+  private roomFreed(p: number): void {
+    const l = this.load[p] ?? 0;
+    // An empty Prod takes a tenant of any size (up to the hard capacity).
+    const room = l === 0 ? Infinity : (this.capOf[p] ?? 0) - l;
+    const d = this.prods.domain[p] ?? 0;
+    for (const v of this.views) v.roomOn(p, d, room);
+  }
+
+  /**
+   * BoundExceeded is kept only where the last rebalance round would set it: a slot, not pinned, on a
+   * Prod above the bound that the tenant shares (a tenant alone is the "bigger than the bound" case).
+   * Whatever happened on the way (a fallback placement, a failed shed before others left) must not
+   * show, or a re-run, which keeps the tenant and only sees the end state, would change its status.
+   */
+  private clearStaleBoundFlags(): void {
+    const u = this.input.tenants.users;
+    const above = (t: number, p: number, how: number) => p >= 0 && how !== SlotHow.pinned && this.isOver(p) && (u[t] ?? 0) > 0 && this.load[p] !== u[t];
+    for (const t of this.boundFlagged) {
+      if (above(t, this.slot0[t] ?? -1, this.how0[t] ?? 0) || above(t, this.slot1[t] ?? -1, this.how1[t] ?? 0)) continue;
+      this.flags[t] = (this.flags[t] ?? 0) & ~reasonBit.BoundExceeded;
+      this.boundFlagged.delete(t);
+    }
   }
 
   private buildIndex(): void {
@@ -387,8 +527,10 @@ export class TenantAssigner {
 
   /**
    * Incremental: these Prods stopped serving (cluster NotReady, drained, Prod retired). Only their
-   * tenants' slots are re-placed; the bound is recomputed (it rises, so nobody else has to move).
-   * Returns the tenants that moved.
+   * tenants' slots are re-placed, with the tenants still short of Prods (the bound rose: fewer Prods
+   * share the load) and pinned tenants whose pins now resolve differently; then the same rebalance as
+   * the full pass. The result is what a full pass seeded by it keeps as it is.
+   * Returns the tenants that moved (or gained a Prod).
    */
   failProds(failed: Iterable<number>): Int32Array {
     const affected = new Set<number>();
@@ -402,34 +544,105 @@ export class TenantAssigner {
     if (gone.length === 0) return new Int32Array(0);
     this.bound = this.computeBound();
     this.views = this.makeViews();
-    const users = this.input.tenants.users;
+    const { users, redundancy } = this.input.tenants;
+    // A pin on a failed Prod is unavailable now, and the next pin in the list may take its place.
+    const repin = new Map<number, number[]>();
+    const pinnedTo = new Set<number>();
+    for (const [t, pin] of this.input.tenants.pins.size > 0 ? this.evaluatePins() : []) {
+      const had = [this.slot0[t] ?? -1, this.slot1[t] ?? -1].filter((p, i) => p >= 0 && (i === 0 ? this.how0[t] : this.how1[t]) === SlotHow.pinned);
+      this.flags[t] = ((this.flags[t] ?? 0) & ~PIN_REASONS) | pin.flags;
+      if (had.length === pin.prods.length && had.every((p) => pin.prods.includes(p))) continue;
+      repin.set(t, pin.prods);
+      affected.add(t);
+      for (const p of pin.prods) if (!had.includes(p)) pinnedTo.add(p);
+    }
     const goneSet = new Set(gone);
     for (const t of affected) {
       const u = users[t] ?? 0;
       const a = this.slot0[t] ?? -1;
       const b = this.slot1[t] ?? -1;
-      const keepA = a >= 0 && !goneSet.has(a);
-      const keepB = b >= 0 && !goneSet.has(b);
+      const howA = this.how0[t] ?? 0;
+      const howB = this.how1[t] ?? 0;
+      const pins = repin.get(t);
+      // A slot stays unless its Prod failed, or it is a pin that the new pins replace.
+      const keepA = a >= 0 && !goneSet.has(a) && !(pins && howA === SlotHow.pinned);
+      const keepB = b >= 0 && !goneSet.has(b) && !(pins && howB === SlotHow.pinned);
       if (a >= 0 && !keepA) this.load[a] = (this.load[a] ?? 0) - u;
       if (b >= 0 && !keepB) this.load[b] = (this.load[b] ?? 0) - u;
-      const survivor = keepA ? a : keepB ? b : -1;
-      const survivorHow = keepA ? (this.how0[t] ?? 0) : keepB ? (this.how1[t] ?? 0) : 0;
-      this.slot0[t] = survivor;
-      this.how0[t] = survivorHow;
+      // As in a full pass: the degrading reasons are the placement's to set.
+      this.flags[t] = (this.flags[t] ?? 0) & ~DEGRADING;
+      if (!pins) {
+        this.slot0[t] = keepA ? a : keepB ? b : -1;
+        this.how0[t] = keepA ? howA : keepB ? howB : 0;
+        this.slot1[t] = -1;
+        this.how1[t] = 0;
+        continue;
+      }
+      // Pins first, then what stays, as a full pass would (a kept Prod in a pin's domain gives way).
+      this.slot0[t] = -1;
       this.slot1[t] = -1;
+      this.how0[t] = 0;
       this.how1[t] = 0;
-    }
-    for (const t of sortByUsersDescending(Int32Array.from(affected), users)) this.place(t);
-    // The bound can fall (the failed Prods were the last of a domain, so redundant tenants now count
-    // once): Prods above it shed, as in the full pass, reaching their tenants through the index.
-    for (let p = 0; p < this.P; p++) {
-      if (this.serving[p] !== 1 || (this.load[p] ?? 0) <= (this.capOf[p] ?? 0)) continue;
-      for (const t of this.tenantsOf(p)) {
-        const s = this.slot0[t] === p ? 0 : 1;
-        if (this.shed(t, s, p)) affected.add(t);
+      for (const p of pins) this.setSlot(t, p, SlotHow.pinned);
+      const r = redundancy[t] ?? 1;
+      for (const [p, keep] of [
+        [a, keepA],
+        [b, keepB],
+      ] as const) {
+        if (!keep) continue;
+        this.load[p] = (this.load[p] ?? 0) - u;
+        if (this.filled(t) >= r || p === this.slot0[t] || this.usedDomain(t) === this.prods.domain[p]) continue;
+        this.setSlot(t, p, SlotHow.kept);
       }
     }
+    // A new pin counts before every keep: where it pushes a Prod past the hard capacity, the tenants a
+    // full pass would not keep there (the later ones, in tenant order) must go.
+    for (const p of pinnedTo) if ((this.load[p] ?? 0) > this.hardCap) for (const t of this.evictOverHardCap(p)) affected.add(t);
+
+    // With the affected tenants, those short of Prods from before try again (the bound rose: fewer Prods
+    // share the load), biggest first as in the full pass.
+    const wasShort = new Set(this.short);
+    const todo = sortByUsersDescending(Int32Array.from(new Set([...affected, ...this.short])), users);
+    this.short = [];
+    for (const t of todo) {
+      const had = this.filled(t);
+      if (had < (redundancy[t] ?? 1)) this.place(t);
+      if (wasShort.has(t) && this.filled(t) > had) affected.add(t);
+      if (this.filled(t) < (redundancy[t] ?? 1)) this.short.push(t);
+    }
+    // The bound can also fall (the failed Prods were the last of a domain, so redundant tenants now
+    // count once), and fallback placements can land above it: Prods above it shed, as in the full pass.
+    this.rebalance(affected);
+    this.clearStaleBoundFlags();
     return Int32Array.from(affected);
+  }
+
+  /** Keep on `p` its pinned tenants, then the others in tenant order while they fit; returns the rest. */
+  private evictOverHardCap(p: number): number[] {
+    const users = this.input.tenants.users;
+    const on = this.tenantsOf(p).sort((a, b) => a - b);
+    const pinnedHere = (t: number) => (this.slot0[t] === p ? this.how0[t] : this.how1[t]) === SlotHow.pinned;
+    let load = 0;
+    for (const t of on) if (pinnedHere(t)) load += users[t] ?? 0;
+    const evicted: number[] = [];
+    for (const t of on) {
+      if (pinnedHere(t)) continue;
+      const u = users[t] ?? 0;
+      if (load + u <= this.hardCap) {
+        load += u;
+        continue;
+      }
+      this.load[p] = (this.load[p] ?? 0) - u;
+      if (this.slot0[t] === p) {
+        this.slot0[t] = this.slot1[t] ?? -1;
+        this.how0[t] = this.how1[t] ?? 0;
+      }
+      this.slot1[t] = -1;
+      this.how1[t] = 0;
+      this.flags[t] = (this.flags[t] ?? 0) & ~DEGRADING;
+      evicted.push(t);
+    }
+    return evicted;
   }
 
   result(): AssignResult {

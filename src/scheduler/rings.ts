@@ -19,7 +19,7 @@ export interface Ring {
   /**
    * Smallest tenant size for which a full walk found no room. Loads only grow while placing, so a
    * tenant at least this big is skipped without walking (keeps a full domain from costing O(ring) per
-   * tenant). Reset when loads may shrink.
+   * tenant). Raised past a Prod's new room whenever its load shrinks (`ClassView.roomOn`).
    */
   minFailedUsers: number;
 }
@@ -100,8 +100,13 @@ export class ClassView {
     return r;
   }
 
-  /** Forget "domain is full" memos: loads are about to shrink. */
-  resetMemos(): void {
-    for (const r of this.rings) if (r) r.minFailedUsers = Infinity;
+  /**
+   * Prod `p` (in `domain`) now has room for a tenant of up to `room` users: its ring's memo must not skip
+   * such a tenant any more.
+   */
+  roomOn(p: number, domain: number, room: number): void {
+    if (this.eligible[p] !== 1) return;
+    const r = this.rings[domain];
+    if (r && r.minFailedUsers <= room) r.minFailedUsers = room + 1;
   }
 }

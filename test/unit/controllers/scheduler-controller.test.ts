@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { AnyResource, Cluster, Prod, Tenant } from '../../../src/api/index.js';
 import { schedulerController } from '../../../src/controllers/scheduler-controller.js';
 import { errors } from '../../../src/errors.js';
-import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
+import type { ObjectCache, ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/store.js';
 import { cluster, fleet, prod, tenant } from '../scheduler/fixtures.js';
@@ -153,6 +153,104 @@ describe('scheduler controller', () => {
     assert.deepEqual(qa?.status?.prods, []);
     assert.match(qa?.status?.reason ?? '', /^NoServingProd/);
     assert.equal(qa?.status?.conditions[0]?.status, 'False');
+  });
+
+  it('is not woken by its own status writes, only by spec changes, arrivals and departures', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const { ctx } = context(store);
+    const r = schedulerController({ store });
+    await r.reconcile(ctx, 'web');
+    const watch = r.watches.find((w) => w.kind === 'Tenant');
+    assert.ok(watch?.mapToKeys, 'tenants are watched through a mapping');
+    assert.ok((watch.delayMs ?? 0) > 0, 'tenant changes wait to share a pass');
+    assert.ok(!r.watches.some((w) => w.kind !== 'Tenant' && (w.delayMs ?? 0) > 0), 'Prod and Cluster changes do not wait');
+    const t = await store.get<Tenant>('Tenant', 't01');
+    assert.ok(t?.status, 't01 has a status');
+    const keys = (obj: Tenant, type: 'ADDED' | 'MODIFIED' | 'DELETED') => watch.mapToKeys?.(obj, { type, store });
+    assert.deepEqual(await keys(t, 'MODIFIED'), [], 'its own status write');
+    const respec = await store.update({ ...t, spec: { ...t.spec, users: 99 } });
+    assert.deepEqual(await keys(respec, 'MODIFIED'), ['web'], 'a spec change');
+    assert.deepEqual(await keys(t, 'ADDED'), ['web'], 'an arrival');
+    assert.deepEqual(await keys(t, 'DELETED'), ['web'], 'a departure');
+  });
+
+  it('writes statuses concurrently, so that the store can commit them together', async () => {
+    const inner = new MemoryStore();
+    await seed(inner);
+    let inFlight = 0;
+    let most = 0;
+    const store: Store = Object.assign(Object.create(inner) as MemoryStore, {
+      updateStatus: async <T extends AnyResource>(obj: T): Promise<T> => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 1));
+        try {
+          return await inner.updateStatus(obj);
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    const { ctx } = context(store);
+    await schedulerController({ store }).reconcile(ctx, 'web');
+    assert.ok((await tenants(inner)).every((t) => (t.status?.prods.length ?? 0) > 0), 'every tenant written');
+    assert.ok(most > 1, `writes went one at a time (${most} in flight at most)`);
+  });
+
+  it('reads a watch cache that lags its own writes without moving anyone', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    // A cache frozen before the first pass: it never shows the statuses the controller writes.
+    const frozen = new Map<string, AnyResource[]>();
+    for (const kind of ['Fleet', 'Cluster', 'Prod', 'Tenant']) frozen.set(kind, (await store.list(kind)).items);
+    const cache: ObjectCache = {
+      list: <T extends AnyResource>(kind: string) => (frozen.get(kind) ?? []) as T[],
+      get: <T extends AnyResource>(kind: string, name: string) => frozen.get(kind)?.find((o) => o.metadata.name === name) as T | undefined,
+    };
+    const { ctx, events } = context(store);
+    ctx.cache = cache;
+    const r = schedulerController({ store });
+    await r.reconcile(ctx, 'web');
+    const first = new Map((await tenants(store)).map((t) => [t.metadata.name, t.status?.prods]));
+    assert.ok([...first.values()].every((ps) => (ps?.length ?? 0) > 0), 'the first pass placed everybody');
+    // A big tenant arrives; placed afresh, biggest first, the others would land elsewhere.
+    const big = await store.create(tenant('big', { users: 60 }));
+    frozen.set('Tenant', [...(frozen.get('Tenant') ?? []), big]);
+    await r.reconcile(ctx, 'web');
+    for (const t of await tenants(store)) {
+      if (t.metadata.name === 'big') assert.equal(t.status?.prods.length, 1, 'the new tenant is placed');
+      else assert.deepEqual(t.status?.prods, first.get(t.metadata.name), `${t.metadata.name} moved on a stale cache`);
+    }
+    assert.equal(events.length, 0, 'no move recorded');
+  });
+
+  it('rewrites a status that says anything else, and leaves alone one that says it all', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const { ctx } = context(store);
+    const r = schedulerController({ store });
+    await r.reconcile(ctx, 'web');
+    const other = { type: 'Routed', status: 'True' as const, reason: 'Ok', message: '', lastTransitionTime: '2026-01-01T00:00:00.000Z' };
+    const edits: Record<string, (s: NonNullable<Tenant['status']>) => NonNullable<Tenant['status']>> = {
+      t00: (s) => ({ ...s, conditions: [...s.conditions, other] }), // Scheduled no longer last
+      t01: (s) => ({ ...s, conditions: s.conditions.map((c) => ({ ...c, message: 'stale' })) }),
+      t02: (s) => ({ ...s, conditions: [...s.conditions, ...s.conditions] }), // Scheduled twice
+      t03: (s) => ({ ...s, prods: [] }),
+      t04: (s) => ({ ...s, conditions: [other, ...s.conditions] }), // another controller's condition, Scheduled last
+      t05: (s) => ({ ...s, conditions: s.conditions.map((c) => ({ ...c, lastTransitionTime: '2026-01-01T00:00:00.000Z' })) }),
+    };
+    const rv = new Map<string, string | undefined>();
+    for (const [name, edit] of Object.entries(edits)) {
+      const t = await store.get<Tenant>('Tenant', name);
+      assert.ok(t?.status, `${name} has a status`);
+      rv.set(name, (await store.updateStatus({ ...t, status: edit(t.status) })).metadata.resourceVersion);
+    }
+    await r.reconcile(ctx, 'web');
+    const rewritten = new Set<string>();
+    for (const name of Object.keys(edits)) if ((await store.get<Tenant>('Tenant', name))?.metadata.resourceVersion !== rv.get(name)) rewritten.add(name);
+    assert.deepEqual([...rewritten].sort(), ['t00', 't01', 't02', 't03'], 'rewritten exactly where the status says something else');
+    const t00 = await store.get<Tenant>('Tenant', 't00');
+    assert.deepEqual(t00?.status?.conditions.map((c) => c.type), ['Routed', 'Scheduled'], 'one Scheduled condition, last');
   });
 
   it('retries a status write on a resourceVersion conflict', async () => {

@@ -133,6 +133,65 @@ describe('Manager', () => {
     }
   });
 
+  it('hands reconcilers a cache of their watched kinds, listed before the first pass', async () => {
+    const store = new MemoryStore();
+    for (const n of ['a', 'b', 'c']) await store.create(cluster(n));
+    const atFirstPass: string[][] = [];
+    let unwatched: unknown;
+    const r = reconciler(
+      'cached',
+      async ({ cache }) => {
+        assert.ok(cache, 'the manager sets a cache');
+        atFirstPass.push(cache.list('Cluster').map((c) => c.metadata.name).sort());
+        try {
+          cache.list('Prod');
+        } catch (e) {
+          unwatched = e;
+        }
+        return {};
+      },
+      { listKeys: async () => ['x'] },
+    );
+    const m = new Manager({ store, reconcilers: [r], logger: new CapturingLogger() });
+    m.start();
+    try {
+      await waitFor('the first pass', async () => atFirstPass.length > 0);
+      assert.deepEqual(atFirstPass[0], ['a', 'b', 'c'], 'the first pass sees every existing object');
+      assert.match(String(unwatched), /does not watch it/, 'an unwatched kind is an error, not an empty list');
+      await store.create(cluster('d'));
+      await waitFor('the new cluster in the cache', async () => atFirstPass.some((names) => names.includes('d')));
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it('makes one pass for a burst of changes to a kind watched with a delay', async () => {
+    const store = new MemoryStore();
+    let passes = 0;
+    let seenAtPass = 0;
+    const r = reconciler(
+      'batched',
+      async ({ store: s }) => {
+        passes++;
+        seenAtPass = (await s.list('Cluster')).items.length;
+        return {};
+      },
+      { watches: [{ kind: 'Cluster', mapToKeys: () => ['all'], delayMs: 100 }] },
+    );
+    const m = new Manager({ store, reconcilers: [r], logger: new CapturingLogger() });
+    m.start();
+    try {
+      // Each create is its own change, in its own tick: without the delay each could start a pass.
+      for (const n of ['a', 'b', 'c', 'd', 'e']) await store.create(cluster(n));
+      await waitFor('the batched pass', async () => passes > 0);
+      await new Promise((r) => setTimeout(r, 150)); // room for a wrong second pass to show
+      assert.equal(passes, 1, 'one pass for the burst');
+      assert.equal(seenAtPass, 5, 'the pass saw the whole burst');
+    } finally {
+      await m.stop();
+    }
+  });
+
   it('runs reconcilers only while leading, and stop drains the pass in flight', async () => {
     const store = new MemoryStore();
     await store.create(cluster('a'));

@@ -8,6 +8,8 @@ export interface GenOptions {
   selectors?: boolean;
   test?: boolean;
   maxUsers?: number;
+  /** Up to three pins per pinned tenant (later ones stand in when earlier ones cannot serve). */
+  pinLists?: boolean;
 }
 
 export function fleetInput(o: GenOptions = {}): fc.Arbitrary<AssignInput> {
@@ -25,6 +27,8 @@ export function fleetInput(o: GenOptions = {}): fc.Arbitrary<AssignInput> {
           redundancy: fc.constantFrom(1, 2),
           cls: fc.nat({ max: 2 }),
           pin: fc.option(fc.integer({ min: -1, max: 15 }), { freq: 5 }),
+          // Drawn only when asked, so that the shrink paths of recorded counterexamples stay valid.
+          ...(o.pinLists ? { morePins: fc.array(fc.integer({ min: -1, max: 15 }), { maxLength: 2 }) } : {}),
         }),
         { maxLength: 60 },
       ),
@@ -48,7 +52,8 @@ export function fleetInput(o: GenOptions = {}): fc.Arbitrary<AssignInput> {
       const pins = new Map<number, number[]>();
       if (o.pins !== false) {
         tenants.forEach((t, i) => {
-          if (t.pin !== null) pins.set(i, [t.pin >= P ? -1 : t.pin]);
+          const more = 'morePins' in t ? (t.morePins as number[]) : [];
+          if (t.pin !== null) pins.set(i, [t.pin, ...more].map((p) => (p >= P ? -1 : p)));
         });
       }
       const input: AssignInput = {
