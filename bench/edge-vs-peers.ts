@@ -26,6 +26,7 @@ import { stringify } from 'yaml';
 import type { TrafficPlanSpec } from '../src/api/kinds/traffic-plan.js';
 import { renderHaproxyConfig } from '../src/dataplanes/haproxy/index.js';
 import { endpoint, plan, spawnUpstream, waitFor, type ChildUpstream } from '../test/conformance/edge/harness.js';
+import { freePort } from '../src/drivers/local/net.js';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -56,13 +57,6 @@ function has(bin: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function waitListening(port: number, what: string): Promise<void> {
   await waitFor(`${what} listening on ${port}`, () =>

@@ -4,10 +4,10 @@
  * HAProxy's own: server up/down lines from its log as they happen, and `show stat` polled for the state a
  * reload restored.
  */
-import net from 'node:net';
 import type { TrafficPlanSpec } from '../../../src/api/kinds/traffic-plan.js';
 import { findHaproxy, HAPROXY_LIMITS, HaproxyProcess, renderHaproxyConfig } from '../../../src/dataplanes/haproxy/index.js';
 import type { DataPlane, DataPlaneEntry } from './harness.js';
+import { freePort } from '../../../src/drivers/local/net.js';
 
 export class HaproxyDataPlane implements DataPlane {
   readonly name = 'haproxy';
@@ -75,10 +75,3 @@ export function haproxyPlaneEntry(): DataPlaneEntry {
   };
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

@@ -18,7 +18,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -27,6 +26,7 @@ import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Release } from '../../../src/api/kinds/release.js';
+import { freePort } from '../../../src/drivers/local/net.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,13 +41,6 @@ const PROMETHEUS = ['prometheus', '/usr/bin/prometheus'].find((b) => spawnSync(b
 const skip = PROMETHEUS ? false : 'SKIPPED: the `prometheus` binary is missing — install the Debian package "prometheus"';
 if (skip) console.warn(`\n!!! test/e2e/release/scenario.test.ts ${skip}\n`);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Thrown inside an `until` probe to stop waiting at once (a terminal state that will not change). */
 class Stop extends Error {}

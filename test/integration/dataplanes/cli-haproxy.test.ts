@@ -7,7 +7,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -15,16 +14,10 @@ import { findHaproxy } from '../../../src/dataplanes/haproxy/index.js';
 import { endpoint, plan, waitFor } from '../../conformance/edge/harness.js';
 import { startUpstream, type UpstreamServer } from '../../conformance/edge/upstream.js';
 import { repoRoot, requireBuild, tempDir } from '../server/harness.js';
+import { freePort } from '../../../src/drivers/local/net.js';
 
 const haproxy = findHaproxy();
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** A request on its own connection, so it always meets the newest HAProxy worker. */
 function freshGet(base: string): Promise<{ status: number; upstream: string | undefined; prod: string | undefined }> {

@@ -5,21 +5,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { TrafficPlanSpec } from '../../../src/api/kinds/traffic-plan.js';
 import { findHaproxy, HaproxyProcess, renderHaproxyConfig } from '../../../src/dataplanes/haproxy/index.js';
 import { DroverError } from '../../../src/errors.js';
 import { client, endpoint, get, plan, waitFor } from '../../conformance/edge/harness.js';
 import { startUpstream, type UpstreamServer } from '../../conformance/edge/upstream.js';
+import { freePort } from '../../../src/drivers/local/net.js';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const alive = (pid: number) => {
   try {

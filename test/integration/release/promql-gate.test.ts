@@ -6,24 +6,18 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
 import { evaluatePromQL } from '../../../src/release/gates/promql.js';
+import { freePort } from '../../../src/drivers/local/net.js';
 
 const PROMETHEUS = ['/usr/bin/prometheus', 'prometheus'].find((b) => spawnSync(b, ['--version'], { stdio: 'ignore' }).status === 0);
 const skip = PROMETHEUS ? false : 'SKIPPED: the `prometheus` binary is missing — install the Debian package "prometheus" (scripts/test.mjs does it as root)';
 if (skip) console.warn(`\n!!! promql-gate.test.ts ${skip}\n`);
 
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
