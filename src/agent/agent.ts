@@ -9,12 +9,12 @@
  */
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod, ProdStatus } from '../api/kinds/prod.js';
-import type { ClusterDriver } from '../drivers/driver.js';
+import { isTransientDriverError, type ClusterDriver, type ClusterHealth } from '../drivers/driver.js';
 import { isDroverError } from '../errors.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import type { Store } from '../store/store.js';
 import { registerCluster, writeHeartbeat, type ClusterIdentity } from './cluster-registration.js';
-import { failedStatus, retiringStatus, runningStatus } from './prod-status.js';
+import { failedStatus, keptStatus, retiringStatus, runningStatus } from './prod-status.js';
 import { Warmups } from './warmup.js';
 
 export interface AgentOptions {
@@ -26,6 +26,13 @@ export interface AgentOptions {
   /** How long a retiring Prod stays up after it is marked Draining, so in-flight requests finish. */
   drainMs?: number;
   warmupIntervalMs?: number;
+  /** How often the cluster itself is probed (driver.health: API server, nodes). Default 2 s. */
+  healthMs?: number;
+  /**
+   * How long the cluster's API may stay unreachable before the agent stops heartbeating (so that the cluster
+   * turns NotReady and traffic moves). Short outages (an API server restart) pass unnoticed. Default 10 s.
+   */
+  clusterApiGraceMs?: number;
   log?: (line: string) => void;
 }
 
@@ -52,6 +59,10 @@ export class Agent {
   private readonly stopping = new Map<string, Promise<void>>();
   private heartbeatBusy = false;
   private stopped = false;
+  private health: ClusterHealth | undefined;
+  /** Since when the cluster's API has failed every probe (undefined while it answers). */
+  private unreachableSince: number | undefined;
+  private healthBusy = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.id = { ...opts.cluster, provider: opts.driver.provider };
@@ -79,8 +90,10 @@ export class Agent {
       }
     }
     if (this.stopped) return;
+    await this.probeHealth();
     void this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
+    this.timers.push(setInterval(() => void this.probeHealth(), this.opts.healthMs ?? 2000));
     this.timers.push(setInterval(() => this.trigger(), this.resyncMs));
     void this.watchLoop('Prod');
     void this.watchLoop('Fleet');
@@ -97,8 +110,13 @@ export class Agent {
     await Promise.race([this.passRunning, sleep(2000)]);
     await Promise.allSettled([...this.stopping.values()]);
     if (opts.stopWorkloads ?? true) {
-      const names = await this.opts.driver.list();
-      await Promise.allSettled(names.map((n) => this.opts.driver.retire(n)));
+      try {
+        const names = await this.opts.driver.list();
+        await Promise.allSettled(names.map((n) => this.opts.driver.retire(n)));
+      } catch (e) {
+        // The cluster may be unreachable right now: shutting the agent down must still finish.
+        this.log(`agent ${this.id.name}: could not stop workloads at shutdown: ${errorText(e)}`);
+      }
     }
     await this.opts.driver.close();
   }
@@ -167,13 +185,21 @@ export class Agent {
       return;
     }
     if (this.stopping.has(name)) return;
+    let obs;
     try {
       await this.opts.driver.apply(prod, fleet);
+      obs = await this.opts.driver.observe(name);
     } catch (e) {
+      if (isTransientDriverError(e)) {
+        // Not the Prod's fault: keep its phase and say why nothing changes; look again shortly.
+        await this.writeStatus(prod, keptStatus(prod, `cluster API unavailable, last observed state kept: ${errorText(e)}`));
+        const t = setTimeout(() => this.trigger(), 2000);
+        t.unref();
+        return;
+      }
       await this.writeStatus(prod, failedStatus(prod, errorText(e)));
       return;
     }
-    const obs = await this.opts.driver.observe(name);
     const warm = this.warmups.progress(prod, obs, fleet);
     await this.writeStatus(prod, runningStatus(prod, obs, warm, new Date()));
   }
@@ -231,11 +257,30 @@ export class Agent {
     }
   }
 
+  /** Probes the cluster (API server and nodes); the heartbeat carries the last answer. */
+  private async probeHealth(): Promise<void> {
+    if (this.healthBusy || this.stopped) return;
+    this.healthBusy = true;
+    try {
+      const h = await this.opts.driver.health();
+      this.health = h;
+      if (h.reachable) this.unreachableSince = undefined;
+      else this.unreachableSince ??= Date.now();
+    } catch (e) {
+      this.health = { reachable: false, failure: 'unreachable', message: errorText(e) };
+      this.unreachableSince ??= Date.now();
+    } finally {
+      this.healthBusy = false;
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     if (this.heartbeatBusy || this.stopped) return;
     this.heartbeatBusy = true;
     try {
-      await writeHeartbeat(this.opts.store, this.id, { pid: process.pid, startedAt: this.startedAt });
+      const lostFor = this.unreachableSince === undefined ? 0 : Date.now() - this.unreachableSince;
+      const alive = lostFor < (this.opts.clusterApiGraceMs ?? 10_000);
+      await writeHeartbeat(this.opts.store, this.id, { pid: process.pid, startedAt: this.startedAt, alive, ...(this.health ? { health: this.health } : {}) });
     } catch (e) {
       this.log(`agent ${this.id.name}: heartbeat failed: ${errorText(e)}`);
     } finally {

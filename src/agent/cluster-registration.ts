@@ -7,6 +7,7 @@
 import { API_VERSION } from '../api/meta.js';
 import { Cluster, ClusterStatus } from '../api/kinds/cluster.js';
 import { isDroverError } from '../errors.js';
+import type { ClusterHealth } from '../drivers/driver.js';
 import type { Store } from '../store/store.js';
 
 export interface ClusterIdentity {
@@ -51,17 +52,34 @@ export async function registerCluster(store: Store, id: ClusterIdentity): Promis
 export interface Heartbeat {
   pid: number;
   startedAt: string;
+  /**
+   * False when the agent runs but its cluster has not answered for longer than the agent's grace: the
+   * heartbeat then does not advance lastHeartbeat (so the cluster turns NotReady and traffic moves), and
+   * only says why.
+   */
+  alive?: boolean;
+  /** The cluster's last probe: node counts and server version go into status for placement and `get`. */
+  health?: ClusterHealth;
 }
 
 /** Writes the heartbeat into Cluster.status; re-registers a Cluster that was deleted under the agent. */
 export async function writeHeartbeat(store: Store, id: ClusterIdentity, hb: Heartbeat, now = new Date()): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const cur = (await store.get<Cluster>('Cluster', id.name)) ?? (await registerCluster(store, id));
-    const status = ClusterStatus.parse({
+    const h = hb.health;
+    const alive = hb.alive ?? true;
+    const message = !alive ? `cluster API unreachable: ${h?.message ?? 'no answer'}` : h && !h.reachable ? `cluster API not answering: ${h.message ?? 'no answer'}` : undefined;
+    const next: Record<string, unknown> = {
       ...cur.status,
-      lastHeartbeat: now.toISOString(),
       agent: { ...cur.status?.agent, pid: hb.pid, startedAt: hb.startedAt },
-    });
+      ...(alive ? { lastHeartbeat: now.toISOString() } : {}),
+      ...(h?.nodes ? { nodes: h.nodes } : {}),
+      ...(h?.serverVersion ? { serverVersion: h.serverVersion } : {}),
+    };
+    if (message === undefined) delete next.message;
+    else next.message = message;
+    const status = ClusterStatus.parse(next);
+    if (!alive && JSON.stringify(status) === JSON.stringify(cur.status)) return;
     try {
       await store.updateStatus({ ...cur, status });
       return;

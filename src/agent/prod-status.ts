@@ -53,6 +53,11 @@ export function retiringStatus(prod: Prod, phase: 'Draining' | 'Retired', messag
   return next;
 }
 
+/** The status as it was, with a message saying why it could not be observed afresh. */
+export function keptStatus(prod: Prod, message: string): ProdStatus {
+  return ProdStatusSchema.parse({ ...prod.status, message });
+}
+
 export function failedStatus(prod: Prod, message: string): ProdStatus {
   const next = ProdStatusSchema.parse({ ...prod.status, observedGeneration: prod.metadata.generation, phase: 'Failed', message });
   delete next.endpoint;

@@ -35,11 +35,14 @@ export function clusterIsDead(c: Cluster | undefined): boolean {
 }
 
 /** Why a cluster takes no new Prods, or undefined when it does (capacity is checked by placement). */
-export function unschedulableReason(c: Cluster): 'NotReady' | 'Unknown' | 'Cordoned' | 'Draining' | 'Deleting' | undefined {
+export function unschedulableReason(c: Cluster): 'NotReady' | 'Unknown' | 'Cordoned' | 'Draining' | 'Deleting' | 'NoReadyNodes' | undefined {
   if (c.metadata.deletionTimestamp !== undefined) return 'Deleting';
   if (c.spec.draining) return 'Draining';
   if (c.spec.cordoned) return 'Cordoned';
   const phase = c.status?.phase ?? 'Unknown';
   if (phase !== 'Ready') return phase;
+  // A Kubernetes cluster whose agent answers but which has no Ready node cannot start a pod: placing a Prod
+  // there only parks it in Provisioning until its rollout deadline.
+  if (c.status?.nodes !== undefined && c.status.nodes.ready === 0) return 'NoReadyNodes';
   return undefined;
 }

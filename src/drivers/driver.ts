@@ -8,6 +8,7 @@
  */
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
+import { isDroverError } from '../errors.js';
 
 export type WorkloadState = 'Absent' | 'Starting' | 'Running' | 'Failed' | 'Stopping';
 
@@ -23,7 +24,13 @@ export interface WorkloadObservation {
 }
 
 export interface ClusterHealth {
+  /** The cluster's API answered and accepted our credentials: Drover can run Prods there. */
   reachable: boolean;
+  /**
+   * Why not, when reachable is false: no answer at all, or an answer that refused the credentials
+   * (a different fix: the network vs the kubeconfig's user).
+   */
+  failure?: 'unreachable' | 'unauthorized';
   nodes?: { ready: number; total: number };
   /** Kubernetes server version "1.31", when the cluster reports one. */
   serverVersion?: string;
@@ -39,4 +46,13 @@ export interface ClusterDriver {
   list(): Promise<string[]>;
   health(): Promise<ClusterHealth>;
   close(): Promise<void>;
+}
+
+/**
+ * A driver failure that says nothing about the Prod: the cluster's API did not answer, was overloaded, or is
+ * busy finishing an earlier deletion. The agent keeps the Prod's last observed state through it (an
+ * unreachable API server is not a failed Prod); a lasting outage shows as the cluster's health instead.
+ */
+export function isTransientDriverError(e: unknown): boolean {
+  return isDroverError(e, 'DROVER_E_UNAVAILABLE') || isDroverError(e, 'DROVER_E_CONFLICT');
 }

@@ -9,7 +9,7 @@
 import { clusterDomain, matchesSelectorSpec, type Cluster, type Fleet, type FleetSpec, type Prod } from '../api/index.js';
 
 /** Why a cluster was skipped; the fleet controller's events and `explain` use the same words. */
-export const PlacementSkip = ['NotReady', 'Unknown', 'Cordoned', 'Draining', 'Deleting', 'AvoidedProvider', 'SelectorMismatch', 'AtCapacity'] as const;
+export const PlacementSkip = ['NotReady', 'Unknown', 'NoReadyNodes', 'Cordoned', 'Draining', 'Deleting', 'AvoidedProvider', 'SelectorMismatch', 'AtCapacity'] as const;
 export type PlacementSkip = (typeof PlacementSkip)[number];
 
 export interface PlaceProdsInput {
@@ -43,7 +43,9 @@ export function placeProds(input: PlaceProdsInput): PlaceProdsResult {
       ? 'Deleting'
       : phase !== 'Ready'
         ? phase
-        : c.spec.draining
+        : c.status?.nodes !== undefined && c.status.nodes.ready === 0
+          ? 'NoReadyNodes'
+          : c.spec.draining
           ? 'Draining'
           : c.spec.cordoned
             ? 'Cordoned'

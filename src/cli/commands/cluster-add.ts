@@ -46,7 +46,9 @@ export function register(program: Command): void {
           const r = await addKubernetesCluster(store, { name, ...input });
           for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
           const h = r.health;
-          const facts = h.reachable ? [`Kubernetes ${h.serverVersion ?? '?'}`, ...(h.nodes ? [`${h.nodes.ready}/${h.nodes.total} nodes Ready`] : [])] : ['unreachable'];
+          const facts = h.reachable
+            ? [`Kubernetes ${h.serverVersion ?? '?'}`, ...(h.nodes ? [`${h.nodes.ready}/${h.nodes.total} nodes Ready`] : [])]
+            : [h.failure === 'unauthorized' ? 'unauthorized' : 'unreachable'];
           process.stdout.write(`cluster/${name} ${r.created ? 'created' : 'configured'} (${facts.join(', ')})\n`);
           return 0;
         } finally {

@@ -66,7 +66,9 @@ export async function addKubernetesCluster(store: Store, input: AddClusterInput,
   const health = await driver.health();
   await driver.close();
   const warnings: string[] = [];
-  if (!health.reachable) {
+  if (health.failure === 'unauthorized') {
+    warnings.push(`cluster "${input.name}" refused Drover's credentials: ${health.message ?? '401 Unauthorized'}; it was saved anyway — fix the kubeconfig user, and the agent will pick it up`);
+  } else if (!health.reachable) {
     warnings.push(`cluster "${input.name}" is not reachable now (${health.message ?? 'no answer'}); it was saved anyway and the agent will keep trying`);
   } else if (health.serverVersion) {
     // The server's minor version feeds the EKS support-calendar check.

@@ -23,19 +23,33 @@ export class KubeApiError extends DroverError {
   /** Status.reason from the body ("NotFound", "AlreadyExists", "Expired"…) when there is one. */
   readonly reason: string | undefined;
   readonly retryAfterMs: number | undefined;
+  /**
+   * A 403 that is not about permissions: the namespace is still being deleted ("unable to create new
+   * content in namespace X because it is being terminated"). It passes once the deletion finishes, so it
+   * is retried and reported as unavailable, not as forbidden (which reads like RBAC).
+   */
+  readonly namespaceTerminating: boolean;
 
-  constructor(httpStatus: number, message: string, reason?: string, retryAfterMs?: number) {
-    super(errorCode(httpStatus), message, {
-      fix: httpStatus === 0 ? 'check that the cluster is reachable with `kubectl --context <context> get nodes`' : undefined,
-    });
+  constructor(httpStatus: number, message: string, reason?: string, retryAfterMs?: number, namespaceTerminating = false) {
+    super(errorCode(httpStatus, namespaceTerminating), message, { fix: fixFor(httpStatus, namespaceTerminating) });
     this.name = 'KubeApiError';
     this.httpStatus = httpStatus;
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;
+    this.namespaceTerminating = namespaceTerminating;
   }
 }
 
-function errorCode(httpStatus: number): ErrorCode {
+function fixFor(httpStatus: number, namespaceTerminating: boolean): string | undefined {
+  if (namespaceTerminating) return 'nothing to do: the previous namespace of this Prod is still being deleted, and the agent retries';
+  if (httpStatus === 0) return 'check that the cluster is reachable with `kubectl --context <context> get nodes`';
+  if (httpStatus === 401) return "the cluster rejected the kubeconfig's credentials: renew the token or certificate of the context's user (`kubectl --context <context> auth whoami`)";
+  if (httpStatus === 403) return "grant the context's user the permission named in the message (docs/kubernetes.md, \"Permissions the driver needs\")";
+  return undefined;
+}
+
+function errorCode(httpStatus: number, namespaceTerminating: boolean): ErrorCode {
+  if (namespaceTerminating) return 'DROVER_E_UNAVAILABLE';
   if (httpStatus === 404) return 'DROVER_E_NOT_FOUND';
   if (httpStatus === 409) return 'DROVER_E_CONFLICT';
   if (httpStatus === 410) return 'DROVER_E_GONE';
@@ -68,17 +82,51 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function statusFields(body: unknown): { reason?: string; message?: string } {
-  if (typeof body !== 'object' || body === null) return {};
+function execCommand(exec: unknown): string {
+  const command = typeof exec === 'object' && exec !== null ? (exec as Record<string, unknown>).command : undefined;
+  return typeof command === 'string' ? command : '';
+}
+
+function credentialIdentity(kc: KubeConfig): string {
+  const user = kc.getCurrentUser();
+  const kind = !user
+    ? 'no credentials'
+    : user.token || user.authProvider
+      ? 'bearer token'
+      : user.exec
+        ? `exec plugin ${execCommand(user.exec)}`.trim()
+        : user.certData || user.certFile
+          ? 'client certificate'
+          : user.username
+            ? 'basic auth'
+            : 'no credentials';
+  return `user "${user?.name ?? '?'}" (${kind}) of context "${kc.getCurrentContext()}"`;
+}
+
+function statusFields(body: unknown): { reason?: string; message?: string; namespaceTerminating: boolean } {
+  if (typeof body !== 'object' || body === null) return { namespaceTerminating: false };
   const b = body as Record<string, unknown>;
+  const message = typeof b.message === 'string' ? b.message : undefined;
+  // Status.details.causes[].reason is "NamespaceTerminating" on current servers; older ones only say it.
+  const details = typeof b.details === 'object' && b.details !== null ? (b.details as Record<string, unknown>) : {};
+  const causes = Array.isArray(details.causes) ? (details.causes as unknown[]) : [];
+  const causeSaysSo = causes.some((c) => typeof c === 'object' && c !== null && (c as Record<string, unknown>).reason === 'NamespaceTerminating');
   return {
     ...(typeof b.reason === 'string' ? { reason: b.reason } : {}),
-    ...(typeof b.message === 'string' ? { message: b.message } : {}),
+    ...(message !== undefined ? { message } : {}),
+    namespaceTerminating: b.code === 403 && (causeSaysSo || /because it is being terminated/.test(message ?? '')),
   };
+}
+
+/** Requests sent, by kind: what `bench/kubernetes.ts` reports per reconcile (the target is 0 writes when nothing changed). */
+export interface KubeRequestCounts {
+  reads: number;
+  writes: number;
 }
 
 export class KubeHttp {
   readonly server: string;
+  readonly counts: KubeRequestCounts = { reads: 0, writes: 0 };
   private readonly secrets: string[];
 
   constructor(
@@ -89,7 +137,11 @@ export class KubeHttp {
     if (!cluster) throw new DroverError('DROVER_E_INVALID', 'the kubeconfig context has no cluster', { field: 'spec.kubernetes.context' });
     this.server = cluster.server.replace(/\/+$/, '');
     this.secrets = credentialStrings(kc);
+    this.identity = credentialIdentity(kc);
   }
+
+  /** Which credential this client presents, for errors (never the secret itself). */
+  readonly identity: string;
 
   scrub(message: string): string {
     return scrub(message, this.secrets);
@@ -119,6 +171,8 @@ export class KubeHttp {
 
   /** One request, JSON in and out. Throws KubeApiError for non-2xx answers and transport failures. */
   async request(req: KubeRequest): Promise<unknown> {
+    if (req.method === 'GET') this.counts.reads++;
+    else this.counts.writes++;
     const url = this.url(req.path, req.query);
     const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
     const headers: Record<string, string> = payload === undefined ? {} : { 'Content-Type': req.contentType ?? 'application/json' };
@@ -143,13 +197,14 @@ export class KubeHttp {
         body = undefined;
       }
       if (status >= 200 && status < 300) return body;
-      const { reason, message } = statusFields(body);
+      const { reason, message, namespaceTerminating } = statusFields(body);
       const detail = message ?? (text.slice(0, 200) || http.STATUS_CODES[status] || '');
       throw new KubeApiError(
         status,
         this.scrub(`kubernetes API ${this.describe(req.method, req.path)}: HTTP ${status}${reason ? ` ${reason}` : ''}: ${detail}`),
         reason,
         parseRetryAfter(resHeaders['retry-after']),
+        namespaceTerminating,
       );
     } catch (e) {
       throw this.failure(req.method, req.path, e);
@@ -161,6 +216,7 @@ export class KubeHttp {
    * or the signal aborts (resolves). A non-200 answer rejects with KubeApiError.
    */
   async stream(path: string, query: KubeRequest['query'], onLine: (value: unknown) => void, signal: AbortSignal): Promise<void> {
+    this.counts.reads++;
     const url = this.url(path, query);
     try {
       const opts = await this.options('GET', {});

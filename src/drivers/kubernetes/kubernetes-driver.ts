@@ -5,6 +5,7 @@
  * Nothing is remembered that the cluster cannot tell again: Prods are found through namespace labels, so
  * an agent that restarts sees exactly what runs. Credentials live in the KubeConfig only (credentials.ts).
  */
+import { createHash } from 'node:crypto';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import type { Cluster } from '../../api/kinds/cluster.js';
@@ -13,7 +14,7 @@ import type { Prod } from '../../api/kinds/prod.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../driver.js';
 import { DroverError } from '../../errors.js';
 import { loadKubeConfig } from './credentials.js';
-import { isKubeStatus, KubeApiError, KubeHttp, type KubeRequest } from './kube-http.js';
+import { isKubeStatus, KubeApiError, KubeHttp, type KubeRequest, type KubeRequestCounts } from './kube-http.js';
 import { KubeDeployment, KubeNamespace, KubeNode, KubePod, KubeService, KubeVersionInfo, KubeWatchEvent, kubeList } from './kube-shapes.js';
 import { APP_NAME, CLUSTER_LABEL, MANAGED_SELECTOR, PROD_LABEL } from './names.js';
 import { deploymentVersion, isTerminating, nodeSummary, podRestarts, podWaitingReason, rolloutState, serverVersion, serviceEndpoint } from './observe.js';
@@ -35,6 +36,11 @@ export interface KubernetesDriverOptions extends RenderOptions {
   retry?: Partial<RetryPolicy>;
   /** Per-request timeout; health probes use at most 5 s. Default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * An unchanged Prod is not applied again (0 writes per reconcile) until this long has passed since its
+   * last apply; then it is, so that a hand edit (`kubectl edit`) is taken back. Default 10 minutes.
+   */
+  reapplyAfterMs?: number;
 }
 
 export interface DeploymentWatch {
@@ -52,6 +58,8 @@ export class KubernetesDriver implements ClusterDriver {
   /** Prod name → namespace, learned from apply and from labels; only a shortcut, labels stay the truth. */
   private readonly namespaces = new Map<string, string>();
   private readonly watches = new Set<DeploymentWatch>();
+  /** Prod name → hash of what was last applied and when: an unchanged Prod costs no write. */
+  private readonly applied = new Map<string, { hash: string; at: number }>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -101,8 +109,8 @@ export class KubernetesDriver implements ClusterDriver {
    * with force we take those fields back, which is what "apply makes the cluster run what the Prod says"
    * means. Fields we do not send (the HPA's replicas, defaulted fields) stay with their owners.
    */
-  private async serverSideApply(obj: KubernetesObject): Promise<void> {
-    await this.call({
+  private async serverSideApply(obj: KubernetesObject): Promise<unknown> {
+    return this.call({
       method: 'PATCH',
       path: pathOf(obj),
       query: { fieldManager: FIELD_MANAGER, force: true },
@@ -111,19 +119,36 @@ export class KubernetesDriver implements ClusterDriver {
     });
   }
 
+  /** Requests sent so far (reads and writes), for benchmarks and tests. */
+  get requestCounts(): Readonly<KubeRequestCounts> {
+    return this.http.counts;
+  }
+
   async apply(prod: Prod, fleet: Fleet): Promise<void> {
     const objects = renderProd(prod, fleet, this.cluster, this.opts);
     const ns = objects[0]?.metadata?.name;
     if (!ns) throw new Error('render produced no namespace');
     this.namespaces.set(prod.metadata.name, ns);
+    const hash = createHash('sha256').update(JSON.stringify([objects, fleet.spec.app.autoscale ?? null])).digest('hex');
+    const last = this.applied.get(prod.metadata.name);
+    if (last?.hash === hash && Date.now() - last.at < (this.opts.reapplyAfterMs ?? 600_000)) return;
+    this.applied.delete(prod.metadata.name);
     // In order: the namespace must exist before anything in it. Sequential on purpose: a Prod has at most
     // seven objects and the API server's fairness limits favour few concurrent requests per client.
     if (fleet.spec.app.autoscale) await this.handOverReplicas(ns);
-    for (const obj of objects) await this.serverSideApply(obj);
+    for (const obj of objects) {
+      const stored = await this.serverSideApply(obj);
+      // The namespace of a retired Prod may still be terminating: objects already in it accept the apply,
+      // and then vanish with it. Wait for it to go and apply afresh, instead of reporting success.
+      if (obj.kind === 'Namespace' && isTerminating(KubeNamespace.parse(stored))) {
+        throw new KubeApiError(409, `namespace ${ns} is being terminated (the Prod's previous namespace); applying again once it is gone`, 'Conflict', undefined, true);
+      }
+    }
     const rendered = new Set(objects.map((o) => o.kind));
     for (const kind of OPTIONAL_KINDS) {
       if (!rendered.has(kind)) await this.call({ method: 'DELETE', path: objectPath(kind, APP_NAME, ns) }, [404]);
     }
+    this.applied.set(prod.metadata.name, { hash, at: Date.now() });
   }
 
   /**
@@ -164,15 +189,26 @@ export class KubernetesDriver implements ClusterDriver {
 
   async observe(prodName: string): Promise<WorkloadObservation> {
     const nsName = await this.namespaceOf(prodName);
-    if (!nsName) return { state: 'Absent', restarts: 0 };
+    // Whatever is not there any more must be applied again, even if the Prod did not change.
+    if (!nsName) {
+      this.applied.delete(prodName);
+      return { state: 'Absent', restarts: 0 };
+    }
     const ns = await this.get(objectPath('Namespace', nsName), KubeNamespace);
     if (!ns) {
       this.namespaces.delete(prodName);
+      this.applied.delete(prodName);
       return { state: 'Absent', restarts: 0 };
     }
-    if (isTerminating(ns)) return { state: 'Stopping', restarts: 0, message: `namespace ${nsName} is being deleted` };
+    if (isTerminating(ns)) {
+      this.applied.delete(prodName);
+      return { state: 'Stopping', restarts: 0, message: `namespace ${nsName} is being deleted` };
+    }
     const deployment = await this.get(objectPath('Deployment', APP_NAME, nsName), KubeDeployment);
-    if (!deployment) return { state: 'Starting', restarts: 0, message: `namespace ${nsName} exists, its Deployment does not yet` };
+    if (!deployment) {
+      this.applied.delete(prodName);
+      return { state: 'Starting', restarts: 0, message: `namespace ${nsName} exists, its Deployment does not yet` };
+    }
     const rollout = rolloutState(deployment);
     const pods = (await this.listObjects(collectionPath('Pod', nsName), KubePod, `${PROD_LABEL}=${prodName}`)).items;
     const waiting = rollout.state === 'Running' ? undefined : podWaitingReason(pods);
@@ -200,9 +236,11 @@ export class KubernetesDriver implements ClusterDriver {
   /**
    * Deletes the Prod's namespace; Kubernetes then deletes everything in it (the namespace goes Terminating
    * until its contents are gone, and observe reports Stopping meanwhile). Gone already (404) and deletion
-   * already under way (409 "being deleted"/"ensuring all content is removed") both count as done.
+   * already under way count as done: older servers answer that with 409, 1.25 answers 200 with the
+   * Namespace as it is, so no particular answer is relied on.
    */
   async retire(prodName: string): Promise<void> {
+    this.applied.delete(prodName);
     const nsName = await this.namespaceOf(prodName);
     if (!nsName) return;
     await this.call({ method: 'DELETE', path: objectPath('Namespace', nsName), query: { propagationPolicy: 'Background' } }, [404, 409]);
@@ -245,7 +283,14 @@ export class KubernetesDriver implements ClusterDriver {
       }
       return { reachable: true, ...(version ? { serverVersion: version } : {}), ...(nodes ? { nodes } : {}), ...(message ? { message } : {}) };
     } catch (e) {
-      return { reachable: false, message: e instanceof Error ? this.http.scrub(e.message) : 'unreachable' };
+      if (isKubeStatus(e, 401)) {
+        return {
+          reachable: false,
+          failure: 'unauthorized',
+          message: `the API server at ${this.http.server} answered 401 Unauthorized to ${this.http.identity}: the credential is wrong or expired`,
+        };
+      }
+      return { reachable: false, failure: 'unreachable', message: e instanceof Error ? this.http.scrub(e.message) : 'unreachable' };
     }
   }
 
@@ -257,7 +302,7 @@ export class KubernetesDriver implements ClusterDriver {
    * callback is level-based) and watch from the new one. A stream the server closes normally (its watch
    * timeout) resumes from the last seen resourceVersion; other failures back off and re-list.
    */
-  watchDeployments(onChange: (prodName: string) => void): DeploymentWatch {
+  watchDeployments(onChange: (prodName: string) => void, onError: (e: unknown) => void = () => {}): DeploymentWatch {
     const abort = new AbortController();
     const selector = this.selector();
     const path = collectionPath('Deployment');
@@ -286,7 +331,12 @@ export class KubernetesDriver implements ClusterDriver {
               if (!ev.success) return;
               const { type, object } = ev.data;
               if (type === 'ERROR') {
-                throw new KubeApiError(typeof object.code === 'number' ? object.code : 500, `watch error: ${typeof object.message === 'string' ? object.message : 'unknown'}`);
+                // A Status object: keep its reason ("Expired" for a 410) as an answer of the server would.
+                throw new KubeApiError(
+                  typeof object.code === 'number' ? object.code : 500,
+                  `watch error: ${typeof object.message === 'string' ? object.message : 'unknown'}`,
+                  typeof object.reason === 'string' ? object.reason : undefined,
+                );
               }
               const meta = object.metadata;
               if (meta && typeof meta === 'object' && 'resourceVersion' in meta && typeof meta.resourceVersion === 'string') resourceVersion = meta.resourceVersion;
@@ -299,6 +349,7 @@ export class KubernetesDriver implements ClusterDriver {
           failures = 0;
         } catch (e) {
           if (abort.signal.aborted) return;
+          onError(e);
           if (isKubeStatus(e, 410)) {
             resourceVersion = undefined;
             continue;

@@ -4,8 +4,9 @@
  *
  * Retried: 409 Conflict (with force=true a server-side apply has no field conflicts left, so a 409 means a
  * concurrent write or an object still being deleted — both pass), 429 Too Many Requests (API priority and
- * fairness; the server sends Retry-After), 5xx, and no answer at all. Everything else (400/422 invalid,
- * 401/403, 404) will not change by retrying and is returned at once.
+ * fairness; the server sends Retry-After), 5xx, no answer at all, and a 403 that only says the namespace is
+ * still terminating. Everything else (400/422 invalid, 401/403, 404) will not change by retrying and is
+ * returned at once.
  */
 import { KubeApiError } from './kube-http.js';
 
@@ -30,7 +31,16 @@ export const defaultRetryPolicy: RetryPolicy = {
 export function isRetryable(e: unknown): e is KubeApiError {
   if (!(e instanceof KubeApiError)) return false;
   const s = e.httpStatus;
-  return s === 0 || s === 409 || s === 429 || s >= 500;
+  return s === 0 || s === 409 || s === 429 || s >= 500 || e.namespaceTerminating;
+}
+
+/**
+ * A failure that says nothing about the Prod: the API server did not answer, is overloaded, or the Prod's
+ * old namespace is still going away. The agent keeps the Prod's last observed state through these instead
+ * of calling the Prod Failed; a longer outage makes the cluster NotReady through its heartbeat.
+ */
+export function isTransient(e: unknown): boolean {
+  return isRetryable(e);
 }
 
 /** Delay before retry number `attempt` (1-based): Retry-After when the server sent one, else jittered exponential. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { unschedulableReason } from '../../../src/controllers/cluster-health.js';
 import { placeProds } from '../../../src/scheduler/place-prods.js';
 import { cluster, fleet } from './fixtures.js';
 
@@ -42,5 +43,19 @@ describe('placeProds', () => {
     const r = placeProds({ clusters: [cluster('a1', 'a', { capacity: 2 })], placement: placement(), fleetProdClusters: [], prodsOnCluster: new Map([['a1', 1]]), count: 3 });
     assert.deepEqual(r.placements, ['a1']);
     assert.equal(r.unplaced, 2);
+  });
+});
+
+describe('placeProds and node readiness', () => {
+  it('places nothing on a Ready cluster whose agent reports no Ready node, and says why', () => {
+    const noNodes = cluster('k1', 'k');
+    noNodes.status = { ...noNodes.status!, nodes: { ready: 0, total: 2 } };
+    const withNodes = cluster('k2', 'j');
+    withNodes.status = { ...withNodes.status!, nodes: { ready: 1, total: 2 } };
+    const r = placeProds({ clusters: [noNodes, withNodes], placement: placement(), fleetProdClusters: [], count: 2 });
+    assert.deepEqual(r.placements, ['k2', 'k2']);
+    assert.deepEqual(r.skipped, [{ cluster: 'k1', why: 'NoReadyNodes' }]);
+    assert.equal(unschedulableReason(noNodes), 'NoReadyNodes');
+    assert.equal(unschedulableReason(withNodes), undefined);
   });
 });

@@ -268,7 +268,11 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
     const d = driver();
     await d.apply(prod('web-1', 'web'), web);
     const seen: string[] = [];
-    const w = d.watchDeployments((p) => seen.push(p));
+    const errors: unknown[] = [];
+    const w = d.watchDeployments(
+      (p) => seen.push(p),
+      (e) => errors.push(e),
+    );
     const lists = () => api.requests.filter((r) => r.path === '/apis/apps/v1/deployments' && r.query.get('watch') !== 'true').length;
     await waitFor('the initial list and an open watch', () => seen.length === 1 && api.openWatches() === 1);
     assert.equal(lists(), 1);
@@ -278,6 +282,11 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
     api.expireWatches();
     await waitFor('a re-list and a new watch', () => lists() === 2 && api.openWatches() === 1);
     assert.deepEqual(seen, ['web-1', 'web-1', 'web-1']);
+    // The ERROR event's Status is kept whole: code 410 and reason Expired, as an HTTP 410 answer would carry.
+    const expired = errors[0];
+    assert.ok(expired instanceof KubeApiError, String(expired));
+    assert.equal(expired.httpStatus, 410);
+    assert.equal(expired.reason, 'Expired');
     const rewatch = api.requests.filter((r) => r.query.get('watch') === 'true').at(-1);
     assert.equal(rewatch?.query.get('labelSelector'), 'app.kubernetes.io/managed-by=drover,drover.dev/cluster=k1');
     await w.stop();
