@@ -42,7 +42,8 @@ export async function registerCluster(store: Store, id: ClusterIdentity): Promis
       return registerCluster(store, id);
     }
   }
-  const spec = { ...cur.spec, provider: id.provider };
+  // An EKS cluster runs the kubernetes driver: keep the more precise provider (the EKS support calendar reads it).
+  const spec = { ...cur.spec, provider: cur.spec.provider === 'eks' && id.provider === 'kubernetes' ? cur.spec.provider : id.provider };
   if (id.region !== undefined) spec.region = id.region;
   if (id.domain !== undefined) spec.domain = id.domain;
   if (id.capacity !== undefined) spec.capacity = { prods: id.capacity };

@@ -16,7 +16,8 @@ export const agentStateDirAnnotation = 'drover.dev/agent-state-dir';
 export interface RunAgentOptions {
   store: Store;
   cluster: string;
-  provider: string;
+  /** Driver to run; default: the stored Cluster's provider (eks runs the kubernetes driver), else local. */
+  provider?: string;
   region?: string;
   domain?: string;
   capacity?: number;
@@ -28,14 +29,17 @@ export interface RunAgentOptions {
 }
 
 export async function runAgent(opts: RunAgentOptions): Promise<number> {
-  const factory = driverFactories.get(opts.provider);
+  // The stored Cluster, if the control plane answers now; drivers that need it say so in their settings.
+  const clusterObject = await opts.store.get<Cluster>('Cluster', opts.cluster).catch(() => undefined);
+  // `drover cluster add` then `drover agent --cluster NAME` must run that cluster's driver, not local.
+  const stored = clusterObject?.spec.provider;
+  const provider = opts.provider ?? (stored === 'eks' ? 'kubernetes' : stored) ?? 'local';
+  const factory = driverFactories.get(provider);
   if (!factory) {
-    opts.log(`drover agent: unknown provider "${opts.provider}"; use one of: ${driverProviders().join(', ')}`);
+    opts.log(`drover agent: unknown provider "${provider}"; use one of: ${driverProviders().join(', ')}`);
     return 2;
   }
   const stateDir = resolve(opts.stateDir);
-  // The stored Cluster, if the control plane answers now; drivers that need it say so in their settings.
-  const clusterObject = await opts.store.get<Cluster>('Cluster', opts.cluster).catch(() => undefined);
   const driver = await factory({ cluster: opts.cluster, stateDir, settings: opts.settings ?? {}, ...(clusterObject ? { clusterObject } : {}) });
   const agent = new Agent({
     store: opts.store,

@@ -7,7 +7,7 @@ import { connect, type ConnectOptions } from '../connect.js';
 
 interface AgentCliOptions extends ConnectOptions {
   cluster: string;
-  provider: string;
+  provider?: string;
   region?: string;
   domain?: string;
   capacity?: string;
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .command('agent')
     .description('run a cluster agent: registers the cluster, heartbeats, runs the Prods bound to it and reports their status')
     .requiredOption('--cluster <name>', 'name of the cluster this agent runs')
-    .addOption(new Option('--provider <provider>', 'cluster driver').choices(driverProviders()).default('local'))
+    .addOption(new Option('--provider <provider>', "cluster driver (default: the registered Cluster's provider, else local)").choices(driverProviders()))
     .option('--region <region>', 'region of the cluster (set on the Cluster object)')
     .option('--domain <domain>', 'failure domain (default: the region)')
     .option('--capacity <n>', 'most Prods this cluster runs')
@@ -49,7 +49,7 @@ export function register(program: Command): void {
         return runAgent({
           store,
           cluster: opts.cluster,
-          provider: opts.provider,
+          ...(opts.provider !== undefined ? { provider: opts.provider } : {}),
           stateDir: opts.stateDir ?? `.drover/agents/${opts.cluster}`,
           settings,
           ...(opts.region !== undefined ? { region: opts.region } : {}),

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
-const bin = join(repoRoot, 'bin', 'drover.js');
+export const bin = join(repoRoot, 'bin', 'drover.js');
 
 export function requireBuild(): void {
   if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
