@@ -195,7 +195,7 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
       const prods = new Map((await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === spec.fleet).map((p) => [p.metadata.name, p] as const));
       switch (wave.state) {
         case 'Pending':
-          return startWave(wave, prods);
+          return startWave(fleet, wave, prods);
         case 'Updating':
         case 'WarmingUp':
           return awaitServing(wave, prods);
@@ -231,7 +231,7 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
       return { requeueAfterMs: 0 };
     }
 
-    async function startWave(wave: Wave, prods: Map<string, Prod>): Promise<Result> {
+    async function startWave(fleet: Fleet, wave: Wave, prods: Map<string, Prod>): Promise<Result> {
       const names: string[] = [];
       for (const predName of wave.prods) {
         const pred = prods.get(predName);
@@ -240,6 +240,8 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
           name: successorName(pred, spec.version, `${name}/${rel!.metadata.uid ?? ''}`),
           version: spec.version,
           env: spec.env,
+          // The Fleet's current template: a template change made before or during the release rides along.
+          app: fleet.spec.app,
           labels: { [LABEL_RELEASE]: name },
         });
         names.push((await ensureSuccessor(store, succ)).metadata.name);

@@ -4,7 +4,9 @@
  * version asked for, flip takeover, retire.
  */
 import { createHash } from 'node:crypto';
-import type { Prod } from '../api/kinds/prod.js';
+import type { AppSpec } from '../api/kinds/fleet.js';
+import type { Prod, ProdTemplate } from '../api/kinds/prod.js';
+import { prodTemplate } from '../api/template.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -31,9 +33,28 @@ export interface SuccessorOptions {
   cluster?: string;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /**
+   * The app the successor runs (a release passes its Fleet's current `spec.app`, so the successor carries
+   * the template the Fleet asks for). Without it the successor keeps its predecessor's app.
+   */
+  app?: AppSpec;
+}
+
+/**
+ * The template revision of a successor: the app asked for (else the predecessor's) at the successor's
+ * version. A predecessor without a snapshot (stored before template revisions) passes on none: its agent
+ * renders both from the Fleet until the fleet controller stamps them.
+ */
+export function successorTemplate(pred: Prod, version: string, app?: AppSpec): ProdTemplate | undefined {
+  const base = app ?? pred.spec.template?.app;
+  if (base === undefined) return undefined;
+  if (app === undefined && pred.spec.template && version === pred.spec.version) return pred.spec.template;
+  return prodTemplate(base, version);
 }
 
 export function buildSuccessor(pred: Prod, o: SuccessorOptions): Prod {
+  const version = o.version ?? pred.spec.version;
+  const template = successorTemplate(pred, version, o.app);
   return {
     apiVersion: pred.apiVersion,
     kind: 'Prod',
@@ -47,7 +68,8 @@ export function buildSuccessor(pred: Prod, o: SuccessorOptions): Prod {
     spec: {
       fleet: pred.spec.fleet,
       cluster: o.cluster ?? pred.spec.cluster,
-      version: o.version ?? pred.spec.version,
+      version,
+      ...(template ? { template } : {}),
       role: pred.spec.role,
       retire: false,
       env: { ...pred.spec.env, ...o.env },

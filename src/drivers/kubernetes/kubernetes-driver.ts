@@ -9,6 +9,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import type { Cluster } from '../../api/kinds/cluster.js';
 import type { Fleet } from '../../api/kinds/fleet.js';
+import { prodApp } from '../../api/template.js';
 import type { Prod } from '../../api/kinds/prod.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../driver.js';
 import { DroverError } from '../../errors.js';
@@ -118,7 +119,7 @@ export class KubernetesDriver implements ClusterDriver {
     this.namespaces.set(prod.metadata.name, ns);
     // In order: the namespace must exist before anything in it. Sequential on purpose: a Prod has at most
     // seven objects and the API server's fairness limits favour few concurrent requests per client.
-    if (fleet.spec.app.autoscale) await this.handOverReplicas(ns);
+    if (prodApp(prod, fleet).autoscale) await this.handOverReplicas(ns);
     for (const obj of objects) await this.serverSideApply(obj);
     const rendered = new Set(objects.map((o) => o.kind));
     for (const kind of OPTIONAL_KINDS) {
