@@ -389,3 +389,20 @@ describe('Fleet validation', () => {
     assert.throws(() => validateResource(prod({ hash: 'not hex', app: web().spec.app })), (e: unknown) => isDroverError(e) && e.field === 'spec.template.hash');
   });
 });
+
+describe('release successors within capacity (placeSuccessor)', () => {
+  it('keeps a successor with its predecessor when there is room, moves it when not, and waits when nowhere has room', async () => {
+    const { placeSuccessor, clusterOccupancy } = await import('../../../src/release/successor.js');
+    const sim = started(web(), threeDomains(3));
+    const pred = sim.live().find((p) => p.spec.cluster === 'a')!;
+    const all = sim.live();
+    assert.equal(placeSuccessor(pred, sim.fleet, sim.clusters, all, clusterOccupancy(all)), 'a', 'room at home (2 of 3)');
+    // Another fleet fills a: the successor goes where there is room, never over capacity.
+    const full = new Map(clusterOccupancy(all)).set('a', 3);
+    const moved = placeSuccessor(pred, sim.fleet, sim.clusters, all, full);
+    assert.ok(moved === 'b' || moved === 'c', String(moved));
+    assert.equal(full.get(moved as string), 3, 'counted');
+    const none = placeSuccessor(pred, sim.fleet, sim.clusters, all, new Map([['a', 3], ['b', 3], ['c', 3]]));
+    assert.equal(typeof none, 'object');
+  });
+});
