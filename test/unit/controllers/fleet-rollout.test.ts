@@ -400,7 +400,7 @@ describe('release successors within capacity (placeSuccessor)', () => {
     // Another fleet fills a: the successor goes where there is room, never over capacity.
     const full = new Map(clusterOccupancy(all)).set('a', 3);
     const moved = placeSuccessor(pred, sim.fleet, sim.clusters, all, full);
-    assert.ok(moved === 'b' || moved === 'c', String(moved));
+    assert.ok(moved === 'b' || moved === 'c', JSON.stringify(moved));
     assert.equal(full.get(moved as string), 3, 'counted');
     const none = placeSuccessor(pred, sim.fleet, sim.clusters, all, new Map([['a', 3], ['b', 3], ['c', 3]]));
     assert.equal(typeof none, 'object');
