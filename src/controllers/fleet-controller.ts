@@ -145,14 +145,11 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
     case 'retire': {
       const p = a.prod;
       if (p.spec.retire) return;
-      await store.update<Prod>({
-        ...p,
-        metadata: {
-          ...p.metadata,
-          annotations: { ...p.metadata.annotations, [retireRequestedAtAnnotation]: new Date(nowMs).toISOString(), [retireReasonAnnotation]: a.reason },
-        },
-        spec: { ...p.spec, retire: true },
+      const done = await onSameSpec(store, p, (cur) => {
+        cur.metadata.annotations = { ...cur.metadata.annotations, [retireRequestedAtAnnotation]: new Date(nowMs).toISOString(), [retireReasonAnnotation]: a.reason };
+        cur.spec.retire = true;
       });
+      if (!done) return;
       if (about) await ctx.recordEvent(about, 'Normal', fleetEventReasons.ProdRetiring, `retiring Prod ${p.metadata.name} on cluster ${p.spec.cluster} (${a.reason})`);
       return;
     }
@@ -175,11 +172,26 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
       return;
     }
     case 'takeover': {
-      await store.update<Prod>({ ...a.prod, spec: { ...a.prod.spec, takeover: true } });
+      if (!(await onSameSpec(store, a.prod, (cur) => void (cur.spec.takeover = true)))) return;
       if (about) await ctx.recordEvent(about, 'Normal', fleetEventReasons.Takeover, `Prod ${a.prod.metadata.name} takes over from ${a.prod.spec.replaces ?? '?'}`);
       return;
     }
   }
+}
+
+/**
+ * Writes a spec change decided on `seen`, retrying over status writes made meanwhile (agents write status
+ * all the time, and a conflict would cost the whole pass a backoff). If the spec itself changed since
+ * (another generation), it writes nothing and returns false: the next pass decides afresh.
+ */
+async function onSameSpec(store: ReconcileContext['store'], seen: Prod, change: (p: Prod) => void): Promise<boolean> {
+  let wrote = false;
+  await mutate<Prod>(store, 'Prod', seen.metadata.name, (cur) => {
+    if (cur.metadata.generation !== seen.metadata.generation) return false;
+    change(cur);
+    wrote = true;
+  });
+  return wrote;
 }
 
 async function createProd(ctx: ReconcileContext, fleet: Fleet, a: Extract<FleetAction, { action: 'create' }>): Promise<Prod> {
