@@ -6,6 +6,7 @@
  */
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
+import { prodApp } from '../api/template.js';
 import type { WorkloadObservation } from '../drivers/driver.js';
 import { probe } from '../drivers/local/net.js';
 import type { WarmupProgress } from './prod-status.js';
@@ -38,7 +39,7 @@ export class Warmups {
     const alreadyReady = s?.phase === 'Ready' && s.endpoint === obs.endpoint && s.restarts === obs.restarts;
     const run: Run = { instance, progress: { passed: alreadyReady ? target : 0, target, done: alreadyReady }, abort: new AbortController() };
     this.runs.set(name, run);
-    if (!alreadyReady) void this.warm(run, `${obs.endpoint}${fleet.spec.warmup.path ?? fleet.spec.app.healthPath}`);
+    if (!alreadyReady) void this.warm(run, `${obs.endpoint}${fleet.spec.warmup.path ?? prodApp(prod, fleet).healthPath}`);
     return run.progress;
   }
 

@@ -68,6 +68,8 @@ const columnsByKind: Record<string, Column[]> = {
     col('ROLE', 'spec.role', undefined, true),
     col('RESTARTS', 'status.restarts', '0', true),
     col('REPLACES', 'spec.replaces', undefined, true),
+    // The template revision the Prod runs (src/api/template.ts); <none> for a Prod not stamped yet.
+    col('REVISION', 'spec.template.hash', undefined, true),
     col('MESSAGE', 'status.message', undefined, true),
   ],
   Fleet: [
@@ -77,6 +79,8 @@ const columnsByKind: Record<string, Column[]> = {
     col('VERSION', 'spec.version'),
     age,
     col('TEST-PRODS', 'spec.testProds', '0', true),
+    col('REVISION', 'status.templateHash', undefined, true),
+    col('UP-TO-DATE', 'status.updatedProds', '0', true),
     {
       header: 'VERSIONS',
       wide: true,

@@ -14,6 +14,7 @@ import type { Release } from '../api/kinds/release.js';
 import { API_VERSION } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
+import { mutate } from '../release/successor.js';
 import { whenChanged } from '../runtime/predicates.js';
 import type { ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
 import { canonicalJson } from '../store/object-semantics.js';
@@ -36,6 +37,8 @@ export interface FleetControllerOptions {
   retireTimeoutMs?: number;
   /** How long to wait before trying again to place a Prod no cluster could take. Default 5 s. */
   unplaceableRetryMs?: number;
+  /** A rollout successor not Ready this long after its creation stops the rollout. Default 5 min. */
+  rolloutDeadlineMs?: number;
 }
 
 export const fleetEventReasons = {
@@ -44,6 +47,8 @@ export const fleetEventReasons = {
   ProdDeleted: 'ProdDeleted',
   Takeover: 'Takeover',
   Unplaceable: 'Unplaceable',
+  InsufficientCapacity: 'InsufficientCapacity',
+  RolloutStalled: 'RolloutStalled',
 } as const;
 
 export function newProdName(fleet: string): string {
@@ -68,7 +73,7 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
         kind: 'Prod',
         mapToKeys: whenChanged((o) => {
           const p = o as Prod;
-          return canonicalJson([p.spec.cluster, p.spec.version, p.spec.retire, p.spec.takeover, p.spec.replaces, p.status?.phase, p.status?.version]);
+          return canonicalJson([p.spec.cluster, p.spec.version, p.spec.template?.hash, p.spec.retire, p.spec.takeover, p.spec.replaces, p.status?.phase, p.status?.version]);
         }, (o) => [(o as Prod).spec.fleet]),
       },
       {
@@ -94,6 +99,12 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
         store.list<Release>('Release'),
       ]);
       const nowMs = now();
+      // Capacity counts every Prod on a cluster, whatever its fleet, from the list itself: the cluster's
+      // status.prods lags the Prods this controller just created.
+      const otherFleetsOnCluster = new Map<string, number>();
+      for (const p of prods.items) {
+        if (p.spec.fleet !== key && p.status?.phase !== 'Retired') otherFleetsOnCluster.set(p.spec.cluster, (otherFleetsOnCluster.get(p.spec.cluster) ?? 0) + 1);
+      }
       const plan = planFleet({
         fleetName: key,
         fleet,
@@ -102,14 +113,18 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
         releaseActive: releases.items.some((r) => r.spec.fleet === key && releaseIsActive(r)),
         nowMs,
         retireTimeoutMs,
+        otherFleetsOnCluster,
+        ...(opts.rolloutDeadlineMs !== undefined ? { rolloutDeadlineMs: opts.rolloutDeadlineMs } : {}),
       });
       for (const a of plan.actions) await execute(ctx, fleet, a, nowMs);
       if (fleet && plan.status && canonicalJson(plan.status) !== canonicalJson(fleet.status ?? null)) {
         await store.updateStatus<Fleet>({ ...fleet, status: plan.status });
       }
       if (fleet && plan.unplaceable !== undefined) {
-        await ctx.recordEvent(fleet, 'Warning', fleetEventReasons.Unplaceable, plan.unplaceable);
+        const reason = plan.unplaceableReason === 'InsufficientCapacity' ? fleetEventReasons.InsufficientCapacity : fleetEventReasons.Unplaceable;
+        await ctx.recordEvent(fleet, 'Warning', reason, plan.unplaceable);
       }
+      for (const e of plan.events ?? []) if (fleet) await ctx.recordEvent(fleet, e.type, fleetEventReasons[e.reason], e.message);
       const waits = [plan.recheckInMs, plan.unplaceable !== undefined ? unplaceableRetryMs : undefined].filter((x): x is number => x !== undefined);
       return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : {};
     },
@@ -123,21 +138,18 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
     case 'create': {
       if (!fleet) return;
       const created = await createProd(ctx, fleet, a);
-      const what = a.replaces ? `to replace ${a.replaces} at version ${a.version}` : `(${a.reason})`;
+      const what = a.replaces ? `to replace ${a.replaces} at version ${a.version}, template ${a.template.hash}` : `(${a.reason}, template ${a.template.hash})`;
       await ctx.recordEvent(fleet, 'Normal', fleetEventReasons.ProdCreated, `created ${a.role} Prod ${created.metadata.name} on cluster ${a.cluster} ${what}`);
       return;
     }
     case 'retire': {
       const p = a.prod;
       if (p.spec.retire) return;
-      await store.update<Prod>({
-        ...p,
-        metadata: {
-          ...p.metadata,
-          annotations: { ...p.metadata.annotations, [retireRequestedAtAnnotation]: new Date(nowMs).toISOString(), [retireReasonAnnotation]: a.reason },
-        },
-        spec: { ...p.spec, retire: true },
+      const done = await onSameSpec(store, p, (cur) => {
+        cur.metadata.annotations = { ...cur.metadata.annotations, [retireRequestedAtAnnotation]: new Date(nowMs).toISOString(), [retireReasonAnnotation]: a.reason };
+        cur.spec.retire = true;
       });
+      if (!done) return;
       if (about) await ctx.recordEvent(about, 'Normal', fleetEventReasons.ProdRetiring, `retiring Prod ${p.metadata.name} on cluster ${p.spec.cluster} (${a.reason})`);
       return;
     }
@@ -151,12 +163,35 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
       if (about) await ctx.recordEvent(about, 'Normal', fleetEventReasons.ProdDeleted, `deleted Prod ${a.prod.metadata.name} (${a.reason})`);
       return;
     }
+    case 'snapshot': {
+      // Agents write status all the time: retry a conflict here rather than fail the pass.
+      await mutate<Prod>(store, 'Prod', a.prod.metadata.name, (p) => {
+        if (p.spec.template !== undefined || p.spec.version !== a.prod.spec.version) return false;
+        p.spec.template = a.template;
+      });
+      return;
+    }
     case 'takeover': {
-      await store.update<Prod>({ ...a.prod, spec: { ...a.prod.spec, takeover: true } });
+      if (!(await onSameSpec(store, a.prod, (cur) => void (cur.spec.takeover = true)))) return;
       if (about) await ctx.recordEvent(about, 'Normal', fleetEventReasons.Takeover, `Prod ${a.prod.metadata.name} takes over from ${a.prod.spec.replaces ?? '?'}`);
       return;
     }
   }
+}
+
+/**
+ * Writes a spec change decided on `seen`, retrying over status writes made meanwhile (agents write status
+ * all the time, and a conflict would cost the whole pass a backoff). If the spec itself changed since
+ * (another generation), it writes nothing and returns false: the next pass decides afresh.
+ */
+async function onSameSpec(store: ReconcileContext['store'], seen: Prod, change: (p: Prod) => void): Promise<boolean> {
+  let wrote = false;
+  await mutate<Prod>(store, 'Prod', seen.metadata.name, (cur) => {
+    if (cur.metadata.generation !== seen.metadata.generation) return false;
+    change(cur);
+    wrote = true;
+  });
+  return wrote;
 }
 
 async function createProd(ctx: ReconcileContext, fleet: Fleet, a: Extract<FleetAction, { action: 'create' }>): Promise<Prod> {
@@ -175,6 +210,7 @@ async function createProd(ctx: ReconcileContext, fleet: Fleet, a: Extract<FleetA
         fleet: fleet.metadata.name,
         cluster: a.cluster,
         version: a.version,
+        template: a.template,
         role: a.role,
         retire: false,
         env: {},

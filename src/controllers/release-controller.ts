@@ -18,6 +18,7 @@
  * Every decision goes to status.decisions and is recorded as an Event.
  */
 import type { z } from 'zod';
+import type { Cluster } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
 import { ReleaseStatus, type Release } from '../api/kinds/release.js';
@@ -30,6 +31,8 @@ import { runGates, type GateRunner } from '../release/gates/index.js';
 import { planWaves, releasableProds } from '../release/plan-waves.js';
 import {
   buildSuccessor,
+  clusterOccupancy,
+  placeSuccessor,
   ensureSuccessor,
   isServing,
   LABEL_RELEASE,
@@ -195,7 +198,7 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
       const prods = new Map((await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === spec.fleet).map((p) => [p.metadata.name, p] as const));
       switch (wave.state) {
         case 'Pending':
-          return startWave(wave, prods);
+          return startWave(fleet, wave, prods);
         case 'Updating':
         case 'WarmingUp':
           return awaitServing(wave, prods);
@@ -231,15 +234,28 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
       return { requeueAfterMs: 0 };
     }
 
-    async function startWave(wave: Wave, prods: Map<string, Prod>): Promise<Result> {
+    async function startWave(fleet: Fleet, wave: Wave, prods: Map<string, Prod>): Promise<Result> {
       const names: string[] = [];
+      // Capacity is a hard limit for successors too: on the predecessor's cluster when it has room, else
+      // where placement finds room; with none anywhere the wave waits.
+      const [allProds, clusters] = await Promise.all([store.list<Prod>('Prod'), store.list<Cluster>('Cluster')]);
+      const occupancy = clusterOccupancy(allProds.items);
       for (const predName of wave.prods) {
         const pred = prods.get(predName);
         if (!pred || pred.spec.retire) continue;
+        const succName = successorName(pred, spec.version, `${name}/${rel!.metadata.uid ?? ''}`);
+        const cluster = prods.get(succName)?.spec.cluster ?? placeSuccessor(pred, fleet, clusters.items, [...prods.values()], occupancy);
+        if (typeof cluster !== 'string') {
+          wave.reason = `waiting for room for a successor of ${predName}: ${cluster.reason}`;
+          return { requeueAfterMs: 5000 };
+        }
         const succ = buildSuccessor(pred, {
-          name: successorName(pred, spec.version, `${name}/${rel!.metadata.uid ?? ''}`),
+          name: succName,
+          cluster,
           version: spec.version,
           env: spec.env,
+          // The Fleet's current template: a template change made before or during the release rides along.
+          app: fleet.spec.app,
           labels: { [LABEL_RELEASE]: name },
         });
         names.push((await ensureSuccessor(store, succ)).metadata.name);

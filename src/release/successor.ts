@@ -4,9 +4,13 @@
  * version asked for, flip takeover, retire.
  */
 import { createHash } from 'node:crypto';
-import type { Prod } from '../api/kinds/prod.js';
+import type { Cluster } from '../api/kinds/cluster.js';
+import type { AppSpec, Fleet } from '../api/kinds/fleet.js';
+import type { Prod, ProdTemplate } from '../api/kinds/prod.js';
+import { prodTemplate } from '../api/template.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
+import { placeNextProd } from '../scheduler/place-prods.js';
 import type { Store } from '../store/store.js';
 
 export const LABEL_RELEASE = 'drover.dev/release';
@@ -31,9 +35,28 @@ export interface SuccessorOptions {
   cluster?: string;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  /**
+   * The app the successor runs (a release passes its Fleet's current `spec.app`, so the successor carries
+   * the template the Fleet asks for). Without it the successor keeps its predecessor's app.
+   */
+  app?: AppSpec;
+}
+
+/**
+ * The template revision of a successor: the app asked for (else the predecessor's) at the successor's
+ * version. A predecessor without a snapshot (stored before template revisions) passes on none: its agent
+ * renders both from the Fleet until the fleet controller stamps them.
+ */
+export function successorTemplate(pred: Prod, version: string, app?: AppSpec): ProdTemplate | undefined {
+  const base = app ?? pred.spec.template?.app;
+  if (base === undefined) return undefined;
+  if (app === undefined && pred.spec.template && version === pred.spec.version) return pred.spec.template;
+  return prodTemplate(base, version);
 }
 
 export function buildSuccessor(pred: Prod, o: SuccessorOptions): Prod {
+  const version = o.version ?? pred.spec.version;
+  const template = successorTemplate(pred, version, o.app);
   return {
     apiVersion: pred.apiVersion,
     kind: 'Prod',
@@ -47,7 +70,8 @@ export function buildSuccessor(pred: Prod, o: SuccessorOptions): Prod {
     spec: {
       fleet: pred.spec.fleet,
       cluster: o.cluster ?? pred.spec.cluster,
-      version: o.version ?? pred.spec.version,
+      version,
+      ...(template ? { template } : {}),
       role: pred.spec.role,
       retire: false,
       env: { ...pred.spec.env, ...o.env },
@@ -55,6 +79,42 @@ export function buildSuccessor(pred: Prod, o: SuccessorOptions): Prod {
       takeover: false,
     },
   };
+}
+
+/** Prods occupying each cluster against its capacity: every Prod bound to it until it is Retired. */
+export function clusterOccupancy(prods: readonly Prod[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const p of prods) if (p.status?.phase !== 'Retired') m.set(p.spec.cluster, (m.get(p.spec.cluster) ?? 0) + 1);
+  return m;
+}
+
+/**
+ * Where a successor of `pred` may run without overcommitting a cluster: its predecessor's cluster when
+ * that is schedulable and has room, else wherever placement finds room (spread as if `pred` were gone).
+ * Counts the successor in `occupancy` when it finds a place. Capacity is a hard limit: when nothing has
+ * room the caller waits. A predecessor's cluster with no Cluster object at all has no capacity to check
+ * (its Prods are the fleet controller's to replace): the successor stays with its predecessor.
+ */
+export function placeSuccessor(
+  pred: Prod,
+  fleet: Fleet,
+  clusters: readonly Cluster[],
+  fleetProds: readonly Prod[],
+  occupancy: Map<string, number>,
+): string | { reason: string } {
+  const home = clusters.find((c) => c.metadata.name === pred.spec.cluster);
+  const homeOk =
+    home === undefined ||
+    (home.status?.phase === 'Ready' &&
+    !home.spec.cordoned &&
+    !home.spec.draining &&
+    home.metadata.deletionTimestamp === undefined &&
+    (occupancy.get(home.metadata.name) ?? 0) < home.spec.capacity.prods);
+  const target = homeOk
+    ? pred.spec.cluster
+    : placeNextProd(fleet, clusters, fleetProds.filter((p) => p.metadata.name !== pred.metadata.name && !p.spec.retire), occupancy);
+  if (typeof target === 'string') occupancy.set(target, (occupancy.get(target) ?? 0) + 1);
+  return target;
 }
 
 /** Creates the successor, or returns the one a previous attempt created (names are deterministic). */

@@ -104,17 +104,63 @@ function lessThan(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * Placement of the fleet controller (src/controllers/fleet-plan.ts):
- * one new Prod for `fleet`, given the fleet's Prods counted so far. Capacity counts
- * max(cluster.status.prods, this fleet's Prods on it), as the status may lag one pass behind.
+ * Placement of the fleet controller (src/controllers/fleet-plan.ts): one new Prod for `fleet`, spread
+ * against `spreadProds` (the fleet's Prods it counts). Capacity is a hard limit: `occupancy` is every Prod
+ * occupying each cluster (every fleet, successors, test and retiring Prods until Retired, and the ones
+ * this pass already planned). Without it, capacity counts max(cluster.status.prods, spreadProds there).
  */
-export function placeNextProd(fleet: Fleet, clusters: readonly Cluster[], existingProds: readonly Prod[]): string | { reason: string } {
-  const mine = new Map<string, number>();
-  for (const p of existingProds) mine.set(p.spec.cluster, (mine.get(p.spec.cluster) ?? 0) + 1);
-  const prodsOnCluster = new Map(clusters.map((c) => [c.metadata.name, Math.max(c.status?.prods ?? 0, mine.get(c.metadata.name) ?? 0)]));
-  const r = placeProds({ clusters, placement: fleet.spec.placement, fleetProdClusters: existingProds.map((p) => p.spec.cluster), prodsOnCluster, count: 1 });
+export function placeNextProd(
+  fleet: Fleet,
+  clusters: readonly Cluster[],
+  spreadProds: readonly Prod[],
+  occupancy?: ReadonlyMap<string, number>,
+): string | { reason: string } {
+  const prodsOnCluster = occupancy ?? statusOccupancy(clusters, spreadProds);
+  const r = placeProds({ clusters, placement: fleet.spec.placement, fleetProdClusters: spreadProds.map((p) => p.spec.cluster), prodsOnCluster, count: 1 });
   const chosen = r.placements[0];
   if (chosen !== undefined) return chosen;
   if (clusters.length === 0) return { reason: 'no clusters registered' };
   return { reason: `no cluster can take a Prod: ${r.skipped.map((s) => `${s.cluster} ${s.why}`).join(', ')}` };
+}
+
+function statusOccupancy(clusters: readonly Cluster[], prods: readonly Prod[]): Map<string, number> {
+  const mine = new Map<string, number>();
+  for (const p of prods) mine.set(p.spec.cluster, (mine.get(p.spec.cluster) ?? 0) + 1);
+  return new Map(clusters.map((c) => [c.metadata.name, Math.max(c.status?.prods ?? 0, mine.get(c.metadata.name) ?? 0)]));
+}
+
+export interface Shortfall {
+  /** InsufficientCapacity: clusters that would take the fleet are full; Unplaceable: none would take it at all. */
+  reason: 'InsufficientCapacity' | 'Unplaceable';
+  message: string;
+}
+
+/**
+ * Why `missing` of the fleet's `wanted` Prods cannot be placed, and where room would help: the full
+ * clusters by domain with their use, and the clusters that take no Prods whatever their room.
+ */
+export function describeShortfall(
+  fleet: Fleet,
+  clusters: readonly Cluster[],
+  occupancy: ReadonlyMap<string, number>,
+  missing: number,
+  wanted: number,
+): Shortfall {
+  const what = `${missing} of ${wanted} Prods cannot be placed`;
+  if (clusters.length === 0) return { reason: 'Unplaceable', message: `${what}: no clusters registered; add a cluster` };
+  const r = placeProds({ clusters, placement: fleet.spec.placement, fleetProdClusters: [], prodsOnCluster: occupancy, count: 0 });
+  const byName = new Map(clusters.map((c) => [c.metadata.name, c]));
+  const full = r.skipped.filter((s) => s.why === 'AtCapacity');
+  const closed = r.skipped.filter((s) => s.why !== 'AtCapacity');
+  const closedText = closed.length > 0 ? `${closed.map((s) => `${s.cluster} ${s.why}`).join(', ')}` : '';
+  if (full.length === 0) {
+    return { reason: 'Unplaceable', message: `${what}: no cluster takes this fleet's Prods (${closedText}); uncordon, restore or add clusters, or widen spec.placement` };
+  }
+  const domains = [...new Set(full.map((s) => clusterDomain(byName.get(s.cluster)!)))].sort();
+  const use = full.map((s) => `${s.cluster} ${occupancy.get(s.cluster) ?? 0}/${byName.get(s.cluster)?.spec.capacity.prods ?? 0}`).join(', ');
+  const others = closed.length > 0 ? `; not taking Prods: ${closedText}` : '';
+  return {
+    reason: 'InsufficientCapacity',
+    message: `${what}: every Ready cluster in domain${domains.length > 1 ? 's' : ''} ${domains.join(', ')} is full (${use})${others}; add capacity or clusters, or lower spec.prods`,
+  };
 }

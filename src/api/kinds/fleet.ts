@@ -32,11 +32,22 @@ export const AppSpec = z
   });
 export type AppSpec = z.infer<typeof AppSpec>;
 
+/**
+ * Most Prods one Fleet may ask for. Every Prod is a whole environment on a cluster slot; a number beyond
+ * this is a typo (`1e9`), not a plan, and refusing it at apply time beats a fleet that never converges.
+ */
+export const MAX_FLEET_PRODS = 1000;
+
 export const FleetSpec = z
   .object({
-    prods: z.number().int().min(0).default(3),
+    prods: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_FLEET_PRODS, { message: `at most ${MAX_FLEET_PRODS} Prods per fleet (more is a typo, or wants several fleets)` })
+      .default(3),
     /** How many of `prods` are test Prods (role: test), which get only test tenants and go first in releases. */
-    testProds: z.number().int().min(0).default(0),
+    testProds: z.number().int().min(0).max(MAX_FLEET_PRODS).default(0),
     version: z.string().min(1),
     app: AppSpec,
     placement: z
@@ -67,6 +78,12 @@ export const FleetStatus = z
     prods: z.number().int().default(0),
     readyProds: z.number().int().default(0),
     versions: z.record(z.number().int()).default({}),
+    /** Hash of the template revision the Fleet asks for now (src/api/template.ts). */
+    templateHash: z.string().optional(),
+    /** Counted Prods already on that revision. */
+    updatedProds: z.number().int().optional(),
+    /** The revision whose rollout stopped because its first successor failed; cleared by any other template. */
+    stalledTemplate: z.string().optional(),
     message: z.string().optional(),
   })
   .strict();

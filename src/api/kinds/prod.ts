@@ -1,16 +1,32 @@
 import { z } from 'zod';
 import { baseStatus, dnsName } from '../meta.js';
 import { resourceSchema } from '../resource.js';
+import { AppSpec } from './fleet.js';
 
 export const ProdPhase = z.enum(['Pending', 'Provisioning', 'WarmingUp', 'Ready', 'Draining', 'Retired', 'Failed']);
 export type ProdPhase = z.infer<typeof ProdPhase>;
 export const ProdRole = z.enum(['normal', 'test']);
+
+/**
+ * The immutable template revision a Prod runs (src/api/template.ts): a copy of its Fleet's `spec.app` at
+ * the Prod's version, and the hash of (app, version). Set when the Prod is created and never changed:
+ * a different template means a different Prod (a successor).
+ */
+export const ProdTemplate = z
+  .object({
+    hash: z.string().regex(/^[0-9a-f]{6,64}$/, 'a hex hash'),
+    app: AppSpec,
+  })
+  .strict();
+export type ProdTemplate = z.infer<typeof ProdTemplate>;
 
 export const ProdSpec = z
   .object({
     fleet: dnsName,
     cluster: dnsName,
     version: z.string().min(1),
+    /** What this Prod runs; absent only on Prods stored before template revisions (the fleet controller stamps them). */
+    template: ProdTemplate.optional(),
     role: ProdRole.default('normal'),
     /** Set by the fleet/release controllers to take a Prod out of service; the agent then stops it. */
     retire: z.boolean().default(false),

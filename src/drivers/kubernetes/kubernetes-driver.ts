@@ -10,6 +10,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import type { Cluster } from '../../api/kinds/cluster.js';
 import type { Fleet } from '../../api/kinds/fleet.js';
+import { prodApp } from '../../api/template.js';
 import type { Prod } from '../../api/kinds/prod.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../driver.js';
 import { DroverError } from '../../errors.js';
@@ -129,13 +130,13 @@ export class KubernetesDriver implements ClusterDriver {
     const ns = objects[0]?.metadata?.name;
     if (!ns) throw new Error('render produced no namespace');
     this.namespaces.set(prod.metadata.name, ns);
-    const hash = createHash('sha256').update(JSON.stringify([objects, fleet.spec.app.autoscale ?? null])).digest('hex');
+    const hash = createHash('sha256').update(JSON.stringify([objects, prodApp(prod, fleet).autoscale ?? null])).digest('hex');
     const last = this.applied.get(prod.metadata.name);
     if (last?.hash === hash && Date.now() - last.at < (this.opts.reapplyAfterMs ?? 600_000)) return;
     this.applied.delete(prod.metadata.name);
     // In order: the namespace must exist before anything in it. Sequential on purpose: a Prod has at most
     // seven objects and the API server's fairness limits favour few concurrent requests per client.
-    if (fleet.spec.app.autoscale) await this.handOverReplicas(ns);
+    if (prodApp(prod, fleet).autoscale) await this.handOverReplicas(ns);
     for (const obj of objects) {
       const stored = await this.serverSideApply(obj);
       // The namespace of a retired Prod may still be terminating: objects already in it accept the apply,

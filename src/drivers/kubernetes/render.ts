@@ -22,6 +22,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { Cluster } from '../../api/kinds/cluster.js';
 import type { Fleet } from '../../api/kinds/fleet.js';
+import { prodApp } from '../../api/template.js';
 import type { Prod } from '../../api/kinds/prod.js';
 import { DroverError } from '../../errors.js';
 import {
@@ -83,7 +84,7 @@ function selectorLabels(prod: Prod): Record<string, string> {
 
 /** The Prod's image: the fleet's `image` with `${version}` replaced by the Prod's version. */
 export function prodImage(prod: Prod, fleet: Fleet): string {
-  const image = fleet.spec.app.image;
+  const image = prodApp(prod, fleet).image;
   if (image === undefined) {
     throw new DroverError('DROVER_E_UNPROCESSABLE', `Fleet "${fleet.metadata.name}" has no image, so it cannot run on a Kubernetes cluster`, {
       field: 'spec.app.image',
@@ -99,12 +100,12 @@ export function prodImage(prod: Prod, fleet: Fleet): string {
  * both so an app can rely on it. Sorted by name so the rendering is stable.
  */
 function containerEnv(prod: Prod, fleet: Fleet): V1EnvVar[] {
-  const env = new Map<string, string>(Object.entries(fleet.spec.app.env));
+  const env = new Map<string, string>(Object.entries(prodApp(prod, fleet).env));
   for (const [k, v] of Object.entries(prod.spec.env)) env.set(k, v);
   env.set('PROD_NAME', prod.metadata.name);
   env.set('FLEET', fleet.metadata.name);
   env.set('VERSION', prod.spec.version);
-  env.set('PORT', String(fleet.spec.app.port));
+  env.set('PORT', String(prodApp(prod, fleet).port));
   return [...env.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => ({ name, value }));
 }
 
@@ -125,7 +126,7 @@ export function renderNamespace(prod: Prod, fleet: Fleet, cluster: Cluster): V1N
 }
 
 function renderDeployment(prod: Prod, fleet: Fleet, cluster: Cluster, ns: string, opts: RenderOptions): V1Deployment {
-  const app = fleet.spec.app;
+  const app = prodApp(prod, fleet);
   const labels = { ...prodLabels(prod, fleet, cluster), ...selectorLabels(prod) };
   const annotations = { [VERSION_ANNOTATION]: prod.spec.version };
   return {
@@ -179,7 +180,7 @@ function renderService(prod: Prod, fleet: Fleet, cluster: Cluster, ns: string, o
 }
 
 function renderPodDisruptionBudget(prod: Prod, fleet: Fleet, cluster: Cluster, ns: string, opts: RenderOptions): V1PodDisruptionBudget {
-  const app = fleet.spec.app;
+  const app = prodApp(prod, fleet);
   const least = app.autoscale ? app.autoscale.minReplicas : app.replicas;
   // Several replicas: keep one up through voluntary disruptions. One replica: see singleReplicaDisruption.
   const budget = least > 1 ? { minAvailable: 1 } : { maxUnavailable: opts.singleReplicaDisruption === 'allow' ? 1 : 0 };
@@ -236,7 +237,7 @@ function renderNetworkPolicy(prod: Prod, fleet: Fleet, cluster: Cluster, ns: str
 }
 
 function renderAutoscaler(prod: Prod, fleet: Fleet, cluster: Cluster, ns: string): V2HorizontalPodAutoscaler | undefined {
-  const scale = fleet.spec.app.autoscale;
+  const scale = prodApp(prod, fleet).autoscale;
   if (!scale) return undefined;
   return {
     apiVersion: 'autoscaling/v2',

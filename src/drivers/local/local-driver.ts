@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Fleet } from '../../api/kinds/fleet.js';
 import type { Prod } from '../../api/kinds/prod.js';
+import { prodApp } from '../../api/template.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../driver.js';
 import { defaultBackoff, type BackoffPolicy } from './backoff.js';
 import { groupMembers, isAlive, isSameProcess, signalGroup } from './process-table.js';
@@ -138,9 +139,9 @@ export class LocalDriver implements ClusterDriver {
   }
 }
 
-/** What to run for a Prod: the fleet's app with the Prod's own environment on top. */
+/** What to run for a Prod: its template's app (never the live Fleet's) with the Prod's own environment on top. */
 export function workloadSpec(prod: Prod, fleet: Fleet): WorkloadSpec {
-  const app = fleet.spec.app;
+  const app = prodApp(prod, fleet);
   if (app.command === undefined) {
     throw new Error(`fleet ${fleet.metadata.name} has no spec.app.command: local clusters run commands, not images`);
   }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
+import { prodTemplate } from '../../../src/api/template.js';
 import { planFleet, retireRequestedAtAnnotation, type FleetAction, type FleetObservation } from '../../../src/controllers/fleet-plan.js';
 import { cluster, fleet } from './fixtures.js';
 
@@ -16,7 +17,8 @@ function prod(name: string, spec: Partial<Prod['spec']> = {}, phase: NonNullable
     apiVersion: 'drover.dev/v1alpha1',
     kind: 'Prod',
     metadata: { name, labels: {}, annotations, finalizers: [], ownerReferences: [{ apiVersion: 'drover.dev/v1alpha1', kind: 'Fleet', name: 'web', uid: 'uid-1' }] },
-    spec: { fleet: 'web', cluster: 'a', version: 'v1', role: 'normal', retire: false, env: {}, takeover: false, ...spec },
+    // On the template the fleet asks for at its version (Prods carry their template revision).
+    spec: { fleet: 'web', cluster: 'a', version: 'v1', role: 'normal', retire: false, env: {}, takeover: false, template: prodTemplate(web.spec.app, spec.version ?? 'v1'), ...spec },
     status: { phase, restarts: 0, warmupPassed: 0, conditions: [] },
   };
 }
@@ -88,7 +90,7 @@ describe('planFleet', () => {
 
   it('says why it cannot place, in status', () => {
     const p = plan([], { clusters: [] });
-    assert.equal(p.unplaceable, 'no clusters registered');
+    assert.match(p.unplaceable ?? '', /no clusters registered/);
     assert.equal(p.status?.conditions.find((c) => c.type === 'Scheduled')?.status, 'False');
   });
 });
