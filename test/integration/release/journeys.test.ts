@@ -4,6 +4,8 @@
  * retired ones report Retired): each step passed alone before, the sequences did not.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
@@ -36,6 +38,8 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
   let manager: Manager;
   let on: boolean;
   let agent: Promise<void>;
+  /** Where the simulated agent says each version's Prods answer (none: no endpoint). */
+  let endpoints: Record<string, string>;
 
   const rel = async (n: string) => (await store.get<Release>('Release', n))!;
   const live = async () => (await store.list<Prod>('Prod')).items.filter((p) => !p.spec.retire);
@@ -56,13 +60,15 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
     };
     await store.create(fleet);
     on = true;
+    endpoints = {};
     agent = (async () => {
       while (on) {
         for (const p of (await store.list<Prod>('Prod')).items) {
           const want = p.spec.retire ? 'Retired' : 'Ready';
-          if (p.status?.phase === want && p.status.observedGeneration === p.metadata.generation) continue;
+          const endpoint = endpoints[p.spec.version];
+          if (p.status?.phase === want && p.status.observedGeneration === p.metadata.generation && p.status.endpoint === endpoint) continue;
           await store
-            .updateStatus({ ...p, status: { conditions: [], restarts: 0, warmupPassed: 3, phase: want, version: p.spec.version, readySince: p.status?.readySince ?? new Date().toISOString(), observedGeneration: p.metadata.generation } })
+            .updateStatus({ ...p, status: { conditions: [], restarts: 0, warmupPassed: 3, phase: want, version: p.spec.version, readySince: p.status?.readySince ?? new Date().toISOString(), observedGeneration: p.metadata.generation, ...(endpoint ? { endpoint } : {}) } })
             .catch(() => undefined);
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -148,6 +154,37 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
     await refused('done', 'abort');
     await refused('done', 'resume');
     assert.equal((await rel('done')).spec.action, 'none', 'nothing was written');
+  });
+
+  it('with no user traffic at all, the probes decide: a version failing half its requests rolls back, a good one succeeds', async () => {
+    const apps: Server[] = [];
+    const serve = async (failEvery: number) => {
+      let n = 0;
+      const s = createServer((_req, res) => void res.writeHead(failEvery > 0 && ++n % failEvery === 0 ? 500 : 200).end());
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      apps.push(s);
+      return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    };
+    try {
+      endpoints = { v1: await serve(0), v2: await serve(2), v3: await serve(0) };
+      const gated = (name: string, version: string) =>
+        Release.parse({ apiVersion: API_VERSION, kind: 'Release', metadata: { name }, spec: { fleet: 'shop', version, maxParallel: 3, bake: '1s', probes: { rate: 50 } } });
+      await store.create(gated('bad', 'v2'));
+      const bad = await releaseEnds('bad');
+      assert.equal(bad.status?.phase, 'RolledBack', JSON.stringify(bad.status?.decisions.slice(-3)));
+      const failed = bad.status?.decisions.find((d) => d.action === 'GatesFailed');
+      assert.match(failed?.reason ?? '', /users: no edge stats URLs configured; probes: error rate [3-6]\d\.\d\d%/);
+      assert.ok((await live()).every((p) => p.spec.version === 'v1'), 'tenants back on v1 Prods only');
+
+      await store.create(gated('good', 'v3'));
+      const good = await releaseEnds('good');
+      assert.equal(good.status?.phase, 'Succeeded', JSON.stringify(good.status?.decisions.slice(-3)));
+    } finally {
+      for (const s of apps) {
+        s.closeAllConnections();
+        s.close();
+      }
+    }
   });
 
   it('one wave counter: `get releases` and `release status` agree at every step', async () => {
