@@ -1,5 +1,5 @@
 /** Text views of release plans and progress for the CLI (pure, so they are tested without a server). */
-import { isReleaseFinished, waveProgress, type Release } from '../api/kinds/release.js';
+import { waveProgress, type Release } from '../api/kinds/release.js';
 import { formatAge, formatTable } from '../cli/output.js';
 import type { WavePlan } from './plan-waves.js';
 

@@ -51,7 +51,7 @@ function probeResult(g: StatsGate, c: GateCheck, probes: ProbeResults): GateResu
     return { gate: g.type, outcome: 'inconclusive', reason: why };
   }
   const { maxRatioToBaseline: _r, ...absolute } = g;
-  return evaluate(absolute as StatsGate, probes.stats, reached, []);
+  return evaluate(absolute, probes.stats, reached, []);
 }
 
 export const runGates: GateRunner = async (c) => {
