@@ -76,7 +76,7 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
       prods: prods.items.filter((p) => p.spec.fleet === fleetName),
       tenants: tenants.items.filter((t) => t.spec.fleet === fleetName),
       plans: plans.items.filter((p) => p.spec.fleet === fleetName),
-      otherActive: releases.items.filter((r) => r.metadata.name !== rel.metadata.name && r.spec.fleet === fleetName && isReleaseActive(r)).map((r) => r.metadata.name),
+      otherActive: releases.items.filter((r) => r.spec.fleet === fleetName && goesBefore(r, rel)).map((r) => r.metadata.name),
       nowMs: now(),
       progressDeadlineMs: opts.progressDeadlineMs ?? 600_000,
       pollMs: opts.pollMs ?? 250,
@@ -88,6 +88,7 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
     const rel = await store.get<Release>('Release', name);
     if (!rel) {
       probes?.sync(name, undefined);
+      for (const set of activeByFleet.values()) set.delete(name);
       return {};
     }
     const observed = await observe(store, rel);
@@ -122,6 +123,19 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
     listKeys: async (ctx) => (await ctx.store.list<Release>('Release')).items.map((r) => r.metadata.name),
     reconcile,
   };
+}
+
+/**
+ * Whether release `other` holds `rel` back from planning: it is active and has planned already, or both
+ * wait to plan and `other` came first (oldest, then by name), so that two new releases never wait for
+ * each other.
+ */
+function goesBefore(other: Release, rel: Release): boolean {
+  if (other.metadata.name === rel.metadata.name || !isReleaseActive(other)) return false;
+  if ((other.status?.phase ?? 'Pending') !== 'Pending') return true;
+  if ((rel.status?.phase ?? 'Pending') !== 'Pending') return false;
+  const key = (r: Release) => `${r.metadata.creationTimestamp ?? ''}\u0000${r.metadata.name}`;
+  return key(other) < key(rel);
 }
 
 async function execute(store: Store, release: string, w: ReleaseWrite): Promise<void> {

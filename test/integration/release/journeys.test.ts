@@ -187,6 +187,15 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
     }
   });
 
+  it('two releases of one fleet started together run one after the other (neither waits for the other forever)', async () => {
+    await store.create(releaseDoc('first', 'v2', '50ms'));
+    await store.create(releaseDoc('second', 'v3', '50ms'));
+    const [a, b] = [await releaseEnds('first'), await releaseEnds('second')];
+    assert.deepEqual([a.status?.phase, b.status?.phase], ['Succeeded', 'Succeeded']);
+    assert.ok(b.status?.decisions.some((d) => d.action === 'Waiting' && /release first/.test(d.reason)), JSON.stringify(b.status?.decisions.slice(0, 2)));
+    assert.equal((await store.get<Fleet>('Fleet', 'shop'))?.spec.version, 'v3');
+  });
+
   it('one wave counter: `get releases` and `release status` agree at every step', async () => {
     await store.create(releaseDoc('count', 'v2', '50ms'));
     const wavesCol = columnsFor('Release', false).find((c) => c.header === 'WAVES')!;
