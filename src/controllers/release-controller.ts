@@ -92,8 +92,8 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
       return {};
     }
     const observed = await observe(store, rel);
-    const coverage = () => probes?.coverageMs(name);
-    let outcome = decideRelease({ ...observed, probeCoverageMs: coverage() });
+    const progress = () => ({ probeCoverageMs: probes?.coverageMs(name), probeFewest: probes?.fewestRequests(name) });
+    let outcome = decideRelease({ ...observed, ...progress() });
     // Level-based: the probes that run are the ones this decision wants (a new bake starts them).
     if (outcome.probes || probes) prober(ctx.signal).sync(name, outcome.probes);
     if (outcome.runGates) {
@@ -105,9 +105,10 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
         windowMs: g.windowMs,
         edgeStatsUrls: opts.edgeStatsUrls ?? [],
         prometheusUrl: opts.prometheusUrl,
-        ...(outcome.probes ? { probes: prober(ctx.signal).results(name, g.windowMs) } : {}),
+        // The probes of this wave's bake, all of them (they start with the bake; it may have run long).
+        ...(outcome.probes ? { probes: prober(ctx.signal).results(name) } : {}),
       });
-      outcome = decideRelease({ ...observed, probeCoverageMs: coverage(), verdict });
+      outcome = decideRelease({ ...observed, ...progress(), verdict });
       probes?.sync(name, outcome.probes);
     }
     track(rel, isReleaseActive({ status: outcome.status }));

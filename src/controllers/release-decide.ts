@@ -73,6 +73,8 @@ export interface ReleaseObservation {
   verdict?: GateVerdict;
   /** How long the probes of the current wave have run as wanted, undefined when none run. */
   probeCoverageMs?: number | undefined;
+  /** The fewest probes any reachable new Prod of the wave has had so far (undefined: none reachable). */
+  probeFewest?: number | undefined;
   nowMs: number;
   /** How long a wave may wait for its successors to serve before it fails. */
   progressDeadlineMs: number;
@@ -351,6 +353,14 @@ export function decideRelease(o: ReleaseObservation): ReleaseOutcome {
       w.reason = `probes have run ${Math.round(covered / 1000)}s of the ${Math.round(bakeMs / 1000)}s bake: baking on`;
       return requeue(Math.min(bakeMs - PROBE_SLACK_MS - covered + 1, 5000));
     }
+    // Probes short of the gates' minimum (a loaded machine, a slow Prod): bake on a while rather than
+    // call the wave inconclusive for want of requests the release sends itself.
+    const needed = Math.max(0, ...spec.gates.flatMap((g) => (g.type === 'promql' ? [] : [g.minRequests])));
+    const extraMs = Math.max(bakeMs, PROBE_EXTRA_MIN_MS);
+    if (out.probes && o.probeFewest !== undefined && o.probeFewest < needed && elapsed < bakeMs + extraMs) {
+      w.reason = `probes: ${o.probeFewest} of the gates' ${needed} requests so far: baking on (at most ${Math.round((bakeMs + extraMs) / 1000)}s)`;
+      return requeue(Math.min(500, bakeMs + extraMs - elapsed));
+    }
 
     const inWave = new Set(w.prods);
     const baseline = o.prods
@@ -379,6 +389,8 @@ export function decideRelease(o: ReleaseObservation): ReleaseOutcome {
 
 /** Probes may start up to this long after the bake clock (the pass that starts them) and still count. */
 const PROBE_SLACK_MS = 1000;
+/** A bake waiting for probes to reach the gates' minimum lasts at most one more bake, and at least this. */
+const PROBE_EXTRA_MIN_MS = 10_000;
 
 /**
  * The successor a release creates for one Prod: new version and the release's env, same cluster and

@@ -51,7 +51,10 @@ export interface ProbeRunner {
   sync(key: string, want: ProbeRequest | undefined): void;
   /** How long the probes of `key` have run as they are now, or undefined when none run. */
   coverageMs(key: string): number | undefined;
-  results(key: string, windowMs: number): ProbeResults;
+  /** The fewest probes any reachable target has had since the probes of `key` started (undefined: none reachable). */
+  fewestRequests(key: string): number | undefined;
+  /** Counts over the last `windowMs`, or since the probes of `key` started when omitted. */
+  results(key: string, windowMs?: number): ProbeResults;
   close(): Promise<void>;
 }
 
@@ -150,12 +153,16 @@ export function createProbeRunner(opts: { now?: () => number; leaseMs?: number }
       const run = runs.get(key);
       return run ? now() - run.startedAt : undefined;
     },
+    fewestRequests(key) {
+      const counts = [...(runs.get(key)?.samples.values() ?? [])].filter((all) => all.some((s) => s.outcome !== 'failed')).map((all) => all.length);
+      return counts.length === 0 ? undefined : Math.min(...counts);
+    },
     results(key, windowMs) {
       const run = runs.get(key);
       const stats: ProdStatsMap = new Map();
       const unreachable: string[] = [];
       if (!run) return { stats, unreachable };
-      const since = now() - windowMs;
+      const since = windowMs === undefined ? -Infinity : now() - windowMs;
       for (const [prod, all] of run.samples) {
         const window = all.filter((s) => s.at >= since);
         if (!window.some((s) => s.outcome !== 'failed')) {

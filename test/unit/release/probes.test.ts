@@ -65,6 +65,8 @@ describe('release probes', () => {
       assert.equal(bad.seen[0]?.['x-drover-probe'], 'shop-v2/wave-0');
       assert.equal(good.seen[0]?.['x-drover-tenant'], 'acme');
       assert.ok((runner.coverageMs('shop-v2') ?? 0) > 0);
+      assert.ok((runner.fewestRequests('shop-v2') ?? 0) >= 20, 'the fewest counts reachable Prods only');
+      assert.equal(runner.results('shop-v2').stats.get('bad-v2')?.requests, runner.results('shop-v2', 60_000).stats.get('bad-v2')?.requests);
       runner.sync('shop-v2', undefined);
       assert.equal(runner.coverageMs('shop-v2'), undefined);
       assert.equal(runner.results('shop-v2', 60_000).stats.size, 0);

@@ -168,6 +168,17 @@ describe('decideRelease', () => {
     assert.ok(covered.runGates);
   });
 
+  it('bakes on while the probes are short of the gates\' minRequests, at most one more bake (10 s at least)', () => {
+    const baking = atWave0('Baking', { bakeStartedAt: iso(T0 - 30_000) });
+    const short = decideRelease({ ...withSuccessor(baking, 'http://127.0.0.1:9'), probeCoverageMs: 30_000, probeFewest: 19 });
+    assert.equal(short.runGates, undefined);
+    assert.match(short.status.waves[0]?.reason ?? '', /probes: 19 of the gates' 20 requests so far/);
+    const enough = decideRelease({ ...withSuccessor(baking, 'http://127.0.0.1:9'), probeCoverageMs: 30_000, probeFewest: 20 });
+    assert.ok(enough.runGates);
+    const late = decideRelease({ ...withSuccessor(baking, 'http://127.0.0.1:9'), nowMs: T0 + 30_000, probeCoverageMs: 60_000, probeFewest: 3 });
+    assert.ok(late.runGates, 'after one more bake the gates judge what there is');
+  });
+
   it('abort and rollback undo the in-flight wave and end the release', () => {
     for (const action of ['abort', 'rollback'] as const) {
       const out = decideRelease(withSuccessor(atWave0('Baking', {}, { action })));
