@@ -1,5 +1,6 @@
 /** The table columns `drover get` prints per kind (and the extra ones of `-o wide`), all in one place. */
 import type { Cluster } from '../api/kinds/cluster.js';
+import { waveProgress, type Release } from '../api/kinds/release.js';
 import type { AnyResource } from '../api/resource.js';
 import { clusterSupportColumn } from '../lifecycle/eks-calendar.js';
 import { formatAge } from './output.js';
@@ -107,11 +108,11 @@ const columnsByKind: Record<string, Column[]> = {
     col('VERSION', 'spec.version'),
     col('PHASE', 'status.phase', 'Pending'),
     {
-      header: 'WAVE',
+      // The one wave counter (waveProgress): waves passed of all, as `release status` shows it.
+      header: 'WAVES',
       value: (o) => {
-        const waves = at(o, 'status.waves');
-        const n = Array.isArray(waves) ? waves.length : 0;
-        return n === 0 ? '-' : `${Math.min(n, Number(at(o, 'status.currentWave') ?? 0) + 1)}/${n}`;
+        const p = waveProgress(o as Release);
+        return p.total === 0 ? '-' : `${p.passed}/${p.total}`;
       },
     },
     age,

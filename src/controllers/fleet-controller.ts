@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
-import type { Release } from '../api/kinds/release.js';
+import { isReleaseActive, type Release } from '../api/kinds/release.js';
 import { API_VERSION } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
@@ -21,14 +21,6 @@ import { canonicalJson } from '../store/object-semantics.js';
 import { planFleet, retireReasonAnnotation, retireRequestedAtAnnotation, type FleetAction } from './fleet-plan.js';
 
 export const fleetLabel = 'drover.dev/fleet';
-
-/** Release phases after which a Release no longer owns the fleet's version. */
-export const finishedReleasePhases = ['Succeeded', 'Failed', 'Aborted', 'RolledBack'] as const;
-
-export function releaseIsActive(r: Release): boolean {
-  const phase = r.status?.phase ?? 'Pending';
-  return !(finishedReleasePhases as readonly string[]).includes(phase);
-}
 
 export interface FleetControllerOptions {
   now?: () => number;
@@ -110,7 +102,7 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
         fleet,
         clusters: clusters.items,
         prods: prods.items.filter((p) => p.spec.fleet === key),
-        releaseActive: releases.items.some((r) => r.spec.fleet === key && releaseIsActive(r)),
+        releaseActive: releases.items.some((r) => r.spec.fleet === key && isReleaseActive(r)),
         nowMs,
         retireTimeoutMs,
         otherFleetsOnCluster,

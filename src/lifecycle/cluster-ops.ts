@@ -13,15 +13,29 @@ import type { Store } from '../store/store.js';
 export const ClusterOp = ['cordon', 'uncordon', 'drain'] as const;
 export type ClusterOp = (typeof ClusterOp)[number];
 
-export async function setClusterState(store: Store, name: string, op: ClusterOp): Promise<Cluster> {
+/** Sets the cluster's state for `op`; `changed` is false when it already was so (nothing written). */
+export async function changeClusterState(store: Store, name: string, op: ClusterOp): Promise<{ cluster: Cluster; changed: boolean }> {
+  let changed = false;
   const c = await mutate<Cluster>(store, 'Cluster', name, (cl) => {
     const want = op === 'uncordon' ? { cordoned: false, draining: false } : op === 'drain' ? { cordoned: true, draining: true } : { cordoned: true, draining: cl.spec.draining };
     if (cl.spec.cordoned === want.cordoned && cl.spec.draining === want.draining) return false;
     cl.spec.cordoned = want.cordoned;
     cl.spec.draining = want.draining;
+    changed = true;
   });
   if (!c) throw errors.notFound('Cluster', name);
-  return c;
+  return { cluster: c, changed };
+}
+
+export async function setClusterState(store: Store, name: string, op: ClusterOp): Promise<Cluster> {
+  return (await changeClusterState(store, name, op)).cluster;
+}
+
+/** What `drover cluster cordon|uncordon` prints: the change, or that it already held. */
+export async function cordonMessage(store: Store, name: string, op: 'cordon' | 'uncordon'): Promise<string> {
+  const { cluster, changed } = await changeClusterState(store, name, op);
+  const done = op === 'cordon' ? 'cordoned' : 'uncordoned';
+  return changed ? `cluster ${cluster.metadata.name} ${done}` : `cluster ${cluster.metadata.name} already ${done}`;
 }
 
 export interface DrainReport {

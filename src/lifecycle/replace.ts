@@ -11,15 +11,23 @@
  * replaces = old) → wait until it serves (never on stale status) → takeover on (its tenants move in
  * one plan update) → when all have moved, retire OLD's Prods. If a successor fails or the deadline
  * passes, the successors are reverted (takeover off, retired): the tenants stay on OLD.
+ *
+ * Which Prods move: every live Prod on OLD, including those a release or an earlier replace created (they
+ * keep `spec.replaces` after their predecessor is gone; only a successor whose predecessor is still live
+ * is in flight — `isSuccessorInFlight`). Not moved, each with its reason in the result: a successor in
+ * flight or a Prod being replaced (someone else is swapping it), and Prods of a fleet with an active
+ * Release (the release builds its successors next to their predecessors). A replace that leaves any Prod
+ * behind is not ok: the command says which and why, and exits non-zero.
  */
 import type { Cluster } from '../api/kinds/cluster.js';
 import type { Prod } from '../api/kinds/prod.js';
+import { isReleaseActive, type Release } from '../api/kinds/release.js';
 import { errors } from '../errors.js';
-import { buildSuccessor, ensureSuccessor, isServing, LABEL_REPLACE, retireProd, revertSuccessor, setTakeover, successorName } from '../release/successor.js';
+import { buildSuccessor, ensureSuccessor, isServing, isSuccessorInFlight, LABEL_REPLACE, retireProd, revertSuccessor, setTakeover, successorName } from '../release/successor.js';
 import type { Store } from '../store/store.js';
 import { setClusterState } from './cluster-ops.js';
 
-export const ReplaceStep = ['cordoned', 'created', 'serving', 'swapped', 'retired', 'failed', 'reverted'] as const;
+export const ReplaceStep = ['cordoned', 'skipped', 'created', 'serving', 'swapped', 'retired', 'failed', 'reverted'] as const;
 export type ReplaceStep = (typeof ReplaceStep)[number];
 
 export interface ReplaceProgress {
@@ -32,7 +40,30 @@ export interface ReplaceProgress {
 export interface ReplaceResult {
   ok: boolean;
   moved: { from: string; to: string }[];
+  /** Live Prods on OLD that were not moved, and why. */
+  skipped: { prod: string; reason: string }[];
   message: string;
+}
+
+/** The live Prods on a cluster, split into those a replace moves and those it must leave, with reasons. */
+export function replaceCandidates(cluster: string, prods: readonly Prod[], releases: readonly Release[]): { move: Prod[]; skip: ReplaceResult['skipped'] } {
+  const byName = new Map(prods.map((p) => [p.metadata.name, p] as const));
+  const swapping = new Map<string, string>();
+  for (const p of prods) if (!p.spec.retire && isSuccessorInFlight(p, byName)) swapping.set(p.spec.replaces!, p.metadata.name);
+  const releasing = new Map<string, string>();
+  for (const r of releases) if (isReleaseActive(r)) releasing.set(r.spec.fleet, r.metadata.name);
+  const move: Prod[] = [];
+  const skip: ReplaceResult['skipped'] = [];
+  for (const p of prods) {
+    if (p.spec.cluster !== cluster || p.spec.retire) continue;
+    const name = p.metadata.name;
+    const release = releasing.get(p.spec.fleet);
+    if (release !== undefined) skip.push({ prod: name, reason: `fleet ${p.spec.fleet} has release ${release} in progress: run the replace after it ends (or abort it)` });
+    else if (isSuccessorInFlight(p, byName)) skip.push({ prod: name, reason: `it is taking over from ${p.spec.replaces}: wait until that swap ends` });
+    else if (swapping.has(name)) skip.push({ prod: name, reason: `${swapping.get(name)} is taking over from it: wait until that swap ends` });
+    else move.push(p);
+  }
+  return { move, skip };
 }
 
 export async function replaceCluster(
@@ -42,14 +73,17 @@ export async function replaceCluster(
   opts: { timeoutMs?: number; pollMs?: number; onProgress?: (p: ReplaceProgress) => void; signal?: AbortSignal } = {},
 ): Promise<ReplaceResult> {
   const report = opts.onProgress ?? (() => {});
+  if (oldName === newName) throw errors.invalid(`cannot replace cluster ${oldName} with itself`, 'with', 'name another cluster: drover cluster replace OLD --with NEW');
+  if (!(await store.get<Cluster>('Cluster', oldName))) throw errors.notFound('Cluster', oldName);
   const target = await store.get<Cluster>('Cluster', newName);
   if (!target) throw errors.notFound('Cluster', newName);
   if (target.spec.cordoned || target.spec.draining) throw errors.invalid(`cluster ${newName} is cordoned or draining`, 'with', `uncordon it first: drover cluster uncordon ${newName}`);
   await setClusterState(store, oldName, 'cordon');
   report({ step: 'cordoned', message: `${oldName} cordoned: no new Prods` });
 
-  const all = (await store.list<Prod>('Prod')).items;
-  const preds = all.filter((p) => p.spec.cluster === oldName && !p.spec.retire && p.spec.replaces === undefined);
+  const [all, releases] = await Promise.all([store.list<Prod>('Prod'), store.list<Release>('Release')]);
+  const { move: preds, skip: skipped } = replaceCandidates(oldName, all.items, releases.items);
+  for (const s of skipped) report({ step: 'skipped', prod: s.prod, message: `${s.prod} not moved: ${s.reason}` });
   const pairs: { pred: Prod; succ: string }[] = [];
   for (const pred of preds) {
     const succ = await ensureSuccessor(
@@ -71,7 +105,7 @@ export async function replaceCluster(
         report({ step: 'failed', prod: pred.metadata.name, successor: succ, message: why });
         await Promise.all(pairs.map((x) => revertSuccessor(store, x.succ)));
         report({ step: 'reverted', message: `successors reverted; tenants stay on ${oldName} (still cordoned)` });
-        return { ok: false, moved: [], message: why };
+        return { ok: false, moved: [], skipped, message: why };
       }
       if (isServing(p, pred.spec.version)) {
         report({ step: 'serving', prod: pred.metadata.name, successor: succ, message: `${succ} serves ${pred.spec.version}` });
@@ -86,9 +120,10 @@ export async function replaceCluster(
     await retireProd(store, pred.metadata.name);
     report({ step: 'retired', prod: pred.metadata.name, message: `${pred.metadata.name} retired` });
   }
-  return {
-    ok: true,
-    moved: pairs.map((x) => ({ from: x.pred.metadata.name, to: x.succ })),
-    message: `${pairs.length} Prods moved from ${oldName} to ${newName}; ${oldName} stays cordoned — delete it when empty`,
-  };
+  const moved = pairs.map((x) => ({ from: x.pred.metadata.name, to: x.succ }));
+  if (skipped.length > 0) {
+    return { ok: false, moved, skipped, message: `${pairs.length} Prods moved from ${oldName} to ${newName}; ${skipped.length} not moved (${skipped.map((s) => s.prod).join(', ')}, reasons above): run the replace again once they can move; ${oldName} stays cordoned` };
+  }
+  if (pairs.length === 0) return { ok: true, moved, skipped, message: `nothing to move: cluster ${oldName} has no live Prods (already replaced, or empty); it stays cordoned — delete it when you no longer need it` };
+  return { ok: true, moved, skipped, message: `${pairs.length} Prods moved from ${oldName} to ${newName}; ${oldName} stays cordoned — delete it when empty` };
 }

@@ -1,5 +1,5 @@
 /** Text views of release plans and progress for the CLI (pure, so they are tested without a server). */
-import type { Release } from '../api/kinds/release.js';
+import { waveProgress, type Release } from '../api/kinds/release.js';
 import { formatAge, formatTable } from '../cli/output.js';
 import type { WavePlan } from './plan-waves.js';
 
@@ -9,21 +9,18 @@ export function formatPlan(plan: WavePlan, fleet: string, version: string): stri
   return head + formatTable(['WAVE', 'RISK', 'PRODS', 'TENANTS', 'USERS'], rows);
 }
 
-const TERMINAL = new Set(['Succeeded', 'RolledBack', 'Failed', 'Aborted']);
-export const isTerminal = (r: Release) => TERMINAL.has(r.status?.phase ?? 'Pending');
-
 export function formatStatus(r: Release, now = Date.now(), lastDecisions = 5): string {
   const st = r.status;
   const waves = st?.waves ?? [];
-  const passed = waves.filter((w) => w.state === 'Passed').length;
+  const progress = waveProgress(r);
   const lines = [
     `Release ${r.metadata.name}: fleet ${r.spec.fleet} ${st?.fromVersion ?? '?'} → ${r.spec.version}`,
-    `Phase: ${st?.phase ?? 'Pending'}${r.spec.paused ? ' (paused)' : ''}   Waves: ${passed}/${waves.length} passed   Current: ${waves.length ? (st?.currentWave ?? 0) : '-'}`,
+    `Phase: ${st?.phase ?? 'Pending'}${r.spec.paused ? ' (paused)' : ''}   Waves: ${progress.passed}/${progress.total} passed   Current: ${progress.current ?? '-'}`,
     ...(st?.message ? [`Message: ${st.message}`] : []),
     '',
   ];
   const rows = waves.map((w) => [
-    `${w.index === st?.currentWave && !isTerminal(r) ? '▶' : ' '}${w.index}`,
+    `${w.index === progress.current ? '▶' : ' '}${w.index}`,
     w.riskClass,
     w.prods.join(','),
     w.replacements.join(',') || '-',

@@ -20,6 +20,7 @@
  */
 import type { Prod } from '../api/kinds/prod.js';
 import type { Tenant } from '../api/kinds/tenant.js';
+import { isSuccessorInFlight } from './successor.js';
 
 export const RiskClass = ['test', 'fewUsers', 'redundant', 'nonRedundant'] as const;
 export type RiskClass = (typeof RiskClass)[number];
@@ -65,9 +66,9 @@ type TenantLike = Pick<Tenant, 'metadata' | 'spec' | 'status'>;
  * the first would find nothing to do).
  */
 export function releasableProds<P extends ProdLike>(prods: readonly P[], fleet: string): P[] {
-  const live = prods.filter((p) => p.spec.fleet === fleet && !p.spec.retire);
-  const liveNames = new Set(live.map((p) => p.metadata.name));
-  return live.filter((p) => p.spec.replaces === undefined || !liveNames.has(p.spec.replaces));
+  const ofFleet = prods.filter((p) => p.spec.fleet === fleet);
+  const byName = new Map(ofFleet.map((p) => [p.metadata.name, p] as const));
+  return ofFleet.filter((p) => !p.spec.retire && !isSuccessorInFlight(p, byName));
 }
 
 export function planWaves(prods: readonly ProdLike[], tenants: readonly TenantLike[], opts: WavePlanOptions): WavePlan {

@@ -133,6 +133,18 @@ export async function ensureSuccessor(store: Store, desired: Prod): Promise<Prod
 }
 
 /**
+ * A successor in flight: its predecessor is still live (exists, not retiring). A successor whose
+ * predecessor is retired or gone has finished its swap and is an ordinary Prod, although it keeps
+ * `spec.replaces` (the scheduler and the traffic plan follow that link until the predecessor is deleted):
+ * judging by the field alone would make every Prod a release or a replace ever created untouchable.
+ */
+export function isSuccessorInFlight(p: Pick<Prod, 'spec'>, byName: ReadonlyMap<string, Pick<Prod, 'spec'>>): boolean {
+  if (p.spec.replaces === undefined) return false;
+  const pred = byName.get(p.spec.replaces);
+  return pred !== undefined && !pred.spec.retire;
+}
+
+/**
  * Serving = Ready on the asked version, by a status written for the current spec and after this Prod
  * was created: a stale status (older generation, or a readySince from before creation) never counts.
  */

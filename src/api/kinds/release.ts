@@ -36,6 +36,36 @@ export const Gate = z.discriminatedUnion('type', [
 export type Gate = z.infer<typeof Gate>;
 
 export const ReleasePhase = z.enum(['Pending', 'Progressing', 'Paused', 'RollingBack', 'RolledBack', 'Succeeded', 'Failed', 'Aborted']);
+export type ReleasePhase = z.infer<typeof ReleasePhase>;
+
+/**
+ * The one definition of "release finished": after these phases a Release no longer owns its fleet's
+ * version or successors, takes no action, and another Release of the fleet may start. Every reader (the
+ * release and fleet controllers, the CLI) asks `isReleaseFinished`.
+ */
+export const finishedReleasePhases: readonly ReleasePhase[] = ['Succeeded', 'RolledBack', 'Failed', 'Aborted'];
+const finished = new Set<string>(finishedReleasePhases);
+export function isReleaseFinished(r: { status?: { phase?: string } | undefined } | ReleasePhase): boolean {
+  return finished.has(typeof r === 'string' ? r : (r.status?.phase ?? 'Pending'));
+}
+export const isReleaseActive = (r: { status?: { phase?: string } | undefined }): boolean => !isReleaseFinished(r);
+
+/**
+ * Synthetic probes for the gates: during a wave's bake the release controller sends `rate` requests per
+ * second to each of the wave's new Prods (at their endpoint, with the Host of one of their tenants), counted
+ * apart from user traffic; the gates judge them alongside the users' requests, so that a release decides
+ * even when users are too few. Default rate: enough for twice the gates' `minRequests` within the bake.
+ */
+export const ReleaseProbes = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Requests per second per new Prod; default from the bake and the gates' minRequests (1–20/s). */
+    rate: z.number().positive().max(100).optional(),
+    path: z.string().startsWith('/').default('/'),
+    timeoutMs: z.number().int().positive().max(60_000).default(2000),
+  })
+  .strict();
+export type ReleaseProbes = z.infer<typeof ReleaseProbes>;
 export const WaveState = z.enum(['Pending', 'Updating', 'WarmingUp', 'Baking', 'Passed', 'Failed', 'RolledBack', 'Skipped']);
 
 export const ReleaseSpec = z
@@ -49,6 +79,8 @@ export const ReleaseSpec = z
     autoRollback: z.boolean().default(true),
     /** Extra environment for the new version's Prods. */
     env: z.record(z.string()).default({}),
+    /** Absent = the defaults of ReleaseProbes (on). */
+    probes: ReleaseProbes.optional(),
     paused: z.boolean().default(false),
     /** Set by `drover release abort|rollback|promote`. */
     action: z.enum(['none', 'abort', 'rollback', 'promote']).default('none'),
@@ -90,3 +122,15 @@ export const ReleaseStatus = z
 export const Release = resourceSchema('Release', ReleaseSpec, ReleaseStatus);
 export type Release = z.infer<typeof Release>;
 export type ReleaseSpec = z.infer<typeof ReleaseSpec>;
+export type ReleaseStatus = z.infer<typeof ReleaseStatus>;
+
+/**
+ * The one wave counter every view shows (`get releases`, `release status`): waves passed of all waves,
+ * and the index of the wave in flight (undefined once the release has finished or before it planned).
+ */
+export function waveProgress(r: Pick<Release, 'status'>): { passed: number; total: number; current: number | undefined } {
+  const waves = r.status?.waves ?? [];
+  const passed = waves.filter((w) => w.state === 'Passed').length;
+  const cur = r.status?.currentWave ?? 0;
+  return { passed, total: waves.length, current: isReleaseFinished(r) || cur >= waves.length ? undefined : cur };
+}

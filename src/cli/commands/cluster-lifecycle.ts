@@ -1,6 +1,6 @@
 /** `drover cluster cordon|uncordon|drain NAME` and `drover cluster replace OLD --with NEW`. */
 import type { Command } from 'commander';
-import { drainCluster, setClusterState, type DrainReport } from '../../lifecycle/cluster-ops.js';
+import { cordonMessage, drainCluster, type DrainReport } from '../../lifecycle/cluster-ops.js';
 import { replaceCluster } from '../../lifecycle/replace.js';
 import type { Store } from '../../store/store.js';
 import { withExitCode } from '../action.js';
@@ -30,13 +30,13 @@ export function register(program: Command): void {
     .command('cordon')
     .description('No new Prods on this cluster; its Prods keep serving')
     .argument('<name>')
-    .action(withExitCode((name: string, _o: unknown, cmd: Command) => run(async (s) => void out(`cluster ${(await setClusterState(s, name, 'cordon')).metadata.name} cordoned`))(cmd)));
+    .action(withExitCode((name: string, _o: unknown, cmd: Command) => run(async (s) => void out(await cordonMessage(s, name, 'cordon')))(cmd)));
 
   cluster
     .command('uncordon')
     .description('Allow Prods on this cluster again (and stop draining it)')
     .argument('<name>')
-    .action(withExitCode((name: string, _o: unknown, cmd: Command) => run(async (s) => void out(`cluster ${(await setClusterState(s, name, 'uncordon')).metadata.name} uncordoned`))(cmd)));
+    .action(withExitCode((name: string, _o: unknown, cmd: Command) => run(async (s) => void out(await cordonMessage(s, name, 'uncordon')))(cmd)));
 
   cluster
     .command('drain')
@@ -47,7 +47,9 @@ export function register(program: Command): void {
     .action(withExitCode((name: string, o: { timeout: string; wait: boolean }, cmd: Command) =>
       run(async (s) => {
         const r = await drainCluster(s, name, { timeoutMs: o.wait ? Number(o.timeout) * 1000 : 0, onProgress: (p) => out(describeDrain(p)) });
-        return r.done || !o.wait ? 0 : 1;
+        if (r.done || !o.wait) return 0;
+        out(`not drained within ${o.timeout}s: ${name} stays cordoned and draining, and the scheduler keeps moving its tenants; see why with: drover explain tenant ${r.remaining[0] ?? 'NAME'}`);
+        return 1;
       })(cmd),
     ),
     );
@@ -61,6 +63,7 @@ export function register(program: Command): void {
     .action(withExitCode((old: string, o: { with: string; timeout: string }, cmd: Command) =>
       run(async (s) => {
         const res = await replaceCluster(s, old, o.with, { timeoutMs: Number(o.timeout) * 1000, onProgress: (p) => out(`[${p.step}] ${p.message}`) });
+        // The result's message says what was left behind and why; the exit code says whether all moved.
         out(res.message);
         return res.ok ? 0 : 1;
       })(cmd),

@@ -1,19 +1,13 @@
 /** `drover release start|plan|status|pause|resume|abort|rollback|promote` — thin: parse, call, print. */
 import type { Command } from 'commander';
-import { API_VERSION } from '../../api/meta.js';
-import type { Fleet } from '../../api/kinds/fleet.js';
-import type { Prod } from '../../api/kinds/prod.js';
-import type { Gate, Release } from '../../api/kinds/release.js';
-import { ReleaseSpec } from '../../api/kinds/release.js';
-import type { Tenant } from '../../api/kinds/tenant.js';
-import { errors, isDroverError } from '../../errors.js';
-import { formatPlan, formatStatus, isTerminal } from '../../release/format.js';
-import { planWaves, releasableProds } from '../../release/plan-waves.js';
-import { mutate } from '../../release/successor.js';
+import { errors } from '../../errors.js';
+import { awaitAction, planRelease, ReleaseAction, requestAction, startRelease, watchStatus, type StartOptions } from '../../release/operations.js';
 import type { Store } from '../../store/store.js';
 import { withExitCode } from '../action.js';
 import { connect, type ConnectOptions } from '../connect.js';
 import { commandGroup } from './index.js';
+
+export { actOnRelease, planRelease, startRelease, watchStatus, type ReleaseAction } from '../../release/operations.js';
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const int = (v: string) => {
@@ -21,78 +15,12 @@ const int = (v: string) => {
   if (!Number.isInteger(n) || n < 1) throw errors.invalid(`"${v}" is not a positive integer`, 'max-parallel', 'use e.g. --max-parallel 2');
   return n;
 };
+const rate = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw errors.invalid(`"${v}" is not a rate between 0 and 100`, 'probe-rate', 'use e.g. --probe-rate 5 (requests/s per new Prod), or 0 to send no probes');
+  return n;
+};
 const collect = (v: string, prev: string[]) => [...prev, v];
-
-interface StartOpts {
-  version: string;
-  maxParallel?: number;
-  bake?: string;
-  name?: string;
-  autoRollback: boolean;
-  env: string[];
-  maxErrorRate?: string;
-  promql?: string;
-  promqlMax?: string;
-}
-
-export async function startRelease(store: Store, fleet: string, o: StartOpts): Promise<Release> {
-  if (!(await store.get<Fleet>('Fleet', fleet))) throw errors.notFound('Fleet', fleet);
-  const gates: Gate[] = [{ type: 'errorRate', max: o.maxErrorRate !== undefined ? Number(o.maxErrorRate) : 0.01, minRequests: 20 }];
-  if (o.promql) gates.push({ type: 'promql', query: o.promql, ...(o.promqlMax !== undefined ? { max: Number(o.promqlMax) } : {}) });
-  const env = Object.fromEntries(
-    o.env.map((kv) => {
-      const i = kv.indexOf('=');
-      if (i <= 0) throw errors.invalid(`--env "${kv}" is not KEY=VALUE`, 'env', 'use e.g. --env FEATURE_X=on');
-      return [kv.slice(0, i), kv.slice(i + 1)];
-    }),
-  );
-  const spec = ReleaseSpec.parse({ fleet, version: o.version, gates, env, autoRollback: o.autoRollback, ...(o.maxParallel ? { maxParallel: o.maxParallel } : {}), ...(o.bake ? { bake: o.bake } : {}) });
-  const slug = o.version.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-  const base = o.name ?? `${fleet}-${slug}`.slice(0, 60).replace(/-+$/, '');
-  for (let i = 1; ; i++) {
-    const name = i === 1 ? base : `${base}-${i}`;
-    try {
-      return await store.create<Release>({ apiVersion: API_VERSION, kind: 'Release', metadata: { name, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] }, spec });
-    } catch (e) {
-      if (!isDroverError(e, 'DROVER_E_ALREADY_EXISTS') || o.name !== undefined || i >= 20) throw e;
-    }
-  }
-}
-
-export async function planRelease(store: Store, fleet: string, version: string, maxParallel: number): Promise<string> {
-  if (!(await store.get<Fleet>('Fleet', fleet))) throw errors.notFound('Fleet', fleet);
-  const prods = releasableProds((await store.list<Prod>('Prod')).items, fleet).filter((p) => p.spec.version !== version);
-  const tenants = (await store.list<Tenant>('Tenant')).items.filter((t) => t.spec.fleet === fleet);
-  return formatPlan(planWaves(prods, tenants, { maxParallel }), fleet, version);
-}
-
-const ACTIONS = {
-  pause: (r: Release) => void (r.spec.paused = true),
-  resume: (r: Release) => void (r.spec.paused = false),
-  abort: (r: Release) => void (r.spec.action = 'abort'),
-  rollback: (r: Release) => void (r.spec.action = 'rollback'),
-  promote: (r: Release) => void (r.spec.action = 'promote'),
-} as const;
-export type ReleaseAction = keyof typeof ACTIONS;
-
-export async function actOnRelease(store: Store, name: string, action: ReleaseAction): Promise<Release> {
-  const r = await mutate<Release>(store, 'Release', name, ACTIONS[action]);
-  if (!r) throw errors.notFound('Release', name);
-  return r;
-}
-
-export async function watchStatus(store: Store, name: string, watch: boolean, write: (s: string) => void, pollMs = 1000): Promise<number> {
-  let last = '';
-  for (;;) {
-    const r = await store.get<Release>('Release', name);
-    if (!r) throw errors.notFound('Release', name);
-    const text = formatStatus(r);
-    if (text !== last) write(watch && last ? `\n${text}` : text);
-    last = text;
-    if (!watch || isTerminal(r)) return r.status?.phase === 'Succeeded' || !watch ? 0 : 1;
-    await new Promise((res) => setTimeout(res, pollMs));
-  }
-}
 
 export function register(program: Command): void {
   const release = commandGroup(program, 'release', 'Release a fleet to a new version in risk-ordered waves behind gates');
@@ -118,8 +46,10 @@ export function register(program: Command): void {
     .option('--max-error-rate <share>', 'errorRate gate limit, 0-1 (default 0.01)')
     .option('--promql <query>', 'PromQL gate; $prods is replaced by the wave\'s Prod names')
     .option('--promql-max <value>', 'the PromQL gate passes when the value is at most this')
+    .option('--probe-rate <n>', 'synthetic probe requests/s per new Prod during the bake (default: enough for the gates; 0: none)', rate)
+    .option('--probe-path <path>', 'path the probes request (default /)')
     .action(
-      withExitCode((fleet: string, o: StartOpts, cmd: Command) =>
+      withExitCode((fleet: string, o: StartOptions, cmd: Command) =>
         run(cmd, async (store) => {
           const r = await startRelease(store, fleet, o);
           out(`release.drover.dev/${r.metadata.name} created (fleet ${fleet} → ${o.version}); follow it with: drover release status ${r.metadata.name} -w`);
@@ -146,19 +76,25 @@ export function register(program: Command): void {
     pause: 'Pause the release after the current step',
     resume: 'Resume a paused release (a baking wave bakes again, then its gates run)',
     abort: 'Stop the release; the in-flight wave is undone, passed waves stay',
-    rollback: 'Undo the in-flight wave: its tenants go back to the known-good Prods in one step',
+    rollback: 'Undo the in-flight wave (or the failed wave of a Failed release): its tenants go back to the known-good Prods in one step',
     promote: 'Pass the baking wave now, without waiting for its bake and gates',
   };
-  for (const a of Object.keys(ACTIONS) as ReleaseAction[]) {
+  for (const a of ReleaseAction) {
     release
       .command(a)
       .description(help[a])
       .argument('<name>')
+      .option('--no-wait', 'return once the request is written, without waiting for the release controller')
+      .option('--timeout <seconds>', 'how long to wait for the release controller to act', '30')
       .action(
-        withExitCode((name: string, _o: unknown, cmd: Command) =>
+        withExitCode((name: string, o: { wait: boolean; timeout: string }, cmd: Command) =>
           run(cmd, async (store) => {
-            await actOnRelease(store, name, a);
-            out(`release.drover.dev/${name} ${a === 'pause' ? 'paused' : a === 'resume' ? 'resumed' : `${a} requested`}`);
+            const { already } = await requestAction(store, name, a);
+            if (already !== undefined) return void out(already);
+            if (!o.wait) return void out(`release.drover.dev/${name} ${a} requested`);
+            const res = await awaitAction(store, name, a, { timeoutMs: Number(o.timeout) * 1000 });
+            out(res.message);
+            return res.ok ? 0 : 1;
           }),
         ),
       );

@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import { API_VERSION } from '../../../src/api/meta.js';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
-import { drainReport, setClusterState } from '../../../src/lifecycle/cluster-ops.js';
-import { replaceCluster, type ReplaceProgress } from '../../../src/lifecycle/replace.js';
+import { Release } from '../../../src/api/kinds/release.js';
+import { cordonMessage, drainReport, setClusterState } from '../../../src/lifecycle/cluster-ops.js';
+import { replaceCandidates, replaceCluster, type ReplaceProgress } from '../../../src/lifecycle/replace.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { prod, talkFleet, tenant } from './fixtures.js';
 import { agentStep, Clock } from './sim.js';
@@ -102,5 +103,37 @@ describe('cluster lifecycle', () => {
     const prods = (await store.list<Prod>('Prod')).items;
     assert.equal(prods.find((p) => p.metadata.name === 'a-1')?.spec.retire, false);
     assert.ok(prods.filter((p) => p.spec.cluster === 'd').every((p) => p.spec.retire && !p.spec.takeover));
+  });
+
+  it('replace moves finished successors (predecessor gone or retiring) and leaves swaps in flight and releasing fleets, with reasons', () => {
+    const succ = (name: string, cluster: string, replaces: string, fleet = 'shop') => ({ ...prod(name, cluster, { fleet }), spec: { ...prod(name, cluster, { fleet }).spec, replaces, takeover: true } });
+    const retired = { ...prod('old-1', 'b'), spec: { ...prod('old-1', 'b').spec, retire: true } };
+    const prods = [
+      succ('a-1-v2', 'a', 'a-1'), // predecessor deleted: finished
+      succ('a-2-v2', 'a', 'old-1'), // predecessor retiring: finished
+      prod('a-3', 'a'), // being replaced by b-3-new
+      succ('b-3-new', 'b', 'a-3'),
+      succ('a-4-new', 'a', 'b-9'), // in flight: its predecessor is live
+      prod('b-9', 'b'),
+      prod('a-5', 'a', { fleet: 'other' }), // its fleet is releasing
+      retired,
+    ];
+    const releasing = Release.parse({ apiVersion: API_VERSION, kind: 'Release', metadata: { name: 'other-v2' }, spec: { fleet: 'other', version: 'v2' }, status: { phase: 'Progressing' } });
+    const done = Release.parse({ apiVersion: API_VERSION, kind: 'Release', metadata: { name: 'shop-v2' }, spec: { fleet: 'shop', version: 'v2' }, status: { phase: 'Succeeded' } });
+    const { move, skip } = replaceCandidates('a', prods, [releasing, done]);
+    assert.deepEqual(move.map((p) => p.metadata.name), ['a-1-v2', 'a-2-v2']);
+    assert.deepEqual(skip.map((s) => s.prod), ['a-3', 'a-4-new', 'a-5']);
+    assert.match(skip[0]!.reason, /b-3-new is taking over from it/);
+    assert.match(skip[1]!.reason, /taking over from b-9/);
+    assert.match(skip[2]!.reason, /release other-v2 in progress/);
+  });
+
+  it('cordon says when the cluster already was; a missing cluster is an error', async () => {
+    const store = new MemoryStore();
+    await store.create(cluster('a'));
+    assert.equal(await cordonMessage(store, 'a', 'cordon'), 'cluster a cordoned');
+    assert.equal(await cordonMessage(store, 'a', 'cordon'), 'cluster a already cordoned');
+    assert.equal(await cordonMessage(store, 'a', 'uncordon'), 'cluster a uncordoned');
+    await assert.rejects(cordonMessage(store, 'zz', 'cordon'), /Cluster "zz" not found/);
   });
 });
