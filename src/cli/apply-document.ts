@@ -118,7 +118,8 @@ export function mergeApplied(p: PreparedDocument, live: AnyResource | undefined)
   }
 }
 
-export async function applyDocument(store: Store, doc: unknown | PreparedDocument, opts: { baseDir?: string } = {}): Promise<Applied> {
+/** `doc`: a raw document, or one `prepareDocument` already checked. */
+export async function applyDocument(store: Store, doc: unknown, opts: { baseDir?: string } = {}): Promise<Applied> {
   const p = isPrepared(doc) ? doc : prepareDocument(doc, opts);
   for (let attempt = 0; ; attempt++) {
     const existing = await store.get(p.info.kind, p.name);
