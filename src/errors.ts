@@ -22,6 +22,11 @@ export const errorCatalogue = {
   DROVER_E_BAD_GATEWAY: { status: 502, title: 'bad gateway' },
   DROVER_E_UNAVAILABLE: { status: 503, title: 'unavailable' },
   DROVER_E_GATEWAY_TIMEOUT: { status: 504, title: 'gateway timeout' },
+  // Admission (src/server/admission.ts): contradictions between objects, refused at write time.
+  DROVER_E_HOST_CLAIMED: { status: 400, title: 'host claimed by another tenant' },
+  DROVER_E_POLICY_EXISTS: { status: 400, title: 'fleet already has a traffic policy' },
+  // The CLI reached an HTTP server that is not Drover's API (src/client/remote-store.ts).
+  DROVER_E_NOT_DROVER: { status: 502, title: 'not a Drover API server' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

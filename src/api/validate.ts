@@ -45,6 +45,14 @@ export function parseWith<T extends z.ZodTypeAny>(schema: T, value: unknown, pre
   throw issueToError(schema, r.error.issues[0]!, prefix, value);
 }
 
+/**
+ * A ZodError thrown by a `schema.parse` outside the boundary helpers (e.g. a command building a spec from
+ * flags), as the same DroverError `parseWith` gives: the field and the fix, never the raw issue JSON.
+ */
+export function fromZodError(err: z.ZodError, schema: z.ZodTypeAny = z.any()): DroverError {
+  return issueToError(schema, err.issues[0] ?? { code: 'custom', path: [], message: err.message }, [], undefined);
+}
+
 function issueToError(root: z.ZodTypeAny, issue: z.ZodIssue, prefix: (string | number)[], rootValue: unknown): DroverError {
   const path = [...prefix, ...issue.path];
   const field = formatPath(path);

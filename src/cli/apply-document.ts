@@ -1,14 +1,26 @@
 /**
- * `drover apply` for one document: validate locally (so a bad document never reaches the server), then
- * create it, or update the stored object (spec, labels, annotations; finalizers and owner references only
- * when the document sets them), retrying on a concurrent change. One document is one write: nothing of a
- * rejected document is stored.
+ * `drover apply` (and `drover up`, which applies its file the same way) for one document, in two steps:
+ *
+ * 1. `prepareDocument`: validate locally (so a bad document never reaches the server), refuse
+ *    system-owned kinds, resolve relative paths against the declaring file (document-paths.ts), and
+ *    extract the *applied configuration*: what the file says (apiVersion, kind, metadata name, labels,
+ *    annotations, spec), as written, without the schema's defaults. Callers prepare every document of a
+ *    file before writing any (validate all, then write).
+ * 2. `applyDocument`: create the object, or update it with a three-way merge (three-way-merge.ts) of the
+ *    configuration applied last time (annotation `drover.dev/last-applied-configuration`), this one, and
+ *    the live object — so fields operators changed outside apply (`spec.cordoned`, `spec.draining`) and
+ *    the file does not mention survive a re-apply, and fields dropped from the file are removed. Finalizers
+ *    and owner references change only when the document sets them. A concurrent change is retried.
  */
-import { findKind } from '../api/registry.js';
+import { findKind, type KindInfo } from '../api/registry.js';
 import type { AnyResource } from '../api/resource.js';
 import { validateResource } from '../api/validate.js';
 import { DroverError, isDroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { resolveDocumentPaths } from './document-paths.js';
+import { threeWayMerge } from './three-way-merge.js';
+
+export const lastAppliedAnnotation = 'drover.dev/last-applied-configuration';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
 
@@ -17,40 +29,113 @@ export interface Applied {
   object: AnyResource;
 }
 
-export async function applyDocument(store: Store, doc: unknown): Promise<Applied> {
-  const { info, resource } = validateResource(doc);
+type Dict = Record<string, unknown>;
+
+/** The configuration a document applies, as recorded in the last-applied annotation. */
+export interface AppliedConfig {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Dict; annotations?: Dict };
+  spec?: unknown;
+}
+
+export interface PreparedDocument {
+  info: KindInfo;
+  name: string;
+  config: AppliedConfig;
+  /** Finalizers and owner references, only when the document sets them. */
+  finalizers?: unknown;
+  ownerReferences?: unknown;
+}
+
+const isDict = (v: unknown): v is Dict => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Validates one document and extracts what it applies. `baseDir`: where its relative paths start. */
+export function prepareDocument(doc: unknown, opts: { baseDir?: string } = {}): PreparedDocument {
+  const resolved = opts.baseDir === undefined ? doc : resolveDocumentPaths(doc, opts.baseDir);
+  const { info, resource } = validateResource(resolved);
   if (info.systemOwned) {
     throw new DroverError('DROVER_E_FORBIDDEN', `${info.kind} objects are written by Drover's controllers, not applied`, {
       field: 'kind',
       fix: `remove this document; read them with \`drover get ${info.plural}\``,
     });
   }
-  const raw = (doc as { metadata?: Record<string, unknown> }).metadata ?? {};
-  const { uid: _u, resourceVersion: _rv, generation: _g, creationTimestamp: _c, deletionTimestamp: _d, ...meta } = resource.metadata;
-  const desired: AnyResource = { apiVersion: resource.apiVersion, kind: resource.kind, metadata: meta, spec: resource.spec };
+  const raw = resolved as Dict;
+  const meta = isDict(raw.metadata) ? raw.metadata : {};
+  const config: AppliedConfig = { apiVersion: resource.apiVersion, kind: resource.kind, metadata: { name: resource.metadata.name } };
+  if (isDict(meta.labels)) config.metadata.labels = meta.labels;
+  if (isDict(meta.annotations)) {
+    // A document printed by `drover get -o yaml` carries the record of an earlier apply: not part of this one.
+    const { [lastAppliedAnnotation]: _earlier, ...annotations } = meta.annotations;
+    config.metadata.annotations = annotations;
+  }
+  if ('spec' in raw) config.spec = raw.spec;
+  return {
+    info,
+    name: resource.metadata.name,
+    config,
+    ...('finalizers' in meta ? { finalizers: resource.metadata.finalizers } : {}),
+    ...('ownerReferences' in meta ? { ownerReferences: resource.metadata.ownerReferences } : {}),
+  };
+}
 
+/** The configuration recorded on a live object by its last apply, if any (and if readable). */
+export function lastAppliedOf(o: AnyResource): AppliedConfig | undefined {
+  const text = o.metadata.annotations[lastAppliedAnnotation];
+  if (!text) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return isDict(v) ? (v as unknown as AppliedConfig) : undefined;
+  } catch {
+    // A hand-edited annotation: treat the object as never applied (two-way: the file wins where it speaks).
+    return undefined;
+  }
+}
+
+/** The object `apply` writes over `live` (undefined: create), validated, with the new last-applied annotation. */
+export function mergeApplied(p: PreparedDocument, live: AnyResource | undefined): AnyResource {
+  const record = JSON.stringify(p.config);
+  const last = live ? lastAppliedOf(live) : undefined;
+  const labels = threeWayMerge(last?.metadata.labels ?? {}, p.config.metadata.labels ?? {}, live?.metadata.labels ?? {}) as Dict;
+  const annotations = threeWayMerge(last?.metadata.annotations ?? {}, p.config.metadata.annotations ?? {}, live?.metadata.annotations ?? {}) as Dict;
+  annotations[lastAppliedAnnotation] = record;
+  const spec = live ? threeWayMerge(last?.spec, p.config.spec ?? {}, live.spec) : (p.config.spec ?? {});
+  const metadata: Dict = live ? { ...live.metadata, labels, annotations } : { name: p.name, labels, annotations };
+  if (p.finalizers !== undefined) metadata.finalizers = p.finalizers;
+  if (p.ownerReferences !== undefined) metadata.ownerReferences = p.ownerReferences;
+  const next = live ? { ...live, metadata, spec } : { apiVersion: p.config.apiVersion, kind: p.config.kind, metadata, spec };
+  try {
+    return validateResource(next).resource;
+  } catch (e) {
+    // The file is valid on its own (prepareDocument), so the merge with what operators set is not.
+    if (isDroverError(e)) {
+      throw new DroverError(e.code, `merged with the live ${p.info.kind} "${p.name}": ${e.message}`, {
+        ...(e.field ? { field: e.field } : {}),
+        fix: `${e.fix ?? 'correct the value'}; or set ${e.field ?? 'the field'} in the file, which then wins over the live value`,
+      });
+    }
+    throw e;
+  }
+}
+
+/** `doc`: a raw document, or one `prepareDocument` already checked. */
+export async function applyDocument(store: Store, doc: unknown, opts: { baseDir?: string } = {}): Promise<Applied> {
+  const p = isPrepared(doc) ? doc : prepareDocument(doc, opts);
   for (let attempt = 0; ; attempt++) {
-    const existing = await store.get(info.kind, desired.metadata.name);
+    const existing = await store.get(p.info.kind, p.name);
     try {
-      if (!existing) return { outcome: 'created', object: await store.create(desired) };
-      const next: AnyResource = {
-        ...existing,
-        spec: desired.spec,
-        metadata: {
-          ...existing.metadata,
-          labels: 'labels' in raw ? desired.metadata.labels : existing.metadata.labels,
-          annotations: 'annotations' in raw ? desired.metadata.annotations : existing.metadata.annotations,
-          finalizers: 'finalizers' in raw ? desired.metadata.finalizers : existing.metadata.finalizers,
-          ownerReferences: 'ownerReferences' in raw ? desired.metadata.ownerReferences : existing.metadata.ownerReferences,
-        },
-      };
-      const updated = await store.update(next);
+      if (!existing) return { outcome: 'created', object: await store.create(mergeApplied(p, undefined)) };
+      const updated = await store.update(mergeApplied(p, existing));
       return { outcome: updated.metadata.resourceVersion === existing.metadata.resourceVersion ? 'unchanged' : 'configured', object: updated };
     } catch (e) {
       const raced = isDroverError(e, 'DROVER_E_CONFLICT') || isDroverError(e, 'DROVER_E_ALREADY_EXISTS') || (existing && isDroverError(e, 'DROVER_E_NOT_FOUND'));
       if (!raced || attempt >= 4) throw e;
     }
   }
+}
+
+function isPrepared(v: unknown): v is PreparedDocument {
+  return isDict(v) && isDict(v.config) && typeof v.name === 'string' && isDict(v.info);
 }
 
 /** `fleet/web`, as kubectl names objects in its output. */

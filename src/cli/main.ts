@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from './action.js';
 import { commandModules } from './commands/index.js';
 import { cliVersion } from './commands/version.js';
+import { applyOptionKit } from './options.js';
 import { formatError } from './print-error.js';
 
 export function buildProgram(): Command {
@@ -20,6 +21,8 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const register of commandModules) register(program);
   for (const c of program.commands) c.exitOverride();
+  // Every bad flag value is refused before a command runs, naming the flag and the fix (options.ts).
+  applyOptionKit(program);
   return program;
 }
 

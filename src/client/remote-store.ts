@@ -61,7 +61,9 @@ export class RemoteStore implements Store {
 
   async list<T extends AnyResource = AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
     const q = opts.labelSelector ? `?labelSelector=${encodeURIComponent(opts.labelSelector)}` : '';
-    const body = await this.call<{ items: T[]; metadata: { resourceVersion: string } }>('GET', `${collectionPath(kind)}${q}`);
+    const path = `${collectionPath(kind)}${q}`;
+    const body = await this.call<{ items?: T[]; metadata?: { resourceVersion?: string } }>('GET', path);
+    if (!Array.isArray(body.items) || typeof body.metadata?.resourceVersion !== 'string') throw notDrover(this.base, path, 200, 'JSON that is not a Drover list');
     return { items: body.items, resourceVersion: body.metadata.resourceVersion };
   }
 
@@ -144,6 +146,10 @@ export class RemoteStore implements Store {
         if (ac.signal.aborted && !idleExpired) return;
         throw unavailable(this.base, e);
       }
+      if (!isJson(res) && !isNdjson(res)) {
+        await res.body.dump().catch(() => undefined);
+        throw notDrover(this.base, path, res.statusCode, mediaType(res));
+      }
       if (res.statusCode >= 400) throw await errorFromResponse(res);
       let buf = '';
       try {
@@ -196,8 +202,14 @@ export class RemoteStore implements Store {
     } catch (e) {
       throw unavailable(this.base, e);
     }
+    if (!isJson(res)) {
+      await res.body.dump().catch(() => undefined);
+      throw notDrover(this.base, path, res.statusCode, mediaType(res));
+    }
     if (res.statusCode >= 400) throw await errorFromResponse(res);
-    return (await res.body.json()) as T;
+    const parsed: unknown = await res.body.json().catch(() => undefined);
+    if (parsed === null || typeof parsed !== 'object') throw notDrover(this.base, path, res.statusCode, 'a body that is not a JSON object');
+    return parsed as T;
   }
 }
 
@@ -214,6 +226,30 @@ function unavailable(base: string, cause: unknown): DroverError {
   return new DroverError('DROVER_E_UNAVAILABLE', `cannot reach the Drover API server at ${base} (${detail})`, {
     fix: 'start it with `drover server` (or `drover up`), or point --server / DROVER_SERVER at a running one',
     cause,
+  });
+}
+
+function mediaType(res: Dispatcher.ResponseData): string {
+  const v = res.headers['content-type'];
+  return (Array.isArray(v) ? v[0] : v)?.split(';')[0]?.trim() || 'no content type';
+}
+
+function isJson(res: Dispatcher.ResponseData): boolean {
+  return /json/i.test(mediaType(res));
+}
+
+function isNdjson(res: Dispatcher.ResponseData): boolean {
+  return /ndjson|json-seq|stream/i.test(mediaType(res));
+}
+
+/**
+ * Something answered HTTP at --server but it is not Drover's API (a web page, another service, a proxy's
+ * error page): say so, instead of a parse error or a misleading "not found".
+ */
+function notDrover(base: string, path: string, status: number, what: string): DroverError {
+  return new DroverError('DROVER_E_NOT_DROVER', `${base} is not a Drover API server (got HTTP ${status} ${what} from ${base}${path})`, {
+    field: '--server',
+    fix: 'point --server (or DROVER_SERVER, or the CLI config) at the URL `drover server` or `drover up` printed, e.g. http://127.0.0.1:7400',
   });
 }
 

@@ -12,6 +12,7 @@ import { createEventGcController } from './event-gc-controller.js';
 import { createFleetController } from './fleet-controller.js';
 import { gitSourceControllerFactory } from './gitsource-controller.js';
 import { createProdController } from './prod-controller.js';
+import { createReferenceController } from './reference-controller.js';
 import { trafficControllerFactory } from './traffic-controller.js';
 import { releaseControllerFactory } from './release-controller.js';
 import { schedulerController } from './scheduler-controller.js';
@@ -42,6 +43,7 @@ export const controllerFactories: ControllerFactory[] = [
   releaseControllerFactory,
   gitSourceControllerFactory,
   (opts) => schedulerController(opts),
+  () => createReferenceController(),
 ];
 
 export interface RunningControllers {

@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import { TokenSet, type TokenGrant } from './auth.js';
 import { DEFAULT_BODY_LIMIT, readJsonBody, sendError, sendJson } from './http-io.js';
 import { ApiMetrics } from './metrics.js';
+import { Admission } from './admission.js';
 import {
   createObject,
   deleteObject,
@@ -69,6 +70,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // every open watch listens for shutdown
   const store = opts.store;
+  const admission = new Admission(store);
 
   async function route(req: IncomingMessage, res: ServerResponse, r: Route, url: URL): Promise<Answer | undefined> {
     const method = req.method ?? 'GET';
@@ -108,7 +110,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await watch(req, res, url, {});
       return undefined;
     }
-    const ctx: HandlerContext = { store, role, info: r.info, readBody: () => readJsonBody(req, bodyLimit) };
+    const ctx: HandlerContext = { store, role, info: r.info, admission, readBody: () => readJsonBody(req, bodyLimit) };
     const q = url.searchParams;
     if (r.type === 'collection') {
       allow(method, ['GET', 'POST']);
@@ -239,6 +241,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         await Promise.race([Promise.allSettled([...inflight]).then(() => undefined), grace]);
         server.closeAllConnections();
         await closed;
+        await admission.stop();
       })();
       return closing;
     },

@@ -9,6 +9,7 @@ import type { AnyResource } from '../api/resource.js';
 import { validateResource } from '../api/validate.js';
 import { DroverError, errors, isDroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import type { Admission } from './admission.js';
 import { requireAdmin, type Role } from './auth.js';
 import { applyMergePatch } from './merge-patch.js';
 
@@ -21,7 +22,14 @@ export interface HandlerContext {
   store: Store;
   role: Role;
   info: KindInfo;
+  /** Checks of spec writes against other objects (admission.ts); absent: none. */
+  admission?: Admission;
   readBody(): Promise<unknown>;
+}
+
+/** A spec write through admission (status writes are the controllers' and carry no claims). */
+function admitted(ctx: HandlerContext, o: AnyResource, write: () => Promise<AnyResource>): Promise<AnyResource> {
+  return ctx.admission ? ctx.admission.admit(o, write) : write();
 }
 
 export async function listObjects(ctx: HandlerContext, query: URLSearchParams): Promise<Answer> {
@@ -58,13 +66,13 @@ export async function getObject(ctx: HandlerContext, name: string): Promise<Answ
 export async function createObject(ctx: HandlerContext): Promise<Answer> {
   requireAdmin(ctx.role, `create ${ctx.info.plural}`);
   const resource = validateFor(ctx.info, await ctx.readBody());
-  return { status: 201, body: await ctx.store.create(resource) };
+  return { status: 201, body: await admitted(ctx, resource, () => ctx.store.create(resource)) };
 }
 
 export async function replaceObject(ctx: HandlerContext, name: string, status: boolean): Promise<Answer> {
   requireAdmin(ctx.role, `update ${ctx.info.plural}`);
   const resource = validateFor(ctx.info, await ctx.readBody(), name);
-  return { status: 200, body: status ? await ctx.store.updateStatus(resource) : await ctx.store.update(resource) };
+  return { status: 200, body: status ? await ctx.store.updateStatus(resource) : await admitted(ctx, resource, () => ctx.store.update(resource)) };
 }
 
 /**
@@ -90,7 +98,7 @@ export async function patchObject(ctx: HandlerContext, req: IncomingMessage, nam
     const merged = applyMergePatch(current, patch) as AnyResource;
     const resource = validateFor(ctx.info, merged, name);
     try {
-      return { status: 200, body: status ? await ctx.store.updateStatus(resource) : await ctx.store.update(resource) };
+      return { status: 200, body: status ? await ctx.store.updateStatus(resource) : await admitted(ctx, resource, () => ctx.store.update(resource)) };
     } catch (e) {
       if (pinned || attempt >= 4 || !isDroverError(e, 'DROVER_E_CONFLICT')) throw e;
     }
@@ -100,7 +108,9 @@ export async function patchObject(ctx: HandlerContext, req: IncomingMessage, nam
 export async function deleteObject(ctx: HandlerContext, name: string, query: URLSearchParams): Promise<Answer> {
   requireAdmin(ctx.role, `delete ${ctx.info.plural}`);
   const rv = query.get('resourceVersion') ?? undefined;
-  return { status: 200, body: await ctx.store.delete(ctx.info.kind, name, rv ? { resourceVersion: rv } : {}) };
+  const gone = await ctx.store.delete(ctx.info.kind, name, rv ? { resourceVersion: rv } : {});
+  ctx.admission?.deleted(gone);
+  return { status: 200, body: gone };
 }
 
 /** Validates a body as a resource of the URL's kind (and name, when the URL names one). */

@@ -85,6 +85,10 @@ export class UpSupervisor {
       ...(this.opts.envToken ? { envToken: this.opts.envToken } : {}),
     });
     this.opts.out(`control plane: ${this.cp.url} (data in ${dataDir})`);
+    // Where the tokens are, never the tokens: a terminal's scrollback is not a secret store.
+    const t = this.cp.tokens;
+    if (t.file) this.opts.out(`tokens: ${t.generatedFile ? 'generated ' : ''}admin and readonly tokens in ${t.file} (mode 0600)`);
+    else if (this.opts.envToken) this.opts.out('tokens: the admin token is DROVER_TOKEN');
     // The edge right away: its ports were picked free but are not held, and the agents pick their
     // Prods' ports the same way — started after the Prods, the edge lost its admin port to a Prod now and
     // then (EADDRINUSE; the release gates then read the Prod instead of /stats). It waits for a plan.

@@ -8,14 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster } from '../api/kinds/cluster.js';
 import { validateResource } from '../api/validate.js';
+import { resolveDocumentPaths } from '../cli/document-paths.js';
 import { DroverError, isDroverError } from '../errors.js';
 
 export interface UpFile {
   path: string;
-  /** Relative paths in the file (workload commands and args) resolve against this directory. */
+  /** The file's directory: relative paths in it (workload commands and args) resolve against it. */
   dir: string;
   localClusters: Cluster[];
-  /** Every document as written, to apply. */
+  /** Every document as written, relative paths made absolute (document-paths.ts), to apply. */
   documents: unknown[];
 }
 
@@ -41,8 +42,9 @@ export function loadUpFile(path: string): UpFile {
     if (d.errors.length > 0) {
       throw new DroverError('DROVER_E_INVALID', `${path} document ${index}: invalid YAML: ${d.errors[0]?.message.split('\n')[0] ?? ''}`, { fix: 'correct the YAML syntax' });
     }
-    const doc: unknown = d.toJS();
-    if (doc === null || doc === undefined) continue;
+    const raw: unknown = d.toJS();
+    if (raw === null || raw === undefined) continue;
+    const doc = resolveDocumentPaths(raw, dirname(abs));
     try {
       const { resource } = validateResource(doc);
       if (resource.kind === 'Cluster' && (resource as Cluster).spec.provider === 'local') localClusters.push(resource as Cluster);

@@ -1,29 +1,55 @@
-/** `drover apply -f FILE|DIR|-`: create or update every document; each document stands on its own. */
+/**
+ * `drover apply -f FILE|DIR|-`: validate every document first and write none when one is invalid (each
+ * bad document reported with its field and fix); then create or update each (three-way merge,
+ * apply-document.ts) and print what the server accepted with a warning.
+ */
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { isDroverError } from '../../errors.js';
 import { withExitCode } from '../action.js';
-import { applyDocument, objectRef } from '../apply-document.js';
+import { applyDocument, objectRef, prepareDocument, type PreparedDocument } from '../apply-document.js';
 import { connect, type ConnectOptions } from '../connect.js';
 import { describeDocument, readManifests } from '../manifests.js';
 import { formatError } from '../print-error.js';
+import { applyWarnings } from '../apply-warnings.js';
 
 export function register(program: Command): void {
   program
     .command('apply')
-    .description('create or update resources from YAML/JSON files (multi-document), a directory, or - for stdin')
+    .description('create or update resources from YAML/JSON files (multi-document), a directory, or - for stdin; nothing is written unless every document is valid')
     .requiredOption('-f, --filename <path>', 'file, directory or - (stdin)')
     .action(
       withExitCode(async (_opts: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<ConnectOptions & { filename: string }>();
         const docs = readManifests(opts.filename);
+        if (docs.length === 0) {
+          process.stderr.write(`error: no documents in ${opts.filename}\n`);
+          return 1;
+        }
+        const prepared: { p: PreparedDocument; context: string }[] = [];
+        let invalid = 0;
+        for (const d of docs) {
+          try {
+            if (d.error) throw d.error;
+            // Relative paths are relative to the file that declared them (stdin: the current directory).
+            prepared.push({ p: prepareDocument(d.doc, { baseDir: d.source === '<stdin>' ? process.cwd() : dirname(d.source) }), context: describeDocument(d) });
+          } catch (e) {
+            invalid++;
+            process.stderr.write(formatError(e, describeDocument(d)));
+          }
+        }
+        if (invalid > 0) {
+          process.stderr.write(`error: ${invalid} of ${docs.length} document(s) invalid; nothing was applied\n`);
+          return 1;
+        }
         const store = await connect(opts);
         let failed = 0;
         try {
-          for (const d of docs) {
+          for (const { p, context } of prepared) {
             try {
-              if (d.error) throw d.error;
-              const { outcome, object } = await applyDocument(store, d.doc);
+              const { outcome, object } = await applyDocument(store, p);
               process.stdout.write(`${objectRef(object.kind, object.metadata.name)} ${outcome}\n`);
+              for (const w of await applyWarnings(store, object)) process.stderr.write(`warning: ${objectRef(object.kind, object.metadata.name)}: ${w}\n`);
             } catch (e) {
               failed++;
               if (isDroverError(e, 'DROVER_E_UNAVAILABLE')) {
@@ -31,14 +57,13 @@ export function register(program: Command): void {
                 process.stderr.write(formatError(e));
                 break;
               }
-              process.stderr.write(formatError(e, describeDocument(d)));
+              process.stderr.write(formatError(e, context));
             }
           }
         } finally {
           await store.close();
         }
-        if (docs.length === 0) process.stderr.write(`error: no documents in ${opts.filename}\n`);
-        return failed > 0 || docs.length === 0 ? 1 : 0;
+        return failed > 0 ? 1 : 0;
       }),
     );
 }

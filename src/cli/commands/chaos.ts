@@ -1,6 +1,8 @@
 /** `drover chaos kill-cluster|restore NAME`: lose a local cluster at once, and bring it back (src/up/chaos.ts). */
 import type { Command } from 'commander';
 import type { Cluster } from '../../api/kinds/cluster.js';
+import type { RemoteStore } from '../../client/remote-store.js';
+import { DroverError, errors, isDroverError } from '../../errors.js';
 import { killCluster, requestRestore } from '../../up/chaos.js';
 import { withExitCode } from '../action.js';
 import { commandGroup } from './index.js';
@@ -15,11 +17,18 @@ export function register(program: Command): void {
     .action(
       withExitCode(async (name: string, _o: unknown, cmd: Command) => {
         const store = await connect(cmd.optsWithGlobals<ConnectOptions>());
-        const r = await killCluster(store, name);
-        process.stdout.write(
-          `cluster ${name}: ${r.agentPid !== undefined ? `agent ${r.agentPid} killed` : 'no live agent found'}, ${r.workloadsKilled} workload(s) killed\n`,
-        );
-        return 0;
+        try {
+          // Signals are sent by this process, which the API cannot authorise: an authorised API write comes
+          // first, so a read-only token (or none) stops here, and the cluster records who broke it and when.
+          await recordKill(store, name);
+          const r = await killCluster(store, name);
+          process.stdout.write(
+            `cluster ${name}: ${r.agentPid !== undefined ? `agent ${r.agentPid} killed` : 'no live agent found'}, ${r.workloadsKilled} workload(s) killed\n`,
+          );
+          return 0;
+        } finally {
+          await store.close();
+        }
       }),
     );
   chaos
@@ -47,4 +56,21 @@ export function register(program: Command): void {
         return 1;
       }),
     );
+}
+
+export const chaosKilledAnnotation = 'drover.dev/chaos-killed-at';
+
+async function recordKill(store: RemoteStore, name: string): Promise<void> {
+  try {
+    await store.patch<Cluster>('Cluster', name, { metadata: { annotations: { [chaosKilledAnnotation]: new Date().toISOString() } } });
+  } catch (e) {
+    if (isDroverError(e, 'DROVER_E_NOT_FOUND')) throw errors.notFound('Cluster', name);
+    if (isDroverError(e, 'DROVER_E_FORBIDDEN') || isDroverError(e, 'DROVER_E_UNAUTHORIZED')) {
+      throw new DroverError(e.code, `chaos kill-cluster needs an admin token (${e.message})`, {
+        field: '--token',
+        fix: 'use the admin token of the tokens file `drover up`/`drover server` printed: --token TOKEN or DROVER_TOKEN',
+      });
+    }
+    throw e;
+  }
 }

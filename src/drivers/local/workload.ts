@@ -5,7 +5,7 @@
  * agent started, known only by pid, which we watch by polling because it is not our child.
  *
  * Output goes to log files rather than pipes, so a workload outlives an agent crash without dying of
- * EPIPE, and the last stderr line is still there to explain a failed start.
+ * EPIPE, and the tail of stderr is still there to explain a failed start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { WorkloadObservation, WorkloadState } from '../driver.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { freePort, probe } from './net.js';
+import { stderrTail } from './stderr-tail.js';
 import { groupMembers, isSameProcess, processStartTicks, signalGroup } from './process-table.js';
 import type { WorkloadRecord } from './state-file.js';
 
@@ -257,7 +258,7 @@ function fileSize(path: string): number {
   }
 }
 
-/** Last non-empty line written to `path` after `from`, shortened for a status message. */
+/** The useful tail (stderr-tail.ts) of what was written to `path` after `from`, for a status message. */
 function lastLine(path: string, from: number): string | undefined {
   const size = fileSize(path);
   if (size <= from) return undefined;
@@ -269,9 +270,7 @@ function lastLine(path: string, from: number): string | undefined {
   } finally {
     closeSync(fd);
   }
-  const lines = buf.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  const last = lines.at(-1);
-  return last && last.length > 200 ? `${last.slice(0, 197)}...` : last;
+  return stderrTail(buf.toString('utf8'));
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {

@@ -37,12 +37,18 @@ describe('drover CLI against a real server', () => {
     // What `get` printed applies back as unchanged.
     const back = join(dir, 'roundtrip.yaml');
     writeFileSync(back, got.stdout);
+    // The first time, the printed document becomes the last-applied configuration (it names every
+    // defaulted field); the object itself does not change, and a second apply changes nothing at all.
     const again = await runCli(['apply', '-f', back], { server });
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stdout.trim(), 'fleet/web unchanged');
+    assert.equal(again.stdout.trim(), 'fleet/web configured');
+    const got2 = parse((await runCli(['get', 'fleet', 'web', '-o', 'yaml'], { server })).stdout) as { spec: unknown };
+    assert.deepEqual(got2.spec, list.items[0]!.spec);
+    const third = await runCli(['apply', '-f', back], { server });
+    assert.equal(third.stdout.trim(), 'fleet/web unchanged');
   });
 
-  it('reports each bad document with file, index, field and fix, stores none of them, and exits non-zero', async () => {
+  it('reports each bad document with file, index, field and fix, stores nothing of the file, and exits non-zero', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(
       bad,
@@ -57,13 +63,17 @@ describe('drover CLI against a real server', () => {
     );
     const r = await runCli(['apply', '-f', bad], { server });
     assert.equal(r.code, 1);
-    assert.equal(r.stdout.trim(), 'fleet/good created');
+    assert.equal(r.stdout, '');
     const err = r.stderr;
     assert.match(err, /bad\.yaml document 2 \(Fleet\/typo\): unknown field "spec\.prodz"\n {2}field: spec\.prodz\n {2}fix: did you mean "spec\.prods"\?/);
     assert.match(err, /document 3 \(Flet\/kindless\): unknown kind "Flet"\n {2}field: kind\n {2}fix: did you mean "Fleet"\?/);
     assert.match(err, /document 4 \(Fleet\/wrongtype\): spec\.prods: expected number, got string\n {2}field: spec\.prods\n {2}fix: /);
     assert.match(err, /document 5 \(Fleet\/Bad_Name\): .*\(DNS-1123\)\n {2}field: metadata\.name\n {2}fix: use a DNS-1123 name such as "bad-name"/);
     assert.match(err, /document 6: invalid YAML at line \d+/);
+    assert.match(err, /5 of 6 document\(s\) invalid; nothing was applied/);
+    assert.equal((await runCli(['get', 'fleet', 'good'], { server })).code, 1);
+    // The valid document alone applies.
+    assert.equal((await runCli(['apply', '-f', '-'], { server, input: readFileSync(bad, 'utf8').split('\n---\n')[0]! })).code, 0);
 
     const names = await runCli(['get', 'fl', '-o', 'name'], { server });
     assert.deepEqual(names.stdout.trim().split('\n').sort(), ['fleet/good', 'fleet/web']);

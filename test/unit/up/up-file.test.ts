@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -19,6 +19,14 @@ describe('drover up clusters file', () => {
     const kinds = f.documents.map((d) => (d as { kind: string }).kind);
     assert.equal(kinds.filter((k) => k === 'Tenant').length, 6);
     assert.ok(kinds.includes('Fleet') && kinds.includes('TrafficPolicy'));
+  });
+
+  it('makes the example app path absolute (relative to the file), so an agent started anywhere finds it', () => {
+    const f = loadUpFile(defaultUpFilePath());
+    const fleet = f.documents.find((d) => (d as { kind: string }).kind === 'Fleet') as { spec: { app: { args: string[] } } };
+    const app = fleet.spec.app.args[0] ?? '';
+    assert.equal(app, join(dirname(defaultUpFilePath()), 'app', 'server.mjs'));
+    assert.ok(existsSync(app));
   });
 
   it('names the document and the field of an invalid one', () => {
