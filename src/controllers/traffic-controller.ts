@@ -24,13 +24,17 @@ import type { TrafficPolicy } from '../api/kinds/traffic-policy.js';
 import { isDroverError } from '../errors.js';
 import type { ReconcileContext, Reconciler, Result, WatchSpec } from '../runtime/reconciler.js';
 import { computeFallbacks } from '../scheduler/fallbacks.js';
+import { schedulingSignature } from '../scheduler/signature.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import { compileFleet, compileTenant, planContent, type FleetRouting } from '../traffic/compile-plan.js';
 import type { ControllerFactory } from './index.js';
 
 const TENANT_PREFIX = 'tenant/';
-/** New and changed tenants get their fallback from a fleet pass this much later, a burst sharing one. */
-const FALLBACK_REFRESH_MS = 5_000;
+/**
+ * New and changed tenants get their fallback from a fleet pass this much later, a burst sharing one: the
+ * what-if costs one assignment pass per cluster over the whole fleet (seconds at 100k tenants).
+ */
+const FALLBACK_REFRESH_MS = 30_000;
 /** Route writes in flight at once during a fleet pass (the store commits them in groups). */
 const WRITE_CONCURRENCY = 64;
 /** A fleet pass yields to the event loop after this many tenants, so the API keeps answering. */
@@ -41,10 +45,16 @@ function fleetOf(obj: AnyResource): string[] {
   return typeof spec?.fleet === 'string' ? [spec.fleet] : [];
 }
 
-/** What the last fleet pass computed, for tenant passes. */
+/** What the last fleet pass computed, for tenant passes and to tell whether the next one has work. */
 interface FleetMemo {
   routing: FleetRouting;
+  routingSig: string;
   fallbacks: ReadonlyMap<string, readonly string[]>;
+  /** schedulingSignature when the fallbacks were computed. */
+  schedSig: string;
+  fallbacksAt: number;
+  /** A tenant changed since the fallbacks were computed. */
+  tenantsChanged: boolean;
 }
 
 interface FleetInputs {
@@ -67,7 +77,7 @@ export class TrafficController implements Reconciler {
   readonly watches: readonly WatchSpec[] = [
     { kind: 'Fleet' },
     { kind: 'Prod', mapToKeys: fleetOf },
-    { kind: 'Tenant', mapToKeys: (obj) => [TENANT_PREFIX + obj.metadata.name] },
+    { kind: 'Tenant', mapToKeys: (obj) => this.tenantChanged(obj) },
     { kind: 'Tenant', mapToKeys: fleetOf, delayMs: FALLBACK_REFRESH_MS },
     { kind: 'TrafficPolicy', mapToKeys: fleetOf },
     { kind: 'Cluster', mapToKeys: (): string[] => [...this.known] },
@@ -75,6 +85,14 @@ export class TrafficController implements Reconciler {
     // A route changed or deleted by someone else is put back.
     { kind: 'TrafficRoute', mapToKeys: (obj) => [TENANT_PREFIX + obj.metadata.name] },
   ];
+
+  private tenantChanged(obj: AnyResource): string[] {
+    for (const f of fleetOf(obj)) {
+      const m = this.memo.get(f);
+      if (m) m.tenantsChanged = true;
+    }
+    return [TENANT_PREFIX + obj.metadata.name];
+  }
 
   async listKeys(ctx: ReconcileContext): Promise<string[]> {
     const [fleets, plans] = await Promise.all([ctx.store.list<Fleet>('Fleet'), ctx.store.list<TrafficPlan>('TrafficPlan')]);
@@ -106,8 +124,18 @@ export class TrafficController implements Reconciler {
     }
     this.known.add(key);
     const { plan: compiled, routing } = compileFleet({ fleet, prods: input.prods, clusters: input.clusters, policy: input.policy });
-    const fallbacks = computeFallbacks({ fleet, clusters: input.clusters, prods: input.prods, tenants: input.tenants });
-    this.memo.set(key, { routing, fallbacks });
+    const routingSig = routingSignature(routing);
+    const schedSig = schedulingSignature(fleet, input.prods, input.clusters);
+    const prev = this.memo.get(key);
+    // The what-if over every tenant is the costly part: only when the Prods or Clusters changed in a way
+    // the scheduler sees, or tenants changed and the last one is old enough. A heartbeat costs nothing.
+    const fallbacksDue = !prev || prev.schedSig !== schedSig || (prev.tenantsChanged && Date.now() - prev.fallbacksAt >= FALLBACK_REFRESH_MS - 1_000);
+    const routesDue = fallbacksDue || !prev || prev.routingSig !== routingSig;
+    const memo: FleetMemo = fallbacksDue
+      ? { routing, routingSig, schedSig, fallbacks: computeFallbacks({ fleet, clusters: input.clusters, prods: input.prods, tenants: input.tenants }), fallbacksAt: Date.now(), tenantsChanged: false }
+      : { ...prev!, routing, routingSig };
+    this.memo.set(key, memo);
+    const { fallbacks } = memo;
     const owner = { apiVersion: API_VERSION, kind: 'Fleet', name: key, uid: fleet.metadata.uid ?? '', controller: true };
 
     if (!existing || canonicalJson(planContent(existing.spec)) !== canonicalJson(planContent(compiled))) {
@@ -125,6 +153,9 @@ export class TrafficController implements Reconciler {
       }
     }
 
+    // Tenants changed, but the last what-if is too recent: come back when it is due.
+    const later: Result = memo.tenantsChanged ? { requeueAfterMs: Math.max(1_000, memo.fallbacksAt + FALLBACK_REFRESH_MS - Date.now()) } : {};
+    if (!routesDue) return later;
     // Every route of the fleet, written where it changed; routes of tenants gone from the fleet removed.
     const writes: (() => Promise<void>)[] = [];
     const wanted = new Set<string>();
@@ -140,7 +171,7 @@ export class TrafficController implements Reconciler {
     }
     for (const r of input.routes) if (!wanted.has(r.metadata.name)) writes.push(() => this.deleteRoute(ctx, r.metadata.name));
     await runPool(writes, WRITE_CONCURRENCY);
-    return {};
+    return later;
   }
 
   private async reconcileTenant(ctx: ReconcileContext, name: string): Promise<Result> {
@@ -240,6 +271,10 @@ export class TrafficController implements Reconciler {
       routes: routes.items.filter((r) => r.spec.fleet === key),
     };
   }
+}
+
+function routingSignature(r: FleetRouting): string {
+  return JSON.stringify([r.tenantHeader, [...r.swaps], [...r.serving].sort(), [...r.fallbackOk].sort((a, b) => (a[0] < b[0] ? -1 : 1))]);
 }
 
 function sameRoute(a: TrafficRouteSpec, b: TrafficRouteSpec): boolean {

@@ -6,7 +6,8 @@
  * will put it: no second move, no flip-flop.
  */
 import type { Tenant } from '../api/index.js';
-import { scheduleFleet, tenantPlacement, type FleetObjects } from './snapshot.js';
+import { assignTenants } from './assign-tenants.js';
+import { buildSnapshot, scheduleFleet, tenantPlacement, type FleetObjects } from './snapshot.js';
 import type { AssignResult } from './model.js';
 import type { FleetSnapshot } from './snapshot.js';
 
@@ -36,28 +37,49 @@ export function whatIfClusterFails(objs: FleetObjects, base: Baseline, cluster: 
 
 /**
  * Tenant name → fallback Prods: the Prods the what-if gives it that it does not have today, over the
- * clusters of its Prods (in slot order). Tenants whose what-if leaves them where they are, or without a
- * Prod, have no entry. Costs one assignment pass per cluster with serving Prods of the fleet.
+ * clusters of its Prods (in cluster-name order). Tenants whose what-if leaves them where they are, or
+ * without a Prod, have no entry.
+ *
+ * The same computation as `baseline` + `whatIfClusterFails` per cluster (the property test holds them
+ * equal), without building a snapshot per cluster: the what-if's snapshot differs from today's only in
+ * its seed (today's assignment) and in the failed cluster's Prods not serving, so one snapshot and one
+ * assignment pass per cluster on patched copies of its tables do. Building the snapshot from objects costs
+ * more than the passes.
  */
 export function computeFallbacks(objs: FleetObjects, epsilon?: number): Map<string, string[]> {
   const out = new Map<string, string[]>();
   if (objs.tenants.length === 0) return out;
-  const base = baseline(objs, epsilon);
-  const clusterOf = new Map(base.snap.prodInfo.map((p) => [p.name, p.cluster]));
-  const clusters = new Set(base.snap.prodInfo.filter((p) => p.notServing === undefined).map((p) => p.cluster));
-  const today = base.snap.tenantNames.map((_, i) => tenantPlacement(base.snap, base.result, i).prods);
-  for (const cluster of [...clusters].sort()) {
-    const what = whatIfClusterFails(objs, base, cluster, epsilon);
-    // Both snapshots sort tenants by name: index i is the same tenant in each.
-    for (let i = 0; i < what.snap.tenantNames.length; i++) {
-      const now = today[i] ?? [];
-      if (!now.some((p) => clusterOf.get(p) === cluster)) continue;
-      const name = what.snap.tenantNames[i] ?? '';
-      const moved = tenantPlacement(what.snap, what.result, i).prods.filter((p) => !now.includes(p));
-      if (moved.length === 0) continue;
-      const list = out.get(name) ?? [];
-      for (const p of moved) if (!list.includes(p)) list.push(p);
-      out.set(name, list);
+  const snap = buildSnapshot(objs, { epsilon });
+  const base = assignTenants(snap.input);
+  const { input } = snap;
+  const T = input.tenants.count;
+  // Today's assignment as the seed, in the order tenantPlacement lists it.
+  const prev0 = new Int32Array(T);
+  const prev1 = new Int32Array(T);
+  for (let t = 0; t < T; t++) {
+    const a = base.slot0[t] ?? -1;
+    const b = base.slot1[t] ?? -1;
+    prev0[t] = a >= 0 ? a : b;
+    prev1[t] = a >= 0 ? b : -1;
+  }
+  const tenants = { ...input.tenants, prev0, prev1 };
+  const clusterOfProd = snap.prodInfo.map((p) => p.cluster);
+  const clusters = [...new Set(snap.prodInfo.filter((p) => p.notServing === undefined).map((p) => p.cluster))].sort();
+  for (const cluster of clusters) {
+    const serving = Uint8Array.from(input.prods.serving, (v, p) => (clusterOfProd[p] === cluster ? 0 : v));
+    const what = assignTenants({ ...input, prods: { ...input.prods, serving }, tenants });
+    for (let t = 0; t < T; t++) {
+      const a = base.slot0[t] ?? -1;
+      const b = base.slot1[t] ?? -1;
+      if (!((a >= 0 && clusterOfProd[a] === cluster) || (b >= 0 && clusterOfProd[b] === cluster))) continue;
+      for (const p of [what.slot0[t] ?? -1, what.slot1[t] ?? -1]) {
+        if (p < 0 || p === a || p === b) continue;
+        const name = snap.tenantNames[t] ?? '';
+        const prod = snap.prodInfo[p]?.name ?? '';
+        const list = out.get(name);
+        if (!list) out.set(name, [prod]);
+        else if (!list.includes(prod)) list.push(prod);
+      }
     }
   }
   return out;
