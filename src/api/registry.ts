@@ -11,7 +11,7 @@ import { GitSource } from './kinds/git-source.js';
 import { Prod } from './kinds/prod.js';
 import { Release } from './kinds/release.js';
 import { Tenant } from './kinds/tenant.js';
-import { TrafficPlan } from './kinds/traffic-plan.js';
+import { TrafficPlan, TrafficRoute } from './kinds/traffic-plan.js';
 import { TrafficPolicy } from './kinds/traffic-policy.js';
 
 export interface KindInfo {
@@ -37,6 +37,7 @@ export const kinds: readonly KindInfo[] = [
   kind('TrafficPolicy', 'trafficpolicies', ['tp'], TrafficPolicy),
   kind('GitSource', 'gitsources', ['gs'], GitSource),
   kind('TrafficPlan', 'trafficplans', ['plan'], TrafficPlan, true),
+  kind('TrafficRoute', 'trafficroutes', ['route'], TrafficRoute, true),
   kind('Event', 'events', ['ev'], Event, true),
 ];
 

@@ -1,15 +1,23 @@
 /**
- * The scheduler controller: one reconcile per fleet computes the whole tenant assignment from the
- * watched objects (seeded by each Tenant's current status.prods, so it is stable) and writes Tenant
- * status only where it changed. Level-based: it never relies on having seen the event that caused a change, so a
- * cluster going NotReady, a drain, a retired Prod or a new tenant all take the same path.
+ * The scheduler controller: one reconcile per fleet, writing Tenant status only where it changed.
+ *
+ * Work in proportion to the change. A *full pass* computes the whole assignment from the watched objects
+ * (seeded by each Tenant's current status.prods, so it is stable); it runs when what the scheduler reads
+ * of the fleet's Prods and Clusters changed (`schedulingSignature`: a heartbeat does not count), on the
+ * first pass, and at least every `FULL_PASS_EVERY_MS`. Between full passes, a burst of Tenant changes
+ * makes an *incremental pass* over those tenants alone, with the rest of the fleet's load and demand
+ * preloaded (`AssignOptions.preload`): what a full pass that keeps everyone else would give them.
+ * Level-based all the same: a full pass never relies on having seen the event that caused a change.
  */
 import type { Cluster, Condition, Fleet, Prod, Tenant } from '../api/index.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
 import type { ObjectCache, ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
 import { diffPlacements, summarizeMoves } from '../scheduler/moves.js';
-import { scheduleFleet, tenantPlacement, type FleetObjects, type TenantPlacement } from '../scheduler/snapshot.js';
+import { assignTenants } from '../scheduler/assign-tenants.js';
+import { schedulingSignature } from '../scheduler/signature.js';
+import { buildSnapshot, scheduleFleet, tenantPlacement, type FleetObjects, type FleetSnapshot, type TenantPlacement } from '../scheduler/snapshot.js';
+import type { AssignResult } from '../scheduler/model.js';
 import { canonicalJson, nowIso } from '../store/object-semantics.js';
 import type { Store } from '../store/store.js';
 import type { ControlPlaneOptions } from './index.js';
@@ -24,6 +32,30 @@ const CONFLICT_RETRIES = 3;
  */
 const WRITE_CONCURRENCY = 64;
 const TENANT_BATCH_MS = 200;
+/** The full pass re-balances what incremental passes only add to (bounds drift as tenants arrive). */
+const FULL_PASS_EVERY_MS = 60_000;
+
+/** What the last pass left, per fleet: enough to place a few more tenants without the others. */
+interface FleetState {
+  sig: string;
+  fullAt: number;
+  /** Users on each Prod, by name. */
+  load: Map<string, number>;
+  /** Users of redundancy-1 and redundancy-2 tenants, per role (0 normal, 1 test). */
+  demand1: [number, number];
+  demand2: [number, number];
+  /** Each tenant's contribution: where its users count. */
+  tenants: Map<string, TenantEntry>;
+}
+
+interface TenantEntry {
+  users: number;
+  redundancy: number;
+  role: 0 | 1;
+  prods: string[];
+  /** The Tenant's resourceVersion as this controller last saw or wrote it. */
+  rv: string | undefined;
+}
 
 type TenantStatus = NonNullable<Tenant['status']>;
 
@@ -52,6 +84,7 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
   // Tenants as this controller last wrote them, until its cache shows that write: a pass that read
   // an older copy would take the tenant for unplaced and place it afresh (maybe elsewhere: a move).
   const written = new Map<string, Tenant>();
+  const states = new Map<string, FleetState>();
   return {
     name: 'scheduler',
     resyncMs: 60_000,
@@ -71,30 +104,135 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
     },
     async reconcile(ctx: ReconcileContext, key: string): Promise<Result> {
       const { store } = ctx;
-      const { fleet, clusters, prods, tenants: mine } = ctx.cache ? fromCache(ctx.cache, key, written) : await fromStore(store, key);
-      if (mine.length === 0) return {};
-      const { snap, result } = scheduleFleet({ fleet, clusters, prods, tenants: mine }, { epsilon: sched.epsilon });
-      const byName = new Map(mine.map((t) => [t.metadata.name, t]));
-      const writes: (() => Promise<void>)[] = [];
-      for (let i = 0; i < snap.tenantNames.length; i++) {
-        const tenant = byName.get(snap.tenantNames[i] ?? '');
-        if (!tenant) continue;
-        const placement = tenantPlacement(snap, result, i);
-        if (upToDate(tenant, placement)) continue;
-        writes.push(async () => {
-          const w = await writeIfChanged(store, tenant, placement);
-          if (w && ctx.cache) written.set(w.metadata.name, w);
-        });
+      const state = states.get(key);
+      if (ctx.cache && state) {
+        const fleet = ctx.cache.get<Fleet>('Fleet', key);
+        const prods = ctx.cache.list<Prod>('Prod').filter((p) => p.spec.fleet === key);
+        const clusters = ctx.cache.list<Cluster>('Cluster');
+        const sig = schedulingSignature(fleet, prods, clusters);
+        if (sig === state.sig && Date.now() - state.fullAt < FULL_PASS_EVERY_MS) {
+          // Level-based still: the tenants that differ from what the last pass left (new, changed by
+          // anyone but this controller, gone) are found by resourceVersion, a Map lookup each.
+          const all = fromCache(ctx.cache, key, written).tenants;
+          const changed = new Set<string>();
+          const seen = new Set<string>();
+          for (const t of all) {
+            seen.add(t.metadata.name);
+            if (state.tenants.get(t.metadata.name)?.rv !== t.metadata.resourceVersion) changed.add(t.metadata.name);
+          }
+          for (const name of state.tenants.keys()) if (!seen.has(name)) changed.add(name);
+          if (changed.size === 0) return {};
+          const tenants = all.filter((t) => changed.has(t.metadata.name));
+          const { snap, result } = incremental(state, { fleet, clusters, prods, tenants }, changed, sched.epsilon);
+          const wrote = await apply(ctx, fleet, tenants, snap, result);
+          for (const [name, rv] of wrote) {
+            const e = state.tenants.get(name);
+            if (e) e.rv = rv;
+          }
+          return {};
+        }
       }
-      await runPool(writes, WRITE_CONCURRENCY);
-      const moves = diffPlacements(snap, result);
-      if (fleet && moves.length > 0) {
-        const degraded = moves.some((m) => m.lostRedundancy || m.unassigned);
-        await ctx.recordEvent(fleet, degraded ? 'Warning' : 'Normal', MovedEventReason, summarizeMoves(moves));
+      const objs = ctx.cache ? fromCache(ctx.cache, key, written) : await fromStore(store, key);
+      states.delete(key);
+      if (objs.tenants.length === 0) return {};
+      const { snap, result } = scheduleFleet(objs, { epsilon: sched.epsilon });
+      const wrote = await apply(ctx, objs.fleet, objs.tenants, snap, result);
+      if (ctx.cache) {
+        const next = stateAfterFullPass(schedulingSignature(objs.fleet, objs.prods, objs.clusters), objs.tenants, snap, result);
+        for (const [name, rv] of wrote) {
+          const e = next.tenants.get(name);
+          if (e) e.rv = rv;
+        }
+        states.set(key, next);
       }
       return {};
     },
   };
+
+  /** Writes the tenants' new status where it changed, and one event for the moves; returns the written resourceVersions. */
+  async function apply(ctx: ReconcileContext, fleet: Fleet | undefined, mine: readonly Tenant[], snap: FleetSnapshot, result: AssignResult): Promise<Map<string, string | undefined>> {
+    const { store } = ctx;
+    const wrote = new Map<string, string | undefined>();
+    const byName = new Map(mine.map((t) => [t.metadata.name, t]));
+    const writes: (() => Promise<void>)[] = [];
+    for (let i = 0; i < snap.tenantNames.length; i++) {
+      const tenant = byName.get(snap.tenantNames[i] ?? '');
+      if (!tenant) continue;
+      const placement = tenantPlacement(snap, result, i);
+      if (upToDate(tenant, placement)) continue;
+      writes.push(async () => {
+        const w = await writeIfChanged(store, tenant, placement);
+        if (w) wrote.set(w.metadata.name, w.metadata.resourceVersion);
+        if (w && ctx.cache) written.set(w.metadata.name, w);
+      });
+    }
+    try {
+      await runPool(writes, WRITE_CONCURRENCY);
+    } catch (e) {
+      // What was written is unknown: the next pass starts afresh.
+      if (fleet) states.delete(fleet.metadata.name);
+      throw e;
+    }
+    const moves = diffPlacements(snap, result);
+    if (fleet && moves.length > 0) {
+      const degraded = moves.some((m) => m.lostRedundancy || m.unassigned);
+      await ctx.recordEvent(fleet, degraded ? 'Warning' : 'Normal', MovedEventReason, summarizeMoves(moves));
+    }
+    return wrote;
+  }
+}
+
+/** The fleet's load and demand after a full pass, per tenant so that a changed one can be taken out. */
+function stateAfterFullPass(sig: string, tenants: readonly Tenant[], snap: FleetSnapshot, result: AssignResult): FleetState {
+  const byName = new Map(tenants.map((t) => [t.metadata.name, t]));
+  const state: FleetState = { sig, fullAt: Date.now(), load: new Map(), demand1: [0, 0], demand2: [0, 0], tenants: new Map() };
+  snap.prodInfo.forEach((p, i) => state.load.set(p.name, result.load[i] ?? 0));
+  for (let i = 0; i < snap.tenantNames.length; i++) {
+    const name = snap.tenantNames[i] ?? '';
+    const t = byName.get(name);
+    if (!t) continue;
+    const prods: string[] = [];
+    for (const p of [result.slot0[i] ?? -1, result.slot1[i] ?? -1]) if (p >= 0) prods.push(snap.prodInfo[p]?.name ?? '');
+    const entry: TenantEntry = { users: t.spec.users, redundancy: t.spec.redundancy, role: t.spec.test ? 1 : 0, prods, rv: t.metadata.resourceVersion };
+    state.tenants.set(name, entry);
+    (entry.redundancy === 2 ? state.demand2 : state.demand1)[entry.role] += entry.users;
+  }
+  return state;
+}
+
+/**
+ * Places the changed tenants alone, the rest of the fleet preloaded, and updates the state with the
+ * result. A changed tenant's old contribution is taken out first (its users may have changed; it may be
+ * gone); its stored Prods still seed it, so it stays where it is when it may.
+ */
+function incremental(state: FleetState, objs: FleetObjects, changed: ReadonlySet<string>, epsilon: number | undefined): { snap: FleetSnapshot; result: AssignResult } {
+  for (const name of changed) {
+    const old = state.tenants.get(name);
+    if (!old) continue;
+    for (const p of old.prods) state.load.set(p, (state.load.get(p) ?? 0) - old.users);
+    (old.redundancy === 2 ? state.demand2 : state.demand1)[old.role] -= old.users;
+    state.tenants.delete(name);
+  }
+  const snap = buildSnapshot(objs, { epsilon });
+  const load = Float64Array.from(snap.prodInfo, (p) => state.load.get(p.name) ?? 0);
+  const result = assignTenants({ ...snap.input, options: { ...snap.input.options, preload: { load, demand1: [...state.demand1], demand2: [...state.demand2] } } });
+  const byName = new Map(objs.tenants.map((t) => [t.metadata.name, t]));
+  for (let i = 0; i < snap.tenantNames.length; i++) {
+    const name = snap.tenantNames[i] ?? '';
+    const t = byName.get(name);
+    if (!t) continue;
+    const prods: string[] = [];
+    for (const p of [result.slot0[i] ?? -1, result.slot1[i] ?? -1]) {
+      if (p < 0) continue;
+      const pn = snap.prodInfo[p]?.name ?? '';
+      prods.push(pn);
+      state.load.set(pn, (state.load.get(pn) ?? 0) + t.spec.users);
+    }
+    const entry: TenantEntry = { users: t.spec.users, redundancy: t.spec.redundancy, role: t.spec.test ? 1 : 0, prods, rv: t.metadata.resourceVersion };
+    state.tenants.set(name, entry);
+    (entry.redundancy === 2 ? state.demand2 : state.demand1)[entry.role] += entry.users;
+  }
+  return { snap, result };
 }
 
 /**

@@ -6,11 +6,12 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
-import type { TrafficPlan } from '../api/kinds/traffic-plan.js';
+import { PlanTenant, TrafficPlanSpec, TrafficRouteSpec } from '../api/kinds/traffic-plan.js';
+import type { TrafficPlan, TrafficRoute } from '../api/kinds/traffic-plan.js';
 import { parseWith } from '../api/validate.js';
 import { isDroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { assemblePlan } from '../traffic/compile-plan.js';
 
 export type PlanListener = (plans: readonly TrafficPlanSpec[]) => void;
 
@@ -58,17 +59,33 @@ export class StaticPlanSource implements PlanSource {
   }
 }
 
-/** Parses a plan document: a TrafficPlan resource, a bare spec, a List of TrafficPlans, or an array. */
+/**
+ * Parses a plan document: a TrafficPlan resource, a bare spec, a List of TrafficPlans, or an array. A List
+ * or array may also hold TrafficRoute resources (what `drover get trafficplans,trafficroutes` stores): they
+ * are put into their fleet's plan, as the store source does.
+ */
 export function parsePlanDocument(doc: unknown): TrafficPlanSpec[] {
-  const one = (d: unknown, i: number): TrafficPlanSpec => {
+  const routes: { fleet: string; tenant: PlanTenant }[] = [];
+  const one = (d: unknown, i: number): TrafficPlanSpec | undefined => {
     const o = d as { kind?: unknown; spec?: unknown };
+    if (o && typeof o === 'object' && o.kind === 'TrafficRoute') {
+      const { fleet, ...tenant } = parseWith(TrafficRouteSpec, o.spec, ['items', i, 'spec']);
+      routes.push({ fleet, tenant });
+      return undefined;
+    }
     if (o && typeof o === 'object' && o.kind === 'TrafficPlan') return parseWith(TrafficPlanSpec, o.spec, ['items', i, 'spec']);
     return parseWith(TrafficPlanSpec, d, ['items', i]);
   };
-  if (Array.isArray(doc)) return doc.map(one);
   const o = doc as { kind?: unknown; items?: unknown };
-  if (o && typeof o === 'object' && o.kind === 'List' && Array.isArray(o.items)) return o.items.map(one);
-  return [one(doc, 0)];
+  const items: unknown[] = Array.isArray(doc) ? doc : o && typeof o === 'object' && o.kind === 'List' && Array.isArray(o.items) ? o.items : [doc];
+  const plans = items.map(one).filter((p): p is TrafficPlanSpec => p !== undefined);
+  if (routes.length === 0) return plans;
+  return plans.map((p) =>
+    assemblePlan(
+      p,
+      routes.filter((r) => r.fleet === p.fleet).map((r) => r.tenant),
+    ),
+  );
 }
 
 /** Reads plans from a YAML or JSON file and re-reads it when it changes (polled every `pollMs`). */
@@ -117,15 +134,29 @@ export interface StorePlanSourceOptions {
   fleets?: readonly string[];
   /** First and largest reconnect delays. */
   backoffMs?: { min: number; max: number };
+  /** Route changes within this long are handed to the listener together (default 20 ms). */
+  coalesceMs?: number;
   log?: (msg: string) => void;
 }
 
-/** Follows TrafficPlans through list + watch, re-listing on a 410 and reconnecting with backoff. */
+/**
+ * Follows TrafficPlans (fleet level) and TrafficRoutes (one per tenant) through list + watch, and hands
+ * the listener the plans with their routes put back (`assemblePlan`): the same plans as when one object
+ * held every tenant, but a tenant change costs one small watch event. Re-lists on a 410 and reconnects
+ * with backoff, keeping the last plans meanwhile (static stability).
+ */
 export class StorePlanSource implements PlanSource {
   private readonly abort = new AbortController();
   private readonly plans = new Map<string, TrafficPlanSpec>();
+  /** Fleet → tenant → route. */
+  private readonly routes = new Map<string, Map<string, PlanTenant>>();
+  /** Where each route is filed (a tenant may change fleets). */
+  private readonly routeFleet = new Map<string, string>();
+  /** Assembled plans, per fleet, until that fleet's plan or routes change. */
+  private readonly assembled = new Map<string, TrafficPlanSpec>();
   private st: PlanSourceStatus = { connected: false };
   private loop: Promise<void> | undefined;
+  private emitTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Store,
@@ -145,72 +176,158 @@ export class StorePlanSource implements PlanSource {
   }
 
   private emit(listener: PlanListener): void {
+    if (this.emitTimer) clearTimeout(this.emitTimer);
+    this.emitTimer = undefined;
     this.st = { ...this.st, lastChange: new Date().toISOString() };
-    listener(ordered(this.plans, this.opts.fleets));
+    const out = new Map<string, TrafficPlanSpec>();
+    for (const [fleet, plan] of this.plans) {
+      let a = this.assembled.get(fleet);
+      if (!a) {
+        a = assemblePlan(plan, this.routes.get(fleet)?.values() ?? []);
+        this.assembled.set(fleet, a);
+      }
+      out.set(fleet, a);
+    }
+    listener(ordered(out, this.opts.fleets));
+  }
+
+  /** A burst of route changes (a tenant import) makes one routing-table rebuild, not one per tenant. */
+  private emitSoon(listener: PlanListener): void {
+    if (this.emitTimer) return;
+    this.emitTimer = setTimeout(() => this.emit(listener), this.opts.coalesceMs ?? 20);
+  }
+
+  private setRoute(r: TrafficRoute): boolean {
+    const name = r.metadata.name;
+    const was = this.routeFleet.get(name);
+    const route = routeOf(r);
+    const prev = was === undefined ? undefined : this.routes.get(was)?.get(name);
+    if (was === r.spec.fleet && prev && JSON.stringify(prev) === JSON.stringify(route)) return false;
+    if (was !== undefined) this.dropRoute(name);
+    if (!this.wanted(r.spec.fleet)) return was !== undefined;
+    let m = this.routes.get(r.spec.fleet);
+    if (!m) this.routes.set(r.spec.fleet, (m = new Map()));
+    m.set(name, route);
+    this.routeFleet.set(name, r.spec.fleet);
+    this.assembled.delete(r.spec.fleet);
+    return true;
+  }
+
+  private dropRoute(name: string): boolean {
+    const was = this.routeFleet.get(name);
+    if (was === undefined) return false;
+    this.routes.get(was)?.delete(name);
+    this.routeFleet.delete(name);
+    this.assembled.delete(was);
+    return true;
   }
 
   private async run(listener: PlanListener, firstDone: () => void): Promise<void> {
     const { min, max } = this.opts.backoffMs ?? { min: 200, max: 5000 };
     let delay = min;
-    const signal = this.abort.signal;
-    while (!signal.aborted) {
+    const outer = this.abort.signal;
+    while (!outer.aborted) {
+      // One attempt: both watches end together when either fails.
+      const attempt = new AbortController();
+      const stopAttempt = () => attempt.abort();
+      outer.addEventListener('abort', stopAttempt, { once: true });
+      const signal = attempt.signal;
       try {
-        const list = await this.store.list<TrafficPlan>('TrafficPlan');
+        const [plans, routes] = await Promise.all([this.store.list<TrafficPlan>('TrafficPlan'), this.store.list<TrafficRoute>('TrafficRoute')]);
         const next = new Map<string, TrafficPlanSpec>();
-        for (const p of list.items) if (this.wanted(p.metadata.name)) next.set(p.metadata.name, p.spec);
-        this.replaceAll(next, listener);
+        for (const p of plans.items) if (this.wanted(p.metadata.name)) next.set(p.metadata.name, p.spec);
+        this.replaceAll(next, routes.items, listener);
         this.st = { ...this.st, connected: true, lastError: undefined };
         firstDone();
         delay = min;
-        for await (const ev of this.store.watch({ kind: 'TrafficPlan', resourceVersion: list.resourceVersion, signal })) {
-          const obj = ev.object as TrafficPlan;
-          const name = obj.metadata.name;
-          if (!this.wanted(name)) continue;
-          if (ev.type === 'DELETED') {
-            if (this.plans.delete(name)) this.emit(listener);
-            continue;
+        const followPlans = async () => {
+          for await (const ev of this.store.watch({ kind: 'TrafficPlan', resourceVersion: plans.resourceVersion, signal })) {
+            const obj = ev.object as TrafficPlan;
+            const name = obj.metadata.name;
+            if (!this.wanted(name)) continue;
+            if (ev.type === 'DELETED') {
+              this.assembled.delete(name);
+              if (this.plans.delete(name)) this.emit(listener);
+              continue;
+            }
+            const prev = this.plans.get(name);
+            if (prev && prev.revision === obj.spec.revision && JSON.stringify(prev) === JSON.stringify(obj.spec)) continue;
+            this.plans.set(name, obj.spec);
+            this.assembled.delete(name);
+            // A fleet-level change (a Prod died, a dial moved) is applied at once.
+            this.emit(listener);
           }
-          const prev = this.plans.get(name);
-          if (prev && prev.revision === obj.spec.revision && JSON.stringify(prev) === JSON.stringify(obj.spec)) continue;
-          this.plans.set(name, obj.spec);
-          this.emit(listener);
-        }
-        if (signal.aborted) break;
+        };
+        const followRoutes = async () => {
+          for await (const ev of this.store.watch({ kind: 'TrafficRoute', resourceVersion: routes.resourceVersion, signal })) {
+            const obj = ev.object as TrafficRoute;
+            const changed = ev.type === 'DELETED' ? this.dropRoute(obj.metadata.name) : this.setRoute(obj);
+            if (changed) this.emitSoon(listener);
+          }
+        };
+        const ended = async (f: () => Promise<void>) => {
+          try {
+            await f();
+            if (!signal.aborted) throw new Error('watch ended');
+          } finally {
+            attempt.abort();
+          }
+        };
+        await Promise.all([ended(followPlans), ended(followRoutes)]);
+        if (outer.aborted) break;
         throw new Error('watch ended');
       } catch (e) {
-        if (signal.aborted) break;
+        if (outer.aborted) break;
         const msg = e instanceof Error ? e.message : String(e);
         this.st = { ...this.st, connected: false, lastError: msg };
         firstDone();
         if (!isDroverError(e, 'DROVER_E_GONE')) {
           this.opts.log?.(`plan watch failed (${msg}); keeping the last plans, retrying in ${delay} ms`);
-          await sleep(delay, signal);
+          await sleep(delay, outer);
           delay = Math.min(max, delay * 2);
         }
+      } finally {
+        outer.removeEventListener('abort', stopAttempt);
       }
     }
   }
 
-  private replaceAll(next: Map<string, TrafficPlanSpec>, listener: PlanListener): void {
+  private replaceAll(next: Map<string, TrafficPlanSpec>, routes: readonly TrafficRoute[], listener: PlanListener): void {
     let changed = next.size !== this.plans.size;
     for (const [k, v] of next) {
       const prev = this.plans.get(k);
-      if (!prev || JSON.stringify(prev) !== JSON.stringify(v)) changed = true;
+      if (!prev || JSON.stringify(prev) !== JSON.stringify(v)) {
+        changed = true;
+        this.assembled.delete(k);
+      }
     }
-    if (!changed) return;
+    for (const k of this.plans.keys()) if (!next.has(k)) this.assembled.delete(k);
     this.plans.clear();
     for (const [k, v] of next) this.plans.set(k, v);
-    this.emit(listener);
+    const seen = new Set<string>();
+    for (const r of routes) {
+      seen.add(r.metadata.name);
+      if (this.setRoute(r)) changed = true;
+    }
+    for (const name of [...this.routeFleet.keys()]) if (!seen.has(name) && this.dropRoute(name)) changed = true;
+    if (changed) this.emit(listener);
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
+    if (this.emitTimer) clearTimeout(this.emitTimer);
     await this.loop;
   }
 
   status(): PlanSourceStatus {
     return this.st;
   }
+}
+
+/** A stored route as a plan's tenant entry. */
+function routeOf(r: TrafficRoute): PlanTenant {
+  const { fleet: _fleet, ...tenant } = r.spec;
+  return tenant;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

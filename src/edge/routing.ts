@@ -12,7 +12,8 @@
  * 4. A group with dial > 0 but no healthy endpoint of weight > 0 hands its share to the failover pool:
  *    healthy, active, failoverTarget endpoints of weight > 0 in any group, by weight, ignoring dials.
  *    Draining and non-failover-target endpoints never get failover traffic unless failoverToDraining.
- *    A tenant whose Prods are all unhealthy is served from the same failover pool. An empty pool is an
+ *    A tenant whose Prods are all unhealthy is served by its healthy fallback Prods (the plan's `fallback`:
+ *    where the scheduler would move it), else from the same failover pool. An empty pool is an
  *    unservable share: failClosed answers 503, failOpen tries the unhealthy endpoints.
  * 6. Endpoints not in the plan, or draining, are never picked for new requests.
  */
@@ -32,6 +33,12 @@ export interface TenantRoute<E> {
   readonly assigned: readonly E[];
   readonly healthy: ReadonlySet<E>;
   readonly healthyCount: number;
+  /**
+   * Where the scheduler would move the tenant if its Prods' cluster died (the plan's `fallback`), in plan
+   * order, and the healthy ones: used when none of the assigned Prods is healthy, before the fleet's pool.
+   */
+  readonly fallback: readonly E[];
+  readonly fallbackHealthy: ReadonlySet<E>;
 }
 
 export interface FleetRoute<E> {
@@ -45,7 +52,7 @@ export interface FleetRoute<E> {
   readonly failOpen: WeightedPicker<E>;
 }
 
-export type PickReason = 'tenant' | 'group' | 'failover' | 'failOpen';
+export type PickReason = 'tenant' | 'fallback' | 'group' | 'failover' | 'failOpen';
 
 export interface Pick<E> {
   endpoint: E;
@@ -87,7 +94,16 @@ export class RouteTable<E extends EndpointRef> {
       assigned.push(e);
       if (isHealthy(e)) healthy.add(e);
     }
-    const route: TenantRoute<E> = { name: t.name, fleet, assigned, healthy, healthyCount: healthy.size };
+    const fallback: E[] = [];
+    const fallbackHealthy = new Set<E>();
+    for (const name of t.fallback ?? []) {
+      const pe = active.get(name);
+      const e = endpoints.get(name);
+      if (!pe || !e || pe.state !== 'active' || assigned.includes(e)) continue;
+      fallback.push(e);
+      if (isHealthy(e)) fallbackHealthy.add(e);
+    }
+    const route: TenantRoute<E> = { name: t.name, fleet, assigned, healthy, healthyCount: healthy.size, fallback, fallbackHealthy };
     for (const h of t.hosts) {
       if (h.startsWith('*.')) {
         const suffix = h.slice(2);
@@ -148,8 +164,12 @@ export class RouteTable<E extends EndpointRef> {
     if (!fleet) return undefined;
     if (tenant && tenant.assigned.length > 0) {
       if (tenant.healthyCount > 0) {
-        const e = pickTenant(tenant, affinity, r, exclude);
+        const e = pickAmong(tenant.assigned, tenant.healthy, affinity, r, exclude);
         if (e) return { endpoint: e, reason: 'tenant' };
+      }
+      if (tenant.fallbackHealthy.size > 0) {
+        const e = pickAmong(tenant.fallback, tenant.fallbackHealthy, affinity, r, exclude);
+        if (e) return { endpoint: e, reason: 'fallback' };
       }
       const f = exclude ? fleet.failover.pickExcluding(exclude, r) : fleet.failover.pick(r);
       if (f) return { endpoint: f, reason: 'failover' };
@@ -180,12 +200,13 @@ function failOpen<E extends EndpointRef>(fleet: FleetRoute<E>, r: number, exclud
   return e ? { endpoint: e, reason: 'failOpen' } : undefined;
 }
 
-function pickTenant<E extends EndpointRef>(t: TenantRoute<E>, affinity: number | undefined, r: number, exclude: ((e: E) => boolean) | undefined): E | undefined {
-  const n = t.assigned.length;
+/** Client-affine over all of `list` (healthy or not, so clients stay put), skipping the unhealthy. */
+function pickAmong<E extends EndpointRef>(list: readonly E[], healthy: ReadonlySet<E>, affinity: number | undefined, r: number, exclude: ((e: E) => boolean) | undefined): E | undefined {
+  const n = list.length;
   const start = affinity === undefined ? Math.floor(r * n) : affinity % n;
   for (let i = 0; i < n; i++) {
-    const e = t.assigned[(start + i) % n]!;
-    if (!exclude?.(e) && t.healthy.has(e)) return e;
+    const e = list[(start + i) % n]!;
+    if (!exclude?.(e) && healthy.has(e)) return e;
   }
   return undefined;
 }

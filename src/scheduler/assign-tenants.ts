@@ -14,7 +14,12 @@
  *    to a Prod with room within it, and tenants still short of Prods take the room that frees; rounds
  *    run until one changes nothing, so re-running on the result moves nobody (it is a fixpoint).
  *
- * `TenantAssigner.failProds` is the incremental path: it finds the tenants of the Prods that stopped
+ * Incremental over new or changed tenants: the input holds only them, and `options.preload` the load and
+ * demand of the rest of the fleet. Phases 1–3 then do for them exactly what a full pass that keeps every
+ * other tenant does (same bound, same loads, same walk, biggest first); phase 4 can only shed the tenants
+ * in the input, so where a Prod is above the bound the full pass, run periodically, may choose otherwise.
+ *
+ * `TenantAssigner.failProds` is the incremental path for failures: it finds the tenants of the Prods that stopped
  * serving through a per-Prod index and re-places only their slots, O(affected) instead of O(tenants),
  * then runs the same rebalance to its end, so a full pass after it moves nobody either.
  */
@@ -93,10 +98,17 @@ export class TenantAssigner {
       if (redundancy[t] === 2) this.demand2[role] = (this.demand2[role] ?? 0) + (users[t] ?? 0);
       else this.demand1[role] = (this.demand1[role] ?? 0) + (users[t] ?? 0);
     }
+    const preload = input.options?.preload;
+    if (preload) {
+      for (const role of [0, 1] as const) {
+        this.demand1[role] = (this.demand1[role] ?? 0) + preload.demand1[role];
+        this.demand2[role] = (this.demand2[role] ?? 0) + preload.demand2[role];
+      }
+    }
     this.capOf = new Float64Array(this.P);
     this.bound = this.computeBound();
     this.views = this.makeViews();
-    this.load = new Float64Array(this.P);
+    this.load = preload ? Float64Array.from(preload.load) : new Float64Array(this.P);
     this.slot0 = new Int32Array(this.T).fill(-1);
     this.slot1 = new Int32Array(this.T).fill(-1);
     this.how0 = new Uint8Array(this.T);

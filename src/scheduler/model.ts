@@ -65,6 +65,20 @@ export interface AssignOptions {
   readonly maxUsersPerProd?: number;
   /** Ring points per Prod: more gives smoother spread, costs ring-build time. */
   readonly vnodes?: number;
+  /**
+   * The rest of the fleet, for an incremental pass over a few tenants: the users already on each Prod (by
+   * index) and the demand of the tenants not in this input, per role (0 normal, 1 test). The bound and the
+   * bounded-load walk then see the whole fleet, as a full pass that keeps everyone else would.
+   */
+  readonly preload?: Preload;
+}
+
+export interface Preload {
+  readonly load: Float64Array;
+  /** Users of redundancy-1 tenants, per role. */
+  readonly demand1: readonly [number, number];
+  /** Users of redundancy-2 tenants, per role. */
+  readonly demand2: readonly [number, number];
 }
 
 export interface AssignInput {

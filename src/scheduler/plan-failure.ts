@@ -3,9 +3,9 @@
  * baseline is what the scheduler would assign today; the what-if re-runs it seeded by that baseline with
  * the cluster NotReady, so the difference is the failure's effect alone.
  */
-import type { Tenant } from '../api/index.js';
+import { baseline, whatIfClusterFails } from './fallbacks.js';
 import { diffPlacements } from './moves.js';
-import { scheduleFleet, tenantPlacement, type FleetObjects } from './snapshot.js';
+import { tenantPlacement, type FleetObjects } from './snapshot.js';
 
 export interface FailurePlan {
   fleet: string;
@@ -18,14 +18,8 @@ export interface FailurePlan {
 }
 
 export function planClusterFailure(fleetName: string, objs: FleetObjects, cluster: string, epsilon?: number): FailurePlan {
-  const base = scheduleFleet(objs, { epsilon });
-  const baseIndex = new Map(base.snap.tenantNames.map((n, i) => [n, i]));
-  const seeded: Tenant[] = objs.tenants.map((t) => {
-    const i = baseIndex.get(t.metadata.name) ?? -1;
-    const prods = i >= 0 ? tenantPlacement(base.snap, base.result, i).prods : [];
-    return { ...t, status: { conditions: [], domains: [], ...t.status, prods } };
-  });
-  const what = scheduleFleet({ ...objs, tenants: seeded }, { epsilon, failClusters: new Set([cluster]) });
+  const base = baseline(objs, epsilon);
+  const what = whatIfClusterFails(objs, base, cluster, epsilon);
   const onCluster = new Set(what.snap.prodInfo.filter((p) => p.cluster === cluster).map((p) => p.name));
   const moves = diffPlacements(what.snap, what.result);
   const plan: FailurePlan = { fleet: fleetName, cluster, moves: [], lostRedundancy: [], noProd: [], mustMove: 0 };

@@ -64,18 +64,43 @@ function resolve(name: string, swaps: ReadonlyMap<string, string>): string {
   }
 }
 
-export function compilePlan(input: CompileInput): TrafficPlanSpec {
+/**
+ * What a tenant's route needs from its fleet: which Prods serve, the takeovers, the tenant header, and
+ * which Prods may take a tenant's traffic as its fallback. Built once per fleet pass, then each tenant's
+ * route is compiled alone (`compileTenant`), so a tenant change costs one route, not the fleet.
+ */
+export interface FleetRouting {
+  readonly fleet: string;
+  readonly tenantHeader: string;
+  readonly swaps: ReadonlyMap<string, string>;
+  /** Active Prods that may be given tenants. */
+  readonly serving: ReadonlySet<string>;
+  /** Role of each serving Prod, and whether it may take a tenant's fallback traffic. */
+  readonly fallbackOk: ReadonlyMap<string, { role: 'normal' | 'test' }>;
+}
+
+export interface FleetCompilation {
+  /** The fleet-level plan: endpoints, groups and settings; `tenants` is empty. */
+  plan: TrafficPlanSpec;
+  routing: FleetRouting;
+}
+
+/** The fleet-level part of the plan (everything but the tenants) and what tenant routes need from it. */
+export function compileFleet(input: Omit<CompileInput, 'tenants'>): FleetCompilation {
   const fleetName = input.fleet.metadata.name;
   const policy: TrafficPolicySpec | undefined = input.policy?.spec;
   const clusters = new Map(input.clusters.map((c) => [c.metadata.name, c] as const));
   const prods = input.prods.filter((p) => p.spec.fleet === fleetName);
   const swaps = takeovers(prods);
   const successors = new Set(swaps.values());
+  const defaults = TrafficPolicySpec.parse({ fleet: fleetName });
+  const failoverToDraining = policy?.failoverToDraining ?? defaults.failoverToDraining;
 
   // Which Prods appear, and how.
   const endpoints = new Map<string, PlanEndpoint>();
   /** Prods that may be put in groups and given tenants (active, not a waiting successor). */
   const serving = new Set<string>();
+  const fallbackOk = new Map<string, { role: 'normal' | 'test' }>();
   const onDrainingCluster = new Set<string>();
   for (const p of prods) {
     const name = p.metadata.name;
@@ -101,28 +126,10 @@ export function compilePlan(input: CompileInput): TrafficPlanSpec {
       failoverTarget: state === 'active' && !clusterOut && !p.spec.retire && p.spec.role !== 'test',
     });
     if (state === 'active') serving.add(name);
+    // A fallback is failover traffic: never to a cordoned, draining or retiring Prod unless the policy
+    // allows failover to draining ones. The role is checked per tenant (test tenants: test Prods only).
+    if (state === 'active' && ((!clusterOut && !p.spec.retire) || failoverToDraining)) fallbackOk.set(name, { role: p.spec.role });
   }
-
-  // Tenants: their assigned Prods mapped through takeovers, keeping only Prods that serve.
-  const tenants: PlanTenant[] = [];
-  const tenantHeader = policy?.tenantHeader ?? 'x-drover-tenant';
-  for (const t of input.tenants) {
-    if (t.spec.fleet !== fleetName) continue;
-    const assigned: string[] = [];
-    for (const p of t.status?.prods ?? []) {
-      const r = resolve(p, swaps);
-      if (serving.has(r) && !assigned.includes(r)) assigned.push(r);
-    }
-    const h = t.spec.match.header;
-    tenants.push({
-      name: t.metadata.name,
-      hosts: [...t.spec.match.hosts].map((x) => x.toLowerCase()).sort(byName),
-      ...(h ? { header: { name: (h.name ?? tenantHeader).toLowerCase(), value: h.value } } : {}),
-      redundancy: t.spec.redundancy,
-      prods: assigned,
-    });
-  }
-  tenants.sort((a, b) => byName(a.name, b.name));
 
   // Groups: one per failure domain. A successor inherits its predecessor's weight.
   const members = new Map<string, string[]>();
@@ -156,22 +163,64 @@ export function compilePlan(input: CompileInput): TrafficPlanSpec {
   }
   groups.sort((a, b) => byName(a.domain, b.domain));
 
-  const defaults = TrafficPolicySpec.parse({ fleet: fleetName });
+  const tenantHeader = policy?.tenantHeader ?? 'x-drover-tenant';
   const healthCheck = policy?.healthCheck ?? HealthCheckSpec.parse({ path: input.fleet.spec.app.healthPath });
-  return {
+  const plan: TrafficPlanSpec = {
     fleet: fleetName,
     revision: input.revision ?? 0,
     failMode: policy?.failMode ?? defaults.failMode,
     affinity: policy?.affinity ?? defaults.affinity,
     tenantHeader: tenantHeader.toLowerCase(),
     addProdHeader: policy?.addProdHeader ?? defaults.addProdHeader,
-    failoverToDraining: policy?.failoverToDraining ?? defaults.failoverToDraining,
+    failoverToDraining,
     healthCheck,
     passive: policy?.passive ?? defaults.passive,
     endpoints: [...endpoints.values()].sort((a, b) => byName(a.prod, b.prod)),
-    tenants,
+    tenants: [],
     groups,
   };
+  return { plan, routing: { fleet: fleetName, tenantHeader, swaps, serving, fallbackOk } };
+}
+
+/**
+ * One tenant's route: its assigned Prods mapped through takeovers, keeping only Prods that serve, and
+ * its fallback (the scheduler's what-if answer) kept only where the fail mode lets it take the traffic.
+ */
+export function compileTenant(routing: FleetRouting, t: Tenant, fallback?: readonly string[]): PlanTenant {
+  const assigned: string[] = [];
+  for (const p of t.status?.prods ?? []) {
+    const r = resolve(p, routing.swaps);
+    if (routing.serving.has(r) && !assigned.includes(r)) assigned.push(r);
+  }
+  const role = t.spec.test ? 'test' : 'normal';
+  const spare: string[] = [];
+  for (const p of fallback ?? []) {
+    const r = resolve(p, routing.swaps);
+    if (routing.fallbackOk.get(r)?.role === role && !assigned.includes(r) && !spare.includes(r)) spare.push(r);
+  }
+  const h = t.spec.match.header;
+  return {
+    name: t.metadata.name,
+    hosts: [...t.spec.match.hosts].map((x) => x.toLowerCase()).sort(byName),
+    ...(h ? { header: { name: (h.name ?? routing.tenantHeader).toLowerCase(), value: h.value } } : {}),
+    redundancy: t.spec.redundancy,
+    prods: assigned,
+    ...(spare.length > 0 ? { fallback: spare } : {}),
+  };
+}
+
+/** The fleet plan with its tenant routes put back, in canonical (name) order: what data planes execute. */
+export function assemblePlan(plan: TrafficPlanSpec, routes: Iterable<PlanTenant>): TrafficPlanSpec {
+  const tenants = [...plan.tenants, ...routes].sort((a, b) => byName(a.name, b.name));
+  return { ...plan, tenants };
+}
+
+/** The whole plan in one object (files, `drover plan`, tests): fleet part and every tenant's route. */
+export function compilePlan(input: CompileInput & { fallbacks?: ReadonlyMap<string, readonly string[]> }): TrafficPlanSpec {
+  const { plan, routing } = compileFleet(input);
+  const routes: PlanTenant[] = [];
+  for (const t of input.tenants) if (t.spec.fleet === routing.fleet) routes.push(compileTenant(routing, t, input.fallbacks?.get(t.metadata.name)));
+  return assemblePlan(plan, routes);
 }
 
 /** Plan content without the revision, for "did anything change" comparisons. */

@@ -30,6 +30,12 @@ export const PlanTenant = z
     header: z.object({ name: z.string(), value: z.string() }).strict().optional(),
     redundancy: z.number().int(),
     prods: z.array(z.string()),
+    /**
+     * Where the scheduler would move the tenant if the cluster of its Prods died (its own what-if, as
+     * `drover plan --fail-cluster` computes): the edge serves from these at once when every assigned Prod
+     * is unhealthy, instead of the fleet's failover pool, so it lands where the control plane will put it.
+     */
+    fallback: z.array(z.string()).optional(),
   })
   .strict();
 export type PlanTenant = z.infer<typeof PlanTenant>;
@@ -56,6 +62,10 @@ export const TrafficPlanSpec = z
     healthCheck: HealthCheckSpec,
     passive: z.object({ connectErrors: z.number().int(), consecutive5xx: z.number().int() }).strict(),
     endpoints: z.array(PlanEndpoint),
+    /**
+     * Tenant routes. A stored TrafficPlan carries none: each tenant's route is its own TrafficRoute object,
+     * so a tenant change writes and sends one small object; plan sources assemble them back in here.
+     */
     tenants: z.array(PlanTenant),
     groups: z.array(PlanGroup),
   })
@@ -64,3 +74,13 @@ export type TrafficPlanSpec = z.infer<typeof TrafficPlanSpec>;
 
 export const TrafficPlan = resourceSchema('TrafficPlan', TrafficPlanSpec, z.object({}).strict());
 export type TrafficPlan = z.infer<typeof TrafficPlan>;
+
+/**
+ * One tenant's entry of its fleet's plan, stored apart (named as the Tenant) so that the plan is
+ * O(objects) in the store and O(changes) on the wire. Data planes put it back into `TrafficPlan.tenants`.
+ */
+export const TrafficRouteSpec = PlanTenant.extend({ fleet: dnsName }).strict();
+export type TrafficRouteSpec = z.infer<typeof TrafficRouteSpec>;
+
+export const TrafficRoute = resourceSchema('TrafficRoute', TrafficRouteSpec, z.object({}).strict());
+export type TrafficRoute = z.infer<typeof TrafficRoute>;

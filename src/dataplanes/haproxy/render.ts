@@ -92,6 +92,8 @@ interface TenantRef {
   name: string;
   /** Assigned Prods that are in the plan and active, in plan order (the affinity slots). */
   assigned: string[];
+  /** The plan's fallback Prods that are in the plan and active: tried, in order, when no assigned one is up. */
+  fallback: string[];
 }
 
 interface Ctx {
@@ -144,7 +146,13 @@ export function renderHaproxyConfig(plans: TrafficPlanSpec | readonly TrafficPla
   let id = 0;
   for (const p of list) {
     const active = new Set(p.endpoints.filter((e) => e.state === 'active').map((e) => e.prod));
-    ctx.tenants.set(p.fleet, p.tenants.map((tn) => ({ id: id++, name: tn.name, assigned: tn.prods.filter((n) => active.has(n)) })));
+    ctx.tenants.set(
+      p.fleet,
+      p.tenants.map((tn) => {
+        const assigned = tn.prods.filter((n) => active.has(n));
+        return { id: id++, name: tn.name, assigned, fallback: (tn.fallback ?? []).filter((n) => active.has(n) && !assigned.includes(n)) };
+      }),
+    );
   }
   out.push(...frontend(list, opts, ctx));
   for (const p of list) {
@@ -302,16 +310,18 @@ function fleetBackend(plan: TrafficPlanSpec, ctx: Ctx): string[] {
     const n = x.assigned.length;
     if (n === 1) {
       o.push(`  http-request set-var(txn.srv) str(${x.assigned[0]}) if ${T} ${up(x.assigned[0]!)}`);
-      continue;
-    }
-    // From the client's slot, the first healthy Prod onwards (so only a failed Prod's clients move).
-    o.push(`  http-request set-var(txn.slot) var(txn.key),mod(${n}) if ${T}`);
-    for (let s = 0; s < n; s++) {
-      for (let k = 0; k < n; k++) {
-        const p = x.assigned[(s + k) % n]!;
-        o.push(`  http-request set-var(txn.srv) str(${p}) if ${T} { var(txn.slot) -m int ${s} } !${SRV} ${up(p)}`);
+    } else {
+      // From the client's slot, the first healthy Prod onwards (so only a failed Prod's clients move).
+      o.push(`  http-request set-var(txn.slot) var(txn.key),mod(${n}) if ${T}`);
+      for (let s = 0; s < n; s++) {
+        for (let k = 0; k < n; k++) {
+          const p = x.assigned[(s + k) % n]!;
+          o.push(`  http-request set-var(txn.srv) str(${p}) if ${T} { var(txn.slot) -m int ${s} } !${SRV} ${up(p)}`);
+        }
       }
     }
+    // None of its own is up: where the scheduler will move it, before the fleet's failover pool.
+    for (const p of x.fallback) o.push(`  http-request set-var(txn.srv) str(${p}) if ${T} !${SRV} ${up(p)}  # fallback`);
   }
 
   // Rule 2: groups by dial, then members by weight among the healthy ones. Tenant requests skip this.

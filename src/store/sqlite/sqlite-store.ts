@@ -20,6 +20,13 @@ import { migrate, openPragmas } from './schema.js';
 export interface SqliteStoreOptions {
   /** Changes kept for watch replay; older revisions answer DROVER_E_GONE. Default 100,000. */
   historySize?: number;
+  /**
+   * Bytes of history kept (the changes' JSON), whatever their number: a count alone lets a few large
+   * objects rewritten often fill the disk (1,438 copies of a 1.8 MB plan once made a 1.3 GB file). Over it,
+   * the oldest changes go until a quarter of the budget is free again; the newest is always kept.
+   * Default 64 MiB.
+   */
+  historyBytes?: number;
   /** Commit queued writes together (default). Off: one transaction, hence one fsync, per write. */
   groupCommit?: boolean;
   /** Most writes in one transaction, so that one commit never holds the event loop for long. */
@@ -44,6 +51,7 @@ interface BatchResult {
   outcomes: Outcome[];
   rev: bigint;
   compacted: bigint;
+  historyBytes: number;
 }
 
 interface Row {
@@ -54,6 +62,9 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly hub: WatchHub;
   private readonly historySize: bigint;
+  private readonly historyBytesMax: number;
+  /** Bytes of JSON in `changes` now. */
+  private historyBytes: number;
   private readonly maxBatch: number;
   private rev: bigint;
   private compacted: bigint;
@@ -71,6 +82,8 @@ export class SqliteStore implements Store {
     change: Database.Statement<[bigint, WatchEventType, string, string, string]>;
     since: Database.Statement<[bigint], { type: WatchEventType; json: string }>;
     compact: Database.Statement<[bigint]>;
+    bytesUpTo: Database.Statement<[bigint, bigint], { b: number | bigint | null }>;
+    oldest: Database.Statement<[bigint], { rev: number | bigint; b: number | bigint }>;
     setMeta: Database.Statement<[string, string]>;
   };
   private readonly commitBatch: (ops: Op[]) => BatchResult;
@@ -79,6 +92,9 @@ export class SqliteStore implements Store {
     const historySize = opts.historySize ?? 100_000;
     if (!Number.isInteger(historySize) || historySize < 1) throw new RangeError(`historySize must be a positive integer, got ${historySize}`);
     this.historySize = BigInt(historySize);
+    const historyBytes = opts.historyBytes ?? 64 * 2 ** 20;
+    if (!Number.isFinite(historyBytes) || historyBytes < 1) throw new RangeError(`historyBytes must be positive, got ${historyBytes}`);
+    this.historyBytesMax = historyBytes;
     this.maxBatch = opts.groupCommit === false ? 1 : Math.max(1, opts.maxBatch ?? 1024);
     this.db = openDatabase(file);
     const db = this.db;
@@ -90,6 +106,8 @@ export class SqliteStore implements Store {
       change: db.prepare('INSERT INTO changes (rev, type, kind, name, json) VALUES (?, ?, ?, ?, ?)'),
       since: db.prepare('SELECT type, json FROM changes WHERE rev > ? ORDER BY rev'),
       compact: db.prepare('DELETE FROM changes WHERE rev <= ?'),
+      bytesUpTo: db.prepare('SELECT sum(length(CAST(json AS BLOB))) AS b FROM changes WHERE rev > ? AND rev <= ?'),
+      oldest: db.prepare('SELECT rev, length(CAST(json AS BLOB)) AS b FROM changes WHERE rev > ? ORDER BY rev'),
       setMeta: db.prepare('UPDATE meta SET value = ? WHERE key = ?'),
     };
     const meta = new Map(db.prepare<[], { key: string; value: string }>('SELECT key, value FROM meta').all().map((r) => [r.key, r.value]));
@@ -99,6 +117,7 @@ export class SqliteStore implements Store {
     const metaRev = BigInt(meta.get('revision') ?? '0');
     this.rev = metaRev > BigInt(maxChange) ? metaRev : BigInt(maxChange);
     this.compacted = BigInt(meta.get('compacted') ?? '0');
+    this.historyBytes = Number(db.prepare<[], { b: number | bigint | null }>('SELECT sum(length(CAST(json AS BLOB))) AS b FROM changes').get()?.b ?? 0);
     const history: HistorySource = { since: (from) => this.since(from) };
     this.hub = new WatchHub(history, () => this.rev);
     this.commitBatch = db.transaction((ops: Op[]) => this.applyBatch(ops));
@@ -189,6 +208,7 @@ export class SqliteStore implements Store {
         this.counters.writes += batch.length;
         this.rev = r.rev;
         this.compacted = r.compacted;
+        this.historyBytes = r.historyBytes;
       } catch (e) {
         // The transaction rolled back: nothing of this group is stored, so every caller hears about it.
         const err = new DroverError('DROVER_E_INTERNAL', `store write failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -208,6 +228,8 @@ export class SqliteStore implements Store {
   /** Runs inside one transaction for the whole group; throws (and so rolls back) only on a storage error. */
   private applyBatch(ops: Op[]): BatchResult {
     let rev = this.rev;
+    // Set on the store only once the transaction committed (flush), as rev and compacted are.
+    let historyBytes = this.historyBytes;
     const outcomes: Outcome[] = [];
     for (const op of ops) {
       let result: { type: WatchEventType; out: UpdateOutcome<AnyResource> };
@@ -229,20 +251,35 @@ export class SqliteStore implements Store {
       if (type === 'DELETED') this.stmts.remove.run(kind, metadata.name);
       else this.stmts.upsert.run(kind, metadata.name, rev, json);
       this.stmts.change.run(rev, type, kind, metadata.name, json);
+      historyBytes += Buffer.byteLength(json);
       // Parsed copies: the caller, the watchers and a later replay all see the same normalised JSON.
       outcomes.push({ ok: true, value: JSON.parse(json) as AnyResource, event: { type, object: JSON.parse(json) as AnyResource } });
     }
     let compacted = this.compacted;
     if (rev !== this.rev) {
       this.stmts.setMeta.run(rev.toString(), 'revision');
-      const keepFrom = rev - this.historySize;
+      let keepFrom = rev - this.historySize;
+      if (historyBytes > this.historyBytesMax) {
+        // Oldest first, until three quarters of the budget are left (so this runs once per quarter
+        // of the budget written, not on every commit); never the newest change.
+        const excess = historyBytes - (this.historyBytesMax * 3) / 4;
+        let freed = 0;
+        for (const row of this.stmts.oldest.iterate(compacted)) {
+          const r = BigInt(row.rev);
+          if (r >= rev) break;
+          freed += Number(row.b);
+          if (r > keepFrom) keepFrom = r;
+          if (freed >= excess) break;
+        }
+      }
       if (keepFrom > compacted) {
+        historyBytes -= Number(this.stmts.bytesUpTo.get(compacted, keepFrom)?.b ?? 0);
         this.stmts.compact.run(keepFrom);
         this.stmts.setMeta.run(keepFrom.toString(), 'compacted');
         compacted = keepFrom;
       }
     }
-    return { outcomes, rev, compacted };
+    return { outcomes, rev, compacted, historyBytes };
   }
 
   private decide(op: Op, rev: string): { type: WatchEventType; out: UpdateOutcome<AnyResource> } {

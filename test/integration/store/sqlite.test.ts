@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -118,5 +119,53 @@ describe('SQLite store durability', () => {
     const store = await openStore({ dataDir: freshDir() });
     await store.close();
     await rejectsWith(store.create(obj('Fleet', 'late')), 'DROVER_E_UNAVAILABLE');
+  });
+});
+
+describe('SQLite history bounded by size', () => {
+  it("keeps the history under its byte budget however often a large object is rewritten, and the file near the objects' size", async () => {
+    const dataDir = freshDir();
+    await mkdir(dataDir, { recursive: true });
+    const file = join(dataDir, 'drover.db');
+    const budget = 2 * 2 ** 20;
+    const store = new SqliteStore(file, { historyBytes: budget });
+    try {
+      // A 200 kB object rewritten 200 times: 40 MB of history under a count-only bound (100,000 changes).
+      const big = 'x'.repeat(200_000);
+      let cur = await store.create(obj('TrafficPlan', 'web', { spec: { big, n: 0 } }));
+      for (let i = 1; i <= 200; i++) cur = await store.update({ ...cur, spec: { big, n: i } });
+      // The newest changes replay; one from before the cut is answered 410 Gone.
+      const rev = BigInt(await store.revision());
+      const seen = await collect(store, { kind: 'TrafficPlan', resourceVersion: (rev - 1n).toString() }, (evs) => evs.length >= 1);
+      assert.equal((seen[0]?.object.spec as { n: number }).n, 200);
+      await rejectsWith(
+        (async () => {
+          for await (const _ of store.watch({ kind: 'TrafficPlan', resourceVersion: '1' })) break;
+        })(),
+        'DROVER_E_GONE',
+      );
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    const row = db.prepare('SELECT count(*) AS c, sum(length(CAST(json AS BLOB))) AS b FROM changes').get() as { c: number; b: number };
+    db.close();
+    assert.ok(row.b <= budget, `history holds ${row.b} bytes, over the ${budget} budget`);
+    assert.ok(row.c >= 2, 'recent changes are kept for watches');
+    // The file: the object, the bounded history and SQLite's free pages — not 200 copies (40 MB).
+    const size = statSync(file).size;
+    assert.ok(size < 3 * budget, `database is ${size} bytes`);
+    // Reopened, the store counts the history it holds and keeps bounding it.
+    const again = new SqliteStore(file, { historyBytes: budget });
+    try {
+      let o = (await again.get('TrafficPlan', 'web'))!;
+      for (let i = 0; i < 20; i++) o = await again.update({ ...o, spec: { big: 'y'.repeat(200_000), n: i } });
+    } finally {
+      await again.close();
+    }
+    const db2 = new Database(file, { readonly: true, fileMustExist: true });
+    const b2 = (db2.prepare('SELECT sum(length(CAST(json AS BLOB))) AS b FROM changes').get() as { b: number }).b;
+    db2.close();
+    assert.ok(b2 <= budget, `after reopen the history holds ${b2} bytes`);
   });
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Cluster, Fleet, Prod, Tenant, type TrafficPlan } from '../../../src/api/index.js';
+import { Cluster, Fleet, Prod, Tenant, type TrafficPlan, type TrafficRoute } from '../../../src/api/index.js';
 import { TrafficController } from '../../../src/controllers/traffic-controller.js';
 import { controllerFactories } from '../../../src/controllers/index.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 
 const meta = (name: string) => ({ apiVersion: 'drover.dev/v1alpha1' as const, metadata: { name } });
@@ -33,7 +34,11 @@ describe('TrafficController', () => {
     const first = await store.get<TrafficPlan>('TrafficPlan', 'web');
     assert.ok(first);
     assert.equal(first.spec.revision, 1);
-    assert.deepEqual(first.spec.tenants[0]?.prods, ['web-1']);
+    // Tenants are not in the plan object: each has its own TrafficRoute.
+    assert.deepEqual(first.spec.tenants, []);
+    const route = await store.get<TrafficRoute>('TrafficRoute', 'shop');
+    assert.deepEqual(route?.spec.prods, ['web-1']);
+    assert.equal(route?.spec.fleet, 'web');
     assert.equal(first.metadata.ownerReferences[0]?.name, 'web');
 
     await c.reconcile(ctx, 'web');
@@ -56,5 +61,36 @@ describe('TrafficController', () => {
     await store.delete('Fleet', 'web');
     await c.reconcile(ctx, 'web');
     assert.equal(await store.get('TrafficPlan', 'web'), undefined);
+    assert.equal(await store.get('TrafficRoute', 'shop'), undefined);
+  });
+
+  it('a tenant change rewrites that tenant\'s route only, and leaves the plan alone', async () => {
+    const { store, ctx } = await setup();
+    for (let i = 0; i < 20; i++) {
+      const t = await store.create(Tenant.parse({ ...meta(`t${i}`), kind: 'Tenant', spec: { fleet: 'web', match: { hosts: [`t${i}.test`] } } }));
+      await store.updateStatus({ ...t, status: Tenant.shape.status.unwrap().parse({ prods: ['web-1'] }) });
+    }
+    const c = new TrafficController();
+    await c.reconcile(ctx, 'web');
+    const plan = await store.get<TrafficPlan>('TrafficPlan', 'web');
+    const rev = await store.revision();
+    const t = await store.get<Tenant>('Tenant', 't3');
+    await store.update({ ...t!, spec: { ...t!.spec, match: { hosts: ['new.test'] } } });
+    const before = await store.revision();
+    const changes: string[] = [];
+    const ac = new AbortController();
+    const seen = (async () => {
+      for await (const ev of store.watch({ kind: 'TrafficRoute', resourceVersion: before, signal: ac.signal })) changes.push(ev.object.metadata.name);
+    })();
+    assert.deepEqual(c.watches.filter((w) => w.kind === 'Tenant' && !w.delayMs).flatMap((w) => w.mapToKeys?.(t!, { type: 'MODIFIED', store }) as string[]), ['tenant/t3']);
+    await c.reconcile(ctx, 'tenant/t3');
+    assert.deepEqual((await store.get<TrafficRoute>('TrafficRoute', 't3'))?.spec.hosts, ['new.test']);
+    assert.equal(BigInt(await store.revision()) - BigInt(before), 1n, 'one write: the route of t3');
+    assert.equal((await store.get<TrafficPlan>('TrafficPlan', 'web'))?.metadata.resourceVersion, plan?.metadata.resourceVersion);
+    await waitFor('the route event', () => changes.length >= 1);
+    ac.abort();
+    await seen.catch(() => {});
+    assert.deepEqual(changes, ['t3']);
+    assert.ok(BigInt(rev) < BigInt(before));
   });
 });

@@ -1,0 +1,18 @@
+/**
+ * What of a fleet's Prods and Clusters the scheduler reads, as one string: when it is unchanged, a change
+ * of those objects (a heartbeat's `lastHeartbeat`, a restart counter, a status message) cannot change any
+ * tenant's assignment, and the controllers skip the pass over every tenant it would otherwise cost.
+ * Any field `buildSnapshot`/`prodNotServing`/`makeClass` look at must be in here.
+ */
+import { clusterDomain, type Cluster, type Fleet, type Prod } from '../api/index.js';
+
+export function schedulingSignature(fleet: Fleet | undefined, prods: readonly Prod[], clusters: readonly Cluster[]): string {
+  const p = [...prods]
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
+    .map((x) => [x.metadata.name, x.spec.cluster, x.spec.role, x.spec.retire, x.spec.replaces ?? '', x.status?.phase ?? '', !!x.metadata.deletionTimestamp]);
+  const c = [...clusters]
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
+    .map((x) => [x.metadata.name, clusterDomain(x), x.spec.region, x.status?.phase ?? '', x.spec.draining, x.metadata.labels]);
+  const f = fleet ? [fleet.metadata.name, fleet.spec.maxUsersPerProd ?? null, !!fleet.metadata.deletionTimestamp] : null;
+  return JSON.stringify([f, p, c]);
+}
