@@ -9,6 +9,10 @@ export const systemDeps = [
   { bin: 'etcd', pkg: 'etcd-server', for: 'the etcd store backend' },
   { bin: 'haproxy', pkg: 'haproxy', for: 'edge benchmark peer and conformance of a second data plane', path: '/usr/sbin/haproxy' },
   { bin: 'nginx', pkg: 'nginx', for: 'edge benchmark peer', path: '/usr/sbin/nginx' },
+  // The Kubernetes test kit (../shared/kubernetes/start.sh) makes its PKI and unpacks its binaries with these.
+  { bin: 'openssl', pkg: 'openssl', for: 'the Kubernetes test kit (certificates)' },
+  { bin: 'curl', pkg: 'curl', for: 'the Kubernetes test kit (readiness checks)' },
+  { bin: 'xz', pkg: 'xz-utils', for: 'the Kubernetes test kit (binaries)' },
 ];
 
 export function has(bin) {
