@@ -4,7 +4,8 @@
  * `drover up` (3 local clusters of capacity 4, 6 Prods of the example app, 4 tenants, two of them
  * redundant), loopback traffic through the edge to every tenant (one loop per tenant, a request every
  * 10 ms, four source addresses), then release v2 → cluster replace onprem --with kobe → chaos
- * kill-cluster tokyo → chaos restore → cluster drain osaka → template change (app env) mid-release v3,
+ * kill-cluster (the cluster of the non-redundant tenant) → chaos restore → cluster drain (another) →
+ * template change (app env) mid-release v3,
  * each step followed by a 5 s tail whose failures count against it (test/e2e/journey/journey.ts).
  * Prints one line per step — failed/total, the step's time, how long failures lasted (first to last
  * failed request) and by tenant/status — then the whole as JSON.

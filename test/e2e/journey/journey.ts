@@ -3,8 +3,8 @@
  * benchmark (bench/journey.ts): `drover up` (three local clusters, six Prods of the example app, the
  * edge) with traffic through the edge to every tenant, then, through the CLI as an operator types it:
  *
- *   release v2 → cluster replace onprem --with kobe (a new `drover agent`) → chaos kill-cluster tokyo →
- *   chaos restore tokyo → cluster drain osaka → a template change (app env) in the middle of a release v3
+ *   release v2 → cluster replace onprem --with kobe (a new `drover agent`) → chaos kill-cluster (the
+ *   cluster of the non-redundant tenant `shop`) → chaos restore → cluster drain (another cluster) → a template change (app env) in the middle of a release v3
  *
  * Failed requests are counted per step (TenantTraffic); each step waits until the control plane has
  * done what the step asks (or a deadline), then a short tail so late failures count against their step.
@@ -104,7 +104,7 @@ export class Journey {
     try {
       note = await fn();
     } finally {
-      await new Promise((r) => setTimeout(r, this.opts.tailMs ?? 1500));
+      await new Promise((r) => setTimeout(r, this.opts.tailMs ?? 1000));
     }
     const ms = Math.round(performance.now() - t0);
     this.traffic.next(`after ${name}`);
@@ -130,7 +130,7 @@ export class Journey {
 
   async releaseV2(): Promise<StepResult> {
     return this.step('release v2', async () => {
-      const s = await this.drover('release', 'start', 'web', '--version', 'v2', '--bake', '2s', '--name', 'web-v2', '--max-parallel', '2');
+      const s = await this.drover('release', 'start', 'web', '--version', 'v2', '--bake', '1s', '--name', 'web-v2', '--max-parallel', '2');
       if (s.code !== 0) throw new Error(`release start failed: ${s.out}`);
       const r = await this.finishRelease('web-v2');
       await waitFor('every tenant served', () => this.served(), 30_000, 200);
@@ -160,7 +160,20 @@ export class Journey {
     return { ...r, moved, code };
   }
 
-  async killCluster(victim = 'tokyo'): Promise<StepResult> {
+  /**
+   * The cluster that killing hurts most: one running the only Prod of a non-redundant tenant (among the
+   * clusters `drover up` runs, since only those `chaos restore` can bring back).
+   */
+  async victim(): Promise<string> {
+    for (const t of tenants.filter((x) => x.redundancy === 1)) {
+      const name = (await this.store.get<Tenant>('Tenant', t.name))?.status?.prods[0];
+      const cluster = name ? (await this.store.get<Prod>('Prod', name))?.spec.cluster : undefined;
+      if (cluster && ['tokyo', 'osaka', 'onprem'].includes(cluster)) return cluster;
+    }
+    return 'tokyo';
+  }
+
+  async killCluster(victim: string): Promise<StepResult> {
     return this.step('chaos kill-cluster', async () => {
       const out = await this.drover('chaos', 'kill-cluster', victim);
       await waitFor(`${victim} NotReady`, async () => (await this.store.get<Cluster>('Cluster', victim))?.status?.phase === 'NotReady', 30_000, 100);
@@ -169,11 +182,11 @@ export class Journey {
         const ts = (await this.store.list<Tenant>('Tenant')).items;
         return ts.every((t) => (t.status?.prods ?? []).some((n) => prods.get(n)?.status?.phase === 'Ready' && prods.get(n)?.spec.cluster !== victim));
       }, 60_000, 200);
-      return out.out.trim();
+      return `${out.out.trim()} (${victim} ran the only Prod of a non-redundant tenant)`;
     });
   }
 
-  async restoreCluster(victim = 'tokyo'): Promise<StepResult> {
+  async restoreCluster(victim: string): Promise<StepResult> {
     return this.step('chaos restore', async () => {
       const out = await this.drover('chaos', 'restore', victim);
       await waitFor(`${victim} Ready`, async () => (await this.store.get<Cluster>('Cluster', victim))?.status?.phase === 'Ready', 30_000, 100);
@@ -181,7 +194,7 @@ export class Journey {
     });
   }
 
-  async drain(cluster = 'osaka'): Promise<StepResult & { code: number }> {
+  async drain(cluster: string): Promise<StepResult & { code: number }> {
     let code = -1;
     const r = await this.step('cluster drain', async () => {
       const out = await this.drover('cluster', 'drain', cluster, '--timeout', '60');
@@ -194,7 +207,7 @@ export class Journey {
   /** A release v3 and, once its first wave is under way, an env change of the fleet's app. */
   async templateChangeMidRelease(): Promise<StepResult> {
     return this.step('template change mid-release', async () => {
-      const s = await this.drover('release', 'start', 'web', '--version', 'v3', '--bake', '2s', '--name', 'web-v3', '--max-parallel', '2');
+      const s = await this.drover('release', 'start', 'web', '--version', 'v3', '--bake', '1s', '--name', 'web-v3', '--max-parallel', '2');
       if (s.code !== 0) throw new Error(`release start failed: ${s.out}`);
       await waitFor('release v3 under way', async () => {
         const r = await this.store.get<Release>('Release', 'web-v3');
@@ -208,13 +221,19 @@ export class Journey {
   }
 }
 
+/** The cluster to drain: one of the original three, neither the replaced one nor the one just killed. */
+export function drainTarget(victim: string): string {
+  return ['tokyo', 'osaka', 'kobe'].find((c) => c !== victim) ?? 'osaka';
+}
+
 /** Runs every step in order (the bench and ad-hoc runs); the test runs them one `it` each. */
 export async function runJourney(j: Journey): Promise<StepResult[]> {
   await j.releaseV2();
   await j.replace();
-  await j.killCluster();
-  await j.restoreCluster();
-  await j.drain();
+  const victim = await j.victim();
+  await j.killCluster(victim);
+  await j.restoreCluster(victim);
+  await j.drain(drainTarget(victim));
   await j.templateChangeMidRelease();
   return j.results;
 }

@@ -35,6 +35,7 @@ const pendingRules: Record<string, string> = {
   spread: 'issue 11 item 4 / issue 12: a restored domain stays empty',
   redundancy: 'issue 11 item 4: drain loses redundancy while room exists',
   drain: 'issue 11 item 4: drain leaves tenants behind while room exists',
+  served: 'issue 11 item 4: a drain leaves the test tenant with no Prod while room exists',
   healthyKept: 'issue 12: healthy Prods destroyed without a successor',
 };
 
