@@ -164,11 +164,25 @@ export class SimClusters {
     await agent.stop({ stopWorkloads: false });
   }
 
-  /** A new agent with no workloads, as after `drover chaos restore`. */
-  async restore(name: string): Promise<void> {
+  /**
+   * The agent stops answering for `ms` while its workloads keep running (SIGSTOP/SIGCONT, a network
+   * blip), then comes back and re-adopts them: unreachable, not gone.
+   */
+  async pause(name: string, ms: number): Promise<void> {
+    const c = this.clusters.get(name);
+    if (!c?.agent || !c.driver) return;
+    const { agent, driver } = c;
+    c.agent = undefined;
+    await agent.stop({ stopWorkloads: false });
+    await new Promise((r) => setTimeout(r, ms));
+    await this.restore(name, driver);
+  }
+
+  /** A new agent with no workloads, as after `drover chaos restore` (or with `driver`'s, after a pause). */
+  async restore(name: string, keep?: SimDriver): Promise<void> {
     const c = this.clusters.get(name);
     if (!c || c.agent) return;
-    const driver = new SimDriver(name, this.base, { startMs: this.opts.startMs, cannotStart: this.opts.cannotStart }, this.journal);
+    const driver = keep ?? new SimDriver(name, this.base, { startMs: this.opts.startMs, cannotStart: this.opts.cannotStart }, this.journal);
     const agent = new Agent({
       store: this.store,
       driver,

@@ -113,6 +113,19 @@ export class Journey {
     return result;
   }
 
+  /** Redundant tenants whose Ready Prods are in fewer than two failure domains, with those domains. */
+  async singleDomainTenants(): Promise<{ tenant: string; domains: string[] }[]> {
+    const clusters = new Map((await this.store.list<Cluster>('Cluster')).items.map((c) => [c.metadata.name, c.spec.domain ?? c.spec.region]));
+    const prods = new Map((await this.store.list<Prod>('Prod')).items.map((p) => [p.metadata.name, p]));
+    const out: { tenant: string; domains: string[] }[] = [];
+    for (const t of (await this.store.list<Tenant>('Tenant')).items) {
+      if (t.spec.redundancy !== 2) continue;
+      const domains = [...new Set((t.status?.prods ?? []).map((n) => prods.get(n)).filter((p) => p?.status?.phase === 'Ready').map((p) => clusters.get(p!.spec.cluster) ?? '?'))];
+      if (domains.length < 2) out.push({ tenant: t.metadata.name, domains });
+    }
+    return out;
+  }
+
   /** Waits for a release to end; promotes a wave its gates found inconclusive (issue 11 item 7). */
   private async finishRelease(name: string, timeoutMs = 120_000): Promise<Release> {
     return waitFor(

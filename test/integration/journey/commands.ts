@@ -151,7 +151,7 @@ export class ActOnRelease implements JourneyCommand {
 // ---- Clusters -----------------------------------------------------------------------------------
 
 async function phaseIs(w: World, name: string, phase: 'Ready' | 'NotReady'): Promise<void> {
-  await waitFor(`cluster ${name} to be ${phase}`, () => w.mirror.get<Cluster>('Cluster', name)?.status?.phase === phase, GRACE_MS * 4);
+  await waitFor(`cluster ${name} to be ${phase}`, () => w.mirror.get<Cluster>('Cluster', name)?.status?.phase === phase, GRACE_MS * 10);
 }
 
 /** `drover chaos kill-cluster`: agent and workloads die together. */
@@ -165,6 +165,31 @@ export class KillCluster implements JourneyCommand {
     await settleAndCheck(w, this.toString());
   }
   toString = () => `new KillCluster(${q(this.cluster)})`;
+}
+
+/**
+ * The agent of a cluster stops answering for twice the heartbeat grace while its workloads keep running
+ * (as SIGSTOP/SIGCONT, a network blip), then comes back. Unreachable is not gone: no Prod of it may be
+ * retired or deleted before an eviction timeout far longer than this (issue 12).
+ */
+export class PauseAgent implements JourneyCommand {
+  constructor(readonly cluster: string) {}
+  check = (m: Readonly<Model>) => m.clusters.get(this.cluster)?.alive === true;
+  async run(_m: Model, w: World): Promise<void> {
+    const before = w.prods().filter((p) => p.spec.cluster === this.cluster && w.serving(p));
+    const paused = w.sim.pause(this.cluster, GRACE_MS * 2);
+    await phaseIs(w, this.cluster, 'NotReady');
+    await paused;
+    await phaseIs(w, this.cluster, 'Ready');
+    await w.settle();
+    const lost = before.filter((p) => {
+      const now = w.mirror.get<Prod>('Prod', p.metadata.name);
+      return !now || now.spec.retire;
+    });
+    if (lost.length > 0) w.violate('patience', `a ${GRACE_MS * 2} ms pause of ${this.cluster}'s agent (workloads running) destroyed ${lost.map((p) => p.metadata.name).join(', ')}`);
+    await settleAndCheck(w, this.toString());
+  }
+  toString = () => `new PauseAgent(${q(this.cluster)})`;
 }
 
 /** `drover chaos restore`: a new agent with no workloads. */

@@ -11,6 +11,7 @@ import {
   ClusterOp,
   initialModel,
   KillCluster,
+  PauseAgent,
   ReplaceCluster,
   RestoreCluster,
   SetAppEnv,
@@ -76,6 +77,10 @@ describe('operator journeys, replayed (real controllers and agents on a MemorySt
 
   it('kill, restore, drain: the drain keeps redundancy and moves every tenant while room exists', { todo: 'issue 11 item 4: drain loses redundancy while room exists' }, () =>
     replay([new KillCluster('osaka'), new RestoreCluster('osaka'), new ClusterOp('onprem', 'drain')], ['redundancy', 'drain', 'served', 'testTenants']),
+  );
+
+  it('a paused agent (workloads running) loses no Prod', { todo: 'issue 12 items 2-3: Prods deleted at once when a cluster is NotReady' }, () =>
+    replay([new PauseAgent('tokyo')], ['patience', 'served']),
   );
 
   it('abort of a rolled-back release acts or says why not', { todo: 'issue 11 item 8: abort of a finished release exits 0 doing nothing' }, () =>

@@ -91,7 +91,7 @@ export function tenantDoc(t: InitialTenant): Tenant {
 const live = (p: Prod) => !p.spec.retire && p.status?.phase !== 'Retired';
 
 /** The rules a violation breaks; a test may leave out the ones whose fixes are not merged yet. */
-export const rules = ['capacity', 'spread', 'oneRollout', 'redundancy', 'testTenants', 'served', 'healthyKept', 'snapshot', 'saysWhy', 'settles', 'oneFailed', 'drain'] as const;
+export const rules = ['capacity', 'spread', 'oneRollout', 'redundancy', 'testTenants', 'served', 'healthyKept', 'snapshot', 'saysWhy', 'settles', 'oneFailed', 'drain', 'patience'] as const;
 export type Rule = (typeof rules)[number];
 
 export class World {
@@ -132,7 +132,7 @@ export class World {
     this.manager.start();
     for (const c of initialClusters) await this.sim.add(c.name, c.domain, c.capacity);
     // Placement uses Ready clusters only: the fleet comes once all three are Ready (as `drover up` does).
-    await waitFor('the clusters to be Ready', () => initialClusters.every((c) => this.mirror.get<Cluster>('Cluster', c.name)?.status?.phase === 'Ready'), 10_000);
+    await waitFor('the clusters to be Ready', () => initialClusters.every((c) => this.mirror.get<Cluster>('Cluster', c.name)?.status?.phase === 'Ready'), 20_000);
     await this.store.create(fleetDoc(initialFleet));
     for (const t of initialTenants) await this.store.create(tenantDoc(t));
     await waitFor(
@@ -141,7 +141,7 @@ export class World {
         const ready = this.prods().filter((p) => live(p) && p.status?.phase === 'Ready').length;
         return ready === initialFleet.prods && this.tenants().every((t) => (t.status?.prods.length ?? 0) >= t.spec.redundancy);
       },
-      15_000,
+      30_000,
     );
     await this.settle();
     this.takeViolations();
