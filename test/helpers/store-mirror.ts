@@ -31,6 +31,8 @@ export class StoreMirror {
   private readonly listeners: MirrorListener[] = [];
   private readonly stopper = new AbortController();
   private loop: Promise<void> | undefined;
+  /** Why the watch ended early, if it did: `quiet` then fails rather than report a silence it cannot see. */
+  private failure: unknown;
   /** When the last write other than a heartbeat was seen. */
   lastChangeAt = Date.now();
   /** Writes seen, heartbeats excluded. */
@@ -45,14 +47,14 @@ export class StoreMirror {
       try {
         for await (const ev of watch) this.apply(ev);
       } catch (e) {
-        if (!this.stopper.signal.aborted) throw e;
+        if (!this.stopper.signal.aborted) this.failure = e;
       }
     })();
   }
 
   async stop(): Promise<void> {
     this.stopper.abort();
-    await this.loop?.catch(() => undefined);
+    await this.loop;
   }
 
   onEvent(l: MirrorListener): void {
@@ -90,6 +92,7 @@ export class StoreMirror {
   async quiet(quietMs: number, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (this.failure !== undefined) throw new Error(`the store mirror's watch ended: ${this.failure instanceof Error ? this.failure.message : JSON.stringify(this.failure)}`);
       const idle = Date.now() - this.lastChangeAt;
       if (idle >= quietMs) return true;
       if (Date.now() > deadline) return false;

@@ -17,6 +17,7 @@ import type { TrafficPlan } from '../../../src/api/kinds/traffic-plan.js';
 import type { AnyResource } from '../../../src/api/resource.js';
 import { controllerFactories } from '../../../src/controllers/index.js';
 import { releaseIsActive } from '../../../src/controllers/fleet-controller.js';
+import { retireReasonAnnotation } from '../../../src/controllers/fleet-plan.js';
 import { LABEL_RELEASE, LABEL_REPLACE } from '../../../src/release/successor.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
@@ -245,7 +246,7 @@ export class World {
     const names = new Set(all.filter((x) => !x.spec.retire).map((x) => x.metadata.name));
     const counted = all.filter((x) => x.spec.role === p.spec.role && (!x.spec.retire || x.metadata.name === name) && !(x.spec.replaces && names.has(x.spec.replaces)));
     if (counted.length > wanted) return;
-    const reason = p.metadata.annotations?.['drover.dev/retire-reason'] ?? (ev.type === 'DELETED' ? 'deleted' : 'retired');
+    const reason = p.metadata.annotations?.[retireReasonAnnotation] ?? (ev.type === 'DELETED' ? 'deleted' : 'retired');
     this.violate('healthyKept', `healthy Prod ${name} on Ready cluster ${p.spec.cluster} ${ev.type === 'DELETED' ? 'deleted' : 'retired'} (${reason}) with no successor serving and no scale-down`);
   }
 
