@@ -15,6 +15,7 @@ import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { freePort, probe } from './net.js';
 import { groupMembers, isSameProcess, processStartTicks, signalGroup } from './process-table.js';
 import type { WorkloadRecord } from './state-file.js';
+import { workloadEnv } from './workload-env.js';
 
 export interface WorkloadSpec {
   prod: string;
@@ -22,7 +23,7 @@ export interface WorkloadSpec {
   version: string;
   command: string;
   args: string[];
-  /** Environment on top of the agent's own; PORT is added at each start. */
+  /** The declared environment (Fleet app env, then the Prod's); see workload-env.ts for the rest. */
   env: Record<string, string>;
   healthPath: string;
   specHash: string;
@@ -151,15 +152,7 @@ export class Workload {
     const errPath = `${base}.err.log`;
     const err = openSync(errPath, 'a');
     this.stderrOffset = fileSize(errPath);
-    const env: Record<string, string> = {
-      ...stringEnv(process.env),
-      ...this.spec.env,
-      PORT: String(port),
-      PROD_NAME: this.spec.prod,
-      FLEET: this.spec.fleet,
-      VERSION: this.spec.version,
-      DROVER_VERSION: this.spec.version,
-    };
+    const env = workloadEnv(this.spec.env, { prod: this.spec.prod, fleet: this.spec.fleet, version: this.spec.version, port });
     this.startedAt = Date.now();
     let child: ChildProcess;
     try {
@@ -241,12 +234,6 @@ export class Workload {
     this.healthTimer.unref();
     return check();
   }
-}
-
-function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
 }
 
 function fileSize(path: string): number {
