@@ -101,6 +101,13 @@ describe('drover up crash', () => {
       'data dir, database, tokens, agent state and logs are private',
     );
 
+    // A third up on the same data dir while the second runs: refused, touching nothing.
+    const third = new UpRun(fileText, { dir: first.dir });
+    runs.push(third);
+    assert.notEqual(await third.exited, 0);
+    assert.match(third.output, new RegExp(`drover up \\(pid ${second.child.pid}\\) is already running on`));
+    assert.ok(second.processes().every((p) => isAlive(p)) && statSync(join(data, 'up.json')).isFile(), 'the running up is untouched');
+
     assert.equal(await second.stop(), 0);
     const all = [...new Set([...firstPids, ...secondPids])];
     await waitFor('no process of either run left', () => all.every((p) => !isAlive(p)) && processesIn(first.dir).length === 0, 15_000);
