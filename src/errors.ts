@@ -14,6 +14,7 @@ export const errorCatalogue = {
   DROVER_E_METHOD_NOT_ALLOWED: { status: 405, title: 'method not allowed' },
   DROVER_E_ALREADY_EXISTS: { status: 409, title: 'already exists' },
   DROVER_E_CONFLICT: { status: 409, title: 'conflict' },
+  DROVER_E_PORT_IN_USE: { status: 409, title: 'port in use' },
   DROVER_E_GONE: { status: 410, title: 'resource version too old' },
   DROVER_E_TOO_LARGE: { status: 413, title: 'request body too large' },
   DROVER_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'unsupported media type' },

@@ -1,8 +1,11 @@
 /**
  * `drover agent` as a process: connect to the control plane, open the driver on the state directory
- * (re-adopting live workloads), run the Agent until SIGTERM/SIGINT — or until the process that started
- * it dies, so that a `drover up` killed with SIGKILL does not leave agents and workloads behind — then
- * stop every workload and exit.
+ * (re-adopting live workloads), run the Agent until SIGTERM/SIGINT, then stop every workload and exit.
+ *
+ * The death of the process that started it (`drover up`, SIGKILLed or crashed) is not a reason to stop:
+ * that is the control plane going away, and the agent keeps its workloads serving as it does whenever the
+ * control plane is unreachable (static stability). It logs the fact and waits for the next `drover up` on
+ * the same data directory to adopt it; only a deliberate SIGTERM/SIGINT stops workloads.
  */
 import { resolve } from 'node:path';
 import type { Cluster } from '../api/kinds/cluster.js';
@@ -22,7 +25,7 @@ export interface RunAgentOptions {
   domain?: string;
   capacity?: number;
   stateDir: string;
-  /** Stop when this process is gone (drover up passes its own pid). */
+  /** The process that started the agent (drover up passes its own pid): its death is logged, not obeyed. */
   parentPid?: number;
   settings?: Record<string, string>;
   log: (line: string) => void;
@@ -56,14 +59,16 @@ export async function runAgent(opts: RunAgentOptions): Promise<number> {
   const done = new Promise<string>((res) => {
     process.once('SIGTERM', () => res('SIGTERM'));
     process.once('SIGINT', () => res('SIGINT'));
-    if (opts.parentPid !== undefined) {
-      const parent = opts.parentPid;
-      const t = setInterval(() => {
-        if (!isAlive(parent)) res(`parent process ${parent} exited`);
-      }, 500);
-      t.unref();
-    }
   });
+  if (opts.parentPid !== undefined) {
+    const parent = opts.parentPid;
+    const t = setInterval(() => {
+      if (isAlive(parent)) return;
+      clearInterval(t);
+      opts.log(`drover agent: parent process ${parent} is gone; keeping every workload running until a new \`drover up\` adopts this agent (SIGTERM stops it)`);
+    }, 500);
+    t.unref();
+  }
   opts.log(`drover agent: cluster ${opts.cluster} (${driver.provider}), state in ${stateDir}, pid ${process.pid}`);
   void agent.start();
   const why = await done;

@@ -4,11 +4,12 @@
  * Token file format (YAML): `admin: TOKEN | [TOKEN…]`, `readonly: TOKEN | [TOKEN…]`.
  */
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { DroverError } from '../errors.js';
+import { ensurePrivateDir, tightenFile } from '../store/private-files.js';
 
 export const roles = ['admin', 'readonly'] as const;
 export type Role = (typeof roles)[number];
@@ -121,10 +122,12 @@ export function resolveTokens(opts: { dataDir: string; tokenFile?: string; envTo
   } else if (!opts.envToken) {
     file = join(opts.dataDir, 'tokens.yaml');
     if (!existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true });
+      ensurePrivateDir(dirname(file));
       writeFileSync(file, stringify({ admin: generateToken(), readonly: generateToken() }), { mode: 0o600 });
       generatedFile = file;
     }
+    // It holds the admin token: private to its user, also when an earlier run left it wider.
+    tightenFile(file);
     grants.push(...readTokenFile(file));
   }
   const adminToken = grants.find((g) => g.role === 'admin')?.token;

@@ -1,7 +1,7 @@
 /** Picks and opens a Store backend from configuration: the one place the server and tools get a Store. */
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errors } from '../errors.js';
+import { ensurePrivateDir } from './private-files.js';
 import { MemoryStore } from './memory/memory-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
@@ -9,7 +9,7 @@ import type { Store } from './store.js';
 export interface OpenStoreOptions {
   /** Default 'sqlite'. 'memory' keeps nothing after close (tests, demos). 'etcd' needs `etcd`. */
   backend?: 'sqlite' | 'memory' | 'etcd';
-  /** Directory for the SQLite file `drover.db`; created if missing. Default `./.drover`. */
+  /** Directory for the SQLite file `drover.db`; created 0700 if missing (tightened if wider). Default `./.drover`. */
   dataDir?: string;
   /** Changes kept for watch replay (older resourceVersions get DROVER_E_GONE). Default 100,000. */
   historySize?: number;
@@ -30,6 +30,6 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     return new EtcdStore({ ...opts.etcd, historySize });
   }
   const dir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
-  await mkdir(dir, { recursive: true });
+  ensurePrivateDir(dir);
   return new SqliteStore(join(dir, SQLITE_FILE), { historySize });
 }

@@ -1,16 +1,22 @@
 /**
- * A `drover agent` child process as `drover up` runs it: in a process group of its own (so that chaos can
- * kill it as a lost cluster without touching the rest), logging to a file, with the admin token in its
- * environment rather than on its command line, and told to exit when `drover up` disappears.
+ * A `drover agent` process as `drover up` runs it: in a process group of its own (so that chaos can kill it
+ * as a lost cluster without touching the rest), logging to a file (so that it outlives `up` without dying
+ * of EPIPE), with the admin token in its environment rather than on its command line. If `up` dies
+ * uncleanly the agent keeps running with its workloads; the next `up` adopts it (`AgentProcess.adopt`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster } from '../api/kinds/cluster.js';
 import { clusterDomain } from '../api/kinds/cluster.js';
 import { groupMembers, isSameProcess, signalGroup } from '../drivers/local/process-table.js';
 import { readState } from '../drivers/local/state-file.js';
+import { ensurePrivateDir } from '../store/private-files.js';
+import { ProcessHandle, type Exit } from './process-handle.js';
+import { isOurDroverProcess } from './process-identity.js';
+
+export type { Exit } from './process-handle.js';
 
 /** bin/drover.js of this checkout (from src/up under tsx, or dist/up). */
 export function droverBin(): string {
@@ -27,34 +33,33 @@ export interface AgentProcessOptions {
   cwd: string;
 }
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
 export class AgentProcess {
-  readonly pid: number;
-  readonly exited: Promise<Exit>;
-  private exit: Exit | undefined;
-
   private constructor(
-    private readonly child: ChildProcess,
-    readonly opts: AgentProcessOptions,
-  ) {
-    this.pid = child.pid ?? -1;
-    this.exited = new Promise((res) => {
-      child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        res(this.exit);
-      });
-    });
+    private readonly handle: ProcessHandle,
+    readonly opts: Pick<AgentProcessOptions, 'stateDir' | 'logFile'>,
+  ) {}
+
+  get pid(): number {
+    return this.handle.pid;
+  }
+
+  get startTicks(): number | undefined {
+    return this.handle.startTicks;
+  }
+
+  get adopted(): boolean {
+    return this.handle.adopted;
+  }
+
+  get exited(): Promise<Exit> {
+    return this.handle.exited;
   }
 
   static spawn(opts: AgentProcessOptions): AgentProcess {
     const c = opts.cluster;
-    mkdirSync(dirname(opts.logFile), { recursive: true });
-    mkdirSync(opts.stateDir, { recursive: true });
-    const log = openSync(opts.logFile, 'a');
+    ensurePrivateDir(dirname(opts.logFile));
+    ensurePrivateDir(opts.stateDir);
+    const log = openSync(opts.logFile, 'a', 0o600);
     const args = [
       droverBin(),
       'agent',
@@ -69,26 +74,43 @@ export class AgentProcess {
     const env = { ...process.env, ...(opts.token ? { DROVER_TOKEN: opts.token } : {}) };
     try {
       const child = spawn(process.execPath, args, { cwd: opts.cwd, env, stdio: ['ignore', log, log], detached: true });
-      return new AgentProcess(child, opts);
+      return new AgentProcess(ProcessHandle.ofChild(child), opts);
     } finally {
       closeSync(log);
     }
   }
 
+  /**
+   * The agent of `cluster` that an earlier `drover up` on this data dir started, if it is still running
+   * (same pid, start time, command line, state dir and log file); undefined otherwise.
+   */
+  static adopt(cluster: string, rec: { pid: number; startTicks?: number | undefined }, opts: Pick<AgentProcessOptions, 'stateDir' | 'logFile'>): AgentProcess | undefined {
+    const ours = isOurDroverProcess(rec.pid, {
+      command: 'agent',
+      flags: { '--cluster': cluster, '--state-dir': opts.stateDir },
+      logFile: opts.logFile,
+      ...(rec.startTicks !== undefined ? { startTicks: rec.startTicks } : {}),
+    });
+    return ours ? new AgentProcess(ProcessHandle.adopt(rec.pid, rec.startTicks), opts) : undefined;
+  }
+
   get running(): boolean {
-    return this.exit === undefined;
+    return this.handle.running;
   }
 
   /** SIGTERM (the agent stops its workloads), SIGKILL after the grace, then make sure no workload is left. */
   async stop(graceMs = 10_000): Promise<void> {
-    if (this.running) {
-      this.child.kill('SIGTERM');
-      const t = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
-      await this.exited;
-      clearTimeout(t);
-    }
-    signalGroup(this.pid, 'SIGKILL');
+    await this.handle.stop(graceMs);
     killWorkloads(this.opts.stateDir);
+  }
+
+  /**
+   * Ends the agent process alone, leaving its workloads running for the agent that replaces it (which
+   * re-adopts them from the state file): for an agent that was told an API URL or token no longer valid.
+   */
+  async replaceKeepingWorkloads(): Promise<void> {
+    signalGroup(this.pid, 'SIGKILL');
+    await this.handle.exited;
   }
 }
 

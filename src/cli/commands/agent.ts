@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .option('--capacity <n>', 'most Prods this cluster runs')
     .option('--state-dir <dir>', 'where the agent keeps workload state and logs (default: .drover/agents/<cluster>)')
     .option('--set <key=value...>', 'driver setting, repeatable (kubernetes: context=NAME, kubeconfig=FILE, serviceType=NodePort…)', [])
-    .addOption(new Option('--parent-pid <pid>', 'exit (stopping workloads) when this process is gone').hideHelp())
+    .addOption(new Option('--parent-pid <pid>', 'the process that started this agent; when it is gone the agent logs it and keeps its workloads running').hideHelp())
     .action(
       withExitCode(async (_o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<AgentCliOptions>();

@@ -23,11 +23,11 @@ interface UpCliOptions {
 export function register(program: Command): void {
   program
     .command('up')
-    .description('run everything here: control plane, the local clusters of FILE as agents, the edge, the example fleet')
+    .description('run everything here: control plane, the local clusters of FILE as agents, the edge, the example fleet; Ctrl-C stops it all, while after a crash the agents, Prods and edge keep serving and the next `drover up` on the same --data adopts them')
     .argument('[file]', 'clusters file: multi-document YAML as for `drover apply`; Clusters with provider local are started (default: the shipped examples/drover-up.yaml)')
     .option('--data <dir>', 'data directory (store, tokens, agent state, logs)', DEFAULT_DATA_DIR)
-    .option('--port <port>', 'API server port (0 picks a free one)', '7400')
-    .option('--edge-port <port>', 'edge (L7 proxy) port (0 picks a free one)', '8080')
+    .option('--port <port>', 'API server port (0 picks a free one: the previous run\'s when it left agents or an edge to adopt)', '7400')
+    .option('--edge-port <port>', 'edge (L7 proxy) port (0 picks a free one: the previous run\'s edge\'s when it is adopted)', '8080')
     .option('--no-write-config', 'do not write the CLI config file')
     .option('--prometheus-url <url>', 'Prometheus base URL for release gates written in PromQL')
     .option('--ready-timeout <ms>', 'how long to wait for every Prod to be Ready before printing the summary', '60000')

@@ -6,11 +6,11 @@
  * agent retires them first when it is asked to shut down.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Fleet } from '../../api/kinds/fleet.js';
 import type { Prod } from '../../api/kinds/prod.js';
 import { prodApp } from '../../api/template.js';
+import { ensurePrivateDir } from '../../store/private-files.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../driver.js';
 import { defaultBackoff, type BackoffPolicy } from './backoff.js';
 import { groupMembers, isAlive, isSameProcess, signalGroup } from './process-table.js';
@@ -39,7 +39,9 @@ export class LocalDriver implements ClusterDriver {
 
   private constructor(private readonly opts: LocalDriverOptions) {
     const logDir = join(opts.stateDir, 'logs');
-    mkdirSync(logDir, { recursive: true });
+    // Private to the agent's user: workload logs and the state file are nobody else's to read.
+    ensurePrivateDir(opts.stateDir);
+    ensurePrivateDir(logDir);
     this.wopts = {
       logDir,
       cwd: opts.cwd,

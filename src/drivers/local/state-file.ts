@@ -3,9 +3,10 @@
  * starts again reads this to re-adopt its live workloads instead of starting duplicates, and
  * `drover chaos kill-cluster` reads it to kill the workloads of a "lost" cluster.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ensurePrivateDir } from '../../store/private-files.js';
 
 export const WorkloadRecord = z.object({
   prod: z.string(),
@@ -44,9 +45,9 @@ export function readState(stateDir: string): WorkloadRecord[] {
 
 /** Atomic replace (write then rename), so a crash mid-write leaves the previous file intact. */
 export function writeState(stateDir: string, workloads: WorkloadRecord[]): void {
-  mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDir(stateDir);
   const path = stateFilePath(stateDir);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: 1, workloads }, null, 2));
+  writeFileSync(tmp, JSON.stringify({ version: 1, workloads }, null, 2), { mode: 0o600 });
   renameSync(tmp, path);
 }

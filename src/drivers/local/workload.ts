@@ -16,6 +16,7 @@ import { freePort, probe } from './net.js';
 import { stderrTail } from './stderr-tail.js';
 import { groupMembers, isSameProcess, processStartTicks, signalGroup } from './process-table.js';
 import type { WorkloadRecord } from './state-file.js';
+import { workloadEnv } from './workload-env.js';
 
 export interface WorkloadSpec {
   prod: string;
@@ -23,7 +24,7 @@ export interface WorkloadSpec {
   version: string;
   command: string;
   args: string[];
-  /** Environment on top of the agent's own; PORT is added at each start. */
+  /** The declared environment (Fleet app env, then the Prod's); see workload-env.ts for the rest. */
   env: Record<string, string>;
   healthPath: string;
   specHash: string;
@@ -152,15 +153,7 @@ export class Workload {
     const errPath = `${base}.err.log`;
     const err = openSync(errPath, 'a');
     this.stderrOffset = fileSize(errPath);
-    const env: Record<string, string> = {
-      ...stringEnv(process.env),
-      ...this.spec.env,
-      PORT: String(port),
-      PROD_NAME: this.spec.prod,
-      FLEET: this.spec.fleet,
-      VERSION: this.spec.version,
-      DROVER_VERSION: this.spec.version,
-    };
+    const env = workloadEnv(this.spec.env, { prod: this.spec.prod, fleet: this.spec.fleet, version: this.spec.version, port });
     this.startedAt = Date.now();
     let child: ChildProcess;
     try {
@@ -242,12 +235,6 @@ export class Workload {
     this.healthTimer.unref();
     return check();
   }
-}
-
-function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
 }
 
 function fileSize(path: string): number {

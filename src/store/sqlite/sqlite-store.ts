@@ -15,6 +15,7 @@ import { parseLabelSelector } from '../label-selector.js';
 import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type UpdateOutcome } from '../object-semantics.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchEventType, WatchOptions } from '../store.js';
 import { WatchHub, type HistorySource } from '../watch-hub.js';
+import { ensurePrivateFile, tightenFile } from '../private-files.js';
 import { migrate, openPragmas } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -306,6 +307,10 @@ export class SqliteStore implements Store {
 }
 
 function openDatabase(file: string): Database.Database {
+  // SQLite creates the -wal and -shm files with the database file's mode: a 0600 database keeps all three
+  // private. Created here before SQLite does (with the umask's 0644), tightened if it existed wider.
+  ensurePrivateFile(file);
+  for (const side of [`${file}-wal`, `${file}-shm`, `${file}-journal`]) tightenFile(side);
   const db = new Database(file);
   try {
     openPragmas(db);
