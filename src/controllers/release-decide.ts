@@ -25,13 +25,14 @@ import type { z } from 'zod';
 import type { Cluster } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
-import { isReleaseFinished, ReleaseProbes, ReleaseStatus, type Release } from '../api/kinds/release.js';
+import { isReleaseFinished, ReleaseStatus, type Release } from '../api/kinds/release.js';
 import type { Tenant } from '../api/kinds/tenant.js';
 import type { TrafficPlan } from '../api/kinds/traffic-plan.js';
 import { durationMs } from '../api/meta.js';
 import type { GateVerdict } from '../release/gates/index.js';
 import { planWaves, releasableProds } from '../release/plan-waves.js';
-import { defaultProbeRate, type ProbeRequest, type ProbeTarget } from '../release/probes.js';
+import { probesFor } from '../release/probe-targets.js';
+import type { ProbeRequest } from '../release/probes.js';
 import { buildSuccessor, clusterOccupancy, isServing, LABEL_RELEASE, placeSuccessor, successorName } from '../release/successor.js';
 
 export const ReleaseDecision = [
@@ -423,40 +424,4 @@ export function releaseSuccessor(rel: Release, pred: Prod, fleet?: Fleet, cluste
     ...(fleet ? { app: fleet.spec.app } : {}),
     labels: { [LABEL_RELEASE]: rel.metadata.name },
   });
-}
-
-/** What to probe for a baking wave: its successors that have an endpoint, each with one tenant's match. */
-export function probesFor(rel: Release, w: Wave, prods: ReadonlyMap<string, Prod>, tenants: readonly Tenant[]): ProbeRequest | undefined {
-  const cfg = ReleaseProbes.parse(rel.spec.probes ?? {});
-  if (!cfg.enabled) return undefined;
-  const targets: ProbeTarget[] = [];
-  w.replacements.forEach((succName, i) => {
-    const succ = prods.get(succName);
-    const url = succ?.status?.endpoint;
-    if (!succ || !url || succ.spec.retire) return;
-    const pred = w.prods[i];
-    // The successor serves its predecessor's tenants (the plan maps them through the takeover).
-    const tenant = tenants
-      .filter((t) => (t.status?.prods ?? []).some((p) => p === pred || p === succName))
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0];
-    targets.push({ prod: succName, url, headers: tenant ? tenantHeaders(tenant) : {} });
-  });
-  if (targets.length === 0) return undefined;
-  const minRequests = rel.spec.gates.flatMap((g) => (g.type === 'promql' ? [] : [g.minRequests]));
-  return {
-    targets,
-    ratePerProd: cfg.rate ?? defaultProbeRate(durationMs(rel.spec.bake), minRequests),
-    path: cfg.path,
-    timeoutMs: cfg.timeoutMs,
-    label: `${rel.metadata.name}/wave-${w.index}`,
-  };
-}
-
-/** The request headers a user of this tenant sends: a host it matches (wildcards made concrete), or its header. */
-export function tenantHeaders(t: Tenant): Record<string, string> {
-  const host = t.spec.match.hosts[0];
-  if (host !== undefined) return { host: host.replace(/^\*\./, 'probe.') };
-  const h = t.spec.match.header;
-  if (h) return { [(h.name ?? 'x-drover-tenant').toLowerCase()]: h.value };
-  return {};
 }
