@@ -8,7 +8,7 @@ import { LoopLagMonitor } from '../../../src/controllers/loop-lag.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, waitFor } from './fixtures.js';
+import { cluster, FakeAgents, waitFor } from './fixtures.js';
 
 describe('heartbeatVerdict', () => {
   const t0 = Date.UTC(2026, 0, 1);
@@ -119,5 +119,44 @@ describe('cluster controller', () => {
     } finally {
       await m.stop();
     }
+  });
+
+  it('after a start over 20-s-old heartbeats, waits one grace: live clusters stay Ready, a silent one turns NotReady only after it', async () => {
+    const store = new MemoryStore();
+    const grace = 600;
+    const stale = new Date(Date.now() - 20_000).toISOString();
+    for (const n of ['live', 'silent']) {
+      const c = await store.create(cluster(n, { heartbeatGraceMs: grace }));
+      await store.updateStatus<Cluster>({ ...c, status: { phase: 'Ready', prods: 0, conditions: [], lastHeartbeat: stale } });
+    }
+    const agents = new FakeAgents(store, 100);
+    agents.alive.add('live');
+    const phases: string[] = [];
+    const watching = new AbortController();
+    const rv = await store.revision();
+    const watch = (async () => {
+      for await (const ev of store.watch({ kind: 'Cluster', resourceVersion: rv, signal: watching.signal })) {
+        const c = ev.object as Cluster;
+        phases.push(`${c.metadata.name}:${c.status?.phase}`);
+      }
+    })();
+    const m = new Manager({ store, reconcilers: [createClusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
+    const startedAt = Date.now();
+    m.start();
+    agents.start();
+    try {
+      await waitFor('silent NotReady', async () => (await store.get<Cluster>('Cluster', 'silent'))?.status?.phase === 'NotReady', 5000);
+      const after = Date.now() - startedAt;
+      assert.ok(after >= grace, `silent judged ${after} ms after the start, not before one grace (${grace} ms)`);
+      const held = (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'VerdictHeld').map((e) => e.spec.involvedObject.name);
+      assert.ok(held.includes('silent'), 'the held verdict is recorded');
+      assert.equal((await store.get<Cluster>('Cluster', 'live'))?.status?.phase, 'Ready');
+    } finally {
+      watching.abort();
+      await watch;
+      await agents.stop();
+      await m.stop();
+    }
+    assert.ok(!phases.includes('live:NotReady'), `the live cluster was never NotReady: ${phases.join(' ')}`);
   });
 });
