@@ -57,7 +57,8 @@ before(async () => {
 });
 
 after(async () => {
-  await up.stop();
+  // A shutdown that hangs must not keep this run's processes (and the machine's heavy-test lock) alive.
+  await Promise.race([up.stop(), new Promise((r) => setTimeout(r, 20_000).unref())]);
   up.cleanup();
 });
 
