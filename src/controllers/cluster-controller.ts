@@ -8,12 +8,20 @@
  *
  * While Ready, the pass asks to be called again just after the grace runs out, so that a cluster whose
  * agent died turns NotReady within the grace with no further write to the store.
+ *
+ * Heartbeats are judged by when they arrived here, on this process's clock (the first pass that sees a
+ * new `lastHeartbeat` value stamps it), never by the timestamp the agent wrote: a value stored before this
+ * control plane started says nothing about now, so after a start (or after taking the lead) every cluster
+ * gets one grace to send a fresh heartbeat before it can be called NotReady; meanwhile its stored phase
+ * stands. The grace is extended by the time this process's event loop was stalled since the heartbeat
+ * arrived (loop-lag.ts): a heartbeat is not late because the control plane was busy.
  */
 import type { Cluster, ClusterStatus } from '../api/kinds/cluster.js';
 import type { Prod } from '../api/kinds/prod.js';
 import type { Reconciler, Result } from '../runtime/reconciler.js';
 import { whenChanged } from '../runtime/predicates.js';
 import { heartbeatGraceMs, heartbeatVerdict, unschedulableReason, type ClusterPhase } from './cluster-health.js';
+import { LoopLagMonitor, type StallClock } from './loop-lag.js';
 import { findCondition, setCondition } from './conditions.js';
 import { canonicalJson } from '../store/object-semantics.js';
 
@@ -21,6 +29,8 @@ export const clusterReasons = {
   HeartbeatFresh: 'HeartbeatFresh',
   HeartbeatMissed: 'HeartbeatMissed',
   NoHeartbeat: 'NoHeartbeat',
+  /** A NotReady verdict held back (startup grace, event-loop lag); recorded as an Event. */
+  VerdictHeld: 'VerdictHeld',
   Schedulable: 'Schedulable',
   AtCapacity: 'AtCapacity',
 } as const;
@@ -28,6 +38,8 @@ export const clusterReasons = {
 export interface ClusterControllerOptions {
   now?: () => number;
   resyncMs?: number;
+  /** Event-loop stalls to forgive; default a LoopLagMonitor of this process, started on the first pass. */
+  stalls?: StallClock & { start?(): void };
 }
 
 /** Prods that occupy a cluster: every Prod bound to it until it is Retired. */
@@ -37,6 +49,11 @@ export function occupiesCluster(p: Prod, cluster: string): boolean {
 
 export function createClusterController(opts: ClusterControllerOptions = {}): Reconciler {
   const now = opts.now ?? Date.now;
+  const stalls = opts.stalls ?? new LoopLagMonitor();
+  /** When this instance began judging: its first pass (a control plane only reconciles while it leads). */
+  let startedAtMs: number | undefined;
+  /** Per cluster: the last heartbeat value seen and when it arrived here. */
+  const arrivals = new Map<string, { value: string | undefined; atMs: number | undefined }>();
   return {
     name: 'cluster',
     resyncMs: opts.resyncMs ?? 30_000,
@@ -57,11 +74,39 @@ export function createClusterController(opts: ClusterControllerOptions = {}): Re
     async reconcile(ctx, key): Promise<Result> {
       const { store } = ctx;
       const cluster = await store.get<Cluster>('Cluster', key);
-      if (!cluster) return {};
+      if (!cluster) {
+        arrivals.delete(key);
+        return {};
+      }
       const nowMs = now();
-      const verdict = heartbeatVerdict(cluster.status?.lastHeartbeat, heartbeatGraceMs(cluster), nowMs);
-      const prods = (await store.list<Prod>('Prod')).items.filter((p) => occupiesCluster(p, key)).length;
+      if (startedAtMs === undefined) {
+        startedAtMs = nowMs;
+        stalls.start?.();
+      }
+      const beat = cluster.status?.lastHeartbeat;
+      const seen = arrivals.get(key);
+      let arrivedAtMs: number | undefined;
+      if (seen === undefined) {
+        // A value first read within the startup grace may have been stored before this control plane
+        // started: it gets no arrival time (the next heartbeat will). Later, a first value is new.
+        arrivedAtMs = beat !== undefined && nowMs >= startedAtMs + heartbeatGraceMs(cluster) ? nowMs : undefined;
+        arrivals.set(key, { value: beat, atMs: arrivedAtMs });
+      } else if (seen.value === beat) arrivedAtMs = seen.atMs;
+      else {
+        arrivedAtMs = beat === undefined ? undefined : nowMs;
+        arrivals.set(key, { value: beat, atMs: arrivedAtMs });
+      }
       const prev = cluster.status?.phase ?? 'Unknown';
+      const verdict = heartbeatVerdict({
+        lastHeartbeat: beat,
+        arrivedAtMs,
+        graceMs: heartbeatGraceMs(cluster),
+        nowMs,
+        startedAtMs,
+        stalledMs: stalls.stalledSince(arrivedAtMs ?? startedAtMs),
+        previous: prev,
+      });
+      const prods = (await store.list<Prod>('Prod')).items.filter((p) => occupiesCluster(p, key)).length;
       const nowIso = new Date(nowMs).toISOString();
       const capacity = cluster.spec.capacity?.prods ?? 10;
 
@@ -91,6 +136,13 @@ export function createClusterController(opts: ClusterControllerOptions = {}): Re
         const message = findCondition(conditions, 'Ready')?.message ?? '';
         await ctx.recordEvent(cluster, verdict.phase === 'NotReady' ? 'Warning' : 'Normal', verdict.phase, message);
       }
+      if (verdict.held !== undefined) {
+        const why =
+          verdict.held === 'StartupGrace'
+            ? 'the control plane just started: waiting one grace for a fresh heartbeat before judging'
+            : 'the control plane was busy (event loop stalled): heartbeat grace extended by the stall';
+        await ctx.recordEvent(cluster, 'Normal', clusterReasons.VerdictHeld, `${verdict.held}: ${why}`);
+      }
       return verdict.recheckInMs !== undefined ? { requeueAfterMs: verdict.recheckInMs } : {};
     },
   };
@@ -110,7 +162,7 @@ function readyCondition(phase: ClusterPhase, c: Cluster) {
         type: 'Ready',
         status: 'False' as const,
         reason: clusterReasons.HeartbeatMissed,
-        message: `no agent heartbeat for more than ${grace} ms (last ${c.status?.lastHeartbeat ?? 'never'}); its Prods are replaced elsewhere`,
+        message: `no agent heartbeat for more than ${grace} ms (last ${c.status?.lastHeartbeat ?? 'never'}); traffic moves off, its Prods are Unknown and are replaced only after the eviction timeout`,
       };
     case 'Unknown':
       return { type: 'Ready', status: 'Unknown' as const, reason: clusterReasons.NoHeartbeat, message: 'no agent heartbeat yet' };

@@ -5,6 +5,12 @@
  * Prods it creates are named `<fleet>-<5 random [a-z0-9]>`, labelled `drover.dev/fleet`, and owned by
  * the Fleet (ownerReferences with the Fleet's uid, controller: true). Retiring a Prod sets
  * `spec.retire=true` with the annotations `drover.dev/retire-requested-at` and `drover.dev/retire-reason`.
+ *
+ * Evictions (Prods of a NotReady cluster replaced after its eviction timeout, fleet-plan.ts rule 2) are
+ * rate-limited per fleet by a sliding one-minute window kept here (in memory: a restart forgets it, as
+ * it also waits a startup grace before evicting anything). Default: max(1, 20 % of `spec.prods`) per
+ * minute — one failure domain's share of a fleet spread over three or more domains is replaced within
+ * two minutes of its timeout, while a wrong verdict can cost at most a fifth of the fleet per minute.
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from '../api/kinds/cluster.js';
@@ -18,7 +24,8 @@ import { mutate } from '../release/successor.js';
 import { whenChanged } from '../runtime/predicates.js';
 import type { ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
 import { canonicalJson } from '../store/object-semantics.js';
-import { planFleet, retireReasonAnnotation, retireRequestedAtAnnotation, type FleetAction } from './fleet-plan.js';
+import { defaultEvictionTimeoutMs, heartbeatGraceMs } from './cluster-health.js';
+import { evacuationBlockedAnnotation, planFleet, retireReasonAnnotation, retireRequestedAtAnnotation, type FleetAction } from './fleet-plan.js';
 
 export const fleetLabel = 'drover.dev/fleet';
 
@@ -31,6 +38,12 @@ export interface FleetControllerOptions {
   unplaceableRetryMs?: number;
   /** A rollout successor not Ready this long after its creation stops the rollout. Default 5 min. */
   rolloutDeadlineMs?: number;
+  /** NotReady this long before a cluster's Prods are evicted (clusters without their own). Default 5 min. */
+  evictionTimeoutMs?: number;
+  /** Evictions per fleet per minute, as a percentage of `spec.prods` (at least one). Default 20. */
+  evictionPercentPerMinute?: number;
+  /** No eviction this long after the first pass. Default: twice the longest heartbeat grace. */
+  startupHoldMs?: number;
 }
 
 export const fleetEventReasons = {
@@ -41,7 +54,12 @@ export const fleetEventReasons = {
   Unplaceable: 'Unplaceable',
   InsufficientCapacity: 'InsufficientCapacity',
   RolloutStalled: 'RolloutStalled',
+  EvictionHeld: 'EvictionHeld',
+  ProdsUnknown: 'ProdsUnknown',
+  EvacuationBlocked: 'EvacuationBlocked',
 } as const;
+
+const EVICTION_WINDOW_MS = 60_000;
 
 export function newProdName(fleet: string): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -53,6 +71,11 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
   const now = opts.now ?? Date.now;
   const retireTimeoutMs = opts.retireTimeoutMs ?? 60_000;
   const unplaceableRetryMs = opts.unplaceableRetryMs ?? 5_000;
+  const evictionTimeoutMs = opts.evictionTimeoutMs ?? defaultEvictionTimeoutMs;
+  const evictionPercent = opts.evictionPercentPerMinute ?? 20;
+  /** Per fleet: when its recent evictions happened (this process's clock). */
+  const evictedAt = new Map<string, number[]>();
+  let startedAtMs: number | undefined;
   const allFleets = async (_o: AnyResource, { store }: WatchChange) =>
     (await store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name);
 
@@ -97,6 +120,11 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
       for (const p of prods.items) {
         if (p.spec.fleet !== key && p.status?.phase !== 'Retired') otherFleetsOnCluster.set(p.spec.cluster, (otherFleetsOnCluster.get(p.spec.cluster) ?? 0) + 1);
       }
+      startedAtMs ??= nowMs;
+      const holdMs = opts.startupHoldMs ?? 2 * Math.max(0, ...clusters.items.map(heartbeatGraceMs));
+      const recent = (evictedAt.get(key) ?? []).filter((t) => t > nowMs - EVICTION_WINDOW_MS);
+      const limit = Math.max(1, Math.ceil(((fleet?.spec.prods ?? 0) * evictionPercent) / 100));
+      const oldest = recent[0];
       const plan = planFleet({
         fleetName: key,
         fleet,
@@ -107,8 +135,31 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
         retireTimeoutMs,
         otherFleetsOnCluster,
         ...(opts.rolloutDeadlineMs !== undefined ? { rolloutDeadlineMs: opts.rolloutDeadlineMs } : {}),
+        eviction: {
+          timeoutMs: evictionTimeoutMs,
+          budget: Math.max(0, limit - recent.length),
+          ...(oldest !== undefined ? { budgetRefillInMs: oldest + EVICTION_WINDOW_MS - nowMs + 1 } : {}),
+          ...(nowMs < startedAtMs + holdMs ? { hold: 'StartupGrace' as const } : {}),
+        },
       });
-      for (const a of plan.actions) await execute(ctx, fleet, a, nowMs);
+      for (const a of plan.actions) {
+        if (a.action === 'delete' && a.reason === 'Evicted') recent.push(nowMs);
+        await execute(ctx, fleet, a, nowMs);
+      }
+      if (recent.length > 0) evictedAt.set(key, recent);
+      else evictedAt.delete(key);
+      if (fleet && plan.evictionHeld) {
+        const h = plan.evictionHeld;
+        await ctx.recordEvent(fleet, 'Warning', fleetEventReasons.EvictionHeld, `${h.reason}: not evicting ${h.prods.join(', ')}: ${h.message}`);
+      }
+      if (fleet && plan.unknown) {
+        await ctx.recordEvent(
+          fleet,
+          'Warning',
+          fleetEventReasons.ProdsUnknown,
+          `Prods ${plan.unknown.join(', ')} are on NotReady clusters: traffic avoids them; they are replaced only after the eviction timeout`,
+        );
+      }
       if (fleet && plan.status && canonicalJson(plan.status) !== canonicalJson(fleet.status ?? null)) {
         await store.updateStatus<Fleet>({ ...fleet, status: plan.status });
       }
@@ -117,7 +168,12 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
         await ctx.recordEvent(fleet, 'Warning', reason, plan.unplaceable);
       }
       for (const e of plan.events ?? []) if (fleet) await ctx.recordEvent(fleet, e.type, fleetEventReasons[e.reason], e.message);
-      const waits = [plan.recheckInMs, plan.unplaceable !== undefined ? unplaceableRetryMs : undefined].filter((x): x is number => x !== undefined);
+      const holdLeft = startedAtMs + holdMs - nowMs;
+      const waits = [
+        plan.recheckInMs,
+        plan.unplaceable !== undefined ? unplaceableRetryMs : undefined,
+        plan.evictionHeld?.reason === 'StartupGrace' && holdLeft > 0 ? holdLeft + 1 : undefined,
+      ].filter((x): x is number => x !== undefined);
       return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : {};
     },
   };
@@ -161,6 +217,22 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
         if (p.spec.template !== undefined || p.spec.version !== a.prod.spec.version) return false;
         p.spec.template = a.template;
       });
+      return;
+    }
+    case 'markEvacuation': {
+      const p = a.prod;
+      const annotations = { ...p.metadata.annotations };
+      if (a.blocked === null) delete annotations[evacuationBlockedAnnotation];
+      else annotations[evacuationBlockedAnnotation] = a.blocked;
+      try {
+        await store.update<Prod>({ ...p, metadata: { ...p.metadata, annotations } });
+      } catch (e) {
+        if (!isDroverError(e, 'DROVER_E_NOT_FOUND')) throw e;
+        return;
+      }
+      if (about && a.blocked !== null) {
+        await ctx.recordEvent(about, 'Warning', fleetEventReasons.EvacuationBlocked, `Prod ${p.metadata.name} on draining cluster ${p.spec.cluster} gets no successor (${a.blocked}): its tenants move off without one`);
+      }
       return;
     }
     case 'takeover': {

@@ -5,9 +5,16 @@
  * Rules (in order):
  * 1. A retiring Prod (spec.retire) is deleted once it reports Retired, at once if its cluster is gone or
  *    NotReady (nobody can stop it), or when the retire timeout passes.
- * 2. Replace, don't repair: a Prod whose cluster is gone or NotReady is retired and deleted; the count
- *    below then creates its replacement elsewhere in the same pass. A deleted Fleet (or a Prod owned by
- *    an earlier Fleet of the same name) has all its Prods retired the same way.
+ * 2. Replace, don't repair — but unreachable is not gone. A Prod whose cluster is gone (deleted or being
+ *    deleted) is retired and deleted; the count below then creates its replacement elsewhere in the same
+ *    pass. A Prod whose cluster is NotReady is Unknown and is left alone (it stays counted, so nothing is
+ *    built in its stead and nothing serving is destroyed first) until it is *evictable*: the cluster's
+ *    eviction timeout has passed since it turned NotReady, or the agent reported the Prod Failed. Evictions
+ *    are held entirely in a large disruption (more than half of the known clusters NotReady: the control
+ *    plane is the likelier fault) and while the controller says so (its startup grace), and are otherwise
+ *    rate-limited (`eviction.budget` per pass, the controller's sliding window); held Prods are listed in
+ *    `evictionHeld`. A deleted Fleet (or a Prod owned by an earlier Fleet of the same name) has all its
+ *    Prods retired.
  * 3. A Prod whose `spec.replaces` names a live (not retiring) Prod is a successor in a blue/green
  *    replacement and is not counted against `spec.prods`; once its predecessor retires it counts.
  * 4. Prods run immutable template revisions (`spec.template`: the Fleet's app at a version, and its
@@ -25,24 +32,38 @@
  *    the revision most Prods run. Capacity is a hard limit: every Prod occupying a cluster counts (every
  *    fleet, successors, test and retiring Prods until Retired); what does not fit is reported with where
  *    room would help (InsufficientCapacity).
+ * 6. Evacuate a draining cluster by building first: each counted Prod on a draining cluster gets a
+ *    successor elsewhere (reason `Drain`), which rule 4's successor handling takes over with and then
+ *    retires the Prod — the scheduler hands its tenants to the successor, so redundancy and test tenants
+ *    keep a Prod throughout. A Prod that cannot get one (no room, or a Release owns successors) is listed
+ *    in `evacuationBlocked`; the controller marks it and the scheduler then moves its tenants off.
+ * 7. Spread back: when the fleet is settled (no release, no successor in flight, nothing created,
+ *    retired or Unknown, every Prod Ready), a Prod of the most crowded failure domain is moved, one at a
+ *    time, through a successor (reason `Rebalance`) to where `placeNextProd` would put a new Prod, when
+ *    that domain holds at least two fewer of the fleet's Prods. The new Prod is built and Ready before the
+ *    old one retires.
  */
 import type { Cluster } from '../api/kinds/cluster.js';
+import { clusterDomain } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod, ProdTemplate } from '../api/kinds/prod.js';
 import { fleetTemplate, prodTemplate } from '../api/template.js';
-import { clusterIsDead, unschedulableReason } from './cluster-health.js';
+import { clusterIsDead, clusterIsGone, clusterLiveness, defaultEvictionTimeoutMs, disruption, unschedulableReason } from './cluster-health.js';
 import { setCondition } from './conditions.js';
 import { describeShortfall, placeNextProd, type Shortfall } from '../scheduler/place-prods.js';
 import { isUnplaceable } from './fleet-placement.js';
+import { evacuationBlockedAnnotation } from '../scheduler/evacuation.js';
 
 export const retireRequestedAtAnnotation = 'drover.dev/retire-requested-at';
 export const retireReasonAnnotation = 'drover.dev/retire-reason';
 
-export const retireReasons = ['ClusterLost', 'FleetDeleted', 'Orphaned', 'Extra', 'Replaced', 'StaleSuccessor', 'RolloutFailed'] as const;
+export { evacuationBlockedAnnotation } from '../scheduler/evacuation.js';
+
+export const retireReasons = ['ClusterLost', 'EvictionTimeout', 'WorkloadFailed', 'FleetDeleted', 'Orphaned', 'Extra', 'Replaced', 'StaleSuccessor', 'RolloutFailed'] as const;
 export type RetireReason = (typeof retireReasons)[number];
-export const deleteReasons = ['Retired', 'ClusterLost', 'RetireTimeout'] as const;
+export const deleteReasons = ['Retired', 'ClusterLost', 'RetireTimeout', 'Evicted'] as const;
 export type DeleteReason = (typeof deleteReasons)[number];
-export const createReasons = ['Missing', 'VersionChange', 'TemplateChange'] as const;
+export const createReasons = ['Missing', 'VersionChange', 'TemplateChange', 'Drain', 'Rebalance'] as const;
 export type CreateReason = (typeof createReasons)[number];
 
 export type ProdRole = Prod['spec']['role'];
@@ -54,7 +75,25 @@ export type FleetAction =
   | { action: 'snapshot'; prod: Prod; template: ProdTemplate }
   | { action: 'retire'; prod: Prod; reason: RetireReason }
   | { action: 'delete'; prod: Prod; reason: DeleteReason }
-  | { action: 'takeover'; prod: Prod };
+  | { action: 'takeover'; prod: Prod }
+  /** Set (string) or remove (null) the evacuation-blocked mark of a Prod on a draining cluster. */
+  | { action: 'markEvacuation'; prod: Prod; blocked: string | null };
+
+export const evictionHoldReasons = ['LargeDisruption', 'RateLimited', 'StartupGrace'] as const;
+export type EvictionHoldReason = (typeof evictionHoldReasons)[number];
+
+export interface EvictionPolicy {
+  /** NotReady this long before a cluster's Prods are evicted, for clusters without spec.evictionTimeoutMs. */
+  timeoutMs: number;
+  /** How many Prods this pass may evict (the controller's rate limit); Infinity for no limit. */
+  budget: number;
+  /** When the budget next grows (for the recheck of held Prods). */
+  budgetRefillInMs?: number;
+  /** Hold every eviction (the controller's own startup grace). */
+  hold?: 'StartupGrace';
+  /** Fraction of known clusters NotReady above which nothing is evicted. Default 0.5. */
+  largeDisruptionFraction?: number;
+}
 
 export interface FleetObservation {
   fleetName: string;
@@ -67,6 +106,8 @@ export interface FleetObservation {
   releaseActive: boolean;
   nowMs: number;
   retireTimeoutMs: number;
+  /** Default: 5-minute timeout, no rate limit, no hold. */
+  eviction?: EvictionPolicy;
   /**
    * Prods of other fleets occupying each cluster (bound and not Retired). Without it, a cluster's
    * `status.prods` less this fleet's Prods there stands in (it may lag a pass behind).
@@ -95,6 +136,10 @@ export interface FleetPlan {
   events?: FleetEvent[];
   /** Something is in flight that no store change may announce (a retire timeout): look again after. */
   recheckInMs?: number;
+  /** Evictable Prods that were not evicted, and why (the controller records an Event). */
+  evictionHeld?: { reason: EvictionHoldReason; prods: string[]; message: string };
+  /** Prods on unreachable clusters waiting for their eviction timeout (Unknown). */
+  unknown?: string[];
 }
 
 export function planFleet(o: FleetObservation): FleetPlan {
@@ -106,6 +151,7 @@ export function planFleet(o: FleetObservation): FleetPlan {
     fleet !== undefined && (p.metadata.ownerReferences ?? []).some((r) => r.kind === 'Fleet' && r.uid !== fleet.metadata.uid);
   const actions: FleetAction[] = [];
   let recheckInMs: number | undefined;
+  const recheck = (ms: number) => (recheckInMs = Math.min(recheckInMs ?? Infinity, Math.max(1, ms)));
 
   // 1. Retiring Prods: delete when done.
   for (const p of o.prods) {
@@ -116,23 +162,65 @@ export function planFleet(o: FleetObservation): FleetPlan {
       const since = Date.parse(p.metadata.annotations?.[retireRequestedAtAnnotation] ?? '');
       const left = Number.isNaN(since) ? o.retireTimeoutMs : since + o.retireTimeoutMs - o.nowMs;
       if (left <= 0) actions.push({ action: 'delete', prod: p, reason: 'RetireTimeout' });
-      else recheckInMs = Math.min(recheckInMs ?? Infinity, left + 1);
+      else recheck(left + 1);
     }
   }
 
-  // 2. Lost, orphaned, or of a deleted Fleet: retire (and delete at once when nobody can stop it).
+  // 2. Gone, evictable, orphaned, or of a deleted Fleet: retire (and delete at once when nobody can stop it).
+  const eviction = o.eviction ?? { timeoutMs: defaultEvictionTimeoutMs, budget: Infinity };
   const live: Prod[] = [];
+  const evictable: { prod: Prod; reason: RetireReason; atMs: number }[] = [];
+  const unknown: string[] = [];
   for (const p of o.prods) {
     if (p.spec.retire) continue;
-    const reason: RetireReason | undefined = removing ? 'FleetDeleted' : orphaned(p) ? 'Orphaned' : dead(p) ? 'ClusterLost' : undefined;
-    if (reason === undefined) {
-      live.push(p);
+    const cluster = clusters.get(p.spec.cluster);
+    const reason: RetireReason | undefined = removing ? 'FleetDeleted' : orphaned(p) ? 'Orphaned' : clusterIsGone(cluster) ? 'ClusterLost' : undefined;
+    if (reason !== undefined) {
+      actions.push({ action: 'retire', prod: p, reason });
+      if (dead(p)) actions.push({ action: 'delete', prod: p, reason: 'ClusterLost' });
       continue;
     }
-    actions.push({ action: 'retire', prod: p, reason });
-    if (dead(p)) actions.push({ action: 'delete', prod: p, reason: 'ClusterLost' });
+    live.push(p);
+    const l = clusterLiveness(cluster, o.nowMs, eviction.timeoutMs);
+    if (l.state !== 'unreachable') continue;
+    if (p.status?.phase === 'Failed') evictable.push({ prod: p, reason: 'WorkloadFailed', atMs: l.sinceMs });
+    else if (o.nowMs >= l.evictAtMs) evictable.push({ prod: p, reason: 'EvictionTimeout', atMs: l.evictAtMs });
+    else {
+      unknown.push(p.metadata.name);
+      recheck(l.evictAtMs - o.nowMs + 1);
+    }
   }
   if (removing) return { actions, status: undefined, ...(recheckInMs !== undefined ? { recheckInMs } : {}) };
+
+  let evictionHeld: FleetPlan['evictionHeld'];
+  if (evictable.length > 0) {
+    evictable.sort((a, b) => a.atMs - b.atMs || a.prod.metadata.name.localeCompare(b.prod.metadata.name));
+    const names = (list: readonly { prod: Prod }[]) => list.map((e) => e.prod.metadata.name);
+    const d = disruption(o.clusters, eviction.largeDisruptionFraction);
+    if (d.large) {
+      evictionHeld = {
+        reason: 'LargeDisruption',
+        prods: names(evictable),
+        message: `${d.notReady} of ${d.known} clusters are NotReady at once: the control plane is the likelier fault, so no Prod is evicted until most clusters are Ready again`,
+      };
+    } else if (eviction.hold) {
+      evictionHeld = { reason: eviction.hold, prods: names(evictable), message: 'the control plane just started: waiting for fresh heartbeats before evicting' };
+    } else {
+      const now = evictable.slice(0, Math.max(0, eviction.budget));
+      const later = evictable.slice(now.length);
+      const gone = new Set(now.map((e) => e.prod));
+      for (const e of now) {
+        actions.push({ action: 'retire', prod: e.prod, reason: e.reason });
+        actions.push({ action: 'delete', prod: e.prod, reason: 'Evicted' });
+      }
+      live.splice(0, live.length, ...live.filter((p) => !gone.has(p)));
+      if (later.length > 0) {
+        evictionHeld = { reason: 'RateLimited', prods: names(later), message: `eviction rate limit reached: ${later.length} Prod(s) wait for the next slot` };
+        recheck(eviction.budgetRefillInMs ?? 1000);
+      }
+    }
+    if (evictionHeld && evictionHeld.reason !== 'RateLimited') recheck(eviction.budgetRefillInMs ?? 5000);
+  }
 
   // 4a. Stamp Prods stored before template revisions with the revision they run now: their agent renders
   // them from the Fleet until then, so the stamp is what already runs. Nothing else this pass, so that no
@@ -267,6 +355,45 @@ export function planFleet(o: FleetObservation): FleetPlan {
   }
   if (missing > 0) unplaceable = describeShortfall(fleet, o.clusters, occupancy, missing, fleet.spec.prods);
 
+  // 6. Evacuate draining clusters by building first.
+  const replaced = new Set<string>([...successors.map((p) => p.spec.replaces ?? ''), ...actions.flatMap((a) => (a.action === 'create' && a.replaces ? [a.replaces] : []))]);
+  const building: Prod[] = [...placed, ...successors];
+  for (const p of [...kept].sort(rollOrder)) {
+    const marked = p.metadata.annotations?.[evacuationBlockedAnnotation];
+    const blocked = ((): string | undefined => {
+      if (!clusters.get(p.spec.cluster)?.spec.draining || replaced.has(p.metadata.name)) return undefined;
+      if (o.releaseActive) return 'a Release owns the successors of this fleet';
+      const target = placeNextProd(fleet, o.clusters, building, occupancy);
+      if (isUnplaceable(target)) return target.reason;
+      // The successor runs what its predecessor runs: a drain moves a Prod, it does not roll it.
+      const template = p.spec.template ?? prodTemplate(fleet.spec.app, p.spec.version);
+      actions.push({ action: 'create', cluster: target, role: p.spec.role, version: p.spec.version, template, replaces: p.metadata.name, reason: 'Drain' });
+      building.push(plannedProd(fleet, target, p.spec.role, p.spec.version, template));
+      occupy(target);
+      return undefined;
+    })();
+    if ((marked ?? null) !== (blocked ?? null)) actions.push({ action: 'markEvacuation', prod: p, blocked: blocked ?? null });
+  }
+
+  // 7. Spread back over the failure domains, one successor at a time, when all is settled.
+  const settled =
+    !o.releaseActive &&
+    !rolling &&
+    successors.length === 0 &&
+    actions.length === 0 &&
+    unplaceable === undefined &&
+    unknown.length === 0 &&
+    evictionHeld === undefined &&
+    o.prods.every((p) => !p.spec.retire) &&
+    kept.every((p) => p.status?.phase === 'Ready');
+  if (settled) {
+    const move = spreadBack(fleet, o.clusters, kept, occupancy);
+    if (move) {
+      const template = move.prod.spec.template ?? prodTemplate(fleet.spec.app, move.prod.spec.version);
+      actions.push({ action: 'create', cluster: move.target, role: move.prod.spec.role, version: move.prod.spec.version, template, replaces: move.prod.metadata.name, reason: 'Rebalance' });
+    }
+  }
+
   return {
     actions,
     status: fleetStatus(fleet, counted, {
@@ -281,6 +408,8 @@ export function planFleet(o: FleetObservation): FleetPlan {
     ...(unplaceable !== undefined ? { unplaceable: unplaceable.message, unplaceableReason: unplaceable.reason } : {}),
     ...(events.length > 0 ? { events } : {}),
     ...(recheckInMs !== undefined ? { recheckInMs } : {}),
+    ...(evictionHeld !== undefined ? { evictionHeld } : {}),
+    ...(unknown.length > 0 ? { unknown } : {}),
   };
 }
 
@@ -337,6 +466,34 @@ function clusterOccupancy(o: FleetObservation): Map<string, number> {
     out.set(name, own + others);
   }
   return out;
+}
+
+/**
+ * The Prod to move and where, when the failure domain `placeNextProd` would choose holds at least two
+ * fewer of the fleet's Prods than the most crowded one (so the move makes the spread strictly better and
+ * cannot flip-flop); the newest Prod of the most crowded domain moves.
+ */
+function spreadBack(fleet: Fleet, clusters: readonly Cluster[], prods: readonly Prod[], occupancy: ReadonlyMap<string, number>): { prod: Prod; target: string } | undefined {
+  const byName = new Map(clusters.map((c) => [c.metadata.name, c]));
+  const domainOf = (cluster: string) => {
+    const c = byName.get(cluster);
+    return fleet.spec.placement.spreadBy === 'cluster' || !c ? cluster : clusterDomain(c);
+  };
+  const count = new Map<string, number>();
+  for (const p of prods) count.set(domainOf(p.spec.cluster), (count.get(domainOf(p.spec.cluster)) ?? 0) + 1);
+  const crowd = (p: Prod) => count.get(domainOf(p.spec.cluster)) ?? 0;
+  const candidate = [...prods].filter((p) => !byName.get(p.spec.cluster)?.spec.draining).sort((a, b) => crowd(b) - crowd(a) || newestFirst(a, b))[0];
+  if (!candidate) return undefined;
+  const target = placeNextProd(
+    fleet,
+    clusters,
+    prods.filter((p) => p !== candidate),
+    occupancy,
+  );
+  if (isUnplaceable(target)) return undefined;
+  const to = domainOf(target);
+  if (to === domainOf(candidate.spec.cluster) || (count.get(to) ?? 0) + 2 > crowd(candidate)) return undefined;
+  return { prod: candidate, target };
 }
 
 /** Test Prods roll first (as releases do), then by name for a stable order. */

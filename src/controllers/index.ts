@@ -29,6 +29,8 @@ export interface ControlPlaneOptions {
   leaderElector?: LeaderElector;
   /** Where the runtime logs; default stderr. */
   logger?: Logger;
+  /** NotReady this long before a cluster's Prods are evicted, for clusters without their own (default 5 min). */
+  evictionTimeoutMs?: number;
 }
 
 export type ControllerFactory = (opts: ControlPlaneOptions) => Reconciler;
@@ -36,7 +38,7 @@ export type ControllerFactory = (opts: ControlPlaneOptions) => Reconciler;
 /** Filled in by each area (fleet, prod, cluster, scheduler, traffic, release, gitsource). */
 export const controllerFactories: ControllerFactory[] = [
   () => createClusterController(),
-  () => createFleetController(),
+  (opts) => createFleetController(opts.evictionTimeoutMs !== undefined ? { evictionTimeoutMs: opts.evictionTimeoutMs } : {}),
   () => createProdController(),
   () => createEventGcController(),
   trafficControllerFactory,

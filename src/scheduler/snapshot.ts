@@ -5,6 +5,7 @@
  */
 import { clusterDomain, type Cluster, type Fleet, type Prod, type Tenant } from '../api/index.js';
 import { assignTenants } from './assign-tenants.js';
+import { evacuationBlockedAnnotation } from './evacuation.js';
 import { hashString } from './hash.js';
 import { newTenantTable, type AssignInput, type AssignResult, type EligibilityClass } from './model.js';
 import { reasonMessages, reasonsOf, type ScheduleReason } from './reasons.js';
@@ -57,7 +58,10 @@ function prodNotServing(p: Prod, cluster: Cluster | undefined, byName: ReadonlyM
   if (fail.has(cluster.metadata.name)) return `cluster ${cluster.metadata.name} NotReady (what-if)`;
   const cphase = cluster.status?.phase ?? 'Unknown';
   if (cphase !== 'Ready') return `cluster ${cluster.metadata.name} ${cphase}`;
-  if (cluster.spec.draining) return `cluster ${cluster.metadata.name} draining`;
+  // A drain builds first: the fleet controller gives each Prod here a successor elsewhere, which takes
+  // its tenants over (hand-over) once Ready. Only a Prod it could not replace is marked, and loses its
+  // tenants at once (they move to whatever serves, as before).
+  if (cluster.spec.draining && p.metadata.annotations?.[evacuationBlockedAnnotation] !== undefined) return `cluster ${cluster.metadata.name} draining`;
   return undefined;
 }
 

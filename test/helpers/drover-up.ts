@@ -17,8 +17,10 @@ const run = promisify(execFile);
 export const droverBin = fileURLToPath(new URL('../../bin/drover.js', import.meta.url));
 
 /** Three local clusters in three domains and a fleet of `prods` Prods of the example app. */
-export function clustersFile(prods: number, capacity = 4, heartbeatGraceMs: Record<string, number> = {}): string {
-  const grace = (name: string) => (heartbeatGraceMs[name] !== undefined ? `, heartbeatGraceMs: ${heartbeatGraceMs[name]}` : '');
+export function clustersFile(prods: number, capacity = 4, heartbeatGraceMs: Record<string, number> = {}, evictionTimeoutMs: Record<string, number> = {}): string {
+  const grace = (name: string) =>
+    (heartbeatGraceMs[name] !== undefined ? `, heartbeatGraceMs: ${heartbeatGraceMs[name]}` : '') +
+    (evictionTimeoutMs[name] !== undefined ? `, evictionTimeoutMs: ${evictionTimeoutMs[name]}` : '');
   const cluster = (name: string, region: string) => `apiVersion: drover.dev/v1alpha1
 kind: Cluster
 metadata: { name: ${name} }

@@ -29,6 +29,11 @@ export const ClusterSpec = z
       .optional(),
     /** How long without a heartbeat before the cluster is NotReady. */
     heartbeatGraceMs: z.number().int().positive().default(3000),
+    /**
+     * How long this cluster may stay NotReady before its Prods are replaced elsewhere (unreachable is not
+     * gone: traffic moves at once, destruction waits). Default: the control plane's (5 minutes).
+     */
+    evictionTimeoutMs: z.number().int().positive().optional(),
   })
   .strict();
 

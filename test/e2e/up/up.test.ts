@@ -16,8 +16,9 @@ import { waitFor } from '../../helpers/wait-for.js';
 
 // osaka's agent is restarted on purpose (re-adoption); on a loaded machine the restart can outlast the
 // default 3 s grace, and then the cluster is rightly declared lost and its Prods replaced, not re-adopted.
-// tokyo keeps the default grace: its test checks loss detection within it.
-const up = new UpRun(clustersFile(6, 4, { osaka: 20_000 }));
+// tokyo keeps the default grace: its test checks loss detection within it, and has a short eviction
+// timeout (default 5 minutes) so that its Prods are replaced within the test.
+const up = new UpRun(clustersFile(6, 4, { osaka: 20_000 }, { tokyo: 2000 }));
 let store: RemoteStore;
 
 async function prods(): Promise<Prod[]> {
@@ -56,7 +57,8 @@ before(async () => {
 });
 
 after(async () => {
-  await up.stop();
+  // A shutdown that hangs must not keep this run's processes (and the machine's heavy-test lock) alive.
+  await Promise.race([up.stop(), new Promise((r) => setTimeout(r, 20_000).unref())]);
   up.cleanup();
 });
 
@@ -108,7 +110,7 @@ describe('drover up', () => {
     }
   });
 
-  it('a killed cluster turns NotReady within its grace and its Prods are replaced elsewhere', async () => {
+  it('a killed cluster turns NotReady within its grace and its Prods are replaced elsewhere after its eviction timeout', async () => {
     const c = (await clusters()).get('tokyo')!;
     const agentPid = c.status?.agent?.pid;
     const lost = (await prods()).filter((p) => p.spec.cluster === 'tokyo').map((p) => p.metadata.name);

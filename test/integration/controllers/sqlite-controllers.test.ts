@@ -1,6 +1,7 @@
 /**
  * The controllers over the real embedded store (SQLite in a temp dir), with a simulated agent: a fleet
- * comes up spread over three domains, and a lost cluster's Prods are replaced on the others.
+ * comes up spread over three domains, and a lost cluster's Prods are replaced on the others after its
+ * eviction timeout.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +22,7 @@ describe('controllers on the SQLite store', () => {
     const running = await startControllers({ store, logger: silentLogger });
     try {
       for (const n of ['tokyo', 'osaka', 'onprem']) {
-        await store.create(cluster(n, { region: n, heartbeatGraceMs: 1000 }));
+        await store.create(cluster(n, { region: n, heartbeatGraceMs: 1000, evictionTimeoutMs: 1500 }));
         agents.alive.add(n);
       }
       agents.start();

@@ -104,21 +104,55 @@ describe('fleet controller', () => {
     assert.equal(st.conditions.find((c) => c.type === 'Available')?.status, 'True');
   });
 
-  it('replaces the Prods of a NotReady cluster on other clusters at once', async () => {
+  it('keeps the Prods of a NotReady cluster (Unknown) until its eviction timeout, then replaces them; spreads back when it returns', async () => {
     const { store, agents } = env;
+    const evictionTimeoutMs = 2500;
+    const osaka = (await store.get<Cluster>('Cluster', 'osaka'))!;
+    await store.update<Cluster>({ ...osaka, spec: { ...osaka.spec, evictionTimeoutMs } });
     const before = await settled(store, 'web', 6);
     const lost = before.filter((p) => p.spec.cluster === 'osaka').map((p) => p.metadata.name);
     assert.equal(lost.length, 2);
-    agents.alive.delete('osaka'); // the agent dies: no more heartbeats
-    const t0 = Date.now();
+    agents.alive.delete('osaka'); // the agent stops: no more heartbeats
+    await waitFor('osaka NotReady', async () => (await store.get<Cluster>('Cluster', 'osaka'))?.status?.phase === 'NotReady');
+    const notReadyAt = Date.now();
+    const unknown = await waitFor('its Prods Unknown', async () => {
+      const ps = (await prodsOf(store, 'web')).filter((p) => lost.includes(p.metadata.name));
+      return ps.length === 2 && ps.every((p) => p.status?.conditions.find((c) => c.type === 'ClusterReady')?.reason === 'ClusterUnreachable') ? ps : undefined;
+    });
+    for (const p of unknown) {
+      assert.equal(p.spec.retire, false, 'not retired while unreachable');
+      assert.equal(p.status?.phase, 'Ready', 'the phase the agent last reported stands');
+      assert.equal(p.status?.conditions.find((c) => c.type === 'Ready')?.status, 'Unknown');
+    }
+    assert.equal((await prodsOf(store, 'web')).length, 6, 'nothing built in their stead, nothing destroyed');
+
     const after = await settled(store, 'web', 6, (ps) => ps.every((p) => p.spec.cluster !== 'osaka'));
-    const took = Date.now() - t0;
-    assert.ok(took < grace + 2000, `replaced after ${took} ms`);
+    const took = Date.now() - notReadyAt;
+    assert.ok(took >= evictionTimeoutMs - 200, `replaced ${took} ms after NotReady, not before the ${evictionTimeoutMs} ms timeout`);
     assert.ok(after.every((p) => !lost.includes(p.metadata.name)), 'the lost Prods are gone');
     assert.deepEqual(await domainsOf(store, after), { tokyo: 3, onprem: 3 });
-    assert.equal((await store.get<Cluster>('Cluster', 'osaka'))?.status?.phase, 'NotReady');
+
+    // Back: the fleet spreads over osaka again through successors, never with fewer than 6 serving.
+    const watching = new AbortController();
+    const prods = new Map((await prodsOf(store, 'web')).map((p) => [p.metadata.name, p]));
+    let minServing = Infinity;
+    const watch = (async () => {
+      const rv = await store.revision();
+      for await (const ev of store.watch({ kind: 'Prod', resourceVersion: rv, signal: watching.signal })) {
+        const p = ev.object as Prod;
+        if (ev.type === 'DELETED') prods.delete(p.metadata.name);
+        else prods.set(p.metadata.name, p);
+        const serving = [...prods.values()].filter((x) => x.spec.fleet === 'web' && x.status?.phase === 'Ready' && !x.spec.retire).length;
+        minServing = Math.min(minServing, serving);
+      }
+    })();
     agents.alive.add('osaka');
-    await waitFor('osaka back', async () => (await store.get<Cluster>('Cluster', 'osaka'))?.status?.phase === 'Ready');
+    const spread = await settled(store, 'web', 6, (ps) => ps.filter((p) => p.spec.cluster === 'osaka').length === 2);
+    watching.abort();
+    await watch;
+    assert.deepEqual(await domainsOf(store, spread), { tokyo: 2, osaka: 2, onprem: 2 });
+    assert.ok(minServing >= 6, `at least 6 Ready Prods throughout the spread-back (min ${minServing})`);
+    for (const p of spread.filter((x) => x.spec.cluster === 'osaka')) assert.ok(p.spec.replaces !== undefined, 'moved through a successor');
   });
 
   it('retires extras and never places on cordoned or draining clusters', async () => {

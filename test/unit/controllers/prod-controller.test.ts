@@ -55,14 +55,29 @@ describe('decideProd', () => {
     assert.equal(early.prod.status?.phase, 'Provisioning');
   });
 
-  it('marks a Prod of a NotReady or vanished cluster Failed with a warning', () => {
-    for (const c of [deadCluster, undefined]) {
+  it('marks a Prod of a vanished or deleting cluster Failed with a warning', () => {
+    const deleting: Cluster = { ...deadCluster, metadata: { ...deadCluster.metadata, deletionTimestamp: new Date(0).toISOString() } };
+    for (const c of [deleting, undefined]) {
       const lost = settle(prod({}, { phase: 'Ready', restarts: 0, warmupPassed: 3, conditions: [] }), c);
       assert.equal(lost.prod.status?.phase, 'Failed');
       assert.match(lost.prod.status?.message ?? '', /replaced, not repaired/);
       assert.deepEqual(lost.events, ['Warning/Failed', 'Warning/ClusterNotReady']);
       assert.equal(lost.prod.status?.conditions.find((x) => x.type === 'ClusterReady')?.status, 'False');
     }
+  });
+
+  it('marks a Prod of a NotReady cluster Unknown, not Failed: unreachable is not gone', () => {
+    const r = settle(prod({}, { phase: 'Ready', restarts: 0, warmupPassed: 3, conditions: [] }), deadCluster);
+    assert.equal(r.prod.status?.phase, 'Ready', 'the phase the agent last reported stands');
+    assert.equal(r.prod.status?.conditions.find((x) => x.type === 'Ready')?.status, 'Unknown');
+    const cr = r.prod.status?.conditions.find((x) => x.type === 'ClusterReady');
+    assert.deepEqual([cr?.status, cr?.reason], ['Unknown', 'ClusterUnreachable']);
+    assert.ok(r.events.includes('Warning/ClusterUnreachable'));
+    assert.ok(!r.events.includes('Warning/Failed'));
+    // Back: Ready again, and no Failed on the way.
+    const back = settle(r.prod, { ...deadCluster, status: { phase: 'Ready', prods: 1, conditions: [] } });
+    assert.equal(back.prod.status?.conditions.find((x) => x.type === 'Ready')?.status, 'True');
+    assert.equal(back.prod.status?.conditions.find((x) => x.type === 'ClusterReady')?.status, 'True');
   });
 
   it('does not call a cluster that has not heartbeated yet dead', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AnyResource, Cluster, Prod, Tenant } from '../../../src/api/index.js';
 import { schedulerController } from '../../../src/controllers/scheduler-controller.js';
+import { evacuationBlockedAnnotation } from '../../../src/scheduler/evacuation.js';
 import { errors } from '../../../src/errors.js';
 import type { ObjectCache, ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
@@ -111,7 +112,7 @@ describe('scheduler controller', () => {
     assert.equal(events.length, 0);
   });
 
-  it('moves nobody for a cordon, everybody off a drained cluster, and follows the tenant spec', async () => {
+  it('moves nobody for a cordon, everybody off a drained cluster once the fleet cannot replace its Prods, and follows the tenant spec', async () => {
     const store = new MemoryStore();
     await seed(store);
     const { ctx, events } = context(store);
@@ -127,6 +128,12 @@ describe('scheduler controller', () => {
     await r.reconcile(ctx, 'web');
     assert.equal(await store.revision(), rev, 'cordon: no new Prods there, tenants stay');
     await setSpec('virginia', { draining: true });
+    rev = await store.revision();
+    await r.reconcile(ctx, 'web');
+    assert.equal(await store.revision(), rev, 'a drain builds first: tenants stay until a successor takes them or the fleet cannot build one');
+    for (const p of (await store.list<Prod>('Prod')).items.filter((x) => x.spec.cluster === 'virginia')) {
+      await store.update<Prod>({ ...p, metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, [evacuationBlockedAnnotation]: 'no room' } } });
+    }
     await r.reconcile(ctx, 'web');
     assert.ok(!(await tenants(store)).some((t) => t.status?.prods.some((p) => p.startsWith('virginia-'))));
     assert.match(events.at(-1)?.message ?? '', /^Moved \d+ tenants?: cluster virginia draining$/);
