@@ -207,13 +207,19 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
   }
   console.log(`scheduled: ${scheduled} of ${N}, ${((performance.now() - s0) / 1000).toFixed(1)} s after the last create`);
-  // Let the plan catch up a little, then stop observing.
-  await new Promise((r) => setTimeout(r, 3000));
+  // The plan catches up: until the edge's watches have been quiet for 3 s.
+  for (let last = -1; ; ) {
+    const now = planBytes.bytes + routeBytes.bytes;
+    if (now === last) break;
+    last = now;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  console.log(`plan: caught up ${((performance.now() - s0) / 1000).toFixed(1)} s after the last create`);
   hbLate.sort((a, b) => a - b);
   console.log(`heartbeats: ${hbLate.length} written, write latency p99 ${pct(hbLate, 99).toFixed(0)} ms, max ${(hbLate.at(-1) ?? NaN).toFixed(0)} ms; clusters seen NotReady: ${notReady}; Prods deleted: ${prodsDeleted}`);
   const edgeBytes = planBytes.bytes + routeBytes.bytes;
   console.log(
-    `edge watch: ${(edgeBytes / 2 ** 20).toFixed(1)} MiB (${planBytes.events} plan events, ${routeBytes.events} route events) = ${(edgeBytes / N).toFixed(0)} bytes per tenant created`,
+    `edge watch: ${(edgeBytes / 2 ** 20).toFixed(1)} MiB (${planBytes.events} plan events, ${routeBytes.events} route events) = ${(edgeBytes / N).toFixed(0)} bytes per tenant created, ${(edgeBytes / Math.max(1, planBytes.events + routeBytes.events)).toFixed(0)} bytes per event`,
   );
   clearInterval(hbTimer);
   clearInterval(readyTimer);

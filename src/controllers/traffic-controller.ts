@@ -131,9 +131,10 @@ export class TrafficController implements Reconciler {
     // the scheduler sees, or tenants changed and the last one is old enough. A heartbeat costs nothing.
     const fallbacksDue = !prev || prev.schedSig !== schedSig || (prev.tenantsChanged && Date.now() - prev.fallbacksAt >= FALLBACK_REFRESH_MS - 1_000);
     const routesDue = fallbacksDue || !prev || prev.routingSig !== routingSig;
-    const memo: FleetMemo = fallbacksDue
-      ? { routing, routingSig, schedSig, fallbacks: computeFallbacks({ fleet, clusters: input.clusters, prods: input.prods, tenants: input.tenants }), fallbacksAt: Date.now(), tenantsChanged: false }
-      : { ...prev!, routing, routingSig };
+    const memo: FleetMemo =
+      fallbacksDue || !prev
+        ? { routing, routingSig, schedSig, fallbacks: computeFallbacks({ fleet, clusters: input.clusters, prods: input.prods, tenants: input.tenants }), fallbacksAt: Date.now(), tenantsChanged: false }
+        : { ...prev, routing, routingSig };
     this.memo.set(key, memo);
     const { fallbacks } = memo;
     const owner = { apiVersion: API_VERSION, kind: 'Fleet', name: key, uid: fleet.metadata.uid ?? '', controller: true };

@@ -206,7 +206,7 @@ export class StorePlanSource implements PlanSource {
     if (was !== undefined) this.dropRoute(name);
     if (!this.wanted(r.spec.fleet)) return was !== undefined;
     let m = this.routes.get(r.spec.fleet);
-    if (!m) this.routes.set(r.spec.fleet, (m = new Map()));
+    if (!m) this.routes.set(r.spec.fleet, (m = new Map<string, PlanTenant>()));
     m.set(name, route);
     this.routeFleet.set(name, r.spec.fleet);
     this.assembled.delete(r.spec.fleet);

@@ -4,6 +4,10 @@
  * the data planes execute. Output is canonical (sorted), so two compilations of the same inputs compare
  * equal as JSON and the controller bumps `revision` only on real changes.
  *
+ * Stored as one fleet-level TrafficPlan (`compileFleet`) and one TrafficRoute per tenant (`compileTenant`),
+ * so that a tenant change compiles, stores and sends one small object; `assemblePlan` puts them back
+ * together, and `compilePlan` does all at once (files, tests, the CLI).
+ *
  * Rules (see docs/architecture.md, "Edge and traffic plans"):
  * - Only Prods with an endpoint in phase Ready (state active) or Draining (state draining) appear.
  * - Blue/green: a successor S (`replaces: P`, `takeover: true`, Ready) takes P's tenants and P's group
@@ -15,6 +19,9 @@
  * - Groups come from the policy's endpointGroups (by failure domain). A domain that has Prods but no
  *   group in the policy gets a dial-0 group (it takes failover traffic only); without a policy every
  *   domain gets a dial-100 group. Test Prods are in no group: they serve test tenants only.
+ * - A tenant's `fallback` (the scheduler's what-if answer) keeps only active Prods of the tenant's role
+ *   that are not on a cordoned/draining cluster nor retiring (unless the policy has failoverToDraining),
+ *   and none of its own assigned Prods.
  */
 import { clusterDomain, type Cluster } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';

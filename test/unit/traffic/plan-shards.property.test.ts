@@ -134,7 +134,7 @@ describe('the sharded plan (TrafficPlan + TrafficRoutes) assembles to the single
         const doc = { kind: 'List', items: [...routes].reverse().concat([{ ...meta('web'), kind: 'TrafficPlan', spec: plan } as never]) };
         const [assembled] = parsePlanDocument(JSON.parse(JSON.stringify(doc)));
         assert.deepEqual(assembled, legacy);
-        assert.deepEqual(table(assembled!), table(legacy));
+        assert.deepEqual(table(assembled), table(legacy));
       }),
       { seed: SEED, numRuns: 300 },
     );
