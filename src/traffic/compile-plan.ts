@@ -168,6 +168,7 @@ export function compilePlan(input: CompileInput): TrafficPlanSpec {
     failoverToDraining: policy?.failoverToDraining ?? defaults.failoverToDraining,
     healthCheck,
     passive: policy?.passive ?? defaults.passive,
+    ...(policy?.timeouts ? { timeouts: policy.timeouts } : {}),
     endpoints: [...endpoints.values()].sort((a, b) => byName(a.prod, b.prod)),
     tenants,
     groups,
