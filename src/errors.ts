@@ -12,10 +12,18 @@ export const errorCatalogue = {
   DROVER_E_FORBIDDEN: { status: 403, title: 'forbidden' },
   DROVER_E_NOT_FOUND: { status: 404, title: 'not found' },
   DROVER_E_METHOD_NOT_ALLOWED: { status: 405, title: 'method not allowed' },
+  DROVER_E_REQUEST_TIMEOUT: { status: 408, title: 'request timeout' },
   DROVER_E_ALREADY_EXISTS: { status: 409, title: 'already exists' },
   DROVER_E_CONFLICT: { status: 409, title: 'conflict' },
   DROVER_E_PORT_IN_USE: { status: 409, title: 'port in use' },
   DROVER_E_GONE: { status: 410, title: 'resource version too old' },
+  /**
+   * A watch from a revision the store has not reached. Kubernetes answers 504 `TooLargeResourceVersion`
+   * because its watch cache may lag etcd and a retry can succeed; Drover's stores answer from the source
+   * of truth, so waiting does not help: the client holds a revision of another store (a restored or
+   * wiped database) and must list again. Hence a client error.
+   */
+  DROVER_E_RESOURCE_VERSION_TOO_LARGE: { status: 400, title: 'resource version too large' },
   DROVER_E_TOO_LARGE: { status: 413, title: 'request body too large' },
   DROVER_E_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'unsupported media type' },
   DROVER_E_UNPROCESSABLE: { status: 422, title: 'cannot be done' },
@@ -87,6 +95,12 @@ export const errors = {
       'DROVER_E_GONE',
       `resourceVersion ${requested} is too old (oldest retained is ${oldest})`,
       { field: 'resourceVersion', fix: 'list again and watch from the list resourceVersion' },
+    ),
+  tooLargeResourceVersion: (requested: string, current: string) =>
+    new DroverError(
+      'DROVER_E_RESOURCE_VERSION_TOO_LARGE',
+      `resourceVersion ${requested.length > 24 ? `${requested.slice(0, 24)}…` : requested} is ahead of the store (its current revision is ${current})`,
+      { field: 'resourceVersion', fix: 'list again and watch from the list resourceVersion (the revision came from another store, e.g. before a restore)' },
     ),
   invalid: (message: string, field?: string, fix?: string) =>
     new DroverError('DROVER_E_INVALID', message, { ...(field ? { field } : {}), ...(fix ? { fix } : {}) }),

@@ -120,7 +120,8 @@ export class Informer<T extends AnyResource = AnyResource> {
         if (signal.aborted) return;
       } catch (e) {
         if (signal.aborted) return;
-        if (isDroverError(e, 'DROVER_E_GONE')) {
+        // Too old (compacted) or too new (a revision of another store, e.g. before a restore): list again.
+        if (isDroverError(e, 'DROVER_E_GONE') || isDroverError(e, 'DROVER_E_RESOURCE_VERSION_TOO_LARGE')) {
           needList = true;
           continue;
         }

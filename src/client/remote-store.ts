@@ -190,17 +190,31 @@ export class RemoteStore implements Store {
 
   private async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     let res: Dispatcher.ResponseData;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
     try {
       res = await request(`${this.base}${path}`, {
         method,
-        headers: body === undefined ? this.headers : { ...this.headers, 'content-type': contentType },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: payload === undefined ? this.headers : { ...this.headers, 'content-type': contentType },
+        body: payload,
         dispatcher: this.agent,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
     } catch (e) {
+      // A server that refuses a large body answers before reading it; if the connection broke under our
+      // write, that answer was most likely the 413 (the socket error won the race to us). Ask the
+      // server's advertised limit rather than blaming the network.
+      if (payload !== undefined && SEND_BROKEN.has(errorCode(e))) {
+        const size = Buffer.byteLength(payload);
+        const limit = await this.bodyLimit().catch(() => undefined);
+        if (limit !== undefined && size > limit) throw documentTooLarge(size, limit);
+      }
       throw unavailable(this.base, e);
+    }
+    // A 413 from something other than a Drover server (a proxy) carries no catalogued body.
+    if (res.statusCode === 413 && !isJson(res) && payload !== undefined) {
+      await res.body.dump().catch(() => undefined);
+      throw documentTooLarge(Buffer.byteLength(payload), undefined);
     }
     if (!isJson(res)) {
       await res.body.dump().catch(() => undefined);
@@ -211,6 +225,13 @@ export class RemoteStore implements Store {
     if (parsed === null || typeof parsed !== 'object') throw notDrover(this.base, path, res.statusCode, 'a body that is not a JSON object');
     return parsed as T;
   }
+
+  /** The server's request body limit, from discovery (servers before it was advertised: undefined). */
+  private async bodyLimit(): Promise<number | undefined> {
+    const body = await this.call<{ limits?: { bodyBytes?: unknown } }>('GET', '/api/v1');
+    const n = body.limits?.bodyBytes;
+    return typeof n === 'number' ? n : undefined;
+  }
 }
 
 export function collectionPath(kind: string): string {
@@ -219,6 +240,19 @@ export function collectionPath(kind: string): string {
 
 export function objectPath(kind: string, name: string): string {
   return `${collectionPath(kind)}/${encodeURIComponent(name)}`;
+}
+
+/** Socket errors that mean the server closed the connection while the request was being sent. */
+const SEND_BROKEN = new Set(['EPIPE', 'ECONNRESET', 'UND_ERR_SOCKET']);
+
+function errorCode(e: unknown): string {
+  return e instanceof Error ? ((e as { code?: string }).code ?? '') : '';
+}
+
+function documentTooLarge(size: number, limit: number | undefined): DroverError {
+  return new DroverError('DROVER_E_TOO_LARGE', `document too large: it is ${size} bytes${limit === undefined ? ', more than the server accepts' : `, larger than the API server's limit of ${limit} bytes`}`, {
+    fix: 'split it into smaller documents (large data belongs in the app, not in a spec), or start the server with a larger --body-limit',
+  });
 }
 
 function unavailable(base: string, cause: unknown): DroverError {

@@ -16,7 +16,7 @@ import { DroverError } from '../errors.js';
 import type { EdgeStats } from '../traffic/stats.js';
 import { clientResponseHeaders, cookieValue, hostOnly, isIdempotent, responseHead, upstreamRequestHeaders } from './headers.js';
 import { ActiveChecker, EndpointHealth, type HealthSettings } from './health.js';
-import { EdgeMetrics, type FailureReason, type ProdMetrics } from './metrics.js';
+import { EdgeMetrics, type ClientErrorReason, type FailureReason, type ProdMetrics } from './metrics.js';
 import { fnv1a } from './picker.js';
 import type { PlanSource } from './plan-source.js';
 import { RouteTable, type TenantRoute } from './routing.js';
@@ -47,6 +47,37 @@ export interface EdgeOptions {
    * arrived the body may take as long as it streams (server-sent events, long downloads).
    */
   responseTimeoutMs?: number;
+  /**
+   * Longest pause between chunks of a Prod's response body before the answer is cut off; 0 waits
+   * forever. Default 5 minutes (Envoy's stream idle timeout): long enough for server-sent events with
+   * heartbeats, short enough that a hung Prod does not hold a connection for ever. Per fleet:
+   * TrafficPolicy `timeouts.upstreamIdleMs`.
+   */
+  upstreamIdleTimeoutMs?: number;
+  /**
+   * How long a client may take to send its request head (request line and headers); 408 after.
+   * Default 10 s. Per edge only: the tenant is not known before the head has arrived.
+   */
+  headerTimeoutMs?: number;
+  /**
+   * How long a client may take to send the whole request body once its head has arrived; 408 after,
+   * and any upstream request it was feeding is aborted. 0 waits forever. Default 30 s.
+   * Per fleet: TrafficPolicy `timeouts.requestBodyMs`.
+   */
+  bodyTimeoutMs?: number;
+  /** How long an idle client keep-alive connection is kept. Default 65 s (longer than AWS load balancers' 60 s). */
+  idleTimeoutMs?: number;
+  /**
+   * Request bodies with a Content-Length up to this are read whole before a Prod is picked, so a slow
+   * client never holds a Prod's connection (nginx's request buffering). Default 64 KiB; 0 streams all.
+   */
+  bufferBodyBytes?: number;
+  /**
+   * Streamed request bodies (chunked, or above `bufferBodyBytes`) one Prod may be fed at once; more get
+   * 503 at once, so slow uploads cannot take every connection to a Prod. Default a quarter of
+   * `maxSocketsPerUpstream`.
+   */
+  maxStreamingBodiesPerProd?: number;
   log?: (msg: string) => void;
 }
 
@@ -63,6 +94,8 @@ class Upstream {
   readonly health: EndpointHealth;
   readonly checker: ActiveChecker;
   inflight = 0;
+  /** Requests whose body is still streaming to this Prod. */
+  streamingBodies = 0;
   removed = false;
   /** Date.now() of the last health change. */
   healthChangedAt: number | undefined;
@@ -76,14 +109,14 @@ class Upstream {
     maxSockets: number,
     connectTimeoutMs: number,
     responseTimeoutMs: number,
+    upstreamIdleTimeoutMs: number,
     onHealth: (u: Upstream, healthy: boolean) => void,
   ) {
     const u = new URL(url);
     this.host = u.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(u.port || 80);
     this.basePath = u.pathname.replace(/\/$/, '');
-    // No body timeout: a streaming answer may pause as long as it likes once it has started.
-    this.pool = new Pool(u.origin, { connections: maxSockets, pipelining: 1, connect: { timeout: connectTimeoutMs }, headersTimeout: responseTimeoutMs, bodyTimeout: 0 });
+    this.pool = new Pool(u.origin, { connections: maxSockets, pipelining: 1, connect: { timeout: connectTimeoutMs }, headersTimeout: responseTimeoutMs, bodyTimeout: upstreamIdleTimeoutMs });
     this.health = new EndpointHealth(settings, (healthy) => onHealth(this, healthy));
     this.checker = new ActiveChecker(u, this.health);
     metrics.setHealthy(true);
@@ -116,6 +149,11 @@ export function retryDecision(o: { attempt: number; responded: boolean; connectF
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 /** UND_ERR_SOCKET: undici's "other side closed" — the connection dropped under the request. */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+/**
+ * undici refusing the request itself (a header value it will not send, a method it does not know): the
+ * client's request is at fault, no Prod was involved.
+ */
+const CLIENT_FAULT_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 
 interface RequestCtx {
   req: http.IncomingMessage;
@@ -127,6 +165,10 @@ interface RequestCtx {
   extraHeaders: string[];
   headers: string[] | undefined;
   hasBody: boolean;
+  /** The whole body, when it was small enough to read before picking a Prod (`bufferBodyBytes`). */
+  body: Buffer | undefined;
+  /** Fires when the body has not arrived within the body timeout. */
+  bodyTimer: NodeJS.Timeout | undefined;
   /** The attempt in flight, to abort when the client goes away. */
   attempt: Forward | undefined;
   done: boolean;
@@ -148,6 +190,8 @@ class Forward implements Dispatcher.DispatchHandler {
   /** A body that arrived whole in one chunk, sent with the head in `onComplete`. */
   private whole: Buffer | undefined;
   private released = false;
+  /** Holds one of the Prod's streaming-body slots until the body has been sent or the attempt ends. */
+  private streamSlot = false;
 
   constructor(
     private readonly edge: Edge,
@@ -157,11 +201,24 @@ class Forward implements Dispatcher.DispatchHandler {
   ) {}
 
   private release(): void {
+    this.releaseStream();
     if (!this.released) {
       this.released = true;
       this.up.release();
     }
   }
+
+  holdStream(): void {
+    this.streamSlot = true;
+    this.up.streamingBodies++;
+  }
+
+  readonly releaseStream = (): void => {
+    if (this.streamSlot) {
+      this.streamSlot = false;
+      this.up.streamingBodies--;
+    }
+  };
 
   // Called once a pooled connection takes the request, just before it is written.
   onConnect(abort: (err?: Error) => void): void {
@@ -231,6 +288,10 @@ export class Edge {
   private readonly connectTimeoutMs: number;
   private readonly maxSockets: number;
   private readonly responseTimeoutMs: number;
+  private readonly upstreamIdleTimeoutMs: number;
+  private readonly bodyTimeoutMs: number;
+  private readonly bufferBodyBytes: number;
+  private readonly maxStreamingBodies: number;
   private readonly log: (msg: string) => void;
   url = '';
   adminUrl = '';
@@ -240,14 +301,59 @@ export class Edge {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 2000;
     this.maxSockets = opts.maxSocketsPerUpstream ?? 512;
     this.responseTimeoutMs = opts.responseTimeoutMs ?? 60_000;
+    this.upstreamIdleTimeoutMs = opts.upstreamIdleTimeoutMs ?? 300_000;
+    this.bodyTimeoutMs = opts.bodyTimeoutMs ?? 30_000;
+    this.bufferBodyBytes = opts.bufferBodyBytes ?? 64 * 1024;
+    this.maxStreamingBodies = opts.maxStreamingBodiesPerProd ?? Math.max(1, Math.floor(this.maxSockets / 4));
     this.log = opts.log ?? (() => {});
-    this.server = http.createServer({ keepAlive: true, keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, this.onRequest);
+    const headersTimeout = opts.headerTimeoutMs ?? 10_000;
+    this.server = http.createServer(
+      {
+        keepAlive: true,
+        keepAliveTimeout: opts.idleTimeoutMs ?? 65_000,
+        // The body timeout is the edge's own (per fleet, see `armBodyTimer`); node's whole-request
+        // timeout would cut off long uploads a policy allows.
+        requestTimeout: 0,
+        headersTimeout,
+        // Node checks head timeouts on this beat (30 s by default, which would triple a 10 s limit).
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+      },
+      this.onRequest,
+    );
     this.server.on('upgrade', this.onUpgrade);
-    this.server.on('clientError', (_err, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
+    this.server.on('clientError', this.onClientError);
   }
+
+  /**
+   * What node's parser refused (malformed request, head too slow or too large): answered by the edge
+   * in its catalogued JSON shape, counted as a client error, never against a Prod.
+   */
+  private readonly onClientError = (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    const code = err.code ?? '';
+    // A client resetting or vanishing is not a request to answer.
+    if (!socket.writable || code === 'ECONNRESET' || code === 'EPIPE') {
+      socket.destroy();
+      return;
+    }
+    let status: 400 | 408 | 431 = 400;
+    let reason: ClientErrorReason = 'bad_request';
+    let e: DroverError;
+    if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      status = 408;
+      reason = 'header_timeout';
+      e = new DroverError('DROVER_E_REQUEST_TIMEOUT', 'the request head did not arrive in time', { fix: 'send the request line and headers at once; the edge\'s limit is drover edge --header-timeout' });
+    } else if (code === 'HPE_HEADER_OVERFLOW') {
+      status = 431;
+      reason = 'headers_too_large';
+      e = new DroverError('DROVER_E_BAD_REQUEST', 'the request headers are too large', { fix: 'send fewer or smaller headers (node\'s limit is 16 KiB)' });
+    } else {
+      e = new DroverError('DROVER_E_BAD_REQUEST', `malformed HTTP request (${code || err.message})`, { fix: 'send a valid HTTP/1.1 request' });
+    }
+    this.metrics.clientError(reason);
+    const body = JSON.stringify(e.toBody());
+    const text = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  };
 
   async start(): Promise<{ url: string; adminUrl: string }> {
     await this.opts.source.start((plans) => this.applyPlans(plans));
@@ -313,7 +419,7 @@ export class Edge {
         if (before.intervalMs !== settings.healthCheck.intervalMs) existing.checker.start();
         continue;
       }
-      const u = new Upstream(name, pe.cluster, pe.url, settings, this.metrics.prod(name), this.maxSockets, this.connectTimeoutMs, this.responseTimeoutMs, (up, healthy) => this.onHealth(up, healthy));
+      const u = new Upstream(name, pe.cluster, pe.url, settings, this.metrics.prod(name), this.maxSockets, this.connectTimeoutMs, this.responseTimeoutMs, this.upstreamIdleTimeoutMs, (up, healthy) => this.onHealth(up, healthy));
       this.upstreams.set(name, u);
       u.checker.start();
     }
@@ -356,6 +462,7 @@ export class Edge {
     const affinity = tenant && tenant.assigned.length > 1 ? this.affinityOf(req, plan, extraHeaders) : undefined;
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
+    const hasBody = te !== undefined || (cl !== undefined && cl !== '0');
     const ctx: RequestCtx = {
       req,
       res,
@@ -365,25 +472,79 @@ export class Edge {
       affinity,
       extraHeaders,
       headers: undefined,
-      hasBody: te !== undefined || (cl !== undefined && cl !== '0'),
+      hasBody,
+      body: undefined,
+      bodyTimer: undefined,
       attempt: undefined,
       done: false,
     };
     // The client going away aborts the upstream request.
     res.on('close', () => {
+      if (ctx.bodyTimer) clearTimeout(ctx.bodyTimer);
       if (!ctx.done) {
         ctx.done = true;
         ctx.attempt?.abort?.(new Error('client went away'));
       }
     });
+    if (hasBody) {
+      this.armBodyTimer(ctx);
+      // A small body is read whole first: a slow client then holds nothing of the Prod's.
+      if (te === undefined && Number(cl) <= this.bufferBodyBytes) {
+        this.bufferBody(ctx);
+        return;
+      }
+    }
+    this.pickAndForward(ctx);
+  };
+
+  /** The request body must have arrived within the fleet's body timeout (traffic policy) or the edge's. */
+  private armBodyTimer(ctx: RequestCtx): void {
+    const ms = ctx.plan.timeouts?.requestBodyMs ?? this.bodyTimeoutMs;
+    if (ms <= 0) return;
+    const timer = setTimeout(() => this.bodyTimedOut(ctx, ms), ms);
+    ctx.bodyTimer = timer;
+    ctx.req.once('end', () => clearTimeout(timer));
+  }
+
+  private bodyTimedOut(ctx: RequestCtx, ms: number): void {
+    ctx.bodyTimer = undefined;
+    if (ctx.done || ctx.req.readableEnded) return;
+    ctx.done = true;
+    // The Prod's connection is freed at once; the client's fault, so nothing is recorded against it.
+    ctx.attempt?.abort?.(new Error('request body timed out'));
+    this.metrics.clientError('body_timeout');
+    const err = new DroverError('DROVER_E_REQUEST_TIMEOUT', `the request body did not arrive within ${ms} ms`, {
+      fix: 'send the body faster; the limit is the fleet\'s TrafficPolicy timeouts.requestBodyMs or drover edge --body-timeout',
+    });
+    if (ctx.res.headersSent) {
+      ctx.res.destroy();
+      return;
+    }
+    const text = JSON.stringify(err.toBody());
+    ctx.res.writeHead(408, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), connection: 'close' });
+    ctx.res.end(text);
+  }
+
+  private bufferBody(ctx: RequestCtx): void {
+    const chunks: Buffer[] = [];
+    ctx.req.on('data', (c: Buffer) => chunks.push(c));
+    ctx.req.once('end', () => {
+      if (ctx.done) return;
+      ctx.body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      this.pickAndForward(ctx);
+    });
+  }
+
+  private pickAndForward(ctx: RequestCtx): void {
     // Pass 2: pick endpoint.
-    const p = table.pick(tenant, affinity, Math.random());
+    const { tenant, affinity } = ctx;
+    const p = this.table.pick(tenant, affinity, Math.random());
     if (!p) {
       this.unavailable(ctx);
       return;
     }
     this.forward(ctx, p.endpoint, 0);
-  };
+  }
 
   private affinityOf(req: http.IncomingMessage, plan: TrafficPlanSpec, extraHeaders: string[]): number | undefined {
     if (plan.affinity === 'clientIp') return fnv1a(req.socket.remoteAddress ?? '');
@@ -401,11 +562,48 @@ export class Edge {
   /** Pass 3: forward to one upstream, streaming both ways (see `Forward`). */
   private forward(ctx: RequestCtx, up: Upstream, attempt: number): void {
     const { req } = ctx;
-    ctx.headers ??= upstreamRequestHeaders(req.rawHeaders, { clientIp: req.socket.remoteAddress ?? '', proto: 'http' }, false, true);
+    if (ctx.headers === undefined) {
+      const h = upstreamRequestHeaders(req.rawHeaders, { clientIp: req.socket.remoteAddress ?? '', proto: 'http' }, false, true);
+      if (!Array.isArray(h)) {
+        this.clientFault(ctx, h.clientError);
+        return;
+      }
+      ctx.headers = h;
+    }
+    const streaming = ctx.hasBody && ctx.body === undefined;
+    if (streaming && up.streamingBodies >= this.maxStreamingBodies) {
+      ctx.done = true;
+      this.fail(ctx.res, 'upload_limit', 503, `Prod ${up.name} already takes ${this.maxStreamingBodies} streamed request bodies`, 'retry later; the limit is drover edge --max-streaming-bodies (bodies up to --buffer-body bytes with a Content-Length are buffered and not limited)');
+      return;
+    }
     up.inflight++;
     const f = new Forward(this, ctx, up, attempt);
     ctx.attempt = f;
-    up.pool.dispatch({ method: req.method ?? 'GET', path: up.basePath + (req.url ?? '/'), headers: ctx.headers, body: ctx.hasBody ? req : null }, f);
+    if (streaming) {
+      f.holdStream();
+      req.once('end', f.releaseStream);
+    }
+    const t = ctx.plan.timeouts;
+    const opts: Dispatcher.DispatchOptions = { method: req.method ?? 'GET', path: up.basePath + (req.url ?? '/'), headers: ctx.headers, body: ctx.body ?? (streaming ? req : null) };
+    if (t?.responseMs !== undefined) opts.headersTimeout = t.responseMs;
+    if (t?.upstreamIdleMs !== undefined) opts.bodyTimeout = t.upstreamIdleMs;
+    up.pool.dispatch(opts, f);
+  }
+
+  /** The request is malformed: 400, the client's error, not counted against any Prod. */
+  private clientFault(ctx: RequestCtx, message: string): void {
+    ctx.done = true;
+    this.metrics.clientError('bad_request');
+    const err = new DroverError('DROVER_E_BAD_REQUEST', message, { fix: 'send a valid HTTP/1.1 request (one Host header, header values without control characters)' });
+    const text = JSON.stringify(err.toBody());
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+    // Its body (if any) is not wanted: close rather than parse what follows it as the next request.
+    if (!ctx.req.readableEnded) headers.connection = 'close';
+    if (ctx.res.headersSent) ctx.res.destroy();
+    else {
+      ctx.res.writeHead(400, headers);
+      ctx.res.end(text);
+    }
   }
 
   /** An attempt failed before the response finished. */
@@ -413,6 +611,10 @@ export class Edge {
     const { ctx, up, attempt } = f;
     if (ctx.done) return;
     const code = err.code ?? '';
+    if (!f.responded && CLIENT_FAULT_CODES.has(code)) {
+      this.clientFault(ctx, `the request cannot be forwarded: ${err.message}`);
+      return;
+    }
     const connectFailed = !f.connected && CONNECT_CODES.has(code);
     const reset = RESET_CODES.has(code);
     if (connectFailed) up.health.connectError();
@@ -424,7 +626,7 @@ export class Edge {
     }
     // Pass 4: retry once on another healthy Prod of the same tenant or group. undici reads the
     // body stream only once it writes to the Prod, so an unread `req` means nothing was sent.
-    const bodyStarted = ctx.hasBody && ctx.req.readableDidRead;
+    const bodyStarted = ctx.hasBody && ctx.body === undefined && ctx.req.readableDidRead;
     const decision = retryDecision({ attempt, responded: false, connectFailed, reset: reset || (!f.connected && !connectFailed), idempotent: isIdempotent(ctx.req.method), bodyStarted: bodyStarted && !connectFailed });
     if (decision === 'retry') {
       const next = this.table.pick(ctx.tenant, ctx.affinity, Math.random(), up);
@@ -439,7 +641,7 @@ export class Edge {
       // Not retried: the Prod may still be working on it, and a second wait would double the delay.
       this.record(up, 504, ctx.start, true);
       this.metrics.failure('upstream_timeout');
-      sendError(ctx.res, 504, new DroverError('DROVER_E_GATEWAY_TIMEOUT', `Prod ${up.name} did not start answering within ${this.responseTimeoutMs} ms`, {
+      sendError(ctx.res, 504, new DroverError('DROVER_E_GATEWAY_TIMEOUT', `Prod ${up.name} did not start answering within ${ctx.plan.timeouts?.responseMs ?? this.responseTimeoutMs} ms`, {
         fix: 'check the Prod (drover describe prod ' + up.name + '); raise the limit with drover edge --response-timeout if such waits are expected',
       }));
       return;
@@ -483,6 +685,13 @@ export class Edge {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n' + JSON.stringify({ code: 'DROVER_E_UNAVAILABLE', message: 'no healthy Prod can take this connection' }));
       return;
     }
+    const upgradeHeaders = upstreamRequestHeaders(req.rawHeaders, { clientIp: req.socket.remoteAddress ?? '', proto: 'http' }, true);
+    if (!Array.isArray(upgradeHeaders)) {
+      this.metrics.clientError('bad_request');
+      const body = JSON.stringify({ code: 'DROVER_E_BAD_REQUEST', message: upgradeHeaders.clientError });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
     const up = p.endpoint;
     const start = performance.now();
     up.inflight++;
@@ -491,7 +700,7 @@ export class Edge {
       port: up.port,
       method: req.method,
       path: up.basePath + (req.url ?? '/'),
-      headers: upstreamRequestHeaders(req.rawHeaders, { clientIp: req.socket.remoteAddress ?? '', proto: 'http' }, true),
+      headers: upgradeHeaders,
       setHost: false,
     });
     upReq.end();

@@ -7,7 +7,9 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
-export type FailureReason = 'no_healthy_endpoint' | 'upstream_error' | 'upstream_timeout' | 'no_plan';
+export type FailureReason = 'no_healthy_endpoint' | 'upstream_error' | 'upstream_timeout' | 'no_plan' | 'upload_limit';
+/** Requests refused because of the client's own mistake; never counted against a Prod. */
+export type ClientErrorReason = 'bad_request' | 'header_timeout' | 'body_timeout' | 'headers_too_large';
 
 export interface ProdMetrics {
   observe(status: number, seconds: number): void;
@@ -87,6 +89,7 @@ class ScrapedHistogram {
 export class EdgeMetrics {
   readonly registry = new Registry();
   private readonly failures: Counter<'reason'>;
+  private readonly clientErrors: Counter<'reason'>;
   private readonly planRevision: Gauge<'fleet'>;
   private readonly perProd = new Map<string, ProdCounters>();
 
@@ -128,6 +131,12 @@ export class EdgeMetrics {
       },
     });
     this.failures = new Counter({ name: 'drover_edge_failures_total', help: 'Requests the edge answered itself with an error, by reason', labelNames: ['reason'], registers });
+    this.clientErrors = new Counter({
+      name: 'drover_edge_client_errors_total',
+      help: 'Requests refused for the client\'s own mistake (malformed, too slow), by reason; not counted against any Prod',
+      labelNames: ['reason'],
+      registers,
+    });
     this.planRevision = new Gauge({ name: 'drover_edge_plan_revision', help: 'Revision of the traffic plan in use, by fleet', labelNames: ['fleet'], registers });
     collectDefaultMetrics({ register: this.registry, prefix: 'drover_edge_' });
   }
@@ -144,6 +153,10 @@ export class EdgeMetrics {
 
   failure(reason: FailureReason): void {
     this.failures.labels(reason).inc();
+  }
+
+  clientError(reason: ClientErrorReason): void {
+    this.clientErrors.labels(reason).inc();
   }
 
   revision(fleet: string, revision: number): void {

@@ -10,7 +10,7 @@ import { API_VERSION } from '../api/meta.js';
 import { kinds } from '../api/registry.js';
 import { DroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { TokenSet, type TokenGrant } from './auth.js';
+import { TokenSet, type Role, type TokenGrant } from './auth.js';
 import { DEFAULT_BODY_LIMIT, readJsonBody, sendError, sendJson } from './http-io.js';
 import { ApiMetrics } from './metrics.js';
 import { Admission } from './admission.js';
@@ -72,7 +72,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const store = opts.store;
   const admission = new Admission(store);
 
-  async function route(req: IncomingMessage, res: ServerResponse, r: Route, url: URL): Promise<Answer | undefined> {
+  async function route(req: IncomingMessage, res: ServerResponse, r: Route, url: URL, role: Role | undefined): Promise<Answer | undefined> {
     const method = req.method ?? 'GET';
     switch (r.type) {
       case 'healthz':
@@ -92,7 +92,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return undefined;
       }
     }
-    const role = tokens.authenticate(req);
+    if (role === undefined) throw new DroverError('DROVER_E_INTERNAL', 'route reached without authentication');
     if (r.type === 'discovery') {
       allow(method, ['GET']);
       return {
@@ -101,6 +101,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
           apiVersion: API_VERSION,
           kind: 'APIResourceList',
           metadata: { resourceVersion: await store.revision() },
+          // Clients check a large document against this before sending it (src/client/remote-store.ts).
+          limits: { bodyBytes: bodyLimit },
           resources: kinds.map((k) => ({ name: k.plural, singularName: k.singular, kind: k.kind, shortNames: k.shortNames, systemOwned: k.systemOwned })),
         },
       };
@@ -188,10 +190,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     starts.set(req, s);
     let code = 500;
     try {
-      const url = new URL(req.url ?? '/', 'http://drover.invalid');
+      const raw = req.url ?? '/';
+      // Probes answer without a token; everything else is authenticated before any parsing that
+      // could fail, so that an anonymous client learns nothing but 401.
+      const role = isProbePath(raw) ? undefined : tokens.authenticate(req);
+      const url = parseRequestUrl(raw);
       r = matchRoute(url.pathname);
       s.route = routeLabel(r);
-      const answer = await route(req, res, r, url);
+      const answer = await route(req, res, r, url, role);
       if (answer) {
         sendJson(res, answer.status, answer.body);
         code = answer.status;
@@ -246,6 +252,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       return closing;
     },
   };
+}
+
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+function isProbePath(raw: string): boolean {
+  const q = raw.indexOf('?');
+  return PROBE_PATHS.has(q < 0 ? raw : raw.slice(0, q));
+}
+
+function parseRequestUrl(raw: string): URL {
+  try {
+    return new URL(raw, 'http://drover.invalid');
+  } catch {
+    throw new DroverError('DROVER_E_BAD_REQUEST', 'the request target is not a valid URL path', { fix: 'send a path like /api/v1/<plural>[/<name>]' });
+  }
 }
 
 function allow(method: string, allowed: readonly string[]): void {

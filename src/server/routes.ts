@@ -30,7 +30,7 @@ export function matchRoute(pathname: string): Route {
   }
   const parts = pathname.split('/').filter((p) => p !== '');
   if (parts[0] !== 'api' || parts[1] !== 'v1' || parts.length < 3 || parts.length > 5) throw notFound(pathname);
-  const plural = decodeURIComponent(parts[2]!);
+  const plural = decodeSegment(parts[2]!);
   const info = byPlural.get(plural);
   if (!info) {
     throw new DroverError('DROVER_E_NOT_FOUND', `no resource type "${plural}" at ${pathname}`, {
@@ -38,7 +38,7 @@ export function matchRoute(pathname: string): Route {
     });
   }
   if (parts.length === 3) return { type: 'collection', info };
-  const name = decodeURIComponent(parts[3]!);
+  const name = decodeSegment(parts[3]!);
   if (parts.length === 4) return { type: 'object', info, name };
   if (parts[4] === 'status') return { type: 'status', info, name };
   throw notFound(pathname);
@@ -60,6 +60,17 @@ export function routeLabel(r: Route | undefined): string {
       return '/api/v1/watch';
     default:
       return `/${r.type}`;
+  }
+}
+
+/** A path segment's percent-decoding; bad encoding (`%`, `%zz`, a lone surrogate) is the client's mistake. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new DroverError('DROVER_E_BAD_REQUEST', `path segment "${segment.slice(0, 64)}" is not valid percent-encoding`, {
+      fix: 'percent-encode names as RFC 3986 says (e.g. encodeURIComponent), or use plain DNS names',
+    });
   }
 }
 

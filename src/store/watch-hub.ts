@@ -139,9 +139,12 @@ class Subscription implements AsyncIterableIterator<WatchEvent> {
       (opts.name === undefined || o.metadata.name === opts.name) &&
       match(o.metadata.labels ?? {});
     const from = opts.resourceVersion !== undefined && opts.resourceVersion !== '' ? parseRevision(opts.resourceVersion) : undefined;
+    const current = this.hub.currentRevision();
+    // A revision the store has not reached would deliver nothing until unrelated writes catch up.
+    if (from !== undefined && from > current) throw errors.tooLargeResourceVersion(opts.resourceVersion!, current.toString());
     this.hub.add(this);
     opts.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.last = from ?? this.hub.currentRevision();
+    this.last = from ?? current;
     if (from !== undefined) for (const e of this.hub.history.since(from)) this.push(e, revOf(e));
   }
 }

@@ -182,6 +182,7 @@ export function compileFleet(input: Omit<CompileInput, 'tenants'>): FleetCompila
     failoverToDraining,
     healthCheck,
     passive: policy?.passive ?? defaults.passive,
+    ...(policy?.timeouts ? { timeouts: policy.timeouts } : {}),
     endpoints: [...endpoints.values()].sort((a, b) => byName(a.prod, b.prod)),
     tenants: [],
     groups,

@@ -412,6 +412,17 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         await rejectsWith(collect(store, { labelSelector: 'a in (' }, () => false), 'DROVER_E_INVALID');
       });
 
+      it('a revision the store has not reached (or a 23-digit one) fails with DROVER_E_RESOURCE_VERSION_TOO_LARGE instead of delivering nothing', async () => {
+        const a = await store.create(obj('Fleet', 'a'));
+        const ahead = (rv(a) + 1000n).toString();
+        await rejectsWith(collect(store, { resourceVersion: ahead }, () => false, 3000), 'DROVER_E_RESOURCE_VERSION_TOO_LARGE');
+        await rejectsWith(collect(store, { kind: 'Fleet', resourceVersion: '12345678901234567890123' }, () => false, 3000), 'DROVER_E_RESOURCE_VERSION_TOO_LARGE');
+        // The current revision itself is fine: nothing yet, then the next change.
+        const next = collect(store, { kind: 'Fleet', resourceVersion: rv(a).toString() }, (s) => s.length === 1);
+        await store.create(obj('Fleet', 'b'));
+        assert.deepEqual((await next).map((e) => e.object.metadata.name), ['b']);
+      });
+
       it('a compacted revision throws DROVER_E_GONE; the oldest retained one still replays', async () => {
         await cleanup();
         ({ store, cleanup } = await makeStore({ historySize: 5 }));

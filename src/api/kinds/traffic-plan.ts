@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { dnsName } from '../meta.js';
 import { resourceSchema } from '../resource.js';
-import { HealthCheckSpec, TrafficPolicySpec } from './traffic-policy.js';
+import { HealthCheckSpec, PolicyTimeouts, TrafficPolicySpec } from './traffic-policy.js';
 
 /**
  * The compiled answer to "where does each request of this fleet go", written by the traffic controller
@@ -61,6 +61,8 @@ export const TrafficPlanSpec = z
     failoverToDraining: z.boolean(),
     healthCheck: HealthCheckSpec,
     passive: z.object({ connectErrors: z.number().int(), consecutive5xx: z.number().int() }).strict(),
+    /** The policy's timeouts, when it sets any (absent: the data plane's own defaults). */
+    timeouts: PolicyTimeouts.optional(),
     endpoints: z.array(PlanEndpoint),
     /**
      * Tenant routes. A stored TrafficPlan carries none: each tenant's route is its own TrafficRoute object,

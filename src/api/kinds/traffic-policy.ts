@@ -23,6 +23,27 @@ export const HealthCheckSpec = z
   })
   .strict();
 
+/** Longest timeout accepted: Node's timers overflow (and fire at once) past 2^31-1 ms. */
+const MAX_TIMEOUT_MS = 86_400_000;
+const timeoutMs = z.number().int().min(0).max(MAX_TIMEOUT_MS);
+
+/**
+ * Per-fleet timeouts of the data plane; unset fields take the edge's flags (`drover edge --body-timeout`,
+ * `--response-timeout`, `--upstream-idle-timeout`). 0 waits forever. The request-head and keep-alive idle
+ * timeouts are per edge only: they run before the request's tenant (and so its fleet) is known.
+ */
+export const PolicyTimeouts = z
+  .object({
+    /** The whole request body must arrive within this after the head, or the client gets 408. */
+    requestBodyMs: timeoutMs.optional(),
+    /** How long a Prod may take to start answering (its response head) before 504. */
+    responseMs: timeoutMs.optional(),
+    /** Longest pause between chunks of a Prod's response body before the edge cuts it off. */
+    upstreamIdleMs: timeoutMs.optional(),
+  })
+  .strict();
+export type PolicyTimeouts = z.infer<typeof PolicyTimeouts>;
+
 export const TrafficPolicySpec = z
   .object({
     fleet: dnsName,
@@ -43,6 +64,7 @@ export const TrafficPolicySpec = z
     /** Let drained or cordoned Prods take failover traffic when nothing else can serve. */
     failoverToDraining: z.boolean().default(false),
     addProdHeader: z.boolean().default(true),
+    timeouts: PolicyTimeouts.optional(),
   })
   .strict();
 

@@ -15,6 +15,12 @@ interface EdgeCommandOptions {
   server?: string;
   token?: string;
   responseTimeout: string;
+  upstreamIdleTimeout: string;
+  headerTimeout: string;
+  bodyTimeout: string;
+  idleTimeout: string;
+  bufferBody: string;
+  maxStreamingBodies?: string;
   dataPlane: string;
   haproxyBinary?: string;
 }
@@ -30,7 +36,13 @@ export function register(program: Command): void {
     .option('--id <id>', 'edge instance id reported in /stats')
     .option('--data-plane <edge|haproxy>', 'what executes the plans: the built-in Node edge, or HAProxy driven by the same plans (rendered config, hitless reloads; no admin port)', 'edge')
     .option('--haproxy-binary <path>', 'haproxy to run with --data-plane haproxy (default: haproxy on PATH, /usr/sbin/haproxy)')
-    .option('--response-timeout <ms>', 'how long a Prod may take to start answering before the edge answers 504 (0: wait forever)', '60000')
+    .option('--response-timeout <ms>', 'how long a Prod may take to start answering before the edge answers 504 (0: wait forever; per fleet: TrafficPolicy timeouts.responseMs)', '60000')
+    .option('--upstream-idle-timeout <ms>', 'longest pause in a Prod\'s response body before the edge cuts it off (0: wait forever; per fleet: timeouts.upstreamIdleMs)', '300000')
+    .option('--header-timeout <ms>', 'how long a client may take to send its request head before the edge answers 408', '10000')
+    .option('--body-timeout <ms>', 'how long a client may take to send its request body before the edge answers 408 and aborts the upstream request (0: wait forever; per fleet: timeouts.requestBodyMs)', '30000')
+    .option('--idle-timeout <ms>', 'how long an idle client keep-alive connection is kept', '65000')
+    .option('--buffer-body <bytes>', 'request bodies up to this size (with a Content-Length) are read whole before going to a Prod, so slow clients hold no Prod connection (0: stream all)', '65536')
+    .option('--max-streaming-bodies <n>', 'streamed request bodies one Prod is fed at once; more get 503 (default: a quarter of the connections per Prod)')
     .action(withExitCode(async (opts: EdgeCommandOptions, cmd: Command) => runEdge({ ...cmd.optsWithGlobals<EdgeCommandOptions>(), ...opts })));
 }
 
@@ -44,10 +56,21 @@ export function parseHostPort(s: string, flag: string): { host: string; port: nu
   return { host, port };
 }
 
+/** Node's timers overflow (and fire at once) beyond this. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 function parseMillis(s: string, flag: string): number {
   const n = Number(s);
-  if (!/^\d+$/.test(s.trim()) || !Number.isSafeInteger(n)) {
-    throw new DroverError('DROVER_E_INVALID', `${flag}: "${s}" is not a whole number of milliseconds`, { field: flag, fix: `use e.g. ${flag} 30000 (0 waits forever)` });
+  if (!/^\d+$/.test(s.trim()) || !Number.isSafeInteger(n) || n > MAX_TIMER_MS) {
+    throw new DroverError('DROVER_E_INVALID', `${flag}: "${s}" is not a whole number of milliseconds up to ${MAX_TIMER_MS}`, { field: flag, fix: `use e.g. ${flag} 30000 (0 waits forever)` });
+  }
+  return n;
+}
+
+function parseCount(s: string, flag: string, min: number): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new DroverError('DROVER_E_INVALID', `${flag}: "${s}" is not a whole number ≥ ${min}`, { field: flag, fix: `use e.g. ${flag} 65536` });
   }
   return n;
 }
@@ -79,6 +102,12 @@ async function runEdge(opts: EdgeCommandOptions): Promise<number> {
     adminListen: parseHostPort(opts.adminListen, '--admin-listen'),
     ...(opts.id ? { id: opts.id } : {}),
     responseTimeoutMs: parseMillis(opts.responseTimeout, '--response-timeout'),
+    upstreamIdleTimeoutMs: parseMillis(opts.upstreamIdleTimeout, '--upstream-idle-timeout'),
+    headerTimeoutMs: parseMillis(opts.headerTimeout, '--header-timeout'),
+    bodyTimeoutMs: parseMillis(opts.bodyTimeout, '--body-timeout'),
+    idleTimeoutMs: parseMillis(opts.idleTimeout, '--idle-timeout'),
+    bufferBodyBytes: parseCount(opts.bufferBody, '--buffer-body', 0),
+    ...(opts.maxStreamingBodies !== undefined ? { maxStreamingBodiesPerProd: parseCount(opts.maxStreamingBodies, '--max-streaming-bodies', 1) } : {}),
     log,
   });
   const { url, adminUrl } = await edge.start();

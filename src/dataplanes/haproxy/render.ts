@@ -76,6 +76,8 @@ export const HAPROXY_LIMITS = {
   'start-optimism':
     'at start (not after a reload, which restores the saved state) HAProxy holds every server one failed check away from down (its check health starts at `rise`), so the first failed check marks a Prod down whatever healthCheck.unhealthyThreshold says',
   'endpoint-path': 'a server is an address: endpoint URLs with a path prefix are refused at render time',
+  'connection-named-headers':
+    'HAProxy drops the standard hop-by-hop headers (rendered del-header rules) but not the ones a Connection header names: that needs the header\'s value as a list of names, which its rules cannot iterate',
   'edge-metrics': 'per-Prod metrics are HAProxy\'s own (stats socket, Prometheus exporter), not drover_edge_*; release gates read the edge\'s',
 } as const;
 export type HaproxyLimit = keyof typeof HAPROXY_LIMITS;
@@ -178,6 +180,10 @@ function frontend(plans: readonly TrafficPlanSpec[], opts: HaproxyRenderOptions,
   o.push('  http-request del-header x-forwarded-host');
   o.push('  http-request set-header x-forwarded-proto http');
   o.push('  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }');
+  // Hop-by-hop headers stay on their hop (Connection and Upgrade are HAProxy's own to manage; the headers
+  // a Connection header names cannot be expressed, see HAPROXY_LIMITS['connection-named-headers']).
+  for (const h of ['keep-alive', 'proxy-connection', 'te', 'trailer', 'proxy-authorization']) o.push(`  http-request del-header ${h}`);
+  for (const h of ['keep-alive', 'proxy-connection', 'trailer', 'proxy-authenticate']) o.push(`  http-response del-header ${h}`);
 
   // Rule 1: exact hosts, then wildcards, then headers; the first tenant in plan order wins a tie.
   interface T {
@@ -271,6 +277,14 @@ function fleetBackend(plan: TrafficPlanSpec, ctx: Ctx): string[] {
 
   o.push(`backend ${be}`);
   o.push('  balance roundrobin');
+  // The policy's body timeout: HAProxy waits for the body (up to its buffer) before picking a server,
+  // and answers 408 when it does not arrive in time, as the edge does.
+  const bodyMs = plan.timeouts?.requestBodyMs;
+  if (bodyMs !== undefined && bodyMs > 0) {
+    o.push('  option http-buffer-request');
+    o.push(`  timeout http-request ${bodyMs}ms`);
+  }
+  if (plan.timeouts?.responseMs !== undefined && plan.timeouts.responseMs > 0) o.push(`  timeout server ${plan.timeouts.responseMs}ms`);
   o.push('  option allbackups');
   o.push('  http-reuse always');
   o.push('  retries 1');

@@ -142,7 +142,10 @@ export class EtcdStore implements Store {
     if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) {
       throw errors.invalid(`invalid resourceVersion "${rv}"`, 'resourceVersion', 'pass a resourceVersion from a list or an object, or none to watch from now');
     }
-    const from = rv !== undefined && rv !== '' ? BigInt(rv) : BigInt(await this.revision());
+    const current = BigInt(await this.revision());
+    const from = rv !== undefined && rv !== '' ? BigInt(rv) : current;
+    // etcd itself would wait for that revision and deliver nothing until unrelated writes reach it.
+    if (from > current) throw errors.tooLargeResourceVersion(rv!, current.toString());
     const queue: WatchEvent[] = [];
     let failure: DroverError | undefined;
     let done = false;

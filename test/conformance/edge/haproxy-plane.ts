@@ -71,7 +71,7 @@ export function haproxyPlaneEntry(): DataPlaneEntry {
       findHaproxy() === undefined
         ? 'the haproxy binary is missing: install it with `apt-get install haproxy` (Debian/Ubuntu); `npm test` (scripts/test.mjs) installs it when run as root, as in CI'
         : undefined,
-    cannot: { 'update-on-open-connections': HAPROXY_LIMITS['update-on-open-connections'] },
+    cannot: { 'update-on-open-connections': HAPROXY_LIMITS['update-on-open-connections'], 'connection-named-headers': HAPROXY_LIMITS['connection-named-headers'] },
   };
 }
 

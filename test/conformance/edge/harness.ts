@@ -29,7 +29,7 @@ export interface DataPlane {
 }
 
 /** Behaviours of the traffic rules that not every data plane can express. */
-export type Behaviour = 'update-on-open-connections';
+export type Behaviour = 'update-on-open-connections' | 'request-body-timeout' | 'connection-named-headers';
 
 export interface DataPlaneEntry {
   name: string;

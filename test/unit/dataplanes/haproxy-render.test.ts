@@ -89,6 +89,16 @@ describe('renderHaproxyConfig', () => {
     has(cfg, 'nbthread 1');
   });
 
+  it('drops the standard hop-by-hop headers both ways; renders the policy\'s body and response timeouts per fleet', () => {
+    for (const h of ['keep-alive', 'te', 'trailer', 'proxy-authorization', 'proxy-connection']) has(cfg, `http-request del-header ${h}`);
+    for (const h of ['keep-alive', 'trailer', 'proxy-authenticate']) has(cfg, `http-response del-header ${h}`);
+    assert.ok(!lines(cfg).includes('option http-buffer-request'), 'no body buffering without a body timeout');
+    const timed = renderHaproxyConfig(representative({ timeouts: { requestBodyMs: 1500, responseMs: 9000 } }), { listen });
+    has(timed, 'option http-buffer-request');
+    has(timed, 'timeout http-request 1500ms');
+    has(timed, 'timeout server 9000ms');
+  });
+
   it('health: active checks from the plan, passive observation, on the one server per Prod that carries its traffic', () => {
     has(cfg, 'option httpchk GET /healthz');
     has(cfg, 'timeout check 500ms');

@@ -187,8 +187,30 @@ describe('header passes', () => {
     const h = upstreamRequestHeaders(['Host', 'shop.test', 'Connection', 'keep-alive', 'X-Forwarded-For', '10.0.0.1', 'X-Forwarded-Proto', 'https', 'Accept', '*/*'], { clientIp: '127.0.0.9', proto: 'http' });
     assert.deepEqual(h, ['Host', 'shop.test', 'Accept', '*/*', 'X-Forwarded-For', '10.0.0.1, 127.0.0.9', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'shop.test']);
     const up = upstreamRequestHeaders(['Connection', 'Upgrade', 'Upgrade', 'websocket'], { clientIp: '1', proto: 'http' }, true);
+    assert.ok(Array.isArray(up));
     assert.deepEqual(up.slice(0, 4), ['Connection', 'Upgrade', 'Upgrade', 'websocket']);
     assert.deepEqual(clientResponseHeaders(['Content-Type', 'text/plain', 'Transfer-Encoding', 'chunked', 'Keep-Alive', 'timeout=5'], ['x-drover-prod', 'a']), ['Content-Type', 'text/plain', 'x-drover-prod', 'a']);
+  });
+
+  it('drops the headers a Connection header names, both ways, and the whole standard hop-by-hop set', () => {
+    const h = upstreamRequestHeaders(
+      ['Host', 'shop.test', 'X-Secret', 's', 'Connection', 'keep-alive, X-Secret, x-other', 'X-Other', 'o', 'TE', 'trailers', 'Trailer', 'x', 'Proxy-Authorization', 'Basic x', 'Upgrade', 'h2c', 'Keep-Alive', 'timeout=5', 'Accept', '*/*'],
+      { clientIp: '127.0.0.9', proto: 'http' },
+      false,
+      true,
+    );
+    assert.deepEqual(h, ['Host', 'shop.test', 'Accept', '*/*', 'X-Forwarded-For', '127.0.0.9', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'shop.test']);
+    // Framing and Host are never dropped, whatever Connection says.
+    const framed = upstreamRequestHeaders(['Host', 'a', 'Content-Length', '3', 'Connection', 'content-length, host'], { clientIp: '1', proto: 'http' });
+    assert.deepEqual(framed, ['Host', 'a', 'Content-Length', '3', 'X-Forwarded-For', '1', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'a']);
+    assert.deepEqual(
+      clientResponseHeaders(['Content-Type', 'text/plain', 'X-Hop', '1', 'Connection', 'x-hop', 'Proxy-Authenticate', 'Basic', 'Trailer', 'x', 'Content-Length', '2'], []),
+      ['Content-Type', 'text/plain', 'Content-Length', '2'],
+    );
+  });
+
+  it('reports a second Host header as the client\'s mistake instead of forwarding it', () => {
+    assert.deepEqual(upstreamRequestHeaders(['Host', 'a.test', 'Host', 'b.test'], { clientIp: '1', proto: 'http' }), { clientError: 'the request has more than one Host header' });
   });
 
   it('host, cookie and method helpers', () => {

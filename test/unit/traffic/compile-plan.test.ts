@@ -96,6 +96,14 @@ describe('compilePlan', () => {
     assert.equal(plan.addProdHeader, false);
   });
 
+  it('carries the policy\'s timeouts into the plan, and none without them', () => {
+    const prods = [prod('a', 'tokyo-1')];
+    const timeouts = { requestBodyMs: 5000, responseMs: 20_000, upstreamIdleMs: 0 };
+    assert.deepEqual(compilePlan({ fleet, clusters, tenants: [], prods, policy: policy({ timeouts }) }).timeouts, timeouts);
+    assert.equal('timeouts' in compilePlan({ fleet, clusters, tenants: [], prods, policy: policy({}) }), false);
+    assert.throws(() => policy({ timeouts: { requestBodyMs: 2 ** 31 } }), /86400000|too_big|less than/i);
+  });
+
   it('a policy group for a domain without Prods is kept, empty', () => {
     const plan = compilePlan({ fleet, clusters, tenants: [], prods: [prod('a', 'tokyo-1')], policy: policy({ endpointGroups: [{ domain: 'osaka' }, { domain: 'tokyo' }] }) });
     assert.deepEqual(plan.groups.map((g) => [g.domain, g.endpoints.length]), [['osaka', 0], ['tokyo', 1]]);
