@@ -15,6 +15,8 @@
  *    A tenant whose Prods are all unhealthy is served by its healthy fallback Prods (the plan's `fallback`:
  *    where the scheduler would move it), else from the same failover pool. An empty pool is an
  *    unservable share: failClosed answers 503, failOpen tries the unhealthy endpoints.
+ * 5. A test tenant is served by its own (test) Prods and their fallbacks only: never by the groups, the
+ *    failover pool or fail-open over other endpoints. With none of them it is unservable (503).
  * 6. Endpoints not in the plan, or draining, are never picked for new requests.
  */
 import type { PlanEndpoint, PlanTenant, TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
@@ -39,6 +41,8 @@ export interface TenantRoute<E> {
    */
   readonly fallback: readonly E[];
   readonly fallbackHealthy: ReadonlySet<E>;
+  /** A test tenant: its own Prods and fallbacks only, never the groups, the pool or normal Prods. */
+  readonly test: boolean;
 }
 
 export interface FleetRoute<E> {
@@ -103,7 +107,7 @@ export class RouteTable<E extends EndpointRef> {
       fallback.push(e);
       if (isHealthy(e)) fallbackHealthy.add(e);
     }
-    const route: TenantRoute<E> = { name: t.name, fleet, assigned, healthy, healthyCount: healthy.size, fallback, fallbackHealthy };
+    const route: TenantRoute<E> = { name: t.name, fleet, assigned, healthy, healthyCount: healthy.size, fallback, fallbackHealthy, test: t.test === true };
     for (const h of t.hosts) {
       if (h.startsWith('*.')) {
         const suffix = h.slice(2);
@@ -171,10 +175,14 @@ export class RouteTable<E extends EndpointRef> {
         const e = pickAmong(tenant.fallback, tenant.fallbackHealthy, affinity, r, exclude);
         if (e) return { endpoint: e, reason: 'fallback' };
       }
-      const f = exclude ? fleet.failover.pickExcluding(exclude, r) : fleet.failover.pick(r);
-      if (f) return { endpoint: f, reason: 'failover' };
+      if (!tenant.test) {
+        const f = exclude ? fleet.failover.pickExcluding(exclude, r) : fleet.failover.pick(r);
+        if (f) return { endpoint: f, reason: 'failover' };
+      }
       return failOpen(fleet, r, exclude, tenant);
     }
+    // A test tenant with no test Prod is unservable: normal Prods must never see test users.
+    if (tenant?.test) return undefined;
     const g = exclude ? fleet.groups.pickExcluding(exclude, r) : fleet.groups.pick(r);
     if (g) return { endpoint: g, reason: 'group' };
     // An unservable share (null), no endpoints, or nothing else left to retry on.
@@ -196,6 +204,7 @@ function failOpen<E extends EndpointRef>(fleet: FleetRoute<E>, r: number, exclud
       if (!exclude?.(e)) return { endpoint: e, reason: 'failOpen' };
     }
   }
+  if (tenant?.test) return undefined;
   const e = exclude ? fleet.failOpen.pickExcluding(exclude, r) : fleet.failOpen.pick(r);
   return e ? { endpoint: e, reason: 'failOpen' } : undefined;
 }

@@ -25,6 +25,8 @@ export interface ControlPlaneConfig {
   edgeStatsUrls?: string[];
   /** Prometheus base URL for PromQL gates. */
   prometheusUrl?: string;
+  /** Server-wide eviction timeout for clusters that set none (default 5 min). */
+  evictionTimeoutMs?: number;
 }
 
 export interface RunningControlPlane {
@@ -62,6 +64,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         apiUrl: api.url,
         ...(cfg.edgeStatsUrls ? { edgeStatsUrls: cfg.edgeStatsUrls } : {}),
         ...(cfg.prometheusUrl ? { prometheusUrl: cfg.prometheusUrl } : {}),
+        ...(cfg.evictionTimeoutMs !== undefined ? { evictionTimeoutMs: cfg.evictionTimeoutMs } : {}),
       });
     } catch (e) {
       await api.close();

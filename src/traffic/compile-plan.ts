@@ -214,6 +214,7 @@ export function compileTenant(routing: FleetRouting, t: Tenant, fallback?: reado
     redundancy: t.spec.redundancy,
     prods: assigned,
     ...(spare.length > 0 ? { fallback: spare } : {}),
+    ...(t.spec.test ? { test: true as const } : {}),
   };
 }
 

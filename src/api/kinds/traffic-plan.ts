@@ -36,6 +36,11 @@ export const PlanTenant = z
      * is unhealthy, instead of the fleet's failover pool, so it lands where the control plane will put it.
      */
     fallback: z.array(z.string()).optional(),
+    /**
+     * A test tenant: served by its own (test) Prods and their fallbacks only — never by the endpoint
+     * groups, the failover pool or fail-open over normal Prods. With none serving it gets 503.
+     */
+    test: z.literal(true).optional(),
   })
   .strict();
 export type PlanTenant = z.infer<typeof PlanTenant>;

@@ -14,6 +14,7 @@ interface ServerOptions {
   bodyLimit?: string;
   historySize?: string;
   watchHeartbeat?: string;
+  evictionTimeout?: number;
 }
 
 // Literals rather than imports: the control plane (SQLite, controllers) loads only when this command runs,
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--no-controllers', 'serve the API and store only, without reconciling (API tests, debugging)')
     .addOption(new Option('--backend <backend>', 'store backend').choices(['sqlite', 'memory']).default('sqlite'))
     .option('--body-limit <bytes>', 'largest request body accepted', '1048576')
+    .option('--eviction-timeout <ms>', "how long a cluster may be NotReady before its Prods are replaced, for clusters without spec.evictionTimeoutMs (e.g. 5m; default 5 minutes)")
     .addOption(new Option('--history-size <n>', 'changes kept for watch replay').hideHelp())
     .addOption(new Option('--watch-heartbeat <ms>', 'interval of BOOKMARK lines on idle watches').hideHelp())
     .action(withExitCode(async (opts: ServerOptions) => runServer(opts)));
@@ -49,6 +51,7 @@ async function runServer(opts: ServerOptions): Promise<number> {
     ...(opts.bodyLimit ? { bodyLimitBytes: Number(opts.bodyLimit) } : {}),
     ...(opts.historySize ? { historySize: Number(opts.historySize) } : {}),
     ...(opts.watchHeartbeat ? { watchHeartbeatMs: Number(opts.watchHeartbeat) } : {}),
+    ...(opts.evictionTimeout !== undefined ? { evictionTimeoutMs: Number(opts.evictionTimeout) } : {}),
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`drover server listening on ${cp.url}`);

@@ -121,6 +121,7 @@ export function legacyCompilePlan(input: CompileInput): TrafficPlanSpec {
       ...(h ? { header: { name: (h.name ?? tenantHeader).toLowerCase(), value: h.value } } : {}),
       redundancy: t.spec.redundancy,
       prods: assigned,
+      ...(t.spec.test ? { test: true as const } : {}),
     });
   }
   tenants.sort((a, b) => byName(a.name, b.name));
