@@ -137,14 +137,12 @@ spec: { fleet: shop, version: v2, bake: 1s, gates: [] }
     assert.ok(ps.every((p) => p.status?.phase === 'Ready' && p.status.version === 'v2'), JSON.stringify(ps.map((p) => p.status)));
     assert.ok(!phases.has('Failed'), `no Prod went Failed during the release: ${[...phases].join(',')}`);
     const http = adminHttp();
-    const deps = (await http.request({ method: 'GET', path: '/apis/apps/v1/deployments', query: { labelSelector: 'drover.dev/fleet=shop' } })) as {
-      items: { spec: { template: { spec: { containers: { image: string }[] } } } }[];
-    };
+    type Deployments = { items: { spec: { template: { spec: { containers: { image: string }[] } } } }[] };
     // Retired Prods' namespaces are deleted (the simulated node confirms their pods' deletion).
     await waitFor(
       'only the 2 v2 Deployments left',
       async () => {
-        const now = (await http.request({ method: 'GET', path: '/apis/apps/v1/deployments', query: { labelSelector: 'drover.dev/fleet=shop' } })) as typeof deps;
+        const now = (await http.request({ method: 'GET', path: '/apis/apps/v1/deployments', query: { labelSelector: 'drover.dev/fleet=shop' } })) as Deployments;
         return now.items.length === 2 && now.items.every((d) => d.spec.template.spec.containers[0]?.image === 'registry.invalid/shop:v2');
       },
       90_000,
