@@ -15,8 +15,9 @@
  *    A tenant whose Prods are all unhealthy is served by its healthy fallback Prods (the plan's `fallback`:
  *    where the scheduler would move it), else from the same failover pool. An empty pool is an
  *    unservable share: failClosed answers 503, failOpen tries the unhealthy endpoints.
- * 5. A test tenant is served by its own (test) Prods and their fallbacks only: never by the groups, the
- *    failover pool or fail-open over other endpoints. With none of them it is unservable (503).
+ * 5. A test tenant is served by its own (test) Prods, their fallbacks, then any healthy test Prod of its
+ *    fleet: never by the groups, the failover pool or fail-open over normal Prods. With no test Prod
+ *    healthy it is unservable (503).
  * 6. Endpoints not in the plan, or draining, are never picked for new requests.
  */
 import type { PlanEndpoint, PlanTenant, TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
@@ -54,6 +55,12 @@ export interface FleetRoute<E> {
   readonly failover: WeightedPicker<E>;
   /** failOpen: every active endpoint, healthy or not. */
   readonly failOpen: WeightedPicker<E>;
+  /**
+   * Healthy active test Prods, evenly: the last resort of a test tenant whose own Prods are gone from
+   * the plan or down (e.g. the moment between a plan update and its route update while its test Prod is
+   * replaced) — a test tenant never reaches a normal Prod.
+   */
+  readonly testPool: WeightedPicker<E>;
 }
 
 export type PickReason = 'tenant' | 'fallback' | 'group' | 'failover' | 'failOpen';
@@ -175,14 +182,16 @@ export class RouteTable<E extends EndpointRef> {
         const e = pickAmong(tenant.fallback, tenant.fallbackHealthy, affinity, r, exclude);
         if (e) return { endpoint: e, reason: 'fallback' };
       }
-      if (!tenant.test) {
-        const f = exclude ? fleet.failover.pickExcluding(exclude, r) : fleet.failover.pick(r);
-        if (f) return { endpoint: f, reason: 'failover' };
-      }
+      const pool = tenant.test ? fleet.testPool : fleet.failover;
+      const f = exclude ? pool.pickExcluding(exclude, r) : pool.pick(r);
+      if (f) return { endpoint: f, reason: 'failover' };
       return failOpen(fleet, r, exclude, tenant);
     }
-    // A test tenant with no test Prod is unservable: normal Prods must never see test users.
-    if (tenant?.test) return undefined;
+    // A test tenant without a Prod of its own: any healthy test Prod of the fleet, never a normal one.
+    if (tenant?.test) {
+      const f = exclude ? fleet.testPool.pickExcluding(exclude, r) : fleet.testPool.pick(r);
+      return f ? { endpoint: f, reason: 'failover' } : undefined;
+    }
     const g = exclude ? fleet.groups.pickExcluding(exclude, r) : fleet.groups.pick(r);
     if (g) return { endpoint: g, reason: 'group' };
     // An unservable share (null), no endpoints, or nothing else left to retry on.
@@ -277,9 +286,15 @@ function buildFleet<E extends EndpointRef>(plan: TrafficPlanSpec, endpoints: Rea
     if (failoverTotal > 0) for (const [e, w] of failoverEntries) entries.push([e, (failedShare * w) / failoverTotal]);
     else entries.push([null, failedShare]);
   }
+  const testPool: [E, number][] = [];
+  for (const pe of plan.endpoints) {
+    const e = pe.role === 'test' ? usable(pe.prod) : undefined;
+    if (e) testPool.push([e, 1]);
+  }
   return {
     name: plan.fleet,
     plan,
+    testPool: new WeightedPicker(testPool),
     groups: new WeightedPicker(entries),
     failover: new WeightedPicker([...failoverEntries]),
     failOpen: new WeightedPicker([...open]),

@@ -13,7 +13,7 @@ import { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Release } from '../../../src/api/kinds/release.js';
 import { Tenant } from '../../../src/api/kinds/tenant.js';
-import type { TrafficPlan } from '../../../src/api/kinds/traffic-plan.js';
+import type { TrafficPlan, TrafficRoute } from '../../../src/api/kinds/traffic-plan.js';
 import type { AnyResource } from '../../../src/api/resource.js';
 import { controllerFactories } from '../../../src/controllers/index.js';
 import { isReleaseActive as releaseIsActive } from '../../../src/api/kinds/release.js';
@@ -208,8 +208,8 @@ export class World {
       this.checkCapacity(o.metadata.name);
     } else if (o.kind === 'Tenant' && ev.type !== 'DELETED') {
       this.checkTestTenants(o as Tenant);
-    } else if (o.kind === 'TrafficPlan' && ev.type !== 'DELETED') {
-      this.checkPlanRoles(o as TrafficPlan);
+    } else if (o.kind === 'TrafficRoute' && ev.type !== 'DELETED') {
+      this.checkRouteRoles(o as TrafficRoute);
     }
     this.checkSnapshots();
   }
@@ -269,12 +269,16 @@ export class World {
     }
   }
 
-  private checkPlanRoles(plan: TrafficPlan): void {
+  /** A tenant's route (what the edge executes for it) sends it only to Prods of its own role. */
+  private checkRouteRoles(route: TrafficRoute): void {
+    const plan = this.mirror.get<TrafficPlan>('TrafficPlan', route.spec.fleet);
+    if (!plan) return;
     const role = new Map(plan.spec.endpoints.map((e) => [e.prod, e.role] as const));
-    for (const pt of plan.spec.tenants) {
-      const t = this.mirror.get<Tenant>('Tenant', pt.name);
-      if (!t) continue;
-      for (const p of pt.prods) if ((role.get(p) === 'test') !== t.spec.test) this.violate('testTenants', `traffic plan sends ${t.spec.test ? 'test' : 'normal'} tenant ${pt.name} to ${role.get(p) ?? '?'} Prod ${p}`);
+    const t = this.mirror.get<Tenant>('Tenant', route.spec.name);
+    if (!t) return;
+    for (const p of [...route.spec.prods, ...(route.spec.fallback ?? [])]) {
+      const r = role.get(p);
+      if (r !== undefined && (r === 'test') !== t.spec.test) this.violate('testTenants', `traffic route sends ${t.spec.test ? 'test' : 'normal'} tenant ${route.spec.name} to ${r} Prod ${p}`);
     }
   }
 

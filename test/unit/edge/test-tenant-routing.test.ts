@@ -23,13 +23,15 @@ describe('test tenants at the edge', () => {
   for (const failMode of ['failClosed', 'failOpen'] as const) {
     const policy = TrafficPolicy.parse({ ...meta('web'), kind: 'TrafficPolicy', spec: { fleet: 'web', failMode } });
 
-    it(`a test tenant with no Prod gets no endpoint (503), never the groups (${failMode})`, () => {
+    it(`a test tenant with no Prod of its own goes to a test Prod, never the groups; with none healthy, 503 (${failMode})`, () => {
       const plan = compilePlan({ fleet, clusters, prods, tenants: [tenant('qa', [], true), tenant('shop', [])], policy });
       assert.equal(plan.tenants.find((t) => t.name === 'qa')?.test, true);
       assert.equal(plan.tenants.find((t) => t.name === 'shop')?.test, undefined);
       const endpoints = new Map(plan.endpoints.map((e) => [e.prod, { name: e.prod, cluster: e.cluster }] as const));
       const rt = new RouteTable([plan], endpoints, () => true);
-      for (let i = 0; i < 20; i++) assert.equal(rt.pick(rt.matchTenant(match('qa.test')), undefined, i / 20), undefined);
+      for (let i = 0; i < 20; i++) assert.equal(rt.pick(rt.matchTenant(match('qa.test')), undefined, i / 20)?.endpoint.name, 't1');
+      const noTest = new RouteTable([plan], endpoints, (e) => e.name !== 't1');
+      for (let i = 0; i < 20; i++) assert.equal(noTest.pick(noTest.matchTenant(match('qa.test')), undefined, i / 20), undefined);
       // A normal tenant without Prods is still served by the groups.
       assert.equal(rt.pick(rt.matchTenant(match('shop.test')), undefined, 0.5)?.reason, 'group');
     });
