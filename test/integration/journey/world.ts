@@ -312,7 +312,12 @@ export class World {
     // Spread: no domain with room left empty while another holds two or more of the fleet's Prods.
     if (!rolling && !releaseActive) {
       const perDomain = new Map<string, number>();
-      for (const p of counted) if (this.clusterOf(p)?.status?.phase === 'Ready') perDomain.set(domainOf.get(p.spec.cluster) ?? '?', (perDomain.get(domainOf.get(p.spec.cluster) ?? '?') ?? 0) + 1);
+      // A Prod of a NotReady cluster still counts for its domain: unreachable is not gone, and it is
+      // replaced only after its cluster's eviction timeout (issue 12), so its domain is not "empty" meanwhile.
+      for (const p of counted) {
+        const phase = this.clusterOf(p)?.status?.phase;
+        if (phase === 'Ready' || phase === 'NotReady') perDomain.set(domainOf.get(p.spec.cluster) ?? '?', (perDomain.get(domainOf.get(p.spec.cluster) ?? '?') ?? 0) + 1);
+      }
       const crowded = [...perDomain].filter(([, n]) => n >= 2);
       const roomy = open.filter((c) => occupancy(c.metadata.name) < c.spec.capacity.prods && !perDomain.has(clusterDomain(c)));
       if (crowded.length > 0 && roomy.length > 0) {
