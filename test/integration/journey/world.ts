@@ -255,8 +255,17 @@ export class World {
     if (this.releases().some(releaseIsActive)) return;
     const all = this.prods();
     const names = new Set(all.filter((p) => !p.spec.retire).map((p) => p.metadata.name));
+    // Evacuating a draining cluster builds every successor at once on purpose (the operator asked for the
+    // cluster to be emptied; each old Prod serves until its successor takes over): not a rollout.
+    const draining = (name: string) => this.mirror.get<Cluster>('Cluster', all.find((x) => x.metadata.name === name)?.spec.cluster ?? '')?.spec.draining === true;
     const rolling = all.filter(
-      (p) => !p.spec.retire && p.spec.replaces !== undefined && names.has(p.spec.replaces) && !p.metadata.labels[LABEL_RELEASE] && !p.metadata.labels[LABEL_REPLACE],
+      (p) =>
+        !p.spec.retire &&
+        p.spec.replaces !== undefined &&
+        names.has(p.spec.replaces) &&
+        !p.metadata.labels[LABEL_RELEASE] &&
+        !p.metadata.labels[LABEL_REPLACE] &&
+        !draining(p.spec.replaces),
     );
     if (rolling.length > 1) this.violate('oneRollout', `${rolling.length} Prods of ${FLEET} replaced at once outside a release: ${rolling.map((p) => `${p.metadata.name}→${p.spec.replaces}`).join(', ')}`);
   }
