@@ -2,8 +2,7 @@
  * The operator journey of issue 11 on `drover up` (real processes, built dist, loopback traffic to every
  * tenant through the edge): release v2 → cluster replace → chaos kill-cluster → chaos restore → cluster
  * drain → template change mid-release. Every step must cost 0 failed requests while capacity exists.
- * Steps whose fix is not merged on this branch are `todo` with the issue item; their assertions stay,
- * the lead removes the `todo` once the fix is in. Run (after `npx tsc -p tsconfig.build.json`):
+ * Every step is a plain test (the fixes of issues 11 and 12 are in). Run (after `npx tsc -p tsconfig.build.json`):
  *   flock /tmp/drover-heavy.lock nice -n 10 node --import tsx --test --test-concurrency=1 test/e2e/journey/journey.test.ts
  */
 import assert from 'node:assert/strict';
@@ -40,7 +39,7 @@ describe('operator journey on drover up (real processes, traffic to every tenant
     noFailures(r);
   });
 
-  it('cluster replace after a release moves every Prod, or fails saying why', { todo: 'issue 11 item 2: replace moves nothing after a release' }, () => {
+  it('cluster replace after a release moves every Prod, or fails saying why', () => {
     const r = j.replaced;
     assert.ok(r, 'the replace step ran');
     assert.ok(r.moved > 0 || r.code !== 0, `replace exited ${r.code} having moved ${r.moved} Prods: ${r.out}`);
@@ -63,12 +62,12 @@ describe('operator journey on drover up (real processes, traffic to every tenant
     assert.equal(r.code, 0, r.note);
   });
 
-  it('after kill, restore and drain, redundant tenants are in two domains (room exists)', { todo: 'issue 11 item 4: a restored domain stays empty, the drain leaves redundant tenants in one domain' }, async () => {
+  it('after kill, restore and drain, redundant tenants are in two domains (room exists)', async () => {
     const single = await j.singleDomainTenants();
     assert.deepEqual(single, [], `redundant tenants in fewer than two domains: ${JSON.stringify(single)}`);
   });
 
-  it('template change in the middle of a release: 0 failed requests', { todo: 'issue 11 item 1: a template change restarts every Prod at once' }, async () => {
+  it('template change in the middle of a release: 0 failed requests', async () => {
     noFailures(await j.templateChangeMidRelease());
   });
 });

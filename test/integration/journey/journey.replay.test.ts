@@ -1,8 +1,7 @@
 /**
  * Operator journeys as fixed sequences: every counterexample the model test (journey.model.test.ts)
  * found, shrunk, plus the sequences of issue 11 as reported. Same world, same invariants, same checks
- * per step. A replay marked `todo` shows a bug whose fix is not merged on this branch: the lead removes
- * the `todo` once the fix named in it is merged, and the replay must then pass.
+ * per step. Each failed before the fix named in its comment or title (issues 11 and 12); all must pass.
  */
 import { describe, it } from 'node:test';
 import {
@@ -39,61 +38,61 @@ async function replay(cmds: JourneyCommand[], only: readonly Rule[] = rules): Pr
 }
 
 describe('operator journeys, replayed (real controllers and agents on a MemoryStore)', () => {
-  it('a harmless env change rolls Prod by Prod, never restarting Prods in place', { todo: 'issue 11 item 1: a template change restarts every Prod in place' }, () =>
+  it('a harmless env change rolls Prod by Prod, never restarting Prods in place', () =>
     replay([new SetAppEnv('b')], ['snapshot', 'oneRollout', 'served', 'healthyKept']),
   );
 
-  it('a template that does not start stops its rollout after the first Prod', { todo: 'issue 11 item 1: a broken template fails every Prod at once' }, () =>
+  it('a template that does not start stops its rollout after the first Prod', () =>
     replay([new SetBrokenArgs(true)], ['oneFailed', 'served', 'healthyKept']),
   );
 
-  it('a release never puts more Prods on a cluster than its capacity', { todo: 'issue 11 item 3: overcommit (release successors ignore capacity)' }, () =>
+  it('a release never puts more Prods on a cluster than its capacity', () =>
     replay([new StartRelease('v2')], ['capacity']),
   );
 
-  it('a version change after losing two clusters stays within capacity', { todo: 'issue 11 item 3: overcommit (rolling successors ignore capacity)' }, () =>
+  it('a version change after losing two clusters stays within capacity', () =>
     replay([new KillCluster('tokyo'), new KillCluster('onprem'), new SetVersion('v3')], ['capacity']),
   );
 
-  it('cluster replace after a release moves every Prod, or fails saying why', { todo: 'issue 11 item 2: replace moves nothing after a release' }, () =>
+  it('cluster replace after a release moves every Prod, or fails saying why', () =>
     replay([new StartRelease('v2'), new ReplaceCluster('onprem', 'osaka')], ['saysWhy']),
   );
 
-  it('after kill and restore, the fleet uses the restored domain again', { todo: 'issue 11 item 4 (and issue 12 "spreads back"): a restored domain stays empty' }, () =>
+  it('after kill and restore, the fleet uses the restored domain again', () =>
     replay([new KillCluster('osaka'), new RestoreCluster('osaka')], ['spread']),
   );
 
-  it('cluster replace after a rolling version change moves every Prod, or fails saying why', { todo: 'issue 11 item 2: replace skips Prods that keep spec.replaces (here from a rolling version change)' }, () =>
+  it('cluster replace after a rolling version change moves every Prod, or fails saying why', () =>
     replay([new SetVersion('v2'), new ReplaceCluster('osaka', 'tokyo')], ['saysWhy']),
   );
 
-  it('a new cluster in a new domain is used to spread the fleet', { todo: 'issue 11 item 4 / issue 12: the fleet never spreads onto a domain that (re)appears' }, () =>
+  it('a new cluster in a new domain is used to spread the fleet', () =>
     replay([new AddCluster('kobe', 3)], ['spread']),
   );
 
-  it('a drain of the test Prod\'s cluster first builds a test Prod elsewhere, then moves the test tenant', { todo: 'issue 11 item 4: the test tenant qa gets no Prod' }, () =>
+  it('a drain of the test Prod\'s cluster first builds a test Prod elsewhere, then moves the test tenant', () =>
     replay([new ClusterOp('onprem', 'drain')], ['served', 'testTenants']),
   );
 
-  it('kill, restore, drain: the drain keeps redundancy and moves every tenant while room exists', { todo: 'issue 11 item 4: drain loses redundancy while room exists' }, () =>
+  it('kill, restore, drain: the drain keeps redundancy and moves every tenant while room exists', () =>
     replay([new KillCluster('osaka'), new RestoreCluster('osaka'), new ClusterOp('onprem', 'drain')], ['redundancy', 'drain', 'served', 'testTenants']),
   );
 
-  it('a paused agent (workloads running) loses no Prod', { todo: 'issue 12 items 2-3: Prods deleted at once when a cluster is NotReady' }, () =>
+  it('a paused agent (workloads running) loses no Prod', () =>
     replay([new PauseAgent('tokyo')], ['patience', 'served']),
   );
 
   // Shrunk by fast-check (PROPERTY_SHRINK=1, seed 702) from
   // [RemoveTenant("t1"), StartRelease("v3"), ActOnRelease("abort"), PauseAgent("onprem"), KillCluster("extra1")].
-  it('abort of a succeeded release acts or says why not', { todo: 'issue 11 item 8: abort of a finished release exits 0 doing nothing' }, () =>
+  it('abort of a succeeded release acts or says why not', () =>
     replay([new StartRelease('v2'), new ActOnRelease('abort')], ['saysWhy']),
   );
 
-  it('abort of a rolled-back release acts or says why not', { todo: 'issue 11 item 8: abort of a finished release exits 0 doing nothing' }, () =>
+  it('abort of a rolled-back release acts or says why not', () =>
     replay([new StartRelease('bad1'), new ActOnRelease('abort')], ['saysWhy']),
   );
 
-  it('rollback of a finished release acts or says why not', { todo: 'issue 11 item 8: rollback of a Succeeded release does nothing' }, () =>
+  it('rollback of a finished release acts or says why not', () =>
     replay([new StartRelease('v2'), new ActOnRelease('rollback')], ['saysWhy']),
   );
 });
