@@ -101,7 +101,8 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
       const ps = await live();
       return ps.some((p) => p.spec.cluster === 'a') ? undefined : ps;
     }, 20_000);
-    assert.equal(after.filter((p) => p.spec.cluster === 'd').length, onA.length);
+    // d is a new failure domain: besides the moved Prods, the fleet may spread one more onto it (fleet rule 7).
+    assert.ok(after.filter((p) => p.spec.cluster === 'd').length >= onA.length);
     assert.equal(after.length, 6);
   });
 
