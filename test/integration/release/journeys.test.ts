@@ -93,13 +93,24 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
     assert.ok(onA.length > 0 && onA.every((p) => p.spec.replaces !== undefined), 'the Prods on a are successors a release created');
 
     await addCluster(store, 'd');
+    // d is a new failure domain: the fleet may first spread a Prod onto it (fleet rule 7). Let that settle,
+    // so that replace does not meet a Prod mid-move (it would rightly skip it and say so).
+    await waitFor('the fleet settled after d joined', async () => {
+      const ps = await live();
+      const names = new Set(ps.map((p) => p.metadata.name));
+      const onD = ps.some((p) => p.spec.cluster === 'd');
+      return onD && ps.length === 6 && ps.every((p) => p.spec.replaces === undefined || !names.has(p.spec.replaces)) ? true : undefined;
+    }, 20_000);
+    const stillOnA = (await live()).filter((p) => p.spec.cluster === 'a');
     const res = await replaceCluster(store, 'a', 'd', { pollMs: 10, timeoutMs: 20_000 });
     assert.equal(res.ok, true, res.message);
     assert.deepEqual(res.skipped, []);
-    assert.deepEqual(res.moved.map((m) => m.from).sort(), onA.map((p) => p.metadata.name).sort());
+    assert.deepEqual(res.moved.map((m) => m.from).sort(), stillOnA.map((p) => p.metadata.name).sort());
+    assert.ok(stillOnA.length > 0 && stillOnA.every((p) => p.spec.replaces !== undefined), 'release-made Prods are among those moved');
     const after = await waitFor('the Prods on a to be gone', async () => {
       const ps = await live();
-      return ps.some((p) => p.spec.cluster === 'a') ? undefined : ps;
+      // …and no successor in flight (a spread-back move may be under way).
+      return ps.some((p) => p.spec.cluster === 'a') || ps.length !== 6 ? undefined : ps;
     }, 20_000);
     // d is a new failure domain: besides the moved Prods, the fleet may spread one more onto it (fleet rule 7).
     assert.ok(after.filter((p) => p.spec.cluster === 'd').length >= onA.length);
