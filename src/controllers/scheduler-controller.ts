@@ -21,6 +21,7 @@ import type { AssignResult } from '../scheduler/model.js';
 import { canonicalJson, nowIso } from '../store/object-semantics.js';
 import type { Store } from '../store/store.js';
 import type { ControlPlaneOptions } from './index.js';
+import { runPool } from '../runtime/run-pool.js';
 
 export const SCHEDULED_CONDITION = 'Scheduled' as const;
 export const MovedEventReason = 'TenantsMoved' as const;
@@ -340,23 +341,6 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
   return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Runs the tasks with at most `limit` in flight; every task runs, then the first failure is thrown. */
-async function runPool(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const task = tasks[next++];
-      try {
-        await task?.();
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (failure) throw failure.error;
-}
 
 function sameStatus(a: TenantStatus | undefined, b: TenantStatus): boolean {
   const strip = (s: TenantStatus | undefined) =>

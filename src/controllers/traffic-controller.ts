@@ -28,6 +28,7 @@ import { schedulingSignature } from '../scheduler/signature.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import { compileFleet, compileTenant, planContent, type FleetRouting } from '../traffic/compile-plan.js';
 import type { ControllerFactory } from './index.js';
+import { runPool } from '../runtime/run-pool.js';
 
 const TENANT_PREFIX = 'tenant/';
 /**
@@ -295,23 +296,6 @@ function yieldToLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
 
-/** Runs the tasks with at most `limit` in flight; every task runs, then the first failure is thrown. */
-async function runPool(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const task = tasks[next++];
-      try {
-        await task?.();
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (failure) throw failure.error;
-}
 
 async function deleteIgnoringNotFound(ctx: ReconcileContext, kind: string, key: string): Promise<void> {
   try {
