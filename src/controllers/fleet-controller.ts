@@ -121,7 +121,9 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
         if (p.spec.fleet !== key && p.status?.phase !== 'Retired') otherFleetsOnCluster.set(p.spec.cluster, (otherFleetsOnCluster.get(p.spec.cluster) ?? 0) + 1);
       }
       startedAtMs ??= nowMs;
-      const holdMs = opts.startupHoldMs ?? 2 * Math.max(0, ...clusters.items.map(heartbeatGraceMs));
+      // The hold covers the clusters whose Prods could be evicted (the NotReady ones): one cluster with a long
+      // grace must not keep a lost cluster's Prods from being replaced for twice that long.
+      const holdMs = opts.startupHoldMs ?? 2 * Math.max(0, ...clusters.items.filter((c) => c.status?.phase === 'NotReady').map(heartbeatGraceMs));
       const recent = (evictedAt.get(key) ?? []).filter((t) => t > nowMs - EVICTION_WINDOW_MS);
       const limit = Math.max(1, Math.ceil(((fleet?.spec.prods ?? 0) * evictionPercent) / 100));
       const oldest = recent[0];
