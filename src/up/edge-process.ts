@@ -6,7 +6,8 @@
  * and fails with the edge's own last words when it exits instead.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { fileSize, readSince } from '../drivers/local/log-file.js';
+import { closeSync, openSync } from 'node:fs';
 import { DroverError } from '../errors.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { droverBin } from './agent-process.js';
@@ -95,25 +96,13 @@ export class EdgeProcess {
   }
 }
 
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
 
 /** The last lines the edge wrote after `from`, on one line. */
 function tail(path: string, from: number): string | undefined {
-  const size = fileSize(path);
-  if (size <= from) return undefined;
-  const start = Math.max(from, size - 2048);
-  const buf = Buffer.alloc(size - start);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, buf, 0, buf.length, start);
-  } finally {
-    closeSync(fd);
-  }
-  return buf.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' | ');
+  return readSince(path, from, 2048)
+    ?.split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-3)
+    .join(' | ');
 }

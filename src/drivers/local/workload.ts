@@ -8,7 +8,8 @@
  * EPIPE, and the tail of stderr is still there to explain a failed start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { fileSize, readSince } from './log-file.js';
 import { join } from 'node:path';
 import type { WorkloadObservation, WorkloadState } from '../driver.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
@@ -237,27 +238,11 @@ export class Workload {
   }
 }
 
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
 
 /** The useful tail (stderr-tail.ts) of what was written to `path` after `from`, for a status message. */
 function lastLine(path: string, from: number): string | undefined {
-  const size = fileSize(path);
-  if (size <= from) return undefined;
-  const start = Math.max(from, size - 4096);
-  const buf = Buffer.alloc(size - start);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, buf, 0, buf.length, start);
-  } finally {
-    closeSync(fd);
-  }
-  return stderrTail(buf.toString('utf8'));
+  const text = readSince(path, from, 4096);
+  return text === undefined ? undefined : stderrTail(text);
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
