@@ -8,7 +8,6 @@ import type { Cluster } from '../api/kinds/cluster.js';
 import type { AppSpec, Fleet } from '../api/kinds/fleet.js';
 import type { Prod, ProdTemplate } from '../api/kinds/prod.js';
 import { prodTemplate } from '../api/template.js';
-import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
 import { placeNextProd } from '../scheduler/place-prods.js';
 import type { Store } from '../store/store.js';
@@ -157,19 +156,8 @@ export function isServing(p: Prod, version: string): boolean {
   return created === undefined || Date.parse(s.readySince) >= Date.parse(created) - 1000;
 }
 
-/** Read-modify-write with compare-and-swap, retried on conflicts. Returns undefined when it is gone. */
-export async function mutate<T extends AnyResource>(store: Store, kind: string, name: string, fn: (obj: T) => boolean | void): Promise<T | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    const obj = await store.get<T>(kind, name);
-    if (!obj) return undefined;
-    if (fn(obj) === false) return obj;
-    try {
-      return await store.update(obj);
-    } catch (e) {
-      if (!isDroverError(e, 'DROVER_E_CONFLICT') || attempt >= 4) throw e;
-    }
-  }
-}
+export { mutate } from '../store/mutate.js';
+import { mutate } from '../store/mutate.js';
 
 export const setTakeover = (store: Store, name: string, on: boolean) =>
   mutate<Prod>(store, 'Prod', name, (p) => {
