@@ -15,6 +15,7 @@
  * - watch(from) yields every change with revision > from, in order, then live changes. A `from` older
  *   than the oldest retained change throws DROVER_E_GONE: the client must list again.
  */
+import type { KindMap, KindName } from '../api/kind-map.js';
 import type { AnyResource } from '../api/resource.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -47,7 +48,10 @@ export interface WatchOptions {
 }
 
 export interface Store {
+  /** A known kind's name gives its type: `get('Fleet', n)` is a `Fleet | undefined`. */
+  get<K extends KindName>(kind: K, name: string): Promise<KindMap[K] | undefined>;
   get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined>;
+  list<K extends KindName>(kind: K, opts?: ListOptions): Promise<ListResult<KindMap[K]>>;
   list<T extends AnyResource = AnyResource>(kind: string, opts?: ListOptions): Promise<ListResult<T>>;
   create<T extends AnyResource>(obj: T): Promise<T>;
   update<T extends AnyResource>(obj: T): Promise<T>;

@@ -83,7 +83,7 @@ describe('SQLite store survives SIGKILL', () => {
           assert.ok(o, `round ${round}: acknowledged Prod ${name} (rev ${ack.rev}) is missing`);
           const rev = BigInt(o.metadata.resourceVersion ?? '0');
           assert.ok(rev >= ack.rev, `round ${round}: ${name} is at rev ${rev}, older than acknowledged ${ack.rev}`);
-          assert.ok((o.spec as { counter: number }).counter >= ack.counter, `round ${round}: ${name} lost acknowledged update ${ack.counter}`);
+          assert.ok((o.spec as unknown as { counter: number }).counter >= ack.counter, `round ${round}: ${name} lost acknowledged update ${ack.counter}`);
           if (ack.rev > maxRev) maxRev = ack.rev;
         }
         assert.ok(BigInt(await store.revision()) >= maxRev, 'store revision is behind an acknowledged write');
