@@ -8,13 +8,14 @@
  * the same data directory to adopt it; only a deliberate SIGTERM/SIGINT stops workloads.
  */
 import { resolve } from 'node:path';
-import type { Cluster } from '../api/kinds/cluster.js';
+import { ANNOTATION_AGENT_STATE_DIR } from '../api/labels.js';
 import type { Store } from '../store/store.js';
 import { isAlive } from '../drivers/local/process-table.js';
 import { Agent } from './agent.js';
 import { driverFactories, driverProviders } from './drivers.js';
 
-export const agentStateDirAnnotation = 'drover.dev/agent-state-dir';
+/** Kept for importers elsewhere (src/up/chaos.ts); the key lives in src/api/labels.ts. */
+export { ANNOTATION_AGENT_STATE_DIR as agentStateDirAnnotation } from '../api/labels.js';
 
 export interface RunAgentOptions {
   store: Store;
@@ -33,7 +34,7 @@ export interface RunAgentOptions {
 
 export async function runAgent(opts: RunAgentOptions): Promise<number> {
   // The stored Cluster, if the control plane answers now; drivers that need it say so in their settings.
-  const clusterObject = await opts.store.get<Cluster>('Cluster', opts.cluster).catch(() => undefined);
+  const clusterObject = await opts.store.get('Cluster', opts.cluster).catch(() => undefined);
   // `drover cluster add` then `drover agent --cluster NAME` must run that cluster's driver, not local.
   const stored = clusterObject?.spec.provider;
   const provider = opts.provider ?? (stored === 'eks' ? 'kubernetes' : stored) ?? 'local';
@@ -52,7 +53,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<number> {
       ...(opts.region !== undefined ? { region: opts.region } : {}),
       ...(opts.domain !== undefined ? { domain: opts.domain } : {}),
       ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
-      annotations: driver.provider === 'local' ? { [agentStateDirAnnotation]: stateDir } : {},
+      annotations: driver.provider === 'local' ? { [ANNOTATION_AGENT_STATE_DIR]: stateDir } : {},
     },
     log: opts.log,
   });

@@ -7,7 +7,7 @@ import { clusterDomain, type Cluster } from '../api/kinds/cluster.js';
 import type { Prod } from '../api/kinds/prod.js';
 import type { Tenant } from '../api/kinds/tenant.js';
 import { errors } from '../errors.js';
-import { mutate } from '../release/successor.js';
+import { mutate } from '../store/mutate.js';
 import type { Store } from '../store/store.js';
 
 export const ClusterOp = ['cordon', 'uncordon', 'drain'] as const;
@@ -65,7 +65,7 @@ export function drainReport(cluster: string, clusters: readonly Cluster[], prods
 }
 
 export async function readDrainReport(store: Store, cluster: string): Promise<DrainReport> {
-  const [clusters, prods, tenants] = await Promise.all([store.list<Cluster>('Cluster'), store.list<Prod>('Prod'), store.list<Tenant>('Tenant')]);
+  const [clusters, prods, tenants] = await Promise.all([store.list('Cluster'), store.list('Prod'), store.list('Tenant')]);
   return drainReport(cluster, clusters.items, prods.items, tenants.items);
 }
 

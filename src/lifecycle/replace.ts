@@ -19,11 +19,11 @@
  * Release (the release builds its successors next to their predecessors). A replace that leaves any Prod
  * behind is not ok: the command says which and why, and exits non-zero.
  */
-import type { Cluster } from '../api/kinds/cluster.js';
 import type { Prod } from '../api/kinds/prod.js';
 import { isReleaseActive, type Release } from '../api/kinds/release.js';
+import { LABEL_REPLACE } from '../api/labels.js';
 import { errors } from '../errors.js';
-import { buildSuccessor, ensureSuccessor, isServing, isSuccessorInFlight, LABEL_REPLACE, retireProd, revertSuccessor, setTakeover, successorName } from '../release/successor.js';
+import { buildSuccessor, ensureSuccessor, isServing, isSuccessorInFlight, retireProd, revertSuccessor, setTakeover, successorName } from '../release/successor.js';
 import type { Store } from '../store/store.js';
 import { setClusterState } from './cluster-ops.js';
 
@@ -74,14 +74,14 @@ export async function replaceCluster(
 ): Promise<ReplaceResult> {
   const report = opts.onProgress ?? (() => {});
   if (oldName === newName) throw errors.invalid(`cannot replace cluster ${oldName} with itself`, 'with', 'name another cluster: drover cluster replace OLD --with NEW');
-  if (!(await store.get<Cluster>('Cluster', oldName))) throw errors.notFound('Cluster', oldName);
-  const target = await store.get<Cluster>('Cluster', newName);
+  if (!(await store.get('Cluster', oldName))) throw errors.notFound('Cluster', oldName);
+  const target = await store.get('Cluster', newName);
   if (!target) throw errors.notFound('Cluster', newName);
   if (target.spec.cordoned || target.spec.draining) throw errors.invalid(`cluster ${newName} is cordoned or draining`, 'with', `uncordon it first: drover cluster uncordon ${newName}`);
   await setClusterState(store, oldName, 'cordon');
   report({ step: 'cordoned', message: `${oldName} cordoned: no new Prods` });
 
-  const [all, releases] = await Promise.all([store.list<Prod>('Prod'), store.list<Release>('Release')]);
+  const [all, releases] = await Promise.all([store.list('Prod'), store.list('Release')]);
   const { move: preds, skip: skipped } = replaceCandidates(oldName, all.items, releases.items);
   for (const s of skipped) report({ step: 'skipped', prod: s.prod, message: `${s.prod} not moved: ${s.reason}` });
   const pairs: { pred: Prod; succ: string }[] = [];
@@ -99,7 +99,7 @@ export async function replaceCluster(
   while (swapped.size < pairs.length) {
     for (const { pred, succ } of pairs) {
       if (swapped.has(succ)) continue;
-      const p = await store.get<Prod>('Prod', succ);
+      const p = await store.get('Prod', succ);
       if (!p || p.status?.phase === 'Failed' || Date.now() > end || opts.signal?.aborted) {
         const why = !p ? `${succ} disappeared` : p.status?.phase === 'Failed' ? `${succ} failed: ${p.status.message ?? ''}` : `timed out waiting for ${succ}`;
         report({ step: 'failed', prod: pred.metadata.name, successor: succ, message: why });

@@ -4,20 +4,18 @@
  *
  * Names are `<involvedName>-<hash>`: the brief sketched `<name>.<hash>` as Kubernetes does, but object
  * names here are DNS-1123 labels, which have no dots. The hash covers kind, reason and message.
- * Labels `drover.dev/involved-kind` and `drover.dev/involved-name` let a client list one object's events.
+ * Labels LABEL_INVOLVED_KIND and LABEL_INVOLVED_NAME (src/api/labels.ts) let a client list one object's events.
  */
 import { createHash } from 'node:crypto';
+import { LABEL_INVOLVED_KIND, LABEL_INVOLVED_NAME } from '../api/labels.js';
 import { API_VERSION } from '../api/meta.js';
 import type { Event } from '../api/kinds/event.js';
 import type { AnyResource } from '../api/resource.js';
-import { isDroverError } from '../errors.js';
+import { createOrUpdate } from '../store/mutate.js';
 import type { Store } from '../store/store.js';
 
 export const eventTypes = ['Normal', 'Warning'] as const;
 export type EventType = (typeof eventTypes)[number];
-
-export const involvedKindLabel = 'drover.dev/involved-kind';
-export const involvedNameLabel = 'drover.dev/involved-name';
 
 export function eventName(obj: AnyResource, reason: string, message: string): string {
   const hash = createHash('sha256').update(`${obj.kind}\n${reason}\n${message}`).digest('hex').slice(0, 10);
@@ -30,7 +28,7 @@ export interface RecordEventOptions {
   now?: () => Date;
 }
 
-/** Writes (or bumps) the Event; retries a lost race a few times. Throws only store errors. */
+/** Writes (or bumps) the Event through createOrUpdate (a lost race re-reads and bumps). Throws only store errors. */
 export async function recordEvent(
   store: Store,
   obj: AnyResource,
@@ -41,39 +39,28 @@ export async function recordEvent(
 ): Promise<Event> {
   const name = eventName(obj, reason, message);
   const now = (opts.now ?? (() => new Date()))().toISOString();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const existing = await store.get<Event>('Event', name);
-      if (existing) {
-        return await store.update<Event>({
-          ...existing,
-          spec: { ...existing.spec, count: existing.spec.count + 1, lastTimestamp: now },
-        });
-      }
-      return await store.create<Event>({
-        apiVersion: API_VERSION,
-        kind: 'Event',
-        metadata: {
-          name,
-          labels: { [involvedKindLabel]: obj.kind, [involvedNameLabel]: obj.metadata.name },
-          annotations: {},
-          finalizers: [],
-          ownerReferences: [],
-        },
-        spec: {
-          involvedObject: { kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) },
-          type,
-          reason,
-          message,
-          count: 1,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          source: opts.source ?? 'drover',
-        },
-      });
-    } catch (e) {
-      const raced = isDroverError(e, 'DROVER_E_CONFLICT') || isDroverError(e, 'DROVER_E_ALREADY_EXISTS');
-      if (!raced || attempt >= 3) throw e;
-    }
-  }
+  const first: Event = {
+    apiVersion: API_VERSION,
+    kind: 'Event',
+    metadata: {
+      name,
+      labels: { [LABEL_INVOLVED_KIND]: obj.kind, [LABEL_INVOLVED_NAME]: obj.metadata.name },
+      annotations: {},
+      finalizers: [],
+      ownerReferences: [],
+    },
+    spec: {
+      involvedObject: { kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) },
+      type,
+      reason,
+      message,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: opts.source ?? 'drover',
+    },
+  };
+  return createOrUpdate(store, first, (existing) => {
+    existing.spec = { ...existing.spec, count: existing.spec.count + 1, lastTimestamp: now };
+  });
 }

@@ -3,4 +3,4 @@
  * room elsewhere, or a Release owns the fleet's successors). Until then a drain only builds: the Prod
  * keeps its tenants until its successor takes them over, so a drain keeps redundancy where room exists.
  */
-export const evacuationBlockedAnnotation = 'drover.dev/evacuation-blocked';
+export { ANNOTATION_EVACUATION_BLOCKED as evacuationBlockedAnnotation } from '../api/labels.js';

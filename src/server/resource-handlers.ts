@@ -7,7 +7,8 @@ import { API_VERSION } from '../api/meta.js';
 import { findKind, type KindInfo } from '../api/registry.js';
 import type { AnyResource } from '../api/resource.js';
 import { validateResource } from '../api/validate.js';
-import { DroverError, errors, isDroverError } from '../errors.js';
+import { DroverError, errors } from '../errors.js';
+import { retryOnConflict } from '../store/mutate.js';
 import type { Store } from '../store/store.js';
 import type { Admission } from './admission.js';
 import { requireAdmin, type Role } from './auth.js';
@@ -92,17 +93,15 @@ export async function patchObject(ctx: HandlerContext, req: IncomingMessage, nam
     throw new DroverError('DROVER_E_BAD_REQUEST', 'a merge patch must be a JSON object', { fix: 'send e.g. {"spec":{"prods":5}}' });
   }
   const pinned = (patch as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion !== undefined;
-  for (let attempt = 0; ; attempt++) {
+  const attempt = async (): Promise<Answer> => {
     const current = await ctx.store.get(ctx.info.kind, name);
     if (!current) throw errors.notFound(ctx.info.kind, name);
     const merged = applyMergePatch(current, patch) as AnyResource;
     const resource = validateFor(ctx.info, merged, name);
-    try {
-      return { status: 200, body: status ? await ctx.store.updateStatus(resource) : await admitted(ctx, resource, () => ctx.store.update(resource)) };
-    } catch (e) {
-      if (pinned || attempt >= 4 || !isDroverError(e, 'DROVER_E_CONFLICT')) throw e;
-    }
-  }
+    return { status: 200, body: status ? await ctx.store.updateStatus(resource) : await admitted(ctx, resource, () => ctx.store.update(resource)) };
+  };
+  // A patch pinned to a resourceVersion must fail on a stale one (409), never be re-applied to a newer object.
+  return pinned ? attempt() : retryOnConflict(attempt);
 }
 
 export async function deleteObject(ctx: HandlerContext, name: string, query: URLSearchParams): Promise<Answer> {

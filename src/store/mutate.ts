@@ -18,7 +18,11 @@ export function isWriteConflict(e: unknown): boolean {
   return isDroverError(e, 'DROVER_E_CONFLICT');
 }
 
-async function retryOnConflict<R>(attempt: () => Promise<R>): Promise<R> {
+/**
+ * Runs `attempt` again on a write conflict, up to CONFLICT_ATTEMPTS times. `attempt` must read what it
+ * writes afresh each time. For writes that are not a plain update (the API's merge patch with admission).
+ */
+export async function retryOnConflict<R>(attempt: () => Promise<R>): Promise<R> {
   for (let n = 1; ; n++) {
     try {
       return await attempt();

@@ -12,12 +12,13 @@ import type { Cluster } from '../../api/kinds/cluster.js';
 import type { Fleet } from '../../api/kinds/fleet.js';
 import { prodApp } from '../../api/template.js';
 import type { Prod } from '../../api/kinds/prod.js';
+import { LABEL_CLUSTER, LABEL_PROD } from '../../api/labels.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../driver.js';
 import { DroverError } from '../../errors.js';
 import { loadKubeConfig } from './credentials.js';
 import { isKubeStatus, KubeApiError, KubeHttp, type KubeRequest, type KubeRequestCounts } from './kube-http.js';
 import { KubeDeployment, KubeNamespace, KubeNode, KubePod, KubeService, KubeVersionInfo, KubeWatchEvent, kubeList } from './kube-shapes.js';
-import { APP_NAME, CLUSTER_LABEL, MANAGED_SELECTOR, PROD_LABEL } from './names.js';
+import { APP_NAME, MANAGED_SELECTOR } from './names.js';
 import { deploymentVersion, isTerminating, nodeSummary, podRestarts, podWaitingReason, rolloutState, serverVersion, serviceEndpoint } from './observe.js';
 import { collectionPath, objectPath, pathOf } from './resource-paths.js';
 import { prodIngressHost, renderProd, type RenderOptions } from './render.js';
@@ -79,7 +80,7 @@ export class KubernetesDriver implements ClusterDriver {
   }
 
   private selector(extra?: string): string {
-    return [MANAGED_SELECTOR, `${CLUSTER_LABEL}=${this.cluster.metadata.name}`, ...(extra ? [extra] : [])].join(',');
+    return [MANAGED_SELECTOR, `${LABEL_CLUSTER}=${this.cluster.metadata.name}`, ...(extra ? [extra] : [])].join(',');
   }
 
   /** A request with the retry policy; statuses in `tolerate` resolve to undefined instead of failing. */
@@ -182,7 +183,7 @@ export class KubernetesDriver implements ClusterDriver {
   private async namespaceOf(prodName: string): Promise<string | undefined> {
     const known = this.namespaces.get(prodName);
     if (known) return known;
-    const { items } = await this.listObjects(collectionPath('Namespace'), KubeNamespace, this.selector(`${PROD_LABEL}=${prodName}`));
+    const { items } = await this.listObjects(collectionPath('Namespace'), KubeNamespace, this.selector(`${LABEL_PROD}=${prodName}`));
     const ns = items[0]?.metadata.name;
     if (ns) this.namespaces.set(prodName, ns);
     return ns;
@@ -211,7 +212,7 @@ export class KubernetesDriver implements ClusterDriver {
       return { state: 'Starting', restarts: 0, message: `namespace ${nsName} exists, its Deployment does not yet` };
     }
     const rollout = rolloutState(deployment);
-    const pods = (await this.listObjects(collectionPath('Pod', nsName), KubePod, `${PROD_LABEL}=${prodName}`)).items;
+    const pods = (await this.listObjects(collectionPath('Pod', nsName), KubePod, `${LABEL_PROD}=${prodName}`)).items;
     const waiting = rollout.state === 'Running' ? undefined : podWaitingReason(pods);
     const message = [rollout.message, waiting].filter((m) => m !== undefined).join('; ');
     const version = deploymentVersion(deployment);
@@ -251,7 +252,7 @@ export class KubernetesDriver implements ClusterDriver {
     const { items } = await this.listObjects(collectionPath('Namespace'), KubeNamespace, this.selector());
     const names: string[] = [];
     for (const ns of items) {
-      const prod = ns.metadata.labels?.[PROD_LABEL];
+      const prod = ns.metadata.labels?.[LABEL_PROD];
       if (prod) {
         names.push(prod);
         this.namespaces.set(prod, ns.metadata.name);
@@ -309,7 +310,7 @@ export class KubernetesDriver implements ClusterDriver {
     const path = collectionPath('Deployment');
     const prodOf = (obj: Record<string, unknown>): string | undefined => {
       const parsed = KubeDeployment.safeParse(obj);
-      return parsed.success ? parsed.data.metadata.labels?.[PROD_LABEL] : undefined;
+      return parsed.success ? parsed.data.metadata.labels?.[LABEL_PROD] : undefined;
     };
     const loop = async () => {
       let failures = 0;
@@ -320,7 +321,7 @@ export class KubernetesDriver implements ClusterDriver {
             const listed = await this.listObjects(path, KubeDeployment, selector);
             resourceVersion = listed.resourceVersion ?? '0';
             for (const d of listed.items) {
-              const prod = d.metadata.labels?.[PROD_LABEL];
+              const prod = d.metadata.labels?.[LABEL_PROD];
               if (prod) onChange(prod);
             }
           }

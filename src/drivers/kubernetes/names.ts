@@ -6,12 +6,8 @@ import { createHash } from 'node:crypto';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'drover';
-export const FLEET_LABEL = 'drover.dev/fleet';
-export const PROD_LABEL = 'drover.dev/prod';
-export const CLUSTER_LABEL = 'drover.dev/cluster';
-/** Label values cannot hold every version string ("1.2.3+build"), so the exact one is an annotation too. */
-export const VERSION_LABEL = 'drover.dev/version';
-export const VERSION_ANNOTATION = 'drover.dev/version';
+// The drover.dev/ labels (fleet, prod, cluster, version) are in src/api/labels.ts. Label values cannot hold
+// every version string ("1.2.3+build"), so render.ts writes the exact version as an annotation too.
 
 /** Every namespaced object of a Prod has this fixed name: the namespace already says which Prod it is. */
 export const APP_NAME = 'app';

@@ -2,7 +2,7 @@
  * Turns what the cluster reports into a WorkloadObservation and a ClusterHealth. Pure functions over the
  * parsed objects of kube-shapes.ts, so every rule below is tested without a cluster.
  */
-import { VERSION_ANNOTATION, VERSION_LABEL } from './names.js';
+import { ANNOTATION_VERSION, LABEL_VERSION } from '../../api/labels.js';
 import type { KubeDeployment, KubeNamespace, KubeNode, KubePod, KubeService, KubeVersionInfo } from './kube-shapes.js';
 
 export function isTerminating(ns: KubeNamespace): boolean {
@@ -36,7 +36,7 @@ export function rolloutState(d: KubeDeployment): { state: 'Starting' | 'Running'
 }
 
 export function deploymentVersion(d: KubeDeployment): string | undefined {
-  return d.metadata.annotations?.[VERSION_ANNOTATION] ?? d.metadata.labels?.[VERSION_LABEL];
+  return d.metadata.annotations?.[ANNOTATION_VERSION] ?? d.metadata.labels?.[LABEL_VERSION];
 }
 
 export function podRestarts(pods: readonly KubePod[]): number {

@@ -24,21 +24,9 @@ import type { Cluster } from '../../api/kinds/cluster.js';
 import type { Fleet } from '../../api/kinds/fleet.js';
 import { prodApp } from '../../api/template.js';
 import type { Prod } from '../../api/kinds/prod.js';
+import { ANNOTATION_VERSION, LABEL_CLUSTER, LABEL_FLEET, LABEL_PROD, LABEL_VERSION } from '../../api/labels.js';
 import { DroverError } from '../../errors.js';
-import {
-  APP_NAME,
-  CLUSTER_LABEL,
-  CONTAINER_NAME,
-  FLEET_LABEL,
-  labelValue,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  namespaceName,
-  PORT_NAME,
-  PROD_LABEL,
-  VERSION_ANNOTATION,
-  VERSION_LABEL,
-} from './names.js';
+import { APP_NAME, CONTAINER_NAME, labelValue, MANAGED_BY_LABEL, MANAGED_BY_VALUE, namespaceName, PORT_NAME } from './names.js';
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 
@@ -70,16 +58,16 @@ export interface RenderOptions {
 export function prodLabels(prod: Prod, fleet: Fleet, cluster: Cluster): Record<string, string> {
   return {
     [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
-    [FLEET_LABEL]: fleet.metadata.name,
-    [PROD_LABEL]: prod.metadata.name,
-    [CLUSTER_LABEL]: cluster.metadata.name,
-    [VERSION_LABEL]: labelValue(prod.spec.version),
+    [LABEL_FLEET]: fleet.metadata.name,
+    [LABEL_PROD]: prod.metadata.name,
+    [LABEL_CLUSTER]: cluster.metadata.name,
+    [LABEL_VERSION]: labelValue(prod.spec.version),
   };
 }
 
 function selectorLabels(prod: Prod): Record<string, string> {
   // A Deployment's selector is immutable, so it must not contain anything that changes (the version).
-  return { 'app.kubernetes.io/name': APP_NAME, [PROD_LABEL]: prod.metadata.name };
+  return { 'app.kubernetes.io/name': APP_NAME, [LABEL_PROD]: prod.metadata.name };
 }
 
 /** The Prod's image: the fleet's `image` with `${version}` replaced by the Prod's version. */
@@ -120,7 +108,7 @@ export function renderNamespace(prod: Prod, fleet: Fleet, cluster: Cluster): V1N
     metadata: {
       name: namespaceName(fleet.metadata.name, prod.metadata.name),
       labels: prodLabels(prod, fleet, cluster),
-      annotations: { [VERSION_ANNOTATION]: prod.spec.version },
+      annotations: { [ANNOTATION_VERSION]: prod.spec.version },
     },
   };
 }
@@ -128,7 +116,7 @@ export function renderNamespace(prod: Prod, fleet: Fleet, cluster: Cluster): V1N
 function renderDeployment(prod: Prod, fleet: Fleet, cluster: Cluster, ns: string, opts: RenderOptions): V1Deployment {
   const app = prodApp(prod, fleet);
   const labels = { ...prodLabels(prod, fleet, cluster), ...selectorLabels(prod) };
-  const annotations = { [VERSION_ANNOTATION]: prod.spec.version };
+  const annotations = { [ANNOTATION_VERSION]: prod.spec.version };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
