@@ -7,7 +7,7 @@
  * `applyOptionKit(program)` attaches them to every command's options, by long flag name first (a few
  * flags have a meaning of their own) and then by the value placeholder, which states the type
  * (`<duration>`, `<ms>`, `<seconds>`, `<n>`, `<port>`, `<host:port>`…). Flags of one meaning have one name
- * and one placeholder across commands (DESIGN.md), so this table is where that meaning is enforced, and a
+ * and one placeholder across commands (a rule of the CLI), so this table is where that meaning is enforced, and a
  * new command's `--timeout <ms>` is checked without its author doing anything. Parsers return the type
  * the commands already use (numbers for counts and times, the string for durations and addresses).
  */

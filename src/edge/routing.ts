@@ -3,7 +3,7 @@
  * endpoint, rebuilt whenever either changes (rare) and read by every request (often) through Maps and
  * precompiled pickers only. Pure: no I/O, no clocks; randomness and health come in as arguments.
  *
- * Rules (DESIGN.md "Traffic rules"):
+ * Rules (the contract every data plane implements; test/conformance/edge/ holds each to it):
  * 1. Tenant match: exact host, then `*.` wildcard host, then the tenant header. A matched tenant with
  *    assigned Prods is served by its healthy active ones, client-affine by a hash of the client key.
  * 2. Other requests: endpoint groups with traffic dials and weights. Each group with a dial > 0 and a

@@ -2,7 +2,7 @@
  * The release wave planner: pure, no I/O. From the live Prods of a fleet and the tenants' assignment
  * (Tenant.status.prods, written by the scheduler) it orders Prods by risk and packs them into waves.
  *
- * Risk classes, in release order (DESIGN.md "Release rules", SEEDS 004):
+ * Risk classes, in release order (least risk first, so a bad version meets the fewest users first):
  * 1. `test`         — Prods with role `test` (they carry only test tenants).
  * 2. `fewUsers`     — Prods whose users are at most `fewUsersShare` of the fleet's users (default 10%),
  *                     in ascending user count. Why a share of the total and not a quantile: the point of

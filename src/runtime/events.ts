@@ -2,7 +2,7 @@
  * Events about objects (`drover describe` shows them). One Event object per (object, reason, message):
  * a repeat increments `count` and `lastTimestamp` instead of adding a new object.
  *
- * Names are `<involvedName>-<hash>`: the brief sketched `<name>.<hash>` as Kubernetes does, but object
+ * Names are `<involvedName>-<hash>`, not Kubernetes' `<name>.<hash>`: object
  * names here are DNS-1123 labels, which have no dots. The hash covers kind, reason and message.
  * Labels LABEL_INVOLVED_KIND and LABEL_INVOLVED_NAME (src/api/labels.ts) let a client list one object's events.
  */
