@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { Cluster, type ClusterSpec } from '../../api/kinds/cluster.js';
 import { API_VERSION } from '../../api/meta.js';
 import { parseWith } from '../../api/validate.js';
+import { createOrUpdate } from '../../store/mutate.js';
 import type { Store } from '../../store/store.js';
 import type { ClusterHealth } from '../driver.js';
 import { loadKubeConfig } from './credentials.js';
@@ -45,20 +46,21 @@ export async function addKubernetesCluster(store: Store, input: AddClusterInput,
     ...(kubeconfig ? { kubeconfig } : {}),
     ...(input.ingressHost ? { ingressHost: input.ingressHost } : {}),
   };
-  const existing = await store.get<Cluster>('Cluster', input.name);
-  const spec = {
-    ...(existing?.spec ?? {}),
+  // The flags over a stored spec (or none): fields not given again keep their stored values.
+  const specOver = (base: ClusterSpec | undefined) => ({
+    ...(base ?? {}),
     provider: input.provider ?? 'kubernetes',
     ...(input.region !== undefined ? { region: input.region } : {}),
     ...(input.domain !== undefined ? { domain: input.domain } : {}),
     ...(input.capacity !== undefined ? { capacity: { prods: input.capacity } } : {}),
     kubernetes,
-  };
+  });
+  const existing = await store.get('Cluster', input.name);
   const draft = parseWith(Cluster, {
     apiVersion: API_VERSION,
     kind: 'Cluster',
     metadata: existing ? { ...existing.metadata } : { name: input.name },
-    spec,
+    spec: specOver(existing?.spec),
   });
 
   const probeTimeoutMs = opts.probeTimeoutMs ?? 5_000;
@@ -66,15 +68,23 @@ export async function addKubernetesCluster(store: Store, input: AddClusterInput,
   const health = await driver.health();
   await driver.close();
   const warnings: string[] = [];
+  let probedVersion: string | undefined;
   if (health.failure === 'unauthorized') {
     warnings.push(`cluster "${input.name}" refused Drover's credentials: ${health.message ?? '401 Unauthorized'}; it was saved anyway — fix the kubeconfig user, and the agent will pick it up`);
   } else if (!health.reachable) {
     warnings.push(`cluster "${input.name}" is not reachable now (${health.message ?? 'no answer'}); it was saved anyway and the agent will keep trying`);
   } else if (health.serverVersion) {
     // The server's minor version feeds the EKS support-calendar check.
-    draft.spec.version = health.serverVersion;
+    probedVersion = health.serverVersion;
   }
-  const { status: _status, ...doc } = draft;
-  const cluster = existing ? await store.update<Cluster>({ ...doc }) : await store.create<Cluster>({ ...doc });
-  return { cluster, created: !existing, health, warnings };
+  const { status: _status, ...doc } = { ...draft, spec: { ...draft.spec, ...(probedVersion ? { version: probedVersion } : {}) } };
+  // The probe takes seconds while the agent heartbeats into this Cluster: write through createOrUpdate,
+  // which re-applies the flags to the Cluster as it is at write time.
+  let created = true;
+  const cluster = await createOrUpdate<Cluster>(store, { ...doc, metadata: { ...doc.metadata, resourceVersion: undefined } }, (cur) => {
+    created = false;
+    cur.spec = parseWith(Cluster, { ...cur, spec: specOver(cur.spec) }).spec;
+    if (probedVersion) cur.spec.version = probedVersion;
+  });
+  return { cluster, created, health, warnings };
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Cluster } from '../../../../src/api/kinds/cluster.js';
+import type { AnyResource } from '../../../../src/api/resource.js';
 import { addKubernetesCluster } from '../../../../src/drivers/kubernetes/add-cluster.js';
 import { kubernetesDriverFromSettings } from '../../../../src/drivers/kubernetes/index.js';
 import { isDroverError } from '../../../../src/errors.js';
@@ -65,6 +66,28 @@ describe('addKubernetesCluster (a mock API server stands in for a real cluster)'
     const updated = await store.get<Cluster>('Cluster', 'k1');
     assert.equal(updated?.spec.region, 'eu-west-1', 'fields not given again are kept');
     assert.equal(updated?.spec.kubernetes?.ingressHost, 'prods.example.com');
+  });
+
+  it('re-running it while the agent heartbeats into the Cluster updates it (no conflict from the probe window)', async () => {
+    const inner = new MemoryStore();
+    await addKubernetesCluster(inner, { name: 'k1', context: 'kind-drover', kubeconfig, region: 'eu-west-1' });
+    // The agent's heartbeat lands between the command's read and its write (during the probe).
+    let beats = 0;
+    const store = Object.create(inner) as MemoryStore;
+    store.get = async <T extends AnyResource>(kind: string, name: string): Promise<T | undefined> => {
+      const got = await inner.get<T>(kind, name);
+      if (beats++ === 0) {
+        const c = (await inner.get<Cluster>('Cluster', 'k1'))!;
+        await inner.updateStatus<Cluster>({ ...c, status: { ...c.status, lastHeartbeat: new Date().toISOString() } as Cluster['status'] });
+      }
+      return got;
+    };
+    const r = await addKubernetesCluster(store, { name: 'k1', context: 'kind-drover', kubeconfig, capacity: 7 });
+    assert.equal(r.created, false);
+    const c = await inner.get<Cluster>('Cluster', 'k1');
+    assert.equal(c?.spec.capacity.prods, 7);
+    assert.equal(c?.spec.region, 'eu-west-1');
+    assert.ok(c?.status?.lastHeartbeat, 'the heartbeat is kept');
   });
 
   it('warns but still saves the Cluster when the API server does not answer', async () => {
