@@ -3,7 +3,7 @@
  * `drover server` (SQLite, controllers on), while this process plays three agents (heartbeats every
  * second, Prods reported Ready) and one edge (watching the plan).
  *
- *   npx tsc -p tsconfig.build.json && node --import tsx bench/tenant-scale.ts [--tenants 100000] [--writers 16] [--root DIR]
+ *   npx tsc -p tsconfig.build.json && node --import tsx bench/tenant-scale.ts [--tenants 100000] [--writers 16] [--root DIR] [--cpu-prof DIR]
  *
  * `--root` runs another checkout's `bin/drover.js` (e.g. a `git worktree` of main, built) for a
  * before/after comparison in one sitting. Reports:
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     writers: { type: 'string', default: '16' },
     root: { type: 'string', default: resolve(import.meta.dirname, '..') },
     settle: { type: 'string', default: '120' },
+    // A directory: the server runs under `node --cpu-prof` and writes its profile there on exit.
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.tenants);
@@ -52,7 +54,8 @@ const doc = (kind: string, name: string, spec: unknown): AnyResource => ({
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 
 async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config'], {
+  const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
+  const proc = spawn(process.execPath, [...prof, join(ROOT, 'bin', 'drover.js'), 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config'], {
     env: { ...process.env, DROVER_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
