@@ -33,6 +33,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '120' },
     // A directory: the server runs under `node --cpu-prof` and writes its profile there on exit.
     'cpu-prof': { type: 'string' },
+    // Keep the data dir (printed) to look at the Events afterwards.
+    keep: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.tenants);
@@ -240,7 +242,8 @@ async function main(): Promise<void> {
   db.close();
   console.log(`database: ${(size / 2 ** 20).toFixed(1)} MiB for ${(own / 2 ** 20).toFixed(1)} MiB of objects (${(size / own).toFixed(2)}x); history ${hist.c} changes, ${(hist.b / 2 ** 20).toFixed(1)} MiB`);
   console.log(`objects: ${byKind.map((k) => `${k.kind} ${k.c} (${(k.b / 2 ** 20).toFixed(1)} MiB)`).join(', ')}`);
-  rmSync(dataDir, { recursive: true, force: true });
+  if (values.keep) console.log(`data dir kept: ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
 }
 
 await main();
