@@ -136,6 +136,14 @@ async function main(): Promise<void> {
       }
     }, () => {});
   }, 300);
+  // The Fleet only once every cluster is Ready: Prods placed while one is not yet are moved to it later
+  // (spread), and those planned replacements would count as Prods deleted below.
+  for (const c0 = Date.now(); ; ) {
+    const { items } = await store.list('Cluster');
+    if (items.filter((c) => (c.status as { phase?: string } | undefined)?.phase === 'Ready').length === CLUSTERS.length) break;
+    if (Date.now() - c0 > 60_000) throw new Error('clusters never became Ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await store.create(doc('Fleet', 'web', { prods: 6, version: 'v1', app: { command: 'node' } }));
   const t0 = Date.now();
   for (;;) {
