@@ -271,6 +271,31 @@ describe('SQLite group commit: nothing is told before its fsync', () => {
   });
 });
 
+describe('SQLite list of many objects', () => {
+  it('lets the event loop run between chunks of parsing, and still answers one consistent state', async () => {
+    const store = new SqliteStore(join(freshDir() + '.db'));
+    try {
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => store.create(obj('Tenant', `t${String(i).padStart(4, '0')}`))));
+      let otherWorkRan = false;
+      const listing = store.list('Tenant');
+      setImmediate(() => (otherWorkRan = true));
+      // Written after the list read its rows: not in its answer.
+      const late = store.create(obj('Tenant', 'zz-late'));
+      const { items, resourceVersion } = await listing;
+      assert.equal(otherWorkRan, true, 'a turn of the event loop ran while the list was being parsed');
+      assert.equal(items.length, 3000);
+      assert.equal(resourceVersion, '3000');
+      assert.deepEqual(
+        items.map((o) => o.metadata.name),
+        Array.from({ length: 3000 }, (_, i) => `t${String(i).padStart(4, '0')}`),
+      );
+      await late;
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 async function waitUntil(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
   assert.ok(cond());
