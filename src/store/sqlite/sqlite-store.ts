@@ -163,8 +163,15 @@ export class SqliteStore implements Store {
 
   async get<T extends AnyResource>(kind: string, name: string): Promise<T | undefined> {
     const row = this.stmts.get.get(kind, name);
-    await this.durable();
-    return row ? (JSON.parse(row.json) as T) : undefined;
+    if (!row) {
+      // Its absence may be a delete not yet durable: wait for everything committed.
+      await this.durable();
+      return undefined;
+    }
+    const o = JSON.parse(row.json) as T;
+    // What the reader learns is this object at its revision: that one must be durable, not the rest.
+    await this.durable(o.metadata.resourceVersion);
+    return o;
   }
 
   async list<T extends AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
