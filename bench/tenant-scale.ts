@@ -3,7 +3,7 @@
  * `drover server` (SQLite, controllers on), while this process plays three agents (heartbeats every
  * second, Prods reported Ready) and one edge (watching the plan).
  *
- *   npx tsc -p tsconfig.build.json && node --import tsx bench/tenant-scale.ts [--tenants 100000] [--writers 16] [--root DIR]
+ *   npx tsc -p tsconfig.build.json && node --import tsx bench/tenant-scale.ts [--tenants 100000] [--writers 16] [--root DIR] [--cpu-prof DIR]
  *
  * `--root` runs another checkout's `bin/drover.js` (e.g. a `git worktree` of main, built) for a
  * before/after comparison in one sitting. Reports:
@@ -31,6 +31,10 @@ const { values } = parseArgs({
     writers: { type: 'string', default: '16' },
     root: { type: 'string', default: resolve(import.meta.dirname, '..') },
     settle: { type: 'string', default: '120' },
+    // A directory: the server runs under `node --cpu-prof` and writes its profile there on exit.
+    'cpu-prof': { type: 'string' },
+    // Keep the data dir (printed) to look at the Events afterwards.
+    keep: { type: 'boolean', default: false },
   },
 });
 const N = Number(values.tenants);
@@ -52,7 +56,8 @@ const doc = (kind: string, name: string, spec: unknown): AnyResource => ({
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 
 async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'drover.js'), 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config'], {
+  const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
+  const proc = spawn(process.execPath, [...prof, join(ROOT, 'bin', 'drover.js'), 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config'], {
     env: { ...process.env, DROVER_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -131,6 +136,14 @@ async function main(): Promise<void> {
       }
     }, () => {});
   }, 300);
+  // The Fleet only once every cluster is Ready: Prods placed while one is not yet are moved to it later
+  // (spread), and those planned replacements would count as Prods deleted below.
+  for (const c0 = Date.now(); ; ) {
+    const { items } = await store.list('Cluster');
+    if (items.filter((c) => (c.status as { phase?: string } | undefined)?.phase === 'Ready').length === CLUSTERS.length) break;
+    if (Date.now() - c0 > 60_000) throw new Error('clusters never became Ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await store.create(doc('Fleet', 'web', { prods: 6, version: 'v1', app: { command: 'node' } }));
   const t0 = Date.now();
   for (;;) {
@@ -237,7 +250,8 @@ async function main(): Promise<void> {
   db.close();
   console.log(`database: ${(size / 2 ** 20).toFixed(1)} MiB for ${(own / 2 ** 20).toFixed(1)} MiB of objects (${(size / own).toFixed(2)}x); history ${hist.c} changes, ${(hist.b / 2 ** 20).toFixed(1)} MiB`);
   console.log(`objects: ${byKind.map((k) => `${k.kind} ${k.c} (${(k.b / 2 ** 20).toFixed(1)} MiB)`).join(', ')}`);
-  rmSync(dataDir, { recursive: true, force: true });
+  if (values.keep) console.log(`data dir kept: ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
 }
 
 await main();

@@ -16,7 +16,8 @@ import type { ObjectCache, ReconcileContext, Reconciler, Result, WatchChange } f
 import { diffPlacements, summarizeMoves } from '../scheduler/moves.js';
 import { assignTenants } from '../scheduler/assign-tenants.js';
 import { schedulingSignature } from '../scheduler/signature.js';
-import { buildSnapshot, scheduleFleet, tenantPlacement, type FleetObjects, type FleetSnapshot, type TenantPlacement } from '../scheduler/snapshot.js';
+import { buildSnapshot, tenantPlacement, type FleetObjects, type FleetSnapshot, type TenantPlacement } from '../scheduler/snapshot.js';
+import { scheduleFleetOffThread } from '../scheduler/worker-client.js';
 import type { AssignResult } from '../scheduler/model.js';
 import { canonicalJson, nowIso } from '../store/object-semantics.js';
 import type { Store } from '../store/store.js';
@@ -136,7 +137,7 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
       const objs = ctx.cache ? fromCache(ctx.cache, key, written) : await fromStore(store, key);
       states.delete(key);
       if (objs.tenants.length === 0) return {};
-      const { snap, result } = scheduleFleet(objs, { epsilon: sched.epsilon });
+      const { snap, result } = await scheduleFleetOffThread(objs, { epsilon: sched.epsilon });
       const wrote = await apply(ctx, objs.fleet, objs.tenants, snap, result);
       if (ctx.cache) {
         const next = stateAfterFullPass(schedulingSignature(objs.fleet, objs.prods, objs.clusters), objs.tenants, snap, result);

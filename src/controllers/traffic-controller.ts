@@ -23,7 +23,7 @@ import type { TrafficPlan, TrafficRoute, TrafficRouteSpec } from '../api/kinds/t
 import type { TrafficPolicy } from '../api/kinds/traffic-policy.js';
 import { isDroverError } from '../errors.js';
 import type { ReconcileContext, Reconciler, Result, WatchSpec } from '../runtime/reconciler.js';
-import { computeFallbacks } from '../scheduler/fallbacks.js';
+import { computeFallbacksOffThread, OFF_THREAD_MIN_TENANTS } from '../scheduler/worker-client.js';
 import { schedulingSignature } from '../scheduler/signature.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import { compileFleet, compileTenant, planContent, type FleetRouting } from '../traffic/compile-plan.js';
@@ -132,9 +132,12 @@ export class TrafficController implements Reconciler {
     // the scheduler sees, or tenants changed and the last one is old enough. A heartbeat costs nothing.
     const fallbacksDue = !prev || prev.schedSig !== schedSig || (prev.tenantsChanged && Date.now() - prev.fallbacksAt >= FALLBACK_REFRESH_MS - 1_000);
     const routesDue = fallbacksDue || !prev || prev.routingSig !== routingSig;
+    // The what-if may run on the scheduler's thread: a tenant change meanwhile flags `prev` again, and is
+    // not in its result (with no `prev` to flag, the next refresh is due anyway when it ran off-thread).
+    if (fallbacksDue && prev) prev.tenantsChanged = false;
     const memo: FleetMemo =
       fallbacksDue || !prev
-        ? { routing, routingSig, schedSig, fallbacks: computeFallbacks({ fleet, clusters: input.clusters, prods: input.prods, tenants: input.tenants }), fallbacksAt: Date.now(), tenantsChanged: false }
+        ? { routing, routingSig, schedSig, fallbacks: await computeFallbacksOffThread({ fleet, clusters: input.clusters, prods: input.prods, tenants: input.tenants }), fallbacksAt: Date.now(), tenantsChanged: prev ? prev.tenantsChanged : input.tenants.length >= OFF_THREAD_MIN_TENANTS }
         : { ...prev, routing, routingSig };
     this.memo.set(key, memo);
     const { fallbacks } = memo;

@@ -7,15 +7,23 @@ import type Database from 'better-sqlite3';
 
 export const SCHEMA_VERSION = 1;
 
-export function openPragmas(db: Database.Database): void {
+/**
+ * `full`: every COMMIT fsyncs the WAL on the calling thread. `wal-only`: COMMIT writes the WAL without an
+ * fsync (synchronous=NORMAL) and the store fsyncs the WAL itself, off the event loop, before it tells
+ * anyone of the write (sqlite-store.ts); checkpoints still sync the WAL before and the database after.
+ */
+export type SyncMode = 'full' | 'wal-only';
+
+export function openPragmas(db: Database.Database, sync: SyncMode = 'full'): void {
   // Set before anything takes a lock, so that a second opener waits a little and then fails clearly.
   db.pragma('busy_timeout = 2000');
   // One process owns a data dir: the revision counter and the watch fan-out live in its memory. The lock
   // is held until the connection closes or the process dies (the kernel drops it on SIGKILL).
   db.pragma('locking_mode = EXCLUSIVE');
   db.pragma('journal_mode = WAL');
-  // FULL: COMMIT fsyncs the WAL, so a write that returned survives a crash or power loss.
-  db.pragma('synchronous = FULL');
+  // FULL: COMMIT fsyncs the WAL, so a write that returned survives a crash or power loss. NORMAL: the
+  // store's own fsync of the WAL does that before a write returns.
+  db.pragma(sync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
 }
 
 export function migrate(db: Database.Database): void {

@@ -1,13 +1,20 @@
 /**
- * The embedded durable Store: better-sqlite3 in WAL mode with synchronous=FULL.
+ * The embedded durable Store: better-sqlite3 in WAL mode.
  *
- * Writes go through a queue and are committed in groups: every write that arrived while the previous
- * group was being committed is checked and applied, in arrival order, inside one transaction, so one
- * fsync acknowledges them all. Each write still gets its own revision and its own outcome: preconditions
- * (AlreadyExists, NotFound, resourceVersion CAS) are checked against the in-transaction state, and a write
- * that fails them takes no revision and does not disturb the others. Promises resolve and watch events are
- * published only after COMMIT returned.
+ * Writes go through a queue and are committed in groups: every write queued in one event-loop turn is
+ * checked and applied, in arrival order, inside one transaction. Each write still gets its own revision
+ * and its own outcome: preconditions (AlreadyExists, NotFound, resourceVersion CAS) are checked against the
+ * in-transaction state, and a write that fails them takes no revision and does not disturb the others.
+ *
+ * Durability (group commit, default): COMMIT writes the WAL without an fsync (synchronous=NORMAL); one
+ * fsync of the WAL on libuv's thread pool then covers every group committed before it started, and only
+ * when it has returned are those writes' promises resolved and their watch events published. While one
+ * fsync runs, the next groups commit and wait for the next one. So the event loop never waits for the disk,
+ * and no one — writer, watcher or reader (reads wait for the fsync covering what they saw) — learns of a
+ * write before it is durable. `groupCommit: false`: synchronous=FULL, one transaction and fsync per write,
+ * on the event loop.
  */
+import { fsync, openSync, closeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AnyResource } from '../../api/resource.js';
 import { DroverError, errors, isDroverError } from '../../errors.js';
@@ -16,7 +23,7 @@ import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type 
 import type { ListOptions, ListResult, Store, WatchEvent, WatchEventType, WatchOptions } from '../store.js';
 import { WatchHub, type HistorySource } from '../watch-hub.js';
 import { ensurePrivateFile, tightenFile } from '../private-files.js';
-import { migrate, openPragmas } from './schema.js';
+import { migrate, openPragmas, type SyncMode } from './schema.js';
 
 export interface SqliteStoreOptions {
   /** Changes kept for watch replay; older revisions answer DROVER_E_GONE. Default 100,000. */
@@ -28,10 +35,12 @@ export interface SqliteStoreOptions {
    * Default 64 MiB.
    */
   historyBytes?: number;
-  /** Commit queued writes together (default). Off: one transaction, hence one fsync, per write. */
+  /** Commit queued writes together and fsync off the event loop (default). Off: one transaction, hence one fsync, per write. */
   groupCommit?: boolean;
   /** Most writes in one transaction, so that one commit never holds the event loop for long. */
   maxBatch?: number;
+  /** The WAL's fsync in group-commit mode (node:fs `fsync`); tests replace it to hold or fail it. */
+  fsync?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 }
 
 type Op =
@@ -59,6 +68,16 @@ interface Row {
   json: string;
 }
 
+/** Objects parsed per event-loop turn by `list`. */
+const LIST_CHUNK = 1_000;
+
+/** A committed group waiting for the fsync that makes it durable. */
+interface Committed {
+  batch: Pending[];
+  outcomes: Outcome[];
+  rev: bigint;
+}
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly hub: WatchHub;
@@ -67,21 +86,33 @@ export class SqliteStore implements Store {
   /** Bytes of JSON in `changes` now. */
   private historyBytes: number;
   private readonly maxBatch: number;
+  /** The last revision committed (it may not be durable yet: see `durableRev`). */
   private rev: bigint;
+  /** The last revision known durable: what readers, watchers and writers may be told of. */
+  private durableRev: bigint;
   private compacted: bigint;
   private readonly queue: Pending[] = [];
   private flushScheduled = false;
   private closed = false;
   private drained: (() => void) | undefined;
-  private readonly counters = { commits: 0, writes: 0 };
+  private readonly counters = { commits: 0, writes: 0, syncs: 0 };
+  /** The WAL's file descriptor, in group-commit mode: what the store fsyncs itself. */
+  private readonly walFd: number | undefined;
+  private readonly fsync: NonNullable<SqliteStoreOptions['fsync']>;
+  private readonly unsynced: Committed[] = [];
+  private syncing = false;
+  /** Set when an fsync failed: what was written since is of unknown durability, so nothing more is accepted. */
+  private broken: DroverError | undefined;
+  /** Reads that saw revisions not yet durable, waiting for them to be. */
+  private readonly readWaiters: { rev: bigint; resolve(): void; reject(e: unknown): void }[] = [];
 
   private readonly stmts: {
     get: Database.Statement<[string, string], Row>;
-    list: Database.Statement<[string], Row>;
+    list: Database.Statement<[string], string>;
     upsert: Database.Statement<[string, string, bigint, string]>;
     remove: Database.Statement<[string, string]>;
     change: Database.Statement<[bigint, WatchEventType, string, string, string]>;
-    since: Database.Statement<[bigint], { type: WatchEventType; json: string }>;
+    since: Database.Statement<[bigint, bigint], { type: WatchEventType; json: string }>;
     compact: Database.Statement<[bigint]>;
     bytesUpTo: Database.Statement<[bigint, bigint], { b: number | bigint | null }>;
     oldest: Database.Statement<[bigint], { rev: number | bigint; b: number | bigint }>;
@@ -97,15 +128,20 @@ export class SqliteStore implements Store {
     if (!Number.isFinite(historyBytes) || historyBytes < 1) throw new RangeError(`historyBytes must be positive, got ${historyBytes}`);
     this.historyBytesMax = historyBytes;
     this.maxBatch = opts.groupCommit === false ? 1 : Math.max(1, opts.maxBatch ?? 1024);
-    this.db = openDatabase(file);
+    const sync: SyncMode = opts.groupCommit === false ? 'full' : 'wal-only';
+    this.db = openDatabase(file, sync);
+    // The WAL exists from the migration's transaction on and, with the exclusive lock held, SQLite
+    // neither deletes nor replaces it until the connection closes (checkpoints rewrite it in place).
+    this.walFd = sync === 'wal-only' ? openSync(`${file}-wal`, 'r') : undefined;
+    this.fsync = opts.fsync ?? fsync;
     const db = this.db;
     this.stmts = {
       get: db.prepare('SELECT json FROM objects WHERE kind = ? AND name = ?'),
-      list: db.prepare('SELECT json FROM objects WHERE kind = ? ORDER BY name'),
+      list: db.prepare<[string], string>('SELECT json FROM objects WHERE kind = ? ORDER BY name').pluck(),
       upsert: db.prepare('INSERT INTO objects (kind, name, rev, json) VALUES (?, ?, ?, ?) ON CONFLICT (kind, name) DO UPDATE SET rev = excluded.rev, json = excluded.json'),
       remove: db.prepare('DELETE FROM objects WHERE kind = ? AND name = ?'),
       change: db.prepare('INSERT INTO changes (rev, type, kind, name, json) VALUES (?, ?, ?, ?, ?)'),
-      since: db.prepare('SELECT type, json FROM changes WHERE rev > ? ORDER BY rev'),
+      since: db.prepare('SELECT type, json FROM changes WHERE rev > ? AND rev <= ? ORDER BY rev'),
       compact: db.prepare('DELETE FROM changes WHERE rev <= ?'),
       bytesUpTo: db.prepare('SELECT sum(length(CAST(json AS BLOB))) AS b FROM changes WHERE rev > ? AND rev <= ?'),
       oldest: db.prepare('SELECT rev, length(CAST(json AS BLOB)) AS b FROM changes WHERE rev > ? ORDER BY rev'),
@@ -117,26 +153,42 @@ export class SqliteStore implements Store {
     const maxChange = db.prepare<[], { m: number | bigint | null }>('SELECT max(rev) AS m FROM changes').get()?.m ?? 0;
     const metaRev = BigInt(meta.get('revision') ?? '0');
     this.rev = metaRev > BigInt(maxChange) ? metaRev : BigInt(maxChange);
+    this.durableRev = this.rev;
     this.compacted = BigInt(meta.get('compacted') ?? '0');
     this.historyBytes = Number(db.prepare<[], { b: number | bigint | null }>('SELECT sum(length(CAST(json AS BLOB))) AS b FROM changes').get()?.b ?? 0);
     const history: HistorySource = { since: (from) => this.since(from) };
-    this.hub = new WatchHub(history, () => this.rev);
+    this.hub = new WatchHub(history, () => this.durableRev);
     this.commitBatch = db.transaction((ops: Op[]) => this.applyBatch(ops));
   }
 
   async get<T extends AnyResource>(kind: string, name: string): Promise<T | undefined> {
     const row = this.stmts.get.get(kind, name);
-    return row ? (JSON.parse(row.json) as T) : undefined;
+    if (!row) {
+      // Its absence may be a delete not yet durable: wait for everything committed.
+      await this.durable();
+      return undefined;
+    }
+    const o = JSON.parse(row.json) as T;
+    // What the reader learns is this object at its revision: that one must be durable, not the rest.
+    await this.durable(o.metadata.resourceVersion);
+    return o;
   }
 
   async list<T extends AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
     const match = parseLabelSelector(opts.labelSelector);
+    // All rows at once (one consistent state; a statement cannot stay open across turns, the writes share
+    // the connection), parsed in chunks with a turn in between: 100,000 Tenants take the event loop for
+    // most of a second to parse, and the controllers list them at every resync.
+    const rows = this.stmts.list.all(kind);
+    const resourceVersion = this.rev.toString();
     const items: T[] = [];
-    for (const row of this.stmts.list.iterate(kind)) {
-      const o = JSON.parse(row.json) as T;
+    for (let i = 0; i < rows.length; i++) {
+      if (i > 0 && i % LIST_CHUNK === 0) await new Promise((r) => setImmediate(r));
+      const o = JSON.parse(rows[i]!) as T;
       if (match(o.metadata.labels ?? {})) items.push(o);
     }
-    return { items, resourceVersion: this.rev.toString() };
+    await this.durable(resourceVersion);
+    return { items, resourceVersion };
   }
 
   create<T extends AnyResource>(obj: T): Promise<T> {
@@ -160,29 +212,40 @@ export class SqliteStore implements Store {
   }
 
   async revision(): Promise<string> {
-    return this.rev.toString();
+    return this.durableRev.toString();
   }
 
-  /** Commits and acknowledged write operations so far: writes / commits is the mean group size. */
-  stats(): { commits: number; writes: number } {
+  /** Commits, fsyncs and acknowledged write operations so far: writes / commits is the mean group size. */
+  stats(): { commits: number; writes: number; syncs: number } {
     return { ...this.counters };
   }
 
-  /** Commits what is queued, ends every watch and closes the database. */
+  /** Commits and fsyncs what is queued, ends every watch and closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.queue.length > 0) await new Promise<void>((r) => (this.drained = r));
+    if (this.queue.length > 0 || this.unsynced.length > 0 || this.syncing) await new Promise<void>((r) => (this.drained = r));
     this.hub.close();
+    if (this.walFd !== undefined) closeSync(this.walFd);
     this.db.close();
+  }
+
+  /** Resolves once everything committed so far (or up to `upTo`) is durable (at once when it is). */
+  private durable(upTo?: string): Promise<void> {
+    const rev = upTo === undefined ? this.rev : BigInt(upTo);
+    if (rev <= this.durableRev) return Promise.resolve();
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => this.readWaiters.push({ rev, resolve, reject }));
   }
 
   private since(from: bigint): WatchEvent[] {
     if (from < this.compacted) throw errors.gone(from.toString(), (this.compacted + 1n).toString());
-    return this.stmts.since.all(from).map((r) => ({ type: r.type, object: JSON.parse(r.json) as AnyResource }));
+    // Committed but not yet durable changes reach watchers when their fsync returns, as live events.
+    return this.stmts.since.all(from, this.durableRev).map((r) => ({ type: r.type, object: JSON.parse(r.json) as AnyResource }));
   }
 
   private enqueue<T extends AnyResource>(op: Op): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(new DroverError('DROVER_E_UNAVAILABLE', 'the store is closed', { fix: 'open the store again' }));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, resolve: resolve as (v: AnyResource) => void, reject });
@@ -215,15 +278,62 @@ export class SqliteStore implements Store {
         const err = new DroverError('DROVER_E_INTERNAL', `store write failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
         for (const p of batch) p.reject(err);
       }
-      outcomes.forEach((o, i) => {
-        if (o.ok && o.event) this.hub.publish(o.event);
-        const p = batch[i]!;
-        if (o.ok) p.resolve(o.value);
-        else p.reject(o.error);
-      });
+      if (this.walFd === undefined) this.settle({ batch, outcomes, rev: this.rev });
+      else if (outcomes.length > 0) {
+        this.unsynced.push({ batch, outcomes, rev: this.rev });
+        this.sync();
+      }
     }
     if (this.queue.length > 0) this.schedule();
-    else this.drained?.();
+    else this.checkDrained();
+  }
+
+  /**
+   * One fsync of the WAL for every group committed before it starts; those groups are then durable. The
+   * next groups wait for the next fsync, so at most one runs and each covers all that came meanwhile.
+   */
+  private sync(): void {
+    if (this.syncing || this.unsynced.length === 0 || this.walFd === undefined) return;
+    this.syncing = true;
+    const groups = this.unsynced.splice(0);
+    this.fsync(this.walFd, (err) => {
+      this.syncing = false;
+      if (err) {
+        // Whether the kernel kept the pages is unknown after a failed fsync (a retry may "succeed" on
+        // lost data), so neither these writes nor any later one are acknowledged: restart the server.
+        this.broken ??= new DroverError('DROVER_E_INTERNAL', `store fsync failed: ${err.message}`, { cause: err, fix: 'check the disk, then restart the server' });
+        for (const g of [...groups, ...this.unsynced.splice(0)]) for (const p of g.batch) p.reject(this.broken);
+        for (const w of this.readWaiters.splice(0)) w.reject(this.broken);
+      } else {
+        this.counters.syncs += 1;
+        for (const g of groups) this.settle(g);
+      }
+      this.sync();
+      this.checkDrained();
+    });
+  }
+
+  /** The group is durable: publish its events, answer its writers and the reads that waited for it. */
+  private settle(g: Committed): void {
+    if (g.rev > this.durableRev) this.durableRev = g.rev;
+    g.outcomes.forEach((o, i) => {
+      if (o.ok && o.event) this.hub.publish(o.event);
+      const p = g.batch[i]!;
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
+    });
+    if (this.readWaiters.length > 0) {
+      let keep = 0;
+      for (const w of this.readWaiters) {
+        if (w.rev <= this.durableRev) w.resolve();
+        else this.readWaiters[keep++] = w;
+      }
+      this.readWaiters.length = keep;
+    }
+  }
+
+  private checkDrained(): void {
+    if (this.queue.length === 0 && this.unsynced.length === 0 && !this.syncing) this.drained?.();
   }
 
   /** Runs inside one transaction for the whole group; throws (and so rolls back) only on a storage error. */
@@ -306,14 +416,14 @@ export class SqliteStore implements Store {
   }
 }
 
-function openDatabase(file: string): Database.Database {
+function openDatabase(file: string, sync: SyncMode): Database.Database {
   // SQLite creates the -wal and -shm files with the database file's mode: a 0600 database keeps all three
   // private. Created here before SQLite does (with the umask's 0644), tightened if it existed wider.
   ensurePrivateFile(file);
   for (const side of [`${file}-wal`, `${file}-shm`, `${file}-journal`]) tightenFile(side);
   const db = new Database(file);
   try {
-    openPragmas(db);
+    openPragmas(db, sync);
     // Take the write lock now (EXCLUSIVE mode keeps it) so a second server on the same data dir fails at
     // start instead of corrupting the revision sequence later.
     db.transaction(() => migrate(db)).immediate();

@@ -22,8 +22,8 @@ interface Ack {
 }
 
 /** Runs the writer until it has acknowledged `killAfter` writes, then SIGKILLs it mid-flight. */
-async function writeThenKill(dataDir: string, round: number, killAfter: number, acks: Map<string, Ack>): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir, String(round)], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function writeThenKill(dataDir: string, round: number, killAfter: number, acks: Map<string, Ack>, inFlight = 16): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir, String(round), String(inFlight)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let tail = '';
   let count = 0;
@@ -67,13 +67,16 @@ describe('SQLite store survives SIGKILL', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it(`keeps every acknowledged write over ${rounds} kill/reopen rounds`, async () => {
+  // Every other round with 256 writes in flight: several committed groups wait for their shared fsync
+  // when the kill comes, and those acknowledged must all be there.
+  it(`keeps every acknowledged write over ${rounds} kill/reopen rounds (16 and 256 writes in flight)`, async () => {
     const acks = new Map<string, Ack>();
     let total = 0;
     for (let round = 1; round <= rounds; round++) {
       // Random moments: from right after start to a few hundred writes in.
-      const killAfter = Math.floor(Math.random() * 600);
-      total += await writeThenKill(dataDir, round, killAfter, acks);
+      const inFlight = round % 2 === 0 ? 256 : 16;
+      const killAfter = Math.floor(Math.random() * 600) + (inFlight > 16 ? 1000 : 0);
+      total += await writeThenKill(dataDir, round, killAfter, acks, inFlight);
 
       const store = await openStore({ dataDir });
       try {

@@ -169,3 +169,136 @@ describe('SQLite history bounded by size', () => {
     assert.ok(b2 <= budget, `after reopen the history holds ${b2} bytes`);
   });
 });
+
+describe('SQLite group commit: nothing is told before its fsync', () => {
+  /** An fsync that waits until released, counting the calls. */
+  function heldFsync() {
+    const held: (() => void)[] = [];
+    let calls = 0;
+    let fail: Error | undefined;
+    return {
+      fsync: (_fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
+        calls++;
+        held.push(() => done(fail ?? null));
+      },
+      releaseOne: () => held.shift()?.(),
+      get calls() {
+        return calls;
+      },
+      get pending() {
+        return held.length;
+      },
+      failWith(e: Error) {
+        fail = e;
+      },
+    };
+  }
+  const turns = async (k = 5) => {
+    for (let i = 0; i < k; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  it('acknowledges writes, publishes their events and answers reads of them only after the fsync covering them', async () => {
+    const h = heldFsync();
+    const store = new SqliteStore(join(freshDir() + '.db'), { fsync: h.fsync });
+    try {
+      const seen: string[] = [];
+      const ac = new AbortController();
+      const watching = (async () => {
+        for await (const e of store.watch({ kind: 'Fleet', signal: ac.signal })) seen.push(e.object.metadata.name);
+      })();
+      await turns();
+      const acked: string[] = [];
+      const first = ['a', 'b', 'c'].map((n) => store.create(obj('Fleet', n)).then(() => acked.push(n)));
+      await turns();
+      assert.equal(h.pending, 1, 'the first group is committed and its one fsync started');
+      // Committed meanwhile: waits for the next fsync, not the one already running.
+      const late = store.create(obj('Fleet', 'd')).then(() => acked.push('d'));
+      await turns();
+      // Read after "d" committed: d's state is not durable, so its reader waits; a read of an object
+      // whose revision is durable does not wait for the others.
+      let readDone = false;
+      const read = store.get('Fleet', 'd').then((o) => ((readDone = true), o));
+      await turns();
+      assert.deepEqual(acked, [], 'no write acknowledged before its fsync returned');
+      assert.deepEqual(seen, [], 'no watch event before the fsync');
+      assert.equal(readDone, false, 'a read that saw a non-durable write waits for it');
+      assert.equal(await store.revision(), '0', 'the revision a client may be told is the durable one');
+      assert.equal(h.pending, 1, 'one fsync at a time');
+
+      h.releaseOne();
+      await Promise.all(first);
+      await turns();
+      assert.deepEqual(acked, ['a', 'b', 'c']);
+      assert.equal((await store.get('Fleet', 'a'))?.metadata.name, 'a', 'a durable object is read while d waits for its fsync');
+      assert.equal(h.pending, 1, 'the group committed during the first fsync gets the next one');
+      assert.equal(readDone, false, 'the read of d waits for the fsync covering d');
+      h.releaseOne();
+      await Promise.all([late, read]);
+      assert.deepEqual(acked, ['a', 'b', 'c', 'd']);
+      await waitUntil(() => seen.length === 4);
+      assert.deepEqual(seen, ['a', 'b', 'c', 'd']);
+      assert.equal(await store.revision(), '4');
+      ac.abort();
+      await watching;
+    } finally {
+      const closing = store.close();
+      while (h.pending > 0) h.releaseOne();
+      await closing;
+    }
+  });
+
+  it('after a failed fsync rejects the writes it covered and every later one', async () => {
+    const h = heldFsync();
+    const store = new SqliteStore(join(freshDir() + '.db'), { fsync: h.fsync });
+    const w = store.create(obj('Fleet', 'a'));
+    await turns();
+    h.failWith(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    h.releaseOne();
+    await assert.rejects(w, (e) => isDroverError(e, 'DROVER_E_INTERNAL'));
+    await assert.rejects(store.create(obj('Fleet', 'b')), (e) => isDroverError(e, 'DROVER_E_INTERNAL'));
+  });
+
+  it('a write acknowledged under group commit is in the file when reopened', async () => {
+    const file = join(freshDir() + '.db');
+    const store = new SqliteStore(file);
+    const acked = await Promise.all(Array.from({ length: 300 }, (_, i) => store.create(obj('Prod', `p${i}`))));
+    assert.ok(store.stats().syncs < acked.length, 'concurrent writes share fsyncs');
+    await store.close();
+    const again = new SqliteStore(file);
+    try {
+      assert.equal((await again.list('Prod')).items.length, 300);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+describe('SQLite list of many objects', () => {
+  it('lets the event loop run between chunks of parsing, and still answers one consistent state', async () => {
+    const store = new SqliteStore(join(freshDir() + '.db'));
+    try {
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => store.create(obj('Tenant', `t${String(i).padStart(4, '0')}`))));
+      let otherWorkRan = false;
+      const listing = store.list('Tenant');
+      setImmediate(() => (otherWorkRan = true));
+      // Written after the list read its rows: not in its answer.
+      const late = store.create(obj('Tenant', 'zz-late'));
+      const { items, resourceVersion } = await listing;
+      assert.equal(otherWorkRan, true, 'a turn of the event loop ran while the list was being parsed');
+      assert.equal(items.length, 3000);
+      assert.equal(resourceVersion, '3000');
+      assert.deepEqual(
+        items.map((o) => o.metadata.name),
+        Array.from({ length: 3000 }, (_, i) => `t${String(i).padStart(4, '0')}`),
+      );
+      await late;
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(cond());
+}
