@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AnyResource } from '../../../src/api/resource.js';
-import { Informer } from '../../../src/client/informer.js';
+import { Informer } from '../../../src/runtime/informer.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
 import { startApiServer, type ApiServer } from '../../../src/server/api-server.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
