@@ -173,6 +173,8 @@ export class Informer<T extends AnyResource = AnyResource> {
           this.st = { connected: true, lists: this.st.lists };
         }
         failures = 0;
+        // stop() may have come while listing: a watch opened on an aborted signal might never end.
+        if (signal.aborted) return;
         for await (const ev of this.store.watch({
           kind: this.kind,
           resourceVersion: this.lastRv,
