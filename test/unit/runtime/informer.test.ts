@@ -20,7 +20,7 @@ class Outage implements Store {
   lists = 0;
   watches = 0;
   /** Thrown by the next watch call instead of watching (once). */
-  nextWatchError: unknown;
+  nextWatchError: Error | undefined;
   private readonly open = new Set<AbortController>();
   constructor(readonly inner: MemoryStore) {}
   setDown(down: boolean): void {
