@@ -23,7 +23,7 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Pro
   }
 }
 
-describe('Informer over a RemoteStore', () => {
+describe('Informer over a RemoteStore (memory store behind the API server)', () => {
   let mem: MemoryStore;
   let api: ApiServer;
   let remote: RemoteStore;
