@@ -1,16 +1,20 @@
 /**
  * The cluster agent: makes one cluster run the Prods the control plane bound to it, and says so.
  *
- * Each pass is level-based: it reads the desired Prods (spec.cluster = this cluster) and the Fleets,
- * applies each to the driver, observes it, and writes the Prod's status; workloads for Prods that are
- * gone or moved are stopped. Passes run on every watch event, after warm-up progress, and on a resync
- * timer, so a missed event costs at most one resync. When the control plane is unreachable the agent
- * keeps its workloads as they are (static stability) and only stops what it is told to stop.
+ * Each pass is level-based: it reads the desired Prods (spec.cluster = this cluster) and the Fleets from
+ * two Informers' caches, applies each to the driver, observes it, and writes the Prod's status; workloads
+ * for Prods that are gone or moved are stopped. Passes run on every informer change, after warm-up
+ * progress, and on a resync timer, so a missed event costs at most one resync. No pass runs before both
+ * kinds are listed once (an empty cache must not read as "stop everything"), nor while the informers are
+ * cut off from the control plane: then the agent keeps its workloads as they are (static stability) and
+ * acts on what changed meanwhile once the informers are back (a re-list, or the watch from the last
+ * revision).
  */
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod, ProdStatus } from '../api/kinds/prod.js';
 import { isTransientDriverError, type ClusterDriver, type ClusterHealth } from '../drivers/driver.js';
 import { isDroverError } from '../errors.js';
+import { Informer, newerOf } from '../runtime/informer.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import type { Store } from '../store/store.js';
 import { registerCluster, writeHeartbeat, type ClusterIdentity } from './cluster-registration.js';
@@ -63,6 +67,12 @@ export class Agent {
   /** Since when the cluster's API has failed every probe (undefined while it answers). */
   private unreachableSince: number | undefined;
   private healthBusy = false;
+  private readonly prods: Informer<Prod>;
+  private readonly fleets: Informer<Fleet>;
+  /** This agent's status writes the Prod cache does not show yet (it lags by the watch's delivery). */
+  private readonly written = new Map<string, Prod>();
+  /** Prods whose status write found them deleted: skipped until the cache shows the delete (or a newer copy). */
+  private readonly gone = new Map<string, string | undefined>();
 
   constructor(private readonly opts: AgentOptions) {
     this.id = { ...opts.cluster, provider: opts.driver.provider };
@@ -71,6 +81,22 @@ export class Agent {
     this.drainMs = opts.drainMs ?? 1000;
     this.log = opts.log ?? ((l) => console.error(l));
     this.warmups = new Warmups({ intervalMs: opts.warmupIntervalMs ?? 50, timeoutMs: 1000, onProgress: () => this.trigger() });
+    const watchFailed = (kind: string) => (e: unknown, next: { retryInMs: number }) =>
+      this.log(`agent ${this.id.name}: ${kind} watch ended (${errorText(e)}); resuming in ${next.retryInMs} ms`);
+    const backoff = { minBackoffMs: 200, maxBackoffMs: 2000 };
+    this.prods = new Informer<Prod>(opts.store, 'Prod', { ...backoff, onError: watchFailed('Prod') });
+    this.fleets = new Informer<Fleet>(opts.store, 'Fleet', { ...backoff, onError: watchFailed('Fleet') });
+    const trigger = () => this.trigger();
+    this.prods.addHandler({
+      onAdd: trigger,
+      onUpdate: trigger,
+      onDelete: (p) => {
+        this.written.delete(p.metadata.name);
+        this.gone.delete(p.metadata.name);
+        this.trigger();
+      },
+    });
+    this.fleets.addHandler({ onAdd: trigger, onUpdate: trigger, onDelete: trigger });
   }
 
   get clusterName(): string {
@@ -95,8 +121,10 @@ export class Agent {
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
     this.timers.push(setInterval(() => void this.probeHealth(), this.opts.healthMs ?? 2000));
     this.timers.push(setInterval(() => this.trigger(), this.resyncMs));
-    void this.watchLoop('Prod');
-    void this.watchLoop('Fleet');
+    this.prods.start();
+    this.fleets.start();
+    // The first pass waits for both lists (an empty store makes no event to trigger it).
+    void Promise.all([this.prods.waitForSync(), this.fleets.waitForSync()]).then(() => this.trigger());
     this.trigger();
   }
 
@@ -106,6 +134,7 @@ export class Agent {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     this.warmups.close();
+    await Promise.all([this.prods.stop(), this.fleets.stop()]);
     // Bounded: a pass may be stuck on an unreachable control plane, and shutdown must not wait for it.
     await Promise.race([this.passRunning, sleep(2000)]);
     await Promise.allSettled([...this.stopping.values()]);
@@ -143,23 +172,24 @@ export class Agent {
 
   /** Resolves once a full pass has run after this call (tests and `drover up` use it to wait). */
   async settled(): Promise<void> {
+    // A pass before the first lists changes nothing: wait for them (or for stop).
+    await Promise.all([this.prods.waitForSync({ signal: this.abort.signal }), this.fleets.waitForSync({ signal: this.abort.signal })]).catch(() => undefined);
     this.trigger();
     while (this.passRunning) await this.passRunning;
   }
 
   private async pass(): Promise<void> {
-    const store = this.opts.store;
-    let mine: Prod[];
-    let fleets: Map<string, Fleet>;
-    try {
-      const [prodList, fleetList] = await Promise.all([store.list<Prod>('Prod'), store.list<Fleet>('Fleet')]);
-      mine = prodList.items.filter((p) => p.spec.cluster === this.id.name);
-      fleets = new Map(fleetList.items.map((f) => [f.metadata.name, f]));
-    } catch (e) {
+    if (!this.prods.hasSynced() || !this.fleets.hasSynced()) return;
+    const prodSt = this.prods.status();
+    const fleetSt = this.fleets.status();
+    if (!prodSt.connected || !fleetSt.connected) {
       // Static stability: without the control plane, keep running what runs; change nothing.
-      this.log(`agent ${this.id.name}: cannot read desired state (${errorText(e)}); keeping workloads as they are`);
+      const why = prodSt.lastError ?? fleetSt.lastError ?? 'not connected';
+      this.log(`agent ${this.id.name}: cannot read desired state (${why}); keeping workloads as they are`);
       return;
     }
+    const mine = this.desiredProds();
+    const fleets = new Map(this.fleets.list().map((f) => [f.metadata.name, f]));
     const wanted = new Set<string>();
     for (const prod of mine) {
       if (this.stopped) return;
@@ -171,6 +201,23 @@ export class Agent {
     for (const name of await this.opts.driver.list()) {
       if (!wanted.has(name)) this.stopInBackground(name, undefined);
     }
+  }
+
+  /** The Prods bound to this cluster: the cache's copy, or this agent's own newer write. */
+  private desiredProds(): Prod[] {
+    const out: Prod[] = [];
+    for (const cached of this.prods.list()) {
+      const name = cached.metadata.name;
+      if (this.gone.has(name)) {
+        if (this.gone.get(name) === cached.metadata.resourceVersion) continue;
+        this.gone.delete(name);
+      }
+      const w = this.written.get(name);
+      const p = newerOf(cached, w)!;
+      if (w && p === cached) this.written.delete(name);
+      if (p.spec.cluster === this.id.name) out.push(p);
+    }
+    return out;
   }
 
   private async reconcileProd(prod: Prod, fleet: Fleet | undefined): Promise<void> {
@@ -248,12 +295,22 @@ export class Agent {
 
   private async writeStatus(prod: Prod, status: ProdStatus): Promise<void> {
     if (canonicalJson(prod.status ?? null) === canonicalJson(status)) return;
+    const name = prod.metadata.name;
     try {
-      await this.opts.store.updateStatus<Prod>({ ...prod, status });
+      this.written.set(name, await this.opts.store.updateStatus<Prod>({ ...prod, status }));
     } catch (e) {
-      // A concurrent writer or a deleted Prod: the next pass reads it again and decides afresh.
-      if (isDroverError(e, 'DROVER_E_CONFLICT') || isDroverError(e, 'DROVER_E_NOT_FOUND')) this.passAgain = true;
-      else throw e;
+      // A concurrent writer or a deleted Prod: the next pass reads it again and decides afresh. The
+      // cache may not show the change yet, so the pass reads this one Prod from the store.
+      if (isDroverError(e, 'DROVER_E_CONFLICT')) {
+        this.passAgain = true;
+        const fresh = await this.opts.store.get('Prod', name);
+        if (fresh) this.written.set(name, fresh);
+        else this.gone.set(name, this.prods.get(name)?.metadata.resourceVersion);
+      } else if (isDroverError(e, 'DROVER_E_NOT_FOUND')) {
+        this.written.delete(name);
+        this.gone.set(name, this.prods.get(name)?.metadata.resourceVersion);
+        this.passAgain = true;
+      } else throw e;
     }
   }
 
@@ -285,23 +342,6 @@ export class Agent {
       this.log(`agent ${this.id.name}: heartbeat failed: ${errorText(e)}`);
     } finally {
       this.heartbeatBusy = false;
-    }
-  }
-
-  private async watchLoop(kind: 'Prod' | 'Fleet'): Promise<void> {
-    const signal = this.abort.signal;
-    while (!signal.aborted) {
-      try {
-        for await (const _ev of this.opts.store.watch({ kind, signal })) this.trigger();
-      } catch (e) {
-        if (signal.aborted) return;
-        this.log(`agent ${this.id.name}: ${kind} watch ended (${errorText(e)}); resuming`);
-      }
-      if (!signal.aborted) {
-        // A new watch starts "now": a pass catches whatever changed in between.
-        await sleep(500);
-        this.trigger();
-      }
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Where the edge's traffic plans come from. `StorePlanSource` follows TrafficPlans through a Store
- * watch (a RemoteStore in production: the API's watch stream) and keeps the last plans when the control
- * plane is unreachable (static stability), reconnecting with backoff; `FilePlanSource` reads a file
+ * Where the edge's traffic plans come from. `StorePlanSource` follows TrafficPlans and TrafficRoutes
+ * through Informers over a Store (a RemoteStore in production: the API's watch stream) and keeps the last
+ * plans when the control plane is unreachable (static stability), reconnecting with backoff; `FilePlanSource` reads a file
  * (tests, benchmarks, running without a control plane); `StaticPlanSource` is set in code.
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { PlanTenant, TrafficPlanSpec, TrafficRouteSpec } from '../api/kinds/traf
 import type { TrafficPlan, TrafficRoute } from '../api/kinds/traffic-plan.js';
 import { parseWith } from '../api/validate.js';
 import { isDroverError } from '../errors.js';
+import { Informer } from '../runtime/informer.js';
 import type { Store } from '../store/store.js';
 import { assemblePlan } from '../traffic/compile-plan.js';
 
@@ -132,7 +133,7 @@ export class FilePlanSource implements PlanSource {
 export interface StorePlanSourceOptions {
   /** Fleets to follow; all when empty. The first is the default fleet for unmatched requests. */
   fleets?: readonly string[];
-  /** First and largest reconnect delays. */
+  /** First and largest reconnect delays (the informers' capped exponential backoff, with jitter). */
   backoffMs?: { min: number; max: number };
   /** Route changes within this long are handed to the listener together (default 20 ms). */
   coalesceMs?: number;
@@ -140,13 +141,15 @@ export interface StorePlanSourceOptions {
 }
 
 /**
- * Follows TrafficPlans (fleet level) and TrafficRoutes (one per tenant) through list + watch, and hands
+ * Follows TrafficPlans (fleet level) and TrafficRoutes (one per tenant) through two Informers, and hands
  * the listener the plans with their routes put back (`assemblePlan`): the same plans as when one object
- * held every tenant, but a tenant change costs one small watch event. Re-lists on a 410 and reconnects
- * with backoff, keeping the last plans meanwhile (static stability).
+ * held every tenant, but a tenant change costs one small watch event. The informers re-list on a 410 and
+ * reconnect with backoff; their caches, and so the last plans handed out, stay meanwhile (static
+ * stability: the edge serves its last plan while the control plane is away).
  */
 export class StorePlanSource implements PlanSource {
-  private readonly abort = new AbortController();
+  private readonly planInformer: Informer<TrafficPlan>;
+  private readonly routeInformer: Informer<TrafficRoute>;
   private readonly plans = new Map<string, TrafficPlanSpec>();
   /** Fleet → tenant → route. */
   private readonly routes = new Map<string, Map<string, PlanTenant>>();
@@ -154,14 +157,24 @@ export class StorePlanSource implements PlanSource {
   private readonly routeFleet = new Map<string, string>();
   /** Assembled plans, per fleet, until that fleet's plan or routes change. */
   private readonly assembled = new Map<string, TrafficPlanSpec>();
-  private st: PlanSourceStatus = { connected: false };
-  private loop: Promise<void> | undefined;
+  private listener: PlanListener | undefined;
+  private lastError: string | undefined;
+  private lastChange: string | undefined;
   private emitTimer: NodeJS.Timeout | undefined;
+  private emitQueued = false;
+  /** Nothing is handed out until both kinds are listed: plans without their routes would misroute tenants. */
+  private ready = false;
+  private readonly removers: (() => void)[] = [];
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly opts: StorePlanSourceOptions = {},
-  ) {}
+  ) {
+    const { min, max } = opts.backoffMs ?? { min: 200, max: 5000 };
+    const informerOpts = { minBackoffMs: min, maxBackoffMs: max, onError: (e: unknown, next: { retryInMs: number }) => this.failed(e, next.retryInMs) };
+    this.planInformer = new Informer<TrafficPlan>(store, 'TrafficPlan', informerOpts);
+    this.routeInformer = new Informer<TrafficRoute>(store, 'TrafficRoute', informerOpts);
+  }
 
   private wanted(name: string): boolean {
     const f = this.opts.fleets;
@@ -169,16 +182,51 @@ export class StorePlanSource implements PlanSource {
   }
 
   async start(listener: PlanListener): Promise<void> {
-    let first: () => void = () => {};
-    const firstDone = new Promise<void>((r) => (first = r));
-    this.loop = this.run(listener, () => first());
+    this.listener = listener;
+    this.removers.push(
+      this.planInformer.addHandler({
+        onAdd: (p) => this.setPlan(p),
+        onUpdate: (_old, p) => this.setPlan(p),
+        onDelete: (p) => this.dropPlan(p.metadata.name),
+      }),
+      this.routeInformer.addHandler({
+        onAdd: (r) => this.routeChanged(this.setRoute(r)),
+        onUpdate: (_old, r) => this.routeChanged(this.setRoute(r)),
+        onDelete: (r) => this.routeChanged(this.dropRoute(r.metadata.name)),
+      }),
+    );
+    // Resolves once the first full set is known, or the first attempt failed (the edge starts anyway,
+    // answering 503 until plans arrive).
+    const firstDone = new Promise<void>((resolve) => {
+      this.firstFailure = resolve;
+      void Promise.all([this.planInformer.waitForSync(), this.routeInformer.waitForSync()]).then(() => {
+        this.ready = true;
+        if (this.plans.size > 0 || this.routeFleet.size > 0) this.emit();
+        resolve();
+      }, resolve);
+    });
+    this.planInformer.start();
+    this.routeInformer.start();
     await firstDone;
   }
 
-  private emit(listener: PlanListener): void {
+  private firstFailure: () => void = () => {};
+
+  private failed(e: unknown, retryInMs: number): void {
+    const msg = e instanceof Error ? e.message : String(e);
+    this.lastError = msg;
+    this.firstFailure();
+    if (!isDroverError(e, 'DROVER_E_GONE') && !isDroverError(e, 'DROVER_E_RESOURCE_VERSION_TOO_LARGE')) {
+      this.opts.log?.(`plan watch failed (${msg}); keeping the last plans, retrying in ${retryInMs} ms`);
+    }
+  }
+
+  private emit(): void {
     if (this.emitTimer) clearTimeout(this.emitTimer);
     this.emitTimer = undefined;
-    this.st = { ...this.st, lastChange: new Date().toISOString() };
+    this.emitQueued = false;
+    if (!this.ready || !this.listener) return;
+    this.lastChange = new Date().toISOString();
     const out = new Map<string, TrafficPlanSpec>();
     for (const [fleet, plan] of this.plans) {
       let a = this.assembled.get(fleet);
@@ -188,13 +236,40 @@ export class StorePlanSource implements PlanSource {
       }
       out.set(fleet, a);
     }
-    listener(ordered(out, this.opts.fleets));
+    this.listener(ordered(out, this.opts.fleets));
+  }
+
+  /**
+   * A fleet-level change (a Prod died, a dial moved) is applied at once; the changes of one re-list
+   * (delivered together, synchronously) make one emit.
+   */
+  private emitNow(): void {
+    if (this.emitQueued) return;
+    this.emitQueued = true;
+    queueMicrotask(() => {
+      if (this.emitQueued) this.emit();
+    });
   }
 
   /** A burst of route changes (a tenant import) makes one routing-table rebuild, not one per tenant. */
-  private emitSoon(listener: PlanListener): void {
-    if (this.emitTimer) return;
-    this.emitTimer = setTimeout(() => this.emit(listener), this.opts.coalesceMs ?? 20);
+  private routeChanged(changed: boolean): void {
+    if (!changed || this.emitTimer || this.emitQueued) return;
+    this.emitTimer = setTimeout(() => this.emit(), this.opts.coalesceMs ?? 20);
+  }
+
+  private setPlan(p: TrafficPlan): void {
+    const name = p.metadata.name;
+    if (!this.wanted(name)) return;
+    const prev = this.plans.get(name);
+    if (prev && prev.revision === p.spec.revision && JSON.stringify(prev) === JSON.stringify(p.spec)) return;
+    this.plans.set(name, p.spec);
+    this.assembled.delete(name);
+    this.emitNow();
+  }
+
+  private dropPlan(name: string): void {
+    this.assembled.delete(name);
+    if (this.plans.delete(name)) this.emitNow();
   }
 
   private setRoute(r: TrafficRoute): boolean {
@@ -222,105 +297,21 @@ export class StorePlanSource implements PlanSource {
     return true;
   }
 
-  private async run(listener: PlanListener, firstDone: () => void): Promise<void> {
-    const { min, max } = this.opts.backoffMs ?? { min: 200, max: 5000 };
-    let delay = min;
-    const outer = this.abort.signal;
-    while (!outer.aborted) {
-      // One attempt: both watches end together when either fails.
-      const attempt = new AbortController();
-      const stopAttempt = () => attempt.abort();
-      outer.addEventListener('abort', stopAttempt, { once: true });
-      const signal = attempt.signal;
-      try {
-        const [plans, routes] = await Promise.all([this.store.list<TrafficPlan>('TrafficPlan'), this.store.list<TrafficRoute>('TrafficRoute')]);
-        const next = new Map<string, TrafficPlanSpec>();
-        for (const p of plans.items) if (this.wanted(p.metadata.name)) next.set(p.metadata.name, p.spec);
-        this.replaceAll(next, routes.items, listener);
-        this.st = { ...this.st, connected: true, lastError: undefined };
-        firstDone();
-        delay = min;
-        const followPlans = async () => {
-          for await (const ev of this.store.watch({ kind: 'TrafficPlan', resourceVersion: plans.resourceVersion, signal })) {
-            const obj = ev.object as TrafficPlan;
-            const name = obj.metadata.name;
-            if (!this.wanted(name)) continue;
-            if (ev.type === 'DELETED') {
-              this.assembled.delete(name);
-              if (this.plans.delete(name)) this.emit(listener);
-              continue;
-            }
-            const prev = this.plans.get(name);
-            if (prev && prev.revision === obj.spec.revision && JSON.stringify(prev) === JSON.stringify(obj.spec)) continue;
-            this.plans.set(name, obj.spec);
-            this.assembled.delete(name);
-            // A fleet-level change (a Prod died, a dial moved) is applied at once.
-            this.emit(listener);
-          }
-        };
-        const followRoutes = async () => {
-          for await (const ev of this.store.watch({ kind: 'TrafficRoute', resourceVersion: routes.resourceVersion, signal })) {
-            const obj = ev.object as TrafficRoute;
-            const changed = ev.type === 'DELETED' ? this.dropRoute(obj.metadata.name) : this.setRoute(obj);
-            if (changed) this.emitSoon(listener);
-          }
-        };
-        const ended = async (f: () => Promise<void>) => {
-          try {
-            await f();
-            if (!signal.aborted) throw new Error('watch ended');
-          } finally {
-            attempt.abort();
-          }
-        };
-        await Promise.all([ended(followPlans), ended(followRoutes)]);
-        if (outer.aborted) break;
-        throw new Error('watch ended');
-      } catch (e) {
-        if (outer.aborted) break;
-        const msg = e instanceof Error ? e.message : String(e);
-        this.st = { ...this.st, connected: false, lastError: msg };
-        firstDone();
-        if (!isDroverError(e, 'DROVER_E_GONE')) {
-          this.opts.log?.(`plan watch failed (${msg}); keeping the last plans, retrying in ${delay} ms`);
-          await sleep(delay, outer);
-          delay = Math.min(max, delay * 2);
-        }
-      } finally {
-        outer.removeEventListener('abort', stopAttempt);
-      }
-    }
-  }
-
-  private replaceAll(next: Map<string, TrafficPlanSpec>, routes: readonly TrafficRoute[], listener: PlanListener): void {
-    let changed = next.size !== this.plans.size;
-    for (const [k, v] of next) {
-      const prev = this.plans.get(k);
-      if (!prev || JSON.stringify(prev) !== JSON.stringify(v)) {
-        changed = true;
-        this.assembled.delete(k);
-      }
-    }
-    for (const k of this.plans.keys()) if (!next.has(k)) this.assembled.delete(k);
-    this.plans.clear();
-    for (const [k, v] of next) this.plans.set(k, v);
-    const seen = new Set<string>();
-    for (const r of routes) {
-      seen.add(r.metadata.name);
-      if (this.setRoute(r)) changed = true;
-    }
-    for (const name of [...this.routeFleet.keys()]) if (!seen.has(name) && this.dropRoute(name)) changed = true;
-    if (changed) this.emit(listener);
-  }
-
   async stop(): Promise<void> {
-    this.abort.abort();
+    for (const remove of this.removers.splice(0)) remove();
+    this.listener = undefined;
     if (this.emitTimer) clearTimeout(this.emitTimer);
-    await this.loop;
+    this.emitQueued = false;
+    await Promise.all([this.planInformer.stop(), this.routeInformer.stop()]);
   }
 
   status(): PlanSourceStatus {
-    return this.st;
+    const connected = this.planInformer.status().connected && this.routeInformer.status().connected;
+    return {
+      connected,
+      ...(!connected && this.lastError !== undefined ? { lastError: this.lastError } : {}),
+      ...(this.lastChange !== undefined ? { lastChange: this.lastChange } : {}),
+    };
   }
 }
 
@@ -328,16 +319,4 @@ export class StorePlanSource implements PlanSource {
 function routeOf(r: TrafficRoute): PlanTenant {
   const { fleet: _fleet, ...tenant } = r.spec;
   return tenant;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

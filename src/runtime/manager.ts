@@ -2,8 +2,9 @@
  * The controller manager: runs reconcilers while this instance leads.
  *
  * Per reconciler: a work queue, `workers` loops taking keys from it, the keys of `listKeys` at start and
- * every `resyncMs`, and the keys its `watches` map changes to. Watches are shared per kind (one
- * KindWatcher per kind, fanned out to every reconciler that watches it).
+ * every `resyncMs`, and the keys its `watches` map changes to. Reads are shared per kind: one Informer per
+ * watched kind (runtime/informer.ts), made when leadership starts, its handlers fanned out to every
+ * reconciler that watches the kind, its cache the reconcilers' `ctx.cache` (listed before the first pass).
  *
  * `settle` is the one place where a pass's outcome becomes a queue action, a log line and metrics:
  *   success       → forget the key's backoff
@@ -14,13 +15,13 @@
 import type { AnyResource } from '../api/resource.js';
 import type { Store, WatchEventType } from '../store/store.js';
 import { recordEvent, type EventType } from './events.js';
-import { KindWatcher, type KindWatcherOptions } from './kind-watcher.js';
 import { AlwaysLeader, type LeaderElector, type Leadership } from './leader-election.js';
 import { errorText, stderrLogger, type Logger } from './logger.js';
 import { reconcileDuration, reconcileTotal, workqueueDepth } from './metrics.js';
+import { InformerCache } from './object-cache.js';
 import { isConflict, outcomeOf, reconcileResults, type Outcome, type Settled } from './outcome.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { ObjectCache, ReconcileContext, Reconciler, WatchSpec } from './reconciler.js';
+import type { ReconcileContext, Reconciler, WatchSpec } from './reconciler.js';
 import { sleep } from './sleep.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -33,7 +34,8 @@ export interface ManagerOptions {
   workers?: number;
   /** Per-queue retry limiter; default: exponential 5 ms … 60 s, and 10 retries/s overall. */
   rateLimiter?: () => RateLimiter;
-  watch?: KindWatcherOptions;
+  /** Reconnect backoff of the informers after a failed list/watch: baseMs·2^n capped at maxMs, with jitter. */
+  watch?: { backoff?: { baseMs: number; maxMs: number } };
 }
 
 interface Running {
@@ -47,19 +49,6 @@ function aborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
-}
-
-/** The watches' objects, for the kinds this reconciler watches. */
-function cacheOf(reconciler: Reconciler, watchers: ReadonlyMap<string, KindWatcher>): ObjectCache {
-  const watcher = (kind: string): KindWatcher => {
-    const w = reconciler.watches.some((s) => s.kind === kind) ? watchers.get(kind) : undefined;
-    if (!w) throw new Error(`reconciler "${reconciler.name}" reads kind ${kind} from its cache but does not watch it`);
-    return w;
-  };
-  return {
-    list: <T extends AnyResource>(kind: string) => watcher(kind).items() as T[],
-    get: <T extends AnyResource>(kind: string, name: string) => watcher(kind).get(name) as T | undefined,
-  };
 }
 
 export class Manager {
@@ -126,22 +115,22 @@ export class Manager {
   }
 
   private async runControllers(signal: AbortSignal): Promise<void> {
-    const running = this.reconcilers.map((r) => this.prepare(r, signal));
-    const watchers = new Map<string, KindWatcher>();
+    const backoff = this.opts.watch?.backoff;
+    const cache = new InformerCache(this.store, { logger: this.logger, ...(backoff ? { minBackoffMs: backoff.baseMs, maxBackoffMs: backoff.maxMs } : {}) });
+    const running = this.reconcilers.map((r) => this.prepare(r, signal, cache));
     for (const run of running) {
       for (const spec of run.reconciler.watches) {
-        let w = watchers.get(spec.kind);
-        if (!w) {
-          w = new KindWatcher(this.store, spec.kind, this.logger, this.opts.watch);
-          watchers.set(spec.kind, w);
-        }
-        w.onChange((obj, type) => this.enqueueChange(run, spec, obj, type));
+        cache.informer(spec.kind).addHandler({
+          onAdd: (obj) => this.enqueueChange(run, spec, obj, 'ADDED'),
+          onUpdate: (_old, obj) => this.enqueueChange(run, spec, obj, 'MODIFIED'),
+          onDelete: (obj) => this.enqueueChange(run, spec, obj, 'DELETED'),
+        });
       }
     }
-    const tasks: Promise<void>[] = [...watchers.values()].map((w) => w.run(signal));
-    for (const run of running) run.ctx.cache = cacheOf(run.reconciler, watchers);
+    cache.start();
+    const tasks: Promise<void>[] = [];
     // Reconcilers read their caches: no pass before every watched kind has been listed once.
-    await Promise.race([Promise.all([...watchers.values()].map((w) => w.synced)), aborted(signal)]);
+    await Promise.race([cache.waitForSync({ signal }).catch(() => undefined), aborted(signal)]);
     const timers: NodeJS.Timeout[] = [];
     for (const run of running) {
       if (signal.aborted) break;
@@ -153,11 +142,11 @@ export class Manager {
     await aborted(signal);
     for (const t of timers) clearInterval(t);
     for (const run of running) run.queue.shutdown();
-    await Promise.all(tasks);
+    await Promise.all([...tasks, cache.stop()]);
     for (const run of running) workqueueDepth.set({ controller: run.reconciler.name }, 0);
   }
 
-  private prepare(reconciler: Reconciler, signal: AbortSignal): Running {
+  private prepare(reconciler: Reconciler, signal: AbortSignal, cache: InformerCache): Running {
     const controller = reconciler.name;
     for (const result of reconcileResults) reconcileTotal.inc({ controller, result }, 0);
     workqueueDepth.set({ controller }, 0);
@@ -167,6 +156,7 @@ export class Manager {
     });
     const ctx: ReconcileContext = {
       store: this.store,
+      cache: cache.scopedTo(`reconciler "${controller}"`, reconciler.watches.map((w) => w.kind)),
       signal,
       recordEvent: async (obj: AnyResource, type: EventType, reason: string, message: string) => {
         try {

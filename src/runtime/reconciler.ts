@@ -11,6 +11,7 @@
  * - throws any error                → retried with per-key exponential backoff ("error"), logged at error.
  * - throws `TerminalError`          → not retried until the object changes again ("terminal").
  */
+import type { KindMap, KindName } from '../api/kind-map.js';
 import type { AnyResource } from '../api/resource.js';
 import type { Store, WatchEventType } from '../store/store.js';
 
@@ -47,21 +48,31 @@ export interface WatchSpec {
   delayMs?: number;
 }
 
+export interface CacheListOptions {
+  /** Only the objects whose labels match (kubectl syntax, as `store.list`). */
+  labelSelector?: string;
+}
+
 /**
- * The objects of the kinds a reconciler watches, as the manager's watches last saw them (an informer
- * cache): reading costs no store round trip and no parsing. It lags the store by the watch's delivery,
- * so a pass does not see its own writes yet: keep what you wrote, or read the store where that matters.
+ * The objects of the kinds a reconciler watches, as the manager's shared informers last saw them (one
+ * Informer per kind, see informer.ts): reading costs no store round trip and no parsing. It lags the
+ * store by the watch's delivery, so a pass does not see its own writes yet: keep what you wrote, or read
+ * the store where that matters. Objects are shared with every reader: never change them (copy first).
+ * While the store is unreachable the cache keeps the last state it saw.
  */
 export interface ObjectCache {
+  /** Every cached object of `kind` (in no particular order). Throws for a kind the reconciler does not watch. */
+  list<K extends KindName>(kind: K, opts?: CacheListOptions): KindMap[K][];
+  list<T extends AnyResource>(kind: string, opts?: CacheListOptions): T[];
   /** Throws for a kind the reconciler does not watch. */
-  list<T extends AnyResource>(kind: string): T[];
+  get<K extends KindName>(kind: K, name: string): KindMap[K] | undefined;
   get<T extends AnyResource>(kind: string, name: string): T | undefined;
 }
 
 export interface ReconcileContext {
   store: Store;
-  /** Set by the manager, once every watched kind has been listed; absent outside it (e.g. unit tests). */
-  cache?: ObjectCache;
+  /** The watched kinds, listed before the first pass (the manager's informers). */
+  cache: ObjectCache;
   signal: AbortSignal;
   /** Record an event about an object (shown by `drover describe`). */
   recordEvent(obj: AnyResource, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;

@@ -5,11 +5,12 @@
  * Any field `buildSnapshot`/`prodNotServing`/`makeClass` look at must be in here.
  */
 import { clusterDomain, type Cluster, type Fleet, type Prod } from '../api/index.js';
+import { evacuationBlockedAnnotation } from './evacuation.js';
 
 export function schedulingSignature(fleet: Fleet | undefined, prods: readonly Prod[], clusters: readonly Cluster[]): string {
   const p = [...prods]
     .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
-    .map((x) => [x.metadata.name, x.spec.cluster, x.spec.role, x.spec.retire, x.spec.replaces ?? '', x.status?.phase ?? '', !!x.metadata.deletionTimestamp]);
+    .map((x) => [x.metadata.name, x.spec.cluster, x.spec.role, x.spec.retire, x.spec.replaces ?? '', x.status?.phase ?? '', !!x.metadata.deletionTimestamp, x.metadata.annotations?.[evacuationBlockedAnnotation] !== undefined]);
   const c = [...clusters]
     .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
     .map((x) => [x.metadata.name, clusterDomain(x), x.spec.region, x.status?.phase ?? '', x.spec.draining, x.metadata.labels]);

@@ -16,7 +16,7 @@
 import type { Tenant } from '../api/kinds/tenant.js';
 import type { TrafficPolicy } from '../api/kinds/traffic-policy.js';
 import type { AnyResource } from '../api/resource.js';
-import { Informer } from '../client/informer.js';
+import { Informer } from '../runtime/informer.js';
 import { DroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
 

@@ -84,6 +84,27 @@ export class MemoryStore implements Store {
     return this.apply(prepareDelete(stored, this.nextRev(), opts.resourceVersion));
   }
 
+  /**
+   * Synchronous reads of what is stored now, in the shape of the controllers' read cache (`ObjectCache`):
+   * for tests that call a reconciler directly, outside the manager and its informers. It never lags the
+   * store. Objects are copies.
+   */
+  view(): {
+    list<T extends AnyResource>(kind: string, opts?: Pick<ListOptions, 'labelSelector'>): T[];
+    get<T extends AnyResource>(kind: string, name: string): T | undefined;
+  } {
+    return {
+      list: <T extends AnyResource>(kind: string, opts: Pick<ListOptions, 'labelSelector'> = {}): T[] => {
+        const match = parseLabelSelector(opts.labelSelector);
+        return [...(this.objects.get(kind)?.values() ?? [])].filter((o) => match(o.metadata.labels)).map((o) => structuredClone(o) as T);
+      },
+      get: <T extends AnyResource>(kind: string, name: string): T | undefined => {
+        const o = this.objects.get(kind)?.get(name);
+        return o ? (structuredClone(o) as T) : undefined;
+      },
+    };
+  }
+
   watch(opts: WatchOptions): AsyncIterable<WatchEvent> {
     return this.hub.watch(opts);
   }

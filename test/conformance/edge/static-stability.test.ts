@@ -74,7 +74,7 @@ const meta = (name: string) => ({ apiVersion: 'drover.dev/v1alpha1' as const, me
 describe('control plane → edge (static stability)', () => {
   const memory = new MemoryStore();
   const store = new UnreachableStore(memory);
-  const ctx: ReconcileContext = { store: memory, signal: new AbortController().signal, recordEvent: async () => {} };
+  const ctx: ReconcileContext = { store: memory, cache: memory.view(), signal: new AbortController().signal, recordEvent: async () => {} };
   const controller = new TrafficController();
   const ups: UpstreamServer[] = [];
   const agent = client();

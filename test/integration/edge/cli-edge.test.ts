@@ -13,6 +13,7 @@ import { stringify } from 'yaml';
 import { Cluster, Fleet, Prod, Tenant } from '../../../src/api/index.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
 import { TrafficController } from '../../../src/controllers/traffic-controller.js';
+import { startCache } from '../../../src/runtime/object-cache.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { client, endpoint, get, plan, waitFor } from '../../conformance/edge/harness.js';
 import { startUpstream, type UpstreamServer } from '../../conformance/edge/upstream.js';
@@ -82,8 +83,11 @@ describe('drover edge (process)', () => {
     const t = await store.create(Tenant.parse({ ...meta('shop'), kind: 'Tenant', spec: { fleet: 'web', match: { hosts: ['shop.example.com'] } } }));
     await store.updateStatus({ ...t, metadata: { ...t.metadata, resourceVersion: undefined }, status: Tenant.shape.status.unwrap().parse({ prods: [prodName] }) });
     // Also reconcile from here, so the test does not depend on which controllers this server build runs.
-    const ctx: ReconcileContext = { store, signal: new AbortController().signal, recordEvent: async () => {} };
-    await new TrafficController().reconcile(ctx, 'web').catch(() => undefined);
+    const traffic = new TrafficController();
+    const cache = await startCache(store, traffic.watches.map((w) => w.kind));
+    const ctx: ReconcileContext = { store, cache, signal: new AbortController().signal, recordEvent: async () => {} };
+    await traffic.reconcile(ctx, 'web').catch(() => undefined);
+    await cache.stop();
     await waitFor('the edge serves the plan', async () => (await get(agent, edge.url, '/', { host: 'shop.example.com' })).upstream === 'web-1', 15_000);
     assert.equal((await get(agent, edge.url, '/', { host: 'shop.example.com' })).headers['x-drover-prod'], prodName);
 

@@ -12,7 +12,7 @@ const doc = (kind: string, name: string, spec: Record<string, unknown>) => valid
 describe('reference controller', () => {
   it('marks a tenant whose fleet does not exist, and flips the condition when the fleet is applied', async () => {
     const store = new MemoryStore();
-    const ctx: ReconcileContext = { store, signal: new AbortController().signal, recordEvent: async () => {} };
+    const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async () => {} };
     const c = createReferenceController({ now: () => 0 });
     await store.create(doc('Tenant', 'early', { fleet: 'shop' }));
     await c.reconcile(ctx, 'Tenant/early');
@@ -28,7 +28,7 @@ describe('reference controller', () => {
 
   it('writes nothing for a tenant whose fleet exists (no write per tenant at start)', async () => {
     const store = new MemoryStore();
-    const ctx: ReconcileContext = { store, signal: new AbortController().signal, recordEvent: async () => {} };
+    const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async () => {} };
     await store.create(doc('Fleet', 'web', { version: 'v1', app: { command: 'x' } }));
     const t = await store.create(doc('Tenant', 'a', { fleet: 'web' }));
     await createReferenceController().reconcile(ctx, 'Tenant/a');
@@ -37,7 +37,7 @@ describe('reference controller', () => {
 
   it('marks a policy naming a domain with no cluster', async () => {
     const store = new MemoryStore();
-    const ctx: ReconcileContext = { store, signal: new AbortController().signal, recordEvent: async () => {} };
+    const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async () => {} };
     await store.create(doc('Fleet', 'web', { version: 'v1', app: { command: 'x' } }));
     await store.create(doc('Cluster', 'tokyo', { domain: 'tokyo' }));
     await store.create(doc('TrafficPolicy', 'web', { fleet: 'web', endpointGroups: [{ domain: 'tokyo' }, { domain: 'mars' }] }));

@@ -16,10 +16,11 @@ interface Recorded {
   message: string;
 }
 
-function context(store: Store): { ctx: ReconcileContext; events: Recorded[] } {
+function context(store: MemoryStore): { ctx: ReconcileContext; events: Recorded[] } {
   const events: Recorded[] = [];
   const ctx: ReconcileContext = {
     store,
+    cache: store.view(),
     signal: new AbortController().signal,
     recordEvent: async (obj: AnyResource, type, reason, message) => {
       events.push({ name: obj.metadata.name, type, reason, message });
@@ -187,7 +188,7 @@ describe('scheduler controller', () => {
     await seed(inner);
     let inFlight = 0;
     let most = 0;
-    const store: Store = Object.assign(Object.create(inner) as MemoryStore, {
+    const store: MemoryStore = Object.assign(Object.create(inner) as MemoryStore, {
       updateStatus: async <T extends AnyResource>(obj: T): Promise<T> => {
         most = Math.max(most, ++inFlight);
         await new Promise((r) => setTimeout(r, 1));
@@ -264,7 +265,7 @@ describe('scheduler controller', () => {
     const inner = new MemoryStore();
     await seed(inner);
     let conflicts = 0;
-    const store: Store = Object.assign(Object.create(inner) as MemoryStore, {
+    const store: MemoryStore = Object.assign(Object.create(inner) as MemoryStore, {
       updateStatus: async <T extends AnyResource>(obj: T): Promise<T> => {
         if (obj.kind === 'Tenant' && conflicts < 2) {
           conflicts++;

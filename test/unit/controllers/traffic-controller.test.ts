@@ -11,7 +11,7 @@ const meta = (name: string) => ({ apiVersion: 'drover.dev/v1alpha1' as const, me
 
 async function setup() {
   const store = new MemoryStore();
-  const ctx: ReconcileContext = { store, signal: new AbortController().signal, recordEvent: async () => {} };
+  const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async () => {} };
   await store.create(Fleet.parse({ ...meta('web'), kind: 'Fleet', spec: { version: 'v1', app: { command: 'node' } } }));
   await store.create(Cluster.parse({ ...meta('c1'), kind: 'Cluster', spec: { region: 'tokyo' } }));
   const p = await store.create(Prod.parse({ ...meta('web-1'), kind: 'Prod', spec: { fleet: 'web', cluster: 'c1', version: 'v1' } }));

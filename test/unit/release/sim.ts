@@ -19,6 +19,7 @@ export function testContext(store: MemoryStore): ReconcileContext & { events: Re
   const events: RecordedEvent[] = [];
   return {
     store,
+    cache: store.view(),
     signal: new AbortController().signal,
     events,
     recordEvent: async (obj: AnyResource, type, reason, message) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AnyResource } from '../../../src/api/resource.js';
-import { Informer } from '../../../src/client/informer.js';
+import { Informer } from '../../../src/runtime/informer.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
 import { startApiServer, type ApiServer } from '../../../src/server/api-server.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
@@ -23,7 +23,7 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Pro
   }
 }
 
-describe('Informer over a RemoteStore', () => {
+describe('Informer over a RemoteStore (memory store behind the API server)', () => {
   let mem: MemoryStore;
   let api: ApiServer;
   let remote: RemoteStore;
