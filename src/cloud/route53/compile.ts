@@ -6,7 +6,7 @@
  *   the edge's group rules are folded into the weights: a failure domain with dial > 0 and a live cluster
  *   keeps a share proportional to its dial, split by cluster weight; the share of a domain with no live
  *   cluster goes to every live cluster by weight, ignoring dials (GA's and the edge's failover rule).
- *   Shares are scaled into 0–255 (the largest 255). No live cluster at all: every weight 0, and Route 53
+ *   Weight = share × 255 (a positive share never rounds to 0). No live cluster at all: every weight 0, and Route 53
  *   answers with all of them alike (its own fail-open).
  * - failover: PRIMARY = the live cluster of the highest-dial domain (then highest weight, then name);
  *   SECONDARY = the best live cluster of another domain (else of the same domain). SetIdentifiers `drover-primary`/`drover-secondary`
@@ -16,7 +16,7 @@ import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { Cluster } from '../../api/kinds/cluster.js';
 import type { CloudState, Route53Spec } from '../../api/kinds/cloud-traffic.js';
 import type { TrafficPlanSpec } from '../../api/kinds/traffic-plan.js';
-import { fleetTraffic, toByteWeights, type ClusterTraffic } from '../cluster-weights.js';
+import { fleetTraffic, type ClusterTraffic } from '../cluster-weights.js';
 import { normalizeName, recordKey } from './names.js';
 
 export interface DesiredRoute53 {
@@ -85,8 +85,12 @@ export function compileRoute53(spec: Route53Spec, plan: TrafficPlanSpec, cluster
   const records: ResourceRecordSet[] = [];
   if (spec.routing === 'weighted') {
     const shares = clusterShares(candidates.map((x) => x.c), traffic.dials);
-    const bytes = toByteWeights(shares);
-    for (const { c, t } of candidates) records.push({ ...base(t, `drover-${c.cluster}`, c), Weight: bytes.get(c.cluster) ?? 0 });
+    // A fixed scale (share × 255), not "largest = 255": a change of one cluster's share rewrites only the
+    // records whose share changed, not every record of the name.
+    for (const { c, t } of candidates) {
+      const share = shares.get(c.cluster) ?? 0;
+      records.push({ ...base(t, `drover-${c.cluster}`, c), Weight: share > 0 ? Math.max(1, Math.round(share * 255)) : 0 });
+    }
   } else {
     const rank = (x: { c: ClusterTraffic }): [number, number, number, string] => [x.c.weight > 0 ? 0 : 1, -(traffic.dials.get(x.c.domain) ?? 0), -x.c.planWeight, x.c.cluster];
     const cmp = (a: { c: ClusterTraffic }, b: { c: ClusterTraffic }): number => {

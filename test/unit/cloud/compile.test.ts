@@ -96,9 +96,10 @@ describe('Route 53 compiler', () => {
     return { d, by: Object.fromEntries(d.records.map((r) => [r.SetIdentifier!, r.Weight ?? r.Failover])) };
   };
 
-  it('weighted: dials folded into weights (dial share × cluster share), scaled into 0–255', () => {
+  it('weighted: dials folded into weights (dial share × cluster share × 255)', () => {
     const { d, by } = weights();
-    assert.deepEqual(by, { 'drover-osaka-a': 51, 'drover-osaka-b': 51, 'drover-tokyo-a': 255, 'drover-tokyo-b': 255 });
+    // tokyo: 100/120 of the traffic over two clusters; osaka: 20/120.
+    assert.deepEqual(by, { 'drover-osaka-a': 21, 'drover-osaka-b': 21, 'drover-tokyo-a': 106, 'drover-tokyo-b': 106 });
     const r = d.records[0]!;
     assert.equal(r.Name, 'www.example.com.');
     assert.equal(r.Type, 'A');
@@ -108,8 +109,8 @@ describe('Route 53 compiler', () => {
   it('weighted: a domain with no live cluster hands its share to the live ones, ignoring dials', () => {
     const { by } = weights({}, world({ 'tokyo-a': { phase: 'NotReady' }, 'tokyo-b': { draining: true } }));
     assert.equal(by['drover-tokyo-a'], 0);
-    assert.equal(by['drover-osaka-a'], 255);
-    assert.equal(by['drover-osaka-b'], 255);
+    assert.equal(by['drover-osaka-a'], 128);
+    assert.equal(by['drover-osaka-b'], 128);
   });
 
   it('failover: PRIMARY in the highest-dial live domain, SECONDARY in another domain; a dead primary moves', () => {
