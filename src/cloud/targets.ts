@@ -11,10 +11,10 @@ import type { CloudTarget } from './target.js';
 export function cloudTarget(ct: CloudTraffic, compiled: CompiledCloud, clients: AwsClients, retry?: RetryPolicy): CloudTarget | undefined {
   const owner = cloudOwnerId(ct);
   if (compiled.provider === 'globalAccelerator' && ct.spec.globalAccelerator) {
-    return globalAcceleratorTarget(clients.globalAccelerator(), ct.spec.globalAccelerator, owner, compiled.ga, retry) as CloudTarget;
+    return globalAcceleratorTarget(clients.globalAccelerator(), ct.spec.globalAccelerator, owner, compiled.ga, retry);
   }
   if (compiled.provider === 'route53' && ct.spec.route53) {
-    return route53Target(clients.route53(), ct.spec.route53, owner, `cloudtraffic/${ct.metadata.name}`, compiled.r53, retry) as CloudTarget;
+    return route53Target(clients.route53(), ct.spec.route53, owner, `cloudtraffic/${ct.metadata.name}`, compiled.r53, retry);
   }
   return undefined;
 }

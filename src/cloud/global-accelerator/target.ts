@@ -20,7 +20,7 @@ import {
   type UpdateEndpointGroupRequest,
 } from '@aws-sdk/client-global-accelerator';
 import type { CloudState, GlobalAcceleratorSpec } from '../../api/kinds/cloud-traffic.js';
-import { awsCall, type CallMeter, type RetryPolicy } from '../aws-call.js';
+import { awsCall, type RetryPolicy } from '../aws-call.js';
 import type { CloudTarget, Observation } from '../target.js';
 import { endpointsIn, gaDesiredState, gaObservedFields, gaResource, healthFieldNames, type DesiredGa, type ObservedGroup } from './compile.js';
 

@@ -6,6 +6,7 @@ import { cloudTrafficController } from '../../../src/controllers/cloud-traffic-c
 import { recordEvent } from '../../../src/runtime/events.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import type { Store } from '../../../src/store/store.js';
 import { mutate, mutateStatus } from '../../../src/store/mutate.js';
 import { ownerRecordName } from '../../../src/cloud/route53/records.js';
 import { ACCELERATOR, gaCloudTraffic, lbArn, plan, policy, r53CloudTraffic, world, worldProds } from './cloud-fixtures.js';
@@ -16,7 +17,7 @@ const OWNER = 'drover-web-ga';
 const FOREIGN_EP = 'arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0123456789abcdef0';
 
 async function harness(ct: CloudTraffic, opts: { ga?: FakeGa; zone?: FakeZone; pol?: TrafficPolicy; clusters?: Cluster[] } = {}) {
-  const store = new MemoryStore();
+  const store: Store = new MemoryStore();
   const clusters = opts.clusters ?? world();
   const pol = opts.pol ?? policy([{ domain: 'tokyo', trafficDial: 100 }, { domain: 'osaka', trafficDial: 100 }]);
   for (const c of clusters) await store.create(c);
