@@ -3,7 +3,7 @@
  * one shape for every provider, so that the diff, drift, status and `drover cloud diff` are written once.
  * Pure.
  */
-import type { CloudChange, CloudState } from '../api/kinds/cloud-traffic.js';
+import type { CloudChange, CloudState, CloudTrafficStatus } from '../api/kinds/cloud-traffic.js';
 
 type Fields = CloudState[string];
 type Scalar = Fields[string];
@@ -82,4 +82,21 @@ export function summarizeChanges(changes: readonly CloudChange[]): string {
     .map((c) => `${c.resource}: ${c.fields.map((f) => `${f.name} ${show(f.from)}→${show(f.to)}`).join(', ')}`)
     .join('; ');
   return `${head} (${detail})`;
+}
+
+function restrict(state: CloudState, keep: (resource: string) => boolean): CloudState {
+  const out: CloudState = {};
+  for (const [k, v] of Object.entries(state)) if (keep(k)) out[k] = v;
+  return out;
+}
+
+/**
+ * The change the next sync would make, from a CloudTraffic's status (what `drover cloud diff` prints): to
+ * the desired state from what AWS held at the last sync, or, when AWS could not be read, from what Drover
+ * would have written so far (`simulated`); resources Drover does not own are left out.
+ */
+export function plannedChanges(desired: CloudState, status: CloudTrafficStatus | undefined): CloudChange[] {
+  const baseline = status?.observed ?? status?.simulated ?? {};
+  const refused = (r: string): boolean => (status?.notOwned ?? []).some((n) => n.startsWith(`${r}: `));
+  return diffStates(baseline, restrict(desired, (r) => !refused(r)));
 }

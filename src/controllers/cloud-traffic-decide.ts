@@ -80,14 +80,6 @@ function restrict(state: CloudState | undefined, keep: (resource: string) => boo
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-/** The change the next sync would make: pure, also what `drover cloud diff` prints. */
-export function plannedChanges(desired: CloudState, status: CloudTrafficStatus | undefined, observed?: { state: CloudState; writable: ReadonlySet<string> }): CloudChange[] {
-  if (observed) return diffStates(observed.state, restrict(desired, (r) => observed.writable.has(r)));
-  const baseline = status?.observed ?? status?.simulated ?? {};
-  const refused = (r: string): boolean => (status?.notOwned ?? []).some((n) => n.startsWith(`${r}: `));
-  return diffStates(baseline, restrict(desired, (r) => !refused(r)));
-}
-
 export function decideSync(input: SyncInput): SyncDecision {
   const { ct, now } = input;
   const prev = StatusSchema.parse(ct.status ?? {});

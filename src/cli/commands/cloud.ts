@@ -37,7 +37,7 @@ export function register(program: Command): void {
         const [{ CloudTraffic: schema }, { compileCloud }, { plannedChanges }, { cloudDiff, formatCloudDiff }] = await Promise.all([
           import('../../api/kinds/cloud-traffic.js'),
           import('../../cloud/compile.js'),
-          import('../../controllers/cloud-traffic-decide.js'),
+          import('../../cloud/state.js'),
           import('../../cloud/format-diff.js'),
         ]);
         const store = await connect(opts);
