@@ -11,5 +11,6 @@ export * from './kinds/traffic-plan.js';
 export * from './kinds/release.js';
 export * from './kinds/git-source.js';
 export * from './kinds/event.js';
+export * from './kinds/cloud-traffic.js';
 export * from './labels.js';
 export * from './kind-map.js';

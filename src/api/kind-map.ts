@@ -2,6 +2,7 @@
  * Kind name → object type, so that `store.get('Fleet', name)` is a `Fleet` without repeating the kind as
  * a type parameter. A new kind is added here and in the registry.
  */
+import type { CloudTraffic } from './kinds/cloud-traffic.js';
 import type { Cluster } from './kinds/cluster.js';
 import type { Event } from './kinds/event.js';
 import type { Fleet } from './kinds/fleet.js';
@@ -13,6 +14,7 @@ import type { TrafficPlan, TrafficRoute } from './kinds/traffic-plan.js';
 import type { TrafficPolicy } from './kinds/traffic-policy.js';
 
 export interface KindMap {
+  CloudTraffic: CloudTraffic;
   Cluster: Cluster;
   Event: Event;
   Fleet: Fleet;

@@ -36,3 +36,5 @@ export const ANNOTATION_CHAOS_KILLED_AT = 'drover.dev/chaos-killed-at';
 export const ANNOTATION_RESTORE_REQUESTED_AT = 'drover.dev/restore-requested-at';
 /** The configuration `drover apply` last applied (for its three-way merge), as kubectl's. */
 export const ANNOTATION_LAST_APPLIED = 'drover.dev/last-applied-configuration';
+/** `drover cloud sync`: a CloudTraffic syncs now when this changes (as `flux reconcile` asks). */
+export const ANNOTATION_SYNC_REQUESTED_AT = 'drover.dev/sync-requested-at';

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { DroverError } from '../errors.js';
+import { CloudTraffic } from './kinds/cloud-traffic.js';
 import { Cluster } from './kinds/cluster.js';
 import { Event } from './kinds/event.js';
 import { Fleet } from './kinds/fleet.js';
@@ -36,6 +37,7 @@ export const kinds: readonly KindInfo[] = [
   kind('Release', 'releases', ['rel'], Release),
   kind('TrafficPolicy', 'trafficpolicies', ['tp'], TrafficPolicy),
   kind('GitSource', 'gitsources', ['gs'], GitSource),
+  kind('CloudTraffic', 'cloudtraffics', ['ct'], CloudTraffic),
   kind('TrafficPlan', 'trafficplans', ['plan'], TrafficPlan, true),
   kind('TrafficRoute', 'trafficroutes', ['route'], TrafficRoute, true),
   kind('Event', 'events', ['ev'], Event, true),

@@ -3,6 +3,7 @@ import type { Cluster } from '../api/kinds/cluster.js';
 import { waveProgress, type Release } from '../api/kinds/release.js';
 import type { AnyResource } from '../api/resource.js';
 import { clusterSupportColumn } from '../lifecycle/eks-calendar.js';
+import { cloudTrafficColumns } from './cloud-columns.js';
 import { formatAge } from './output.js';
 
 export interface Column {
@@ -146,6 +147,7 @@ const columnsByKind: Record<string, Column[]> = {
     col('LAST-POLL', 'status.lastPoll', undefined, true),
     col('MESSAGE', 'status.message', undefined, true),
   ],
+  CloudTraffic: cloudTrafficColumns,
   Event: [
     { header: 'LAST SEEN', value: (o, now) => formatAge(str(at(o, 'spec.lastTimestamp'), ''), now) },
     col('TYPE', 'spec.type'),

@@ -7,6 +7,7 @@ import type { Logger } from '../runtime/logger.js';
 import { Manager } from '../runtime/manager.js';
 import type { Reconciler } from '../runtime/reconciler.js';
 import type { Store } from '../store/store.js';
+import { cloudTrafficController } from './cloud-traffic-controller.js';
 import { createClusterController } from './cluster-controller.js';
 import { createEventGcController } from './event-gc-controller.js';
 import { createFleetController } from './fleet-controller.js';
@@ -46,6 +47,7 @@ export const controllerFactories: ControllerFactory[] = [
   gitSourceControllerFactory,
   (opts) => schedulerController(opts),
   () => createReferenceController(),
+  () => cloudTrafficController(),
 ];
 
 export interface RunningControllers {

@@ -27,6 +27,14 @@ export const ClusterSpec = z
       })
       .strict()
       .optional(),
+    /**
+     * The cloud load balancer in front of this cluster's Prods, for CloudTraffic: Global Accelerator
+     * targets its `arn`; Route 53 aliases its `dnsName` + `hostedZoneId`, or points at `address`.
+     */
+    loadBalancer: z
+      .object({ arn: z.string().min(1).optional(), dnsName: z.string().min(1).optional(), hostedZoneId: z.string().min(1).optional(), address: z.string().min(1).optional() })
+      .strict()
+      .optional(),
     /** How long without a heartbeat before the cluster is NotReady. */
     heartbeatGraceMs: z.number().int().positive().default(3000),
     /**

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { register as agent } from './agent.js';
 import { register as apply } from './apply.js';
 import { register as chaos } from './chaos.js';
+import { register as cloud } from './cloud.js';
 import { register as clusterAdd } from './cluster-add.js';
 import { register as clusterLifecycle } from './cluster-lifecycle.js';
 import { register as del } from './delete.js';
@@ -21,7 +22,7 @@ import { register as version } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, release, clusterLifecycle, clusterAdd, explain, plan, edge, agent, up, chaos];
+export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, release, clusterLifecycle, clusterAdd, explain, plan, edge, agent, up, chaos, cloud];
 
 /** A command group such as `drover cluster …` that several command files add subcommands to. */
 export function commandGroup(program: Command, name: string, description: string): Command {

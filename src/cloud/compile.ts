@@ -1,0 +1,26 @@
+/**
+ * A CloudTraffic's desired cloud state from its fleet's plan, whatever the provider. Pure and free of the
+ * AWS SDK at run time (the CLI's `drover cloud diff` uses it).
+ */
+import type { Cluster } from '../api/kinds/cluster.js';
+import type { CloudState, CloudTrafficSpec } from '../api/kinds/cloud-traffic.js';
+import type { TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
+import { compileGlobalAccelerator, gaDesiredState, type DesiredGa } from './global-accelerator/compile.js';
+import { compileRoute53, recordsState, type DesiredRoute53 } from './route53/compile.js';
+
+export type CompiledCloud =
+  | { provider: 'globalAccelerator'; state: CloudState; notes: string[]; failStatic: boolean; ga: DesiredGa }
+  | { provider: 'route53'; state: CloudState; notes: string[]; failStatic: boolean; r53: DesiredRoute53 }
+  | { provider: 'targetGroup'; state: CloudState; notes: string[]; failStatic: boolean };
+
+export function compileCloud(spec: CloudTrafficSpec, plan: TrafficPlanSpec, clusters: readonly Cluster[]): CompiledCloud {
+  if (spec.globalAccelerator) {
+    const ga = compileGlobalAccelerator(spec.globalAccelerator, plan, clusters);
+    return { provider: 'globalAccelerator', state: gaDesiredState(ga), notes: ga.notes, failStatic: ga.failStatic, ga };
+  }
+  if (spec.route53) {
+    const r53 = compileRoute53(spec.route53, plan, clusters);
+    return { provider: 'route53', state: recordsState(r53.records), notes: r53.notes, failStatic: r53.failStatic, r53 };
+  }
+  return { provider: 'targetGroup', state: {}, notes: ['targetGroup is not implemented yet: nothing is compiled or written'], failStatic: false };
+}

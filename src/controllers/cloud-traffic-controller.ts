@@ -1,0 +1,187 @@
+/**
+ * The CloudTraffic controller (key: CloudTraffic name): compiles the fleet's TrafficPlan and Clusters into
+ * the provider's desired state (src/cloud/), reads what AWS holds, decides (cloud-traffic-decide.ts, pure),
+ * writes the difference to AWS in apply mode, and writes status and Events.
+ *
+ * Promptness without chatter: it watches TrafficPlan (every Prod, tenant and policy decision reaches cloud
+ * weights through the plan) and Cluster (NotReady, cordon and drain zero a cluster's weight at once; the
+ * plan does not look at cluster health). Watching Prod or TrafficRoute would add nothing: their effect on
+ * the cloud state passes through the plan. A pass whose compiled desired state is the same as at the last
+ * sync, within the sync period, returns without any AWS call — so a heartbeat costs nothing, and a killed
+ * cluster costs one read and one write per changed group.
+ *
+ * Errors: AWS errors never throw out of a pass (no crash loop): they become `lastError`, a condition and an
+ * Event, and the pass comes back after the sync period (10 s after a throttling or 5xx that outlasted the
+ * retries). Missing credentials in dryRun are not an error: observed is "unknown" and AWS is not asked
+ * again for 5 minutes.
+ */
+import { CloudTraffic, type CloudTraffic as CloudTrafficT } from '../api/kinds/cloud-traffic.js';
+import type { Cluster } from '../api/kinds/cluster.js';
+import type { TrafficPlan } from '../api/kinds/traffic-plan.js';
+import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/labels.js';
+import { durationMs } from '../api/meta.js';
+import type { AnyResource } from '../api/resource.js';
+import { AwsCallError, CallMeter, type RetryPolicy } from '../cloud/aws-call.js';
+import type { AwsClients } from '../cloud/clients.js';
+import { compileCloud } from '../cloud/compile.js';
+import type { Observation } from '../cloud/target.js';
+import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
+import { mutateStatus } from '../store/mutate.js';
+import { canonicalJson } from '../store/object-semantics.js';
+import { decideSync, settleSync, type ReadFailure, type SyncEvent, type SyncInput } from './cloud-traffic-decide.js';
+
+export interface CloudTrafficControllerOptions {
+  /** Default: clients from the SDK's standard configuration, made on the first AWS call. */
+  clients?: () => AwsClients | Promise<AwsClients>;
+  retry?: RetryPolicy;
+  now?: () => number;
+  /** Called after every sync with its AWS calls (bench/). */
+  onSync?: (name: string, meter: CallMeter, at: number) => void;
+}
+
+const CREDENTIALS_PAUSE_MS = 5 * 60_000;
+const TRANSIENT_RETRY_MS = 10_000;
+
+interface Memo {
+  desired: string;
+  /** The next sync is due then even if nothing changed. */
+  dueAt: number;
+  generation: number | undefined;
+  requested: string | undefined;
+}
+
+function revision(o: AnyResource): bigint {
+  try {
+    return BigInt(o.metadata.resourceVersion ?? '0');
+  } catch {
+    return 0n;
+  }
+}
+
+function failure(e: unknown): ReadFailure {
+  if (e instanceof AwsCallError) return { code: e.code, message: e.message, errorClass: e.errorClass };
+  throw e;
+}
+
+export function cloudTrafficController(opts: CloudTrafficControllerOptions = {}): Reconciler {
+  const now = opts.now ?? Date.now;
+  let clients: AwsClients | undefined;
+  const awsClients = async (): Promise<AwsClients> => {
+    if (clients) return clients;
+    // The SDK is loaded only when a CloudTraffic exists.
+    clients = opts.clients ? await opts.clients() : (await import('../cloud/clients.js')).defaultAwsClients();
+    return clients;
+  };
+  /** CloudTraffic name → its fleet, so a plan change enqueues only its fleet's CloudTraffics. */
+  const fleetOf = new Map<string, string>();
+  const memo = new Map<string, Memo>();
+  const written = new Map<string, { rv: bigint; status: CloudTrafficT['status'] }>();
+  let credentialsMissingUntil = 0;
+
+  const track = (ct: CloudTrafficT): void => {
+    fleetOf.set(ct.metadata.name, ct.spec.fleet);
+  };
+  const byFleet = (o: AnyResource): string[] => [...fleetOf].filter(([, f]) => f === o.metadata.name).map(([n]) => n);
+
+  async function reconcile(ctx: ReconcileContext, name: string): Promise<Result> {
+    const cached = ctx.cache ? ctx.cache.get<CloudTrafficT>('CloudTraffic', name) : await ctx.store.get('CloudTraffic', name);
+    if (!cached || cached.metadata.deletionTimestamp) {
+      // What Drover wrote to AWS stays: deleting the CloudTraffic stops the steering, it does not undo it.
+      fleetOf.delete(name);
+      memo.delete(name);
+      written.delete(name);
+      return {};
+    }
+    const ct = CloudTraffic.parse(cached);
+    // The cache lags our own status writes: a sync right after a write must compare with what it wrote.
+    const mine = written.get(name);
+    if (mine && revision(cached) < mine.rv && mine.status) ct.status = mine.status;
+    track(ct);
+    const periodMs = durationMs(ct.spec.syncPeriod);
+    const plan = ctx.cache ? ctx.cache.get<TrafficPlan>('TrafficPlan', ct.spec.fleet) : await ctx.store.get('TrafficPlan', ct.spec.fleet);
+    const clusters = ctx.cache ? ctx.cache.list<Cluster>('Cluster') : (await ctx.store.list('Cluster')).items;
+    const compiled = plan ? compileCloud(ct.spec, plan.spec, clusters) : undefined;
+    const t = now();
+    const requested = ct.metadata.annotations[ANNOTATION_SYNC_REQUESTED_AT];
+    const desiredJson = canonicalJson(compiled?.state ?? null);
+    const last = memo.get(name);
+    if (last && last.desired === desiredJson && last.generation === ct.metadata.generation && last.requested === requested && t < last.dueAt) {
+      return { requeueAfterMs: last.dueAt - t };
+    }
+
+    const meter = new CallMeter();
+    const input: SyncInput = { ct, desired: compiled?.state, notes: compiled?.notes ?? [], failStatic: compiled?.failStatic ?? false, now: new Date(t).toISOString() };
+    let observation: Observation | undefined;
+    let target;
+    if (compiled && compiled.provider !== 'targetGroup') {
+      const dry = ct.spec.mode === 'dryRun';
+      if (dry && t < credentialsMissingUntil) {
+        input.readError = { code: 'CredentialsProviderError', message: 'no AWS credentials (not asked again for a while)', errorClass: 'credentials' };
+      } else {
+        const { cloudTarget } = await import('../cloud/targets.js');
+        target = cloudTarget(ct, compiled, await awsClients(), opts.retry);
+        try {
+          observation = await target?.observe(meter, ct.status?.lastApplied);
+          if (observation) input.observed = observation;
+        } catch (e) {
+          input.readError = failure(e);
+          if (input.readError.errorClass === 'credentials') credentialsMissingUntil = now() + CREDENTIALS_PAUSE_MS;
+        }
+      }
+    } else if (compiled) {
+      input.unsupported = true;
+    }
+
+    const decision = decideSync(input);
+    let { status } = decision;
+    const events: SyncEvent[] = [...decision.events];
+    let writeError: ReadFailure | undefined;
+    if (decision.write && target && observation) {
+      let outcome: { ok: true } | { ok: false; error: ReadFailure };
+      try {
+        await target.apply(meter, observation, decision.changes, ct.status?.lastApplied);
+        outcome = { ok: true };
+      } catch (e) {
+        writeError = failure(e);
+        outcome = { ok: false, error: writeError };
+      }
+      const settled = settleSync(input, decision, outcome);
+      status = settled.status;
+      events.push(...settled.events);
+    }
+    status.lastSyncCalls = { reads: meter.reads, writes: meter.writes };
+    opts.onSync?.(name, meter, now());
+
+    const stored = await mutateStatus<CloudTrafficT>(ctx.store, 'CloudTraffic', name, (o) => {
+      if (canonicalJson(o.status ?? null) === canonicalJson(status)) return false;
+      o.status = status;
+    });
+    if (stored) written.set(name, { rv: revision(stored), status: stored.status });
+    for (const ev of events) await ctx.recordEvent(stored ?? ct, ev.type, ev.reason, ev.message);
+
+    // Throttling or 5xx that outlasted the retries: again in 10 s. A permanent error (AccessDenied, no such
+    // listener) waits for the period or a change of the object: no crash loop.
+    const err = writeError ?? input.readError;
+    const transient = err !== undefined && (err.errorClass === 'throttling' || err.errorClass === 'transient');
+    const waitMs = transient ? Math.min(TRANSIENT_RETRY_MS, periodMs) : periodMs;
+    memo.set(name, { desired: desiredJson, dueAt: t + waitMs, generation: ct.metadata.generation, requested });
+    return { requeueAfterMs: waitMs };
+  }
+
+  return {
+    name: 'cloud-traffic',
+    watches: [
+      { kind: 'CloudTraffic' },
+      { kind: 'TrafficPlan', mapToKeys: byFleet },
+      { kind: 'Cluster', mapToKeys: () => [...fleetOf.keys()] },
+    ],
+    resyncMs: 60_000,
+    listKeys: async (ctx) => {
+      const list = ctx.cache ? ctx.cache.list<CloudTrafficT>('CloudTraffic') : (await ctx.store.list('CloudTraffic')).items;
+      for (const ct of list) track(ct);
+      return list.map((ct) => ct.metadata.name);
+    },
+    reconcile,
+  };
+}
+
