@@ -47,7 +47,7 @@ export function occupiesCluster(p: Prod, cluster: string): boolean {
   return p.spec.cluster === cluster && p.status?.phase !== 'Retired';
 }
 
-export function createClusterController(opts: ClusterControllerOptions = {}): Reconciler {
+export function clusterController(opts: ClusterControllerOptions = {}): Reconciler {
   const now = opts.now ?? Date.now;
   const stalls = opts.stalls ?? new LoopLagMonitor();
   /** When this instance began judging: its first pass (a control plane only reconciles while it leads). */

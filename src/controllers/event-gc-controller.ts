@@ -20,7 +20,7 @@ export function expiredEvents(events: readonly Event[], nowMs: number, ttlMs: nu
 
 const sweepKey = 'events';
 
-export function createEventGcController(opts: EventGcOptions = {}): Reconciler {
+export function eventGcController(opts: EventGcOptions = {}): Reconciler {
   const ttlMs = opts.ttlMs ?? 3_600_000;
   const everyMs = opts.everyMs ?? Math.max(1000, Math.floor(ttlMs / 10));
   const now = opts.now ?? Date.now;

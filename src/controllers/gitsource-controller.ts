@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { API_VERSION, durationMs } from '../api/meta.js';
 import type { GitSource } from '../api/kinds/git-source.js';
 import type { Release } from '../api/kinds/release.js';
+import { ANNOTATION_GIT_REF, LABEL_GITSOURCE } from '../api/labels.js';
 import { isDroverError } from '../errors.js';
 import { parseLsRemote, pickBranch, pickTag, type Pick } from '../gitsource/refs.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
@@ -20,8 +21,6 @@ const run = promisify(execFile);
 export const GitSourceEvent = ['ReleaseCreated', 'PollFailed', 'NoMatch'] as const;
 export type GitSourceEvent = (typeof GitSourceEvent)[number];
 
-export const LABEL_GITSOURCE = 'drover.dev/gitsource';
-export const ANNOTATION_GIT_REF = 'drover.dev/git-ref';
 
 export interface GitSourceControllerOptions {
   now?: () => number;

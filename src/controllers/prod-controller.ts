@@ -17,7 +17,7 @@ export interface ProdControllerOptions {
   resyncMs?: number;
 }
 
-export function createProdController(opts: ProdControllerOptions = {}): Reconciler {
+export function prodController(opts: ProdControllerOptions = {}): Reconciler {
   const now = opts.now ?? Date.now;
   return {
     name: 'prod',

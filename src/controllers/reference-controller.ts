@@ -49,7 +49,7 @@ function changes(current: readonly Condition[], wanted: ConditionInput[]): Condi
   });
 }
 
-export function createReferenceController(opts: { now?: () => number; resyncMs?: number } = {}): Reconciler {
+export function referenceController(opts: { now?: () => number; resyncMs?: number } = {}): Reconciler {
   const now = opts.now ?? Date.now;
   const keysOfFleet = async (fleet: string, { store }: { store: ReconcileContext['store'] }) => [
     ...(await store.list<Tenant>('Tenant')).items.filter((t) => t.spec.fleet === fleet).map((t) => `Tenant/${t.metadata.name}`),
