@@ -18,12 +18,13 @@
  */
 import type { Cluster, ClusterStatus } from '../api/kinds/cluster.js';
 import type { Prod } from '../api/kinds/prod.js';
-import type { Reconciler, Result } from '../runtime/reconciler.js';
 import { whenChanged } from '../runtime/predicates.js';
+import type { Reconciler, Result } from '../runtime/reconciler.js';
+import { writeStatusIfChanged } from '../store/mutate.js';
 import { heartbeatGraceMs, heartbeatVerdict, unschedulableReason, type ClusterPhase } from './cluster-health.js';
-import { LoopLagMonitor, type StallClock } from './loop-lag.js';
 import { findCondition, setCondition } from './conditions.js';
-import { canonicalJson } from '../store/object-semantics.js';
+import { LoopLagMonitor, type StallClock } from './loop-lag.js';
+import { reader } from './reads.js';
 
 export const clusterReasons = {
   HeartbeatFresh: 'HeartbeatFresh',
@@ -68,12 +69,12 @@ export function clusterController(opts: ClusterControllerOptions = {}): Reconcil
         ),
       },
     ],
-    async listKeys({ store }) {
-      return (await store.list<Cluster>('Cluster')).items.map((c) => c.metadata.name);
+    async listKeys(ctx) {
+      return (await reader(ctx).list('Cluster')).map((c) => c.metadata.name);
     },
     async reconcile(ctx, key): Promise<Result> {
-      const { store } = ctx;
-      const cluster = await store.get<Cluster>('Cluster', key);
+      const read = reader(ctx);
+      const cluster = await read.get('Cluster', key);
       if (!cluster) {
         arrivals.delete(key);
         return {};
@@ -106,7 +107,7 @@ export function clusterController(opts: ClusterControllerOptions = {}): Reconcil
         stalledMs: stalls.stalledSince(arrivedAtMs ?? startedAtMs),
         previous: prev,
       });
-      const prods = (await store.list<Prod>('Prod')).items.filter((p) => occupiesCluster(p, key)).length;
+      const prods = (await read.list('Prod')).filter((p) => occupiesCluster(p, key)).length;
       const nowIso = new Date(nowMs).toISOString();
       const capacity = cluster.spec.capacity?.prods ?? 10;
 
@@ -129,9 +130,8 @@ export function clusterController(opts: ClusterControllerOptions = {}): Reconcil
         conditions,
         ...(cluster.metadata.generation !== undefined ? { observedGeneration: cluster.metadata.generation } : {}),
       };
-      if (canonicalJson(status) !== canonicalJson(cluster.status ?? null)) {
-        await store.updateStatus<Cluster>({ ...cluster, status });
-      }
+      // On the copy read: when the agent wrote a heartbeat meanwhile, the conflict retries the pass.
+      await writeStatusIfChanged(ctx.store, cluster, status);
       if (prev !== verdict.phase) {
         const message = findCondition(conditions, 'Ready')?.message ?? '';
         await ctx.recordEvent(cluster, verdict.phase === 'NotReady' ? 'Warning' : 'Normal', verdict.phase, message);
