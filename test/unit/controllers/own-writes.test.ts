@@ -4,7 +4,7 @@ import type { AnyResource } from '../../../src/api/resource.js';
 import { OwnWrites } from '../../../src/controllers/own-writes.js';
 
 function obj(name: string, rv: number, note = ''): AnyResource {
-  return { apiVersion: 'drover.dev/v1alpha1', kind: 'Prod', metadata: { name, resourceVersion: String(rv), labels: {}, annotations: { note }, finalizers: [], ownerReferences: [] } } as AnyResource;
+  return { apiVersion: 'drover.dev/v1alpha1', kind: 'Prod', metadata: { name, resourceVersion: String(rv), labels: {}, annotations: { note }, finalizers: [], ownerReferences: [] }, spec: {} } as unknown as AnyResource;
 }
 const names = (xs: AnyResource[]) => xs.map((x) => `${x.metadata.name}@${x.metadata.resourceVersion ?? ''}`).sort();
 
