@@ -118,12 +118,12 @@ export function fleetController(opts: FleetControllerOptions = {}): Reconciler {
       const read = reader(ctx);
       const [cachedFleet, clusters, cachedProds, releases] = await Promise.all([read.get('Fleet', key), read.list('Cluster'), read.list('Prod'), read.list('Release')]);
       const fleet = written.fleets.current(key, cachedFleet);
-      const prods = { items: written.prods.overlay(cachedProds) };
+      const prods = written.prods.overlay(cachedProds);
       const nowMs = now();
       // Capacity counts every Prod on a cluster, whatever its fleet, from the list itself: the cluster's
       // status.prods lags the Prods this controller just created.
       const otherFleetsOnCluster = new Map<string, number>();
-      for (const p of prods.items) {
+      for (const p of prods) {
         if (p.spec.fleet !== key && p.status?.phase !== 'Retired') otherFleetsOnCluster.set(p.spec.cluster, (otherFleetsOnCluster.get(p.spec.cluster) ?? 0) + 1);
       }
       startedAtMs ??= nowMs;
@@ -137,7 +137,7 @@ export function fleetController(opts: FleetControllerOptions = {}): Reconciler {
         fleetName: key,
         fleet,
         clusters,
-        prods: prods.items.filter((p) => p.spec.fleet === key),
+        prods: prods.filter((p) => p.spec.fleet === key),
         releaseActive: releases.some((r) => r.spec.fleet === key && isReleaseActive(r)),
         nowMs,
         retireTimeoutMs,
