@@ -13,10 +13,7 @@
  * deserves the same waves, gates and abort as any other, so the error names that command.
  */
 import { API_VERSION } from '../api/meta.js';
-import type { Fleet } from '../api/kinds/fleet.js';
-import type { Prod } from '../api/kinds/prod.js';
 import { isReleaseFinished, ReleaseSpec, type Gate, type Release } from '../api/kinds/release.js';
-import type { Tenant } from '../api/kinds/tenant.js';
 import { DroverError, errors, isDroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { formatPlan, formatStatus } from './format.js';
