@@ -7,6 +7,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { API_VERSION } from '../api/meta.js';
 import { kindByKind } from '../api/registry.js';
 import type { AnyResource } from '../api/resource.js';
+import type { KindMap, KindName } from '../api/kind-map.js';
 import { DroverError, errorCatalogue, type ErrorCode } from '../errors.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../store/store.js';
 
@@ -50,6 +51,10 @@ export class RemoteStore implements Store {
     return this.base;
   }
 
+  get<K extends KindName>(kind: K, name: string): Promise<KindMap[K] | undefined>;
+
+  get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined>;
+
   async get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined> {
     try {
       return await this.call<T>('GET', objectPath(kind, name));
@@ -58,6 +63,10 @@ export class RemoteStore implements Store {
       throw e;
     }
   }
+
+  list<K extends KindName>(kind: K, opts?: ListOptions): Promise<ListResult<KindMap[K]>>;
+
+  list<T extends AnyResource = AnyResource>(kind: string, opts?: ListOptions): Promise<ListResult<T>>;
 
   async list<T extends AnyResource = AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
     const q = opts.labelSelector ? `?labelSelector=${encodeURIComponent(opts.labelSelector)}` : '';

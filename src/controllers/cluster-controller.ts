@@ -16,24 +16,17 @@
  * stands. The grace is extended by the time this process's event loop was stalled since the heartbeat
  * arrived (loop-lag.ts): a heartbeat is not late because the control plane was busy.
  */
-import type { Cluster, ClusterStatus } from '../api/kinds/cluster.js';
 import type { Prod } from '../api/kinds/prod.js';
-import type { Reconciler, Result } from '../runtime/reconciler.js';
 import { whenChanged } from '../runtime/predicates.js';
-import { heartbeatGraceMs, heartbeatVerdict, unschedulableReason, type ClusterPhase } from './cluster-health.js';
+import type { Reconciler, Result } from '../runtime/reconciler.js';
+import { writeStatusIfChanged } from '../store/mutate.js';
+import { heartbeatGraceMs, heartbeatVerdict } from './cluster-health.js';
+import { clusterReasons, decideClusterStatus } from './cluster-status.js';
+import { findCondition } from './conditions.js';
 import { LoopLagMonitor, type StallClock } from './loop-lag.js';
-import { findCondition, setCondition } from './conditions.js';
-import { canonicalJson } from '../store/object-semantics.js';
+import { reader } from './reads.js';
 
-export const clusterReasons = {
-  HeartbeatFresh: 'HeartbeatFresh',
-  HeartbeatMissed: 'HeartbeatMissed',
-  NoHeartbeat: 'NoHeartbeat',
-  /** A NotReady verdict held back (startup grace, event-loop lag); recorded as an Event. */
-  VerdictHeld: 'VerdictHeld',
-  Schedulable: 'Schedulable',
-  AtCapacity: 'AtCapacity',
-} as const;
+export { clusterReasons } from './cluster-status.js';
 
 export interface ClusterControllerOptions {
   now?: () => number;
@@ -47,7 +40,7 @@ export function occupiesCluster(p: Prod, cluster: string): boolean {
   return p.spec.cluster === cluster && p.status?.phase !== 'Retired';
 }
 
-export function createClusterController(opts: ClusterControllerOptions = {}): Reconciler {
+export function clusterController(opts: ClusterControllerOptions = {}): Reconciler {
   const now = opts.now ?? Date.now;
   const stalls = opts.stalls ?? new LoopLagMonitor();
   /** When this instance began judging: its first pass (a control plane only reconciles while it leads). */
@@ -68,12 +61,12 @@ export function createClusterController(opts: ClusterControllerOptions = {}): Re
         ),
       },
     ],
-    async listKeys({ store }) {
-      return (await store.list<Cluster>('Cluster')).items.map((c) => c.metadata.name);
+    async listKeys(ctx) {
+      return (await reader(ctx).list('Cluster')).map((c) => c.metadata.name);
     },
     async reconcile(ctx, key): Promise<Result> {
-      const { store } = ctx;
-      const cluster = await store.get<Cluster>('Cluster', key);
+      const read = reader(ctx);
+      const cluster = await read.get('Cluster', key);
       if (!cluster) {
         arrivals.delete(key);
         return {};
@@ -106,34 +99,12 @@ export function createClusterController(opts: ClusterControllerOptions = {}): Re
         stalledMs: stalls.stalledSince(arrivedAtMs ?? startedAtMs),
         previous: prev,
       });
-      const prods = (await store.list<Prod>('Prod')).items.filter((p) => occupiesCluster(p, key)).length;
-      const nowIso = new Date(nowMs).toISOString();
-      const capacity = cluster.spec.capacity?.prods ?? 10;
-
-      let conditions = setCondition(cluster.status?.conditions, readyCondition(verdict.phase, cluster), nowIso, cluster.metadata.generation);
-      const blocked = unschedulableReason({ ...cluster, status: { ...(cluster.status ?? emptyStatus()), phase: verdict.phase } });
-      conditions = setCondition(
-        conditions,
-        blocked
-          ? { type: 'Schedulable', status: 'False', reason: blocked, message: `no new Prods: cluster is ${blocked}` }
-          : prods >= capacity
-            ? { type: 'Schedulable', status: 'False', reason: clusterReasons.AtCapacity, message: `${prods} of ${capacity} Prods` }
-            : { type: 'Schedulable', status: 'True', reason: clusterReasons.Schedulable, message: `${prods} of ${capacity} Prods` },
-        nowIso,
-        cluster.metadata.generation,
-      );
-      const status: ClusterStatus = {
-        ...(cluster.status ?? emptyStatus()),
-        phase: verdict.phase,
-        prods,
-        conditions,
-        ...(cluster.metadata.generation !== undefined ? { observedGeneration: cluster.metadata.generation } : {}),
-      };
-      if (canonicalJson(status) !== canonicalJson(cluster.status ?? null)) {
-        await store.updateStatus<Cluster>({ ...cluster, status });
-      }
+      const prods = (await read.list('Prod')).filter((p) => occupiesCluster(p, key)).length;
+      const status = decideClusterStatus(cluster, verdict.phase, prods, nowMs);
+      // On the copy read: when the agent wrote a heartbeat meanwhile, the conflict retries the pass.
+      await writeStatusIfChanged(ctx.store, cluster, status);
       if (prev !== verdict.phase) {
-        const message = findCondition(conditions, 'Ready')?.message ?? '';
+        const message = findCondition(status.conditions, 'Ready')?.message ?? '';
         await ctx.recordEvent(cluster, verdict.phase === 'NotReady' ? 'Warning' : 'Normal', verdict.phase, message);
       }
       if (verdict.held !== undefined) {
@@ -147,25 +118,3 @@ export function createClusterController(opts: ClusterControllerOptions = {}): Re
     },
   };
 }
-
-function emptyStatus(): ClusterStatus {
-  return { phase: 'Unknown', prods: 0, conditions: [] };
-}
-
-function readyCondition(phase: ClusterPhase, c: Cluster) {
-  const grace = heartbeatGraceMs(c);
-  switch (phase) {
-    case 'Ready':
-      return { type: 'Ready', status: 'True' as const, reason: clusterReasons.HeartbeatFresh, message: `agent heartbeat within ${grace} ms` };
-    case 'NotReady':
-      return {
-        type: 'Ready',
-        status: 'False' as const,
-        reason: clusterReasons.HeartbeatMissed,
-        message: `no agent heartbeat for more than ${grace} ms (last ${c.status?.lastHeartbeat ?? 'never'}); traffic moves off, its Prods are Unknown and are replaced only after the eviction timeout`,
-      };
-    case 'Unknown':
-      return { type: 'Ready', status: 'Unknown' as const, reason: clusterReasons.NoHeartbeat, message: 'no agent heartbeat yet' };
-  }
-}
-

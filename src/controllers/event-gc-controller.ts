@@ -20,7 +20,7 @@ export function expiredEvents(events: readonly Event[], nowMs: number, ttlMs: nu
 
 const sweepKey = 'events';
 
-export function createEventGcController(opts: EventGcOptions = {}): Reconciler {
+export function eventGcController(opts: EventGcOptions = {}): Reconciler {
   const ttlMs = opts.ttlMs ?? 3_600_000;
   const everyMs = opts.everyMs ?? Math.max(1000, Math.floor(ttlMs / 10));
   const now = opts.now ?? Date.now;
@@ -30,8 +30,9 @@ export function createEventGcController(opts: EventGcOptions = {}): Reconciler {
     async listKeys() {
       return [sweepKey];
     },
+    // Reads the store, not a cache: a sweep every `everyMs` costs less than watching the busiest kind.
     async reconcile({ store }): Promise<Result> {
-      const { items } = await store.list<Event>('Event');
+      const { items } = await store.list('Event');
       for (const name of expiredEvents(items, now(), ttlMs)) {
         try {
           await store.delete('Event', name);

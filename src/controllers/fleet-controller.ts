@@ -17,17 +17,19 @@ import type { Cluster } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
 import { isReleaseActive, type Release } from '../api/kinds/release.js';
+import { ANNOTATION_EVACUATION_BLOCKED, ANNOTATION_RETIRE_REASON, ANNOTATION_RETIRE_REQUESTED_AT, LABEL_FLEET } from '../api/labels.js';
 import { API_VERSION } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
-import { mutate } from '../release/successor.js';
 import { whenChanged } from '../runtime/predicates.js';
-import type { ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
+import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
+import { mutate, writeStatusIfChanged } from '../store/mutate.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import { defaultEvictionTimeoutMs, heartbeatGraceMs } from './cluster-health.js';
-import { evacuationBlockedAnnotation, planFleet, retireReasonAnnotation, retireRequestedAtAnnotation, type FleetAction } from './fleet-plan.js';
-
-export const fleetLabel = 'drover.dev/fleet';
+import { planFleet, type FleetAction } from './fleet-plan.js';
+import { OwnWrites } from './own-writes.js';
+import { reader } from './reads.js';
+import { allFleets, fleetOf } from './watch-maps.js';
 
 export interface FleetControllerOptions {
   now?: () => number;
@@ -67,7 +69,13 @@ export function newProdName(fleet: string): string {
   return `${fleet.slice(0, 57).replace(/-+$/, '')}-${suffix}`;
 }
 
-export function createFleetController(opts: FleetControllerOptions = {}): Reconciler {
+/** Prods and Fleets this controller wrote, until its cache shows them (it would count a new Prod as missing). */
+interface Written {
+  prods: OwnWrites<Prod>;
+  fleets: OwnWrites<Fleet>;
+}
+
+export function fleetController(opts: FleetControllerOptions = {}): Reconciler {
   const now = opts.now ?? Date.now;
   const retireTimeoutMs = opts.retireTimeoutMs ?? 60_000;
   const unplaceableRetryMs = opts.unplaceableRetryMs ?? 5_000;
@@ -76,8 +84,7 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
   /** Per fleet: when its recent evictions happened (this process's clock). */
   const evictedAt = new Map<string, number[]>();
   let startedAtMs: number | undefined;
-  const allFleets = async (_o: AnyResource, { store }: WatchChange) =>
-    (await store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name);
+  const written: Written = { prods: new OwnWrites(), fleets: new OwnWrites() };
 
   return {
     name: 'fleet',
@@ -89,7 +96,7 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
         mapToKeys: whenChanged((o) => {
           const p = o as Prod;
           return canonicalJson([p.spec.cluster, p.spec.version, p.spec.template?.hash, p.spec.retire, p.spec.takeover, p.spec.replaces, p.status?.phase, p.status?.version]);
-        }, (o) => [(o as Prod).spec.fleet]),
+        }, fleetOf),
       },
       {
         kind: 'Cluster',
@@ -98,41 +105,40 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
           return canonicalJson([c.status?.phase, c.status?.prods, c.spec, c.metadata.labels, c.metadata.deletionTimestamp]);
         }, allFleets),
       },
-      { kind: 'Release', mapToKeys: whenChanged((o) => (o as Release).status?.phase ?? 'Pending', (o) => [(o as Release).spec.fleet]) },
+      { kind: 'Release', mapToKeys: whenChanged((o) => (o as Release).status?.phase ?? 'Pending', fleetOf) },
     ],
-    async listKeys({ store }) {
-      const names = new Set((await store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name));
-      for (const p of (await store.list<Prod>('Prod')).items) names.add(p.spec.fleet);
+    async listKeys(ctx) {
+      const read = reader(ctx);
+      const names = new Set((await read.list('Fleet')).map((f) => f.metadata.name));
+      for (const p of await read.list('Prod')) names.add(p.spec.fleet);
       return [...names];
     },
     async reconcile(ctx, key): Promise<Result> {
       const { store } = ctx;
-      const fleet = await store.get<Fleet>('Fleet', key);
-      const [clusters, prods, releases] = await Promise.all([
-        store.list<Cluster>('Cluster'),
-        store.list<Prod>('Prod'),
-        store.list<Release>('Release'),
-      ]);
+      const read = reader(ctx);
+      const [cachedFleet, clusters, cachedProds, releases] = await Promise.all([read.get('Fleet', key), read.list('Cluster'), read.list('Prod'), read.list('Release')]);
+      const fleet = written.fleets.current(key, cachedFleet);
+      const prods = written.prods.overlay(cachedProds);
       const nowMs = now();
       // Capacity counts every Prod on a cluster, whatever its fleet, from the list itself: the cluster's
       // status.prods lags the Prods this controller just created.
       const otherFleetsOnCluster = new Map<string, number>();
-      for (const p of prods.items) {
+      for (const p of prods) {
         if (p.spec.fleet !== key && p.status?.phase !== 'Retired') otherFleetsOnCluster.set(p.spec.cluster, (otherFleetsOnCluster.get(p.spec.cluster) ?? 0) + 1);
       }
       startedAtMs ??= nowMs;
       // The hold covers the clusters whose Prods could be evicted (the NotReady ones): one cluster with a long
       // grace must not keep a lost cluster's Prods from being replaced for twice that long.
-      const holdMs = opts.startupHoldMs ?? 2 * Math.max(0, ...clusters.items.filter((c) => c.status?.phase === 'NotReady').map(heartbeatGraceMs));
+      const holdMs = opts.startupHoldMs ?? 2 * Math.max(0, ...clusters.filter((c) => c.status?.phase === 'NotReady').map(heartbeatGraceMs));
       const recent = (evictedAt.get(key) ?? []).filter((t) => t > nowMs - EVICTION_WINDOW_MS);
       const limit = Math.max(1, Math.ceil(((fleet?.spec.prods ?? 0) * evictionPercent) / 100));
       const oldest = recent[0];
       const plan = planFleet({
         fleetName: key,
         fleet,
-        clusters: clusters.items,
-        prods: prods.items.filter((p) => p.spec.fleet === key),
-        releaseActive: releases.items.some((r) => r.spec.fleet === key && isReleaseActive(r)),
+        clusters,
+        prods: prods.filter((p) => p.spec.fleet === key),
+        releaseActive: releases.some((r) => r.spec.fleet === key && isReleaseActive(r)),
         nowMs,
         retireTimeoutMs,
         otherFleetsOnCluster,
@@ -146,7 +152,7 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
       });
       for (const a of plan.actions) {
         if (a.action === 'delete' && a.reason === 'Evicted') recent.push(nowMs);
-        await execute(ctx, fleet, a, nowMs);
+        await execute(ctx, written, fleet, a, nowMs);
       }
       if (recent.length > 0) evictedAt.set(key, recent);
       else evictedAt.delete(key);
@@ -162,9 +168,7 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
           `Prods ${plan.unknown.join(', ')} are on NotReady clusters: traffic avoids them; they are replaced only after the eviction timeout`,
         );
       }
-      if (fleet && plan.status && canonicalJson(plan.status) !== canonicalJson(fleet.status ?? null)) {
-        await store.updateStatus<Fleet>({ ...fleet, status: plan.status });
-      }
+      if (fleet && plan.status) written.fleets.updated(await writeStatusIfChanged(store, fleet, plan.status));
       if (fleet && plan.unplaceable !== undefined) {
         const reason = plan.unplaceableReason === 'InsufficientCapacity' ? fleetEventReasons.InsufficientCapacity : fleetEventReasons.Unplaceable;
         await ctx.recordEvent(fleet, 'Warning', reason, plan.unplaceable);
@@ -181,13 +185,15 @@ export function createFleetController(opts: FleetControllerOptions = {}): Reconc
   };
 }
 
-async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: FleetAction, nowMs: number): Promise<void> {
+async function execute(ctx: ReconcileContext, written: Written, fleet: Fleet | undefined, a: FleetAction, nowMs: number): Promise<void> {
   const { store } = ctx;
+  const wrote = (p: Prod | undefined) => p && written.prods.updated(p);
   const about: AnyResource | undefined = fleet;
   switch (a.action) {
     case 'create': {
       if (!fleet) return;
       const created = await createProd(ctx, fleet, a);
+      written.prods.created(created);
       const what = a.replaces ? `to replace ${a.replaces} at version ${a.version}, template ${a.template.hash}` : `(${a.reason}, template ${a.template.hash})`;
       await ctx.recordEvent(fleet, 'Normal', fleetEventReasons.ProdCreated, `created ${a.role} Prod ${created.metadata.name} on cluster ${a.cluster} ${what}`);
       return;
@@ -195,8 +201,8 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
     case 'retire': {
       const p = a.prod;
       if (p.spec.retire) return;
-      const done = await onSameSpec(store, p, (cur) => {
-        cur.metadata.annotations = { ...cur.metadata.annotations, [retireRequestedAtAnnotation]: new Date(nowMs).toISOString(), [retireReasonAnnotation]: a.reason };
+      const done = await onSameSpec(store, written, p, (cur) => {
+        cur.metadata.annotations = { ...cur.metadata.annotations, [ANNOTATION_RETIRE_REQUESTED_AT]: new Date(nowMs).toISOString(), [ANNOTATION_RETIRE_REASON]: a.reason };
         cur.spec.retire = true;
       });
       if (!done) return;
@@ -206,6 +212,7 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
     case 'delete': {
       try {
         await store.delete('Prod', a.prod.metadata.name);
+        written.prods.deleted(a.prod);
       } catch (e) {
         if (!isDroverError(e, 'DROVER_E_NOT_FOUND')) throw e;
         return;
@@ -215,19 +222,22 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
     }
     case 'snapshot': {
       // Agents write status all the time: retry a conflict here rather than fail the pass.
-      await mutate<Prod>(store, 'Prod', a.prod.metadata.name, (p) => {
-        if (p.spec.template !== undefined || p.spec.version !== a.prod.spec.version) return false;
-        p.spec.template = a.template;
-      });
+      wrote(
+        await mutate<Prod>(store, 'Prod', a.prod.metadata.name, (p) => {
+          if (p.spec.template !== undefined || p.spec.version !== a.prod.spec.version) return false;
+          p.spec.template = a.template;
+        }),
+      );
       return;
     }
     case 'markEvacuation': {
       const p = a.prod;
       const annotations = { ...p.metadata.annotations };
-      if (a.blocked === null) delete annotations[evacuationBlockedAnnotation];
-      else annotations[evacuationBlockedAnnotation] = a.blocked;
+      if (a.blocked === null) delete annotations[ANNOTATION_EVACUATION_BLOCKED];
+      else annotations[ANNOTATION_EVACUATION_BLOCKED] = a.blocked;
       try {
-        await store.update<Prod>({ ...p, metadata: { ...p.metadata, annotations } });
+        // Decided on this copy: a conflict fails the pass, which decides again on the newer one.
+        wrote(await store.update<Prod>({ ...p, metadata: { ...p.metadata, annotations } }));
       } catch (e) {
         if (!isDroverError(e, 'DROVER_E_NOT_FOUND')) throw e;
         return;
@@ -238,7 +248,7 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
       return;
     }
     case 'takeover': {
-      if (!(await onSameSpec(store, a.prod, (cur) => void (cur.spec.takeover = true)))) return;
+      if (!(await onSameSpec(store, written, a.prod, (cur) => void (cur.spec.takeover = true)))) return;
       if (about) await ctx.recordEvent(about, 'Normal', fleetEventReasons.Takeover, `Prod ${a.prod.metadata.name} takes over from ${a.prod.spec.replaces ?? '?'}`);
       return;
     }
@@ -250,13 +260,14 @@ async function execute(ctx: ReconcileContext, fleet: Fleet | undefined, a: Fleet
  * all the time, and a conflict would cost the whole pass a backoff). If the spec itself changed since
  * (another generation), it writes nothing and returns false: the next pass decides afresh.
  */
-async function onSameSpec(store: ReconcileContext['store'], seen: Prod, change: (p: Prod) => void): Promise<boolean> {
+async function onSameSpec(store: ReconcileContext['store'], written: Written, seen: Prod, change: (p: Prod) => void): Promise<boolean> {
   let wrote = false;
-  await mutate<Prod>(store, 'Prod', seen.metadata.name, (cur) => {
-    if (cur.metadata.generation !== seen.metadata.generation) return false;
+  const p = await mutate<Prod>(store, 'Prod', seen.metadata.name, (cur) => {
+    wrote = cur.metadata.generation === seen.metadata.generation;
+    if (!wrote) return false;
     change(cur);
-    wrote = true;
   });
+  if (wrote && p) written.prods.updated(p);
   return wrote;
 }
 
@@ -267,7 +278,7 @@ async function createProd(ctx: ReconcileContext, fleet: Fleet, a: Extract<FleetA
       kind: 'Prod',
       metadata: {
         name: newProdName(fleet.metadata.name),
-        labels: { [fleetLabel]: fleet.metadata.name },
+        labels: { [LABEL_FLEET]: fleet.metadata.name },
         annotations: {},
         finalizers: [],
         ownerReferences: [{ apiVersion: API_VERSION, kind: 'Fleet', name: fleet.metadata.name, uid: fleet.metadata.uid ?? '', controller: true }],

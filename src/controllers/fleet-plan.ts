@@ -43,104 +43,21 @@
  *    that domain holds at least two fewer of the fleet's Prods. The new Prod is built and Ready before the
  *    old one retires.
  */
-import type { Cluster } from '../api/kinds/cluster.js';
-import { clusterDomain } from '../api/kinds/cluster.js';
-import type { Fleet } from '../api/kinds/fleet.js';
-import type { Prod, ProdTemplate } from '../api/kinds/prod.js';
+import type { Prod } from '../api/kinds/prod.js';
+import { ANNOTATION_EVACUATION_BLOCKED, ANNOTATION_RETIRE_REASON, ANNOTATION_RETIRE_REQUESTED_AT } from '../api/labels.js';
 import { fleetTemplate, prodTemplate } from '../api/template.js';
-import { clusterIsDead, clusterIsGone, clusterLiveness, defaultEvictionTimeoutMs, disruption, unschedulableReason } from './cluster-health.js';
-import { setCondition } from './conditions.js';
 import { describeShortfall, placeNextProd, type Shortfall } from '../scheduler/place-prods.js';
-import { isUnplaceable } from './fleet-placement.js';
-import { evacuationBlockedAnnotation } from '../scheduler/evacuation.js';
+import { clusterIsDead, clusterIsGone, clusterLiveness, defaultEvictionTimeoutMs, disruption, unschedulableReason } from './cluster-health.js';
+import { badness, clusterOccupancy, isUnplaceable, newestFirst, plannedProd, spreadBack } from './fleet-placement.js';
+import { defaultRolloutDeadlineMs, type FleetAction, type FleetEvent, type FleetObservation, type FleetPlan, type ProdRole, type RetireReason } from './fleet-plan-types.js';
+import { commonRevision, previousStall, rollOrder, successorFailure, type StallReason } from './fleet-rollout.js';
+import { fleetStatus } from './fleet-status.js';
 
-export const retireRequestedAtAnnotation = 'drover.dev/retire-requested-at';
-export const retireReasonAnnotation = 'drover.dev/retire-reason';
-
-export { evacuationBlockedAnnotation } from '../scheduler/evacuation.js';
-
-export const retireReasons = ['ClusterLost', 'EvictionTimeout', 'WorkloadFailed', 'FleetDeleted', 'Orphaned', 'Extra', 'Replaced', 'StaleSuccessor', 'RolloutFailed'] as const;
-export type RetireReason = (typeof retireReasons)[number];
-export const deleteReasons = ['Retired', 'ClusterLost', 'RetireTimeout', 'Evicted'] as const;
-export type DeleteReason = (typeof deleteReasons)[number];
-export const createReasons = ['Missing', 'VersionChange', 'TemplateChange', 'Drain', 'Rebalance'] as const;
-export type CreateReason = (typeof createReasons)[number];
-
-export type ProdRole = Prod['spec']['role'];
-export type FleetStatus = NonNullable<Fleet['status']>;
-
-export type FleetAction =
-  | { action: 'create'; cluster: string; role: ProdRole; version: string; template: ProdTemplate; replaces?: string; reason: CreateReason }
-  /** Record on a Prod stored before template revisions the revision it runs now (restarts nothing). */
-  | { action: 'snapshot'; prod: Prod; template: ProdTemplate }
-  | { action: 'retire'; prod: Prod; reason: RetireReason }
-  | { action: 'delete'; prod: Prod; reason: DeleteReason }
-  | { action: 'takeover'; prod: Prod }
-  /** Set (string) or remove (null) the evacuation-blocked mark of a Prod on a draining cluster. */
-  | { action: 'markEvacuation'; prod: Prod; blocked: string | null };
-
-export const evictionHoldReasons = ['LargeDisruption', 'RateLimited', 'StartupGrace'] as const;
-export type EvictionHoldReason = (typeof evictionHoldReasons)[number];
-
-export interface EvictionPolicy {
-  /** NotReady this long before a cluster's Prods are evicted, for clusters without spec.evictionTimeoutMs. */
-  timeoutMs: number;
-  /** How many Prods this pass may evict (the controller's rate limit); Infinity for no limit. */
-  budget: number;
-  /** When the budget next grows (for the recheck of held Prods). */
-  budgetRefillInMs?: number;
-  /** Hold every eviction (the controller's own startup grace). */
-  hold?: 'StartupGrace';
-  /** Fraction of known clusters NotReady above which nothing is evicted. Default 0.5. */
-  largeDisruptionFraction?: number;
-}
-
-export interface FleetObservation {
-  fleetName: string;
-  /** Undefined once the Fleet is deleted. */
-  fleet: Fleet | undefined;
-  clusters: readonly Cluster[];
-  /** Prods whose spec.fleet is this fleet. */
-  prods: readonly Prod[];
-  /** A Release of this fleet is in progress (owns version changes and successors). */
-  releaseActive: boolean;
-  nowMs: number;
-  retireTimeoutMs: number;
-  /** Default: 5-minute timeout, no rate limit, no hold. */
-  eviction?: EvictionPolicy;
-  /**
-   * Prods of other fleets occupying each cluster (bound and not Retired). Without it, a cluster's
-   * `status.prods` less this fleet's Prods there stands in (it may lag a pass behind).
-   */
-  otherFleetsOnCluster?: ReadonlyMap<string, number>;
-  /** A successor not Ready this long after its creation stops the rollout. Default 5 minutes. */
-  rolloutDeadlineMs?: number;
-}
-
-export const defaultRolloutDeadlineMs = 300_000;
-
-export interface FleetEvent {
-  type: 'Normal' | 'Warning';
-  reason: 'RolloutStalled';
-  message: string;
-}
-
-export interface FleetPlan {
-  actions: FleetAction[];
-  /** Undefined when the Fleet is gone, or when this pass only stamps template snapshots. */
-  status: FleetStatus | undefined;
-  /** Why a missing Prod (or a successor) could not be placed. */
-  unplaceable?: string;
-  unplaceableReason?: Shortfall['reason'];
-  /** Events for what this pass found (once, when it happens), besides the actions' own. */
-  events?: FleetEvent[];
-  /** Something is in flight that no store change may announce (a retire timeout): look again after. */
-  recheckInMs?: number;
-  /** Evictable Prods that were not evicted, and why (the controller records an Event). */
-  evictionHeld?: { reason: EvictionHoldReason; prods: string[]; message: string };
-  /** Prods on unreachable clusters waiting for their eviction timeout (Unknown). */
-  unknown?: string[];
-}
+export * from './fleet-plan-types.js';
+export { fleetConditionReasons } from './fleet-status.js';
+export { stallReasons, type StallReason } from './fleet-rollout.js';
+/** Aliases of src/api/labels.ts for the tests that import them from here. */
+export { ANNOTATION_EVACUATION_BLOCKED as evacuationBlockedAnnotation, ANNOTATION_RETIRE_REASON as retireReasonAnnotation, ANNOTATION_RETIRE_REQUESTED_AT as retireRequestedAtAnnotation };
 
 export function planFleet(o: FleetObservation): FleetPlan {
   const { fleet } = o;
@@ -159,7 +76,7 @@ export function planFleet(o: FleetObservation): FleetPlan {
     if (p.status?.phase === 'Retired') actions.push({ action: 'delete', prod: p, reason: 'Retired' });
     else if (dead(p)) actions.push({ action: 'delete', prod: p, reason: 'ClusterLost' });
     else {
-      const since = Date.parse(p.metadata.annotations?.[retireRequestedAtAnnotation] ?? '');
+      const since = Date.parse(p.metadata.annotations?.[ANNOTATION_RETIRE_REQUESTED_AT] ?? '');
       const left = Number.isNaN(since) ? o.retireTimeoutMs : since + o.retireTimeoutMs - o.nowMs;
       if (left <= 0) actions.push({ action: 'delete', prod: p, reason: 'RetireTimeout' });
       else recheck(left + 1);
@@ -359,7 +276,7 @@ export function planFleet(o: FleetObservation): FleetPlan {
   const replaced = new Set<string>([...successors.map((p) => p.spec.replaces ?? ''), ...actions.flatMap((a) => (a.action === 'create' && a.replaces ? [a.replaces] : []))]);
   const building: Prod[] = [...placed, ...successors];
   for (const p of [...kept].sort(rollOrder)) {
-    const marked = p.metadata.annotations?.[evacuationBlockedAnnotation];
+    const marked = p.metadata.annotations?.[ANNOTATION_EVACUATION_BLOCKED];
     const blocked = ((): string | undefined => {
       if (!clusters.get(p.spec.cluster)?.spec.draining || replaced.has(p.metadata.name)) return undefined;
       if (o.releaseActive) return 'a Release owns the successors of this fleet';
@@ -410,202 +327,5 @@ export function planFleet(o: FleetObservation): FleetPlan {
     ...(recheckInMs !== undefined ? { recheckInMs } : {}),
     ...(evictionHeld !== undefined ? { evictionHeld } : {}),
     ...(unknown.length > 0 ? { unknown } : {}),
-  };
-}
-
-export const stallReasons = ['SuccessorFailed', 'SuccessorNotReady'] as const;
-export type StallReason = (typeof stallReasons)[number];
-
-/** Why a successor will not serve its revision: Failed on a cluster that is up, or not Ready in time. */
-function successorFailure(s: Prod, cluster: Cluster | undefined, nowMs: number, deadlineMs: number): { reason: StallReason; message: string } | undefined {
-  const phase = s.status?.phase ?? 'Pending';
-  if (phase === 'Ready') return undefined;
-  // A Prod of a cluster that is down is Failed for its cluster's sake, not its template's.
-  if (phase === 'Failed' && cluster?.status?.phase === 'Ready') return { reason: 'SuccessorFailed', message: `failed: ${s.status?.message ?? 'no message'}` };
-  const created = Date.parse(s.metadata.creationTimestamp ?? '');
-  if (!Number.isNaN(created) && nowMs - created > deadlineMs) {
-    return { reason: 'SuccessorNotReady', message: `was not Ready within ${Math.round(deadlineMs / 1000)} s (${phase}${s.status?.message ? `: ${s.status.message}` : ''})` };
-  }
-  return undefined;
-}
-
-/** The stop recorded by an earlier pass, as its condition says it. */
-function previousStall(fleet: Fleet): { reason: StallReason; message: string } {
-  const c = fleet.status?.conditions?.find((x) => x.type === 'RolloutStalled' && x.status === 'True');
-  const reason = (stallReasons as readonly string[]).includes(c?.reason ?? '') ? (c!.reason as StallReason) : 'SuccessorFailed';
-  return { reason, message: c?.message ?? `rollout of template ${fleet.status?.stalledTemplate ?? '?'} stopped` };
-}
-
-/** The revision most of these Prods run (ties: the first in name order), for new Prods while a rollout is stopped. */
-function commonRevision(prods: readonly Prod[]): { version: string; template: ProdTemplate } | undefined {
-  const n = new Map<string, { count: number; version: string; template: ProdTemplate }>();
-  for (const p of [...prods].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
-    const t = p.spec.template;
-    if (!t) continue;
-    const e = n.get(t.hash) ?? { count: 0, version: p.spec.version, template: t };
-    e.count++;
-    n.set(t.hash, e);
-  }
-  let best: { count: number; version: string; template: ProdTemplate } | undefined;
-  for (const e of n.values()) if (!best || e.count > best.count) best = e;
-  return best && { version: best.version, template: best.template };
-}
-
-/**
- * Prods occupying each cluster against its capacity: this fleet's (all of them, successors, test and
- * retiring ones included, until Retired) plus every other fleet's.
- */
-function clusterOccupancy(o: FleetObservation): Map<string, number> {
-  const mine = new Map<string, number>();
-  for (const p of o.prods) if (p.status?.phase !== 'Retired') mine.set(p.spec.cluster, (mine.get(p.spec.cluster) ?? 0) + 1);
-  const out = new Map<string, number>();
-  for (const c of o.clusters) {
-    const name = c.metadata.name;
-    const own = mine.get(name) ?? 0;
-    const others = o.otherFleetsOnCluster !== undefined ? (o.otherFleetsOnCluster.get(name) ?? 0) : Math.max(0, (c.status?.prods ?? 0) - own);
-    out.set(name, own + others);
-  }
-  return out;
-}
-
-/**
- * The Prod to move and where, when the failure domain `placeNextProd` would choose holds at least two
- * fewer of the fleet's Prods than the most crowded one (so the move makes the spread strictly better and
- * cannot flip-flop); the newest Prod of the most crowded domain moves.
- */
-function spreadBack(fleet: Fleet, clusters: readonly Cluster[], prods: readonly Prod[], occupancy: ReadonlyMap<string, number>): { prod: Prod; target: string } | undefined {
-  const byName = new Map(clusters.map((c) => [c.metadata.name, c]));
-  const domainOf = (cluster: string) => {
-    const c = byName.get(cluster);
-    return fleet.spec.placement.spreadBy === 'cluster' || !c ? cluster : clusterDomain(c);
-  };
-  const count = new Map<string, number>();
-  for (const p of prods) count.set(domainOf(p.spec.cluster), (count.get(domainOf(p.spec.cluster)) ?? 0) + 1);
-  const crowd = (p: Prod) => count.get(domainOf(p.spec.cluster)) ?? 0;
-  const candidate = [...prods].filter((p) => !byName.get(p.spec.cluster)?.spec.draining).sort((a, b) => crowd(b) - crowd(a) || newestFirst(a, b))[0];
-  if (!candidate) return undefined;
-  const target = placeNextProd(
-    fleet,
-    clusters,
-    prods.filter((p) => p !== candidate),
-    occupancy,
-  );
-  if (isUnplaceable(target)) return undefined;
-  const to = domainOf(target);
-  if (to === domainOf(candidate.spec.cluster) || (count.get(to) ?? 0) + 2 > crowd(candidate)) return undefined;
-  return { prod: candidate, target };
-}
-
-/** Test Prods roll first (as releases do), then by name for a stable order. */
-function rollOrder(a: Prod, b: Prod): number {
-  const r = (p: Prod) => (p.spec.role === 'test' ? 0 : 1);
-  return r(a) - r(b) || a.metadata.name.localeCompare(b.metadata.name);
-}
-
-/** Higher is a better candidate to retire: unschedulable cluster, not Ready, old revision. */
-function badness(p: Prod, clusters: Map<string, Cluster>, current: (p: Prod) => boolean): number {
-  const c = clusters.get(p.spec.cluster);
-  return (c === undefined || unschedulableReason(c) !== undefined ? 4 : 0) + (p.status?.phase !== 'Ready' ? 2 : 0) + (current(p) ? 0 : 1);
-}
-
-function newestFirst(a: Prod, b: Prod): number {
-  return (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || b.metadata.name.localeCompare(a.metadata.name);
-}
-
-function plannedProd(fleet: Fleet, cluster: string, role: ProdRole, version: string, template: ProdTemplate): Prod {
-  return {
-    apiVersion: fleet.apiVersion,
-    kind: 'Prod',
-    metadata: { name: `${fleet.metadata.name}-planned`, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] },
-    spec: { fleet: fleet.metadata.name, cluster, version, template, role, retire: false, env: {}, takeover: false },
-  };
-}
-
-export const fleetConditionReasons = {
-  AllProdsReady: 'AllProdsReady',
-  ProdsNotReady: 'ProdsNotReady',
-  RollingVersion: 'RollingVersion',
-  ReleaseActive: 'ReleaseActive',
-  Stable: 'Stable',
-  Placed: 'Placed',
-  Unplaceable: 'Unplaceable',
-  InsufficientCapacity: 'InsufficientCapacity',
-  RolloutStalled: 'RolloutStalled',
-  NotStalled: 'NotStalled',
-} as const;
-
-function fleetStatus(
-  fleet: Fleet,
-  counted: readonly Prod[],
-  s: {
-    rolling: boolean;
-    releaseActive: boolean;
-    unplaceable: Shortfall | undefined;
-    nowMs: number;
-    templateHash: string;
-    updated: number;
-    stall: { reason: StallReason; message: string } | undefined;
-  },
-): FleetStatus {
-  const now = new Date(s.nowMs).toISOString();
-  const gen = fleet.metadata.generation;
-  const ready = counted.filter((p) => p.status?.phase === 'Ready').length;
-  const versions: Record<string, number> = {};
-  for (const p of counted) {
-    const v = p.status?.version ?? p.spec.version;
-    versions[v] = (versions[v] ?? 0) + 1;
-  }
-  const R = fleetConditionReasons;
-  let conditions = setCondition(
-    fleet.status?.conditions,
-    ready >= fleet.spec.prods
-      ? { type: 'Available', status: 'True', reason: R.AllProdsReady, message: `${ready} of ${fleet.spec.prods} Prods Ready` }
-      : { type: 'Available', status: 'False', reason: R.ProdsNotReady, message: `${ready} of ${fleet.spec.prods} Prods Ready` },
-    now,
-    gen,
-  );
-  conditions = setCondition(
-    conditions,
-    s.releaseActive
-      ? { type: 'Progressing', status: 'True', reason: R.ReleaseActive, message: 'a Release is changing this fleet' }
-      : s.stall
-        ? { type: 'Progressing', status: 'False', reason: R.RolloutStalled, message: s.stall.message }
-        : s.rolling
-          ? {
-              type: 'Progressing',
-              status: 'True',
-              reason: R.RollingVersion,
-              message: `replacing Prods one at a time to template ${s.templateHash} (version ${fleet.spec.version}): ${s.updated} of ${counted.length} done`,
-            }
-          : { type: 'Progressing', status: 'False', reason: R.Stable, message: '' },
-    now,
-    gen,
-  );
-  conditions = setCondition(
-    conditions,
-    s.stall
-      ? { type: 'RolloutStalled', status: 'True', reason: s.stall.reason, message: s.stall.message }
-      : { type: 'RolloutStalled', status: 'False', reason: R.NotStalled, message: '' },
-    now,
-    gen,
-  );
-  conditions = setCondition(
-    conditions,
-    s.unplaceable !== undefined
-      ? { type: 'Scheduled', status: 'False', reason: s.unplaceable.reason, message: s.unplaceable.message }
-      : { type: 'Scheduled', status: 'True', reason: R.Placed, message: '' },
-    now,
-    gen,
-  );
-  return {
-    ...(gen !== undefined ? { observedGeneration: gen } : {}),
-    conditions,
-    prods: counted.length,
-    readyProds: ready,
-    versions,
-    templateHash: s.templateHash,
-    updatedProds: s.updated,
-    ...(s.stall ? { stalledTemplate: s.templateHash } : {}),
-    ...(s.unplaceable !== undefined ? { message: s.unplaceable.message } : s.stall ? { message: s.stall.message } : {}),
   };
 }

@@ -11,17 +11,18 @@ import { promisify } from 'node:util';
 import { API_VERSION, durationMs } from '../api/meta.js';
 import type { GitSource } from '../api/kinds/git-source.js';
 import type { Release } from '../api/kinds/release.js';
+import { ANNOTATION_GIT_REF, LABEL_GITSOURCE } from '../api/labels.js';
 import { isDroverError } from '../errors.js';
 import { parseLsRemote, pickBranch, pickTag, type Pick } from '../gitsource/refs.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
+import { mutateStatus } from '../store/mutate.js';
+import { reader } from './reads.js';
 
 const run = promisify(execFile);
 
 export const GitSourceEvent = ['ReleaseCreated', 'PollFailed', 'NoMatch'] as const;
 export type GitSourceEvent = (typeof GitSourceEvent)[number];
 
-export const LABEL_GITSOURCE = 'drover.dev/gitsource';
-export const ANNOTATION_GIT_REF = 'drover.dev/git-ref';
 
 export interface GitSourceControllerOptions {
   now?: () => number;
@@ -50,12 +51,12 @@ export function gitSourceController(opts: GitSourceControllerOptions = {}): Reco
     name: 'gitsource',
     watches: [{ kind: 'GitSource' }],
     resyncMs: 60_000,
-    listKeys: async (ctx) => (await ctx.store.list<GitSource>('GitSource')).items.map((g) => g.metadata.name),
+    listKeys: async (ctx) => (await reader(ctx).list('GitSource')).map((g) => g.metadata.name),
     reconcile: (ctx, key) => reconcile(ctx, key),
   };
 
   async function reconcile(ctx: ReconcileContext, name: string): Promise<Result> {
-    const gs = await ctx.store.get<GitSource>('GitSource', name);
+    const gs = await reader(ctx).get('GitSource', name);
     if (!gs) return {};
     const interval = durationMs(gs.spec.interval);
     const st = { conditions: [], ...gs.status };
@@ -65,8 +66,9 @@ export function gitSourceController(opts: GitSourceControllerOptions = {}): Reco
       if (wait > 0) return { requeueAfterMs: wait };
     }
     const writeStatus = async (patch: Partial<NonNullable<GitSource['status']>>) => {
-      const fresh = await ctx.store.get<GitSource>('GitSource', name);
-      if (fresh) await ctx.store.updateStatus({ ...fresh, status: { ...st, ...patch, observedGeneration: gs.metadata.generation, lastPoll: new Date(now()).toISOString() } });
+      await mutateStatus<GitSource>(ctx.store, 'GitSource', name, (fresh) => {
+        fresh.status = { ...st, ...patch, observedGeneration: gs.metadata.generation, lastPoll: new Date(now()).toISOString() };
+      });
     };
 
     let pick: Pick | undefined;
@@ -129,5 +131,3 @@ export function gitSourceController(opts: GitSourceControllerOptions = {}): Reco
     return { requeueAfterMs: interval };
   }
 }
-
-export const gitSourceControllerFactory = (): Reconciler => gitSourceController();

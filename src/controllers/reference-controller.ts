@@ -13,10 +13,11 @@ import type { Tenant } from '../api/kinds/tenant.js';
 import type { TrafficPolicy } from '../api/kinds/traffic-policy.js';
 import type { Condition } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
-import { isDroverError } from '../errors.js';
 import { whenChanged } from '../runtime/predicates.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
+import { mutateStatus } from '../store/mutate.js';
 import { setCondition, type ConditionInput } from './conditions.js';
+import { reader } from './reads.js';
 
 export const FLEET_FOUND = 'FleetFound';
 export const DOMAINS_KNOWN = 'DomainsKnown';
@@ -41,7 +42,7 @@ export function referenceConditions(o: AnyResource, fleetExists: boolean, domain
 }
 
 /** Conditions to write: False ones that are missing or differ, and True ones only to flip an existing one. */
-function changes(current: readonly Condition[], wanted: ConditionInput[]): ConditionInput[] {
+export function referenceChanges(current: readonly Condition[], wanted: ConditionInput[]): ConditionInput[] {
   return wanted.filter((w) => {
     const c = current.find((x) => x.type === w.type);
     if (!c) return w.status !== 'True';
@@ -49,11 +50,11 @@ function changes(current: readonly Condition[], wanted: ConditionInput[]): Condi
   });
 }
 
-export function createReferenceController(opts: { now?: () => number; resyncMs?: number } = {}): Reconciler {
+export function referenceController(opts: { now?: () => number; resyncMs?: number } = {}): Reconciler {
   const now = opts.now ?? Date.now;
   const keysOfFleet = async (fleet: string, { store }: { store: ReconcileContext['store'] }) => [
-    ...(await store.list<Tenant>('Tenant')).items.filter((t) => t.spec.fleet === fleet).map((t) => `Tenant/${t.metadata.name}`),
-    ...(await store.list<TrafficPolicy>('TrafficPolicy')).items.filter((p) => p.spec.fleet === fleet).map((p) => `TrafficPolicy/${p.metadata.name}`),
+    ...(await store.list('Tenant')).items.filter((t) => t.spec.fleet === fleet).map((t) => `Tenant/${t.metadata.name}`),
+    ...(await store.list('TrafficPolicy')).items.filter((p) => p.spec.fleet === fleet).map((p) => `TrafficPolicy/${p.metadata.name}`),
   ];
   return {
     name: 'references',
@@ -67,40 +68,38 @@ export function createReferenceController(opts: { now?: () => number; resyncMs?:
         kind: 'Cluster',
         mapToKeys: whenChanged(
           (o) => (o as Cluster).spec.domain ?? (o as Cluster).spec.region,
-          async (_o, { store }) => (await store.list<TrafficPolicy>('TrafficPolicy')).items.map((p) => `TrafficPolicy/${p.metadata.name}`),
+          async (_o, { store }) => (await store.list('TrafficPolicy')).items.map((p) => `TrafficPolicy/${p.metadata.name}`),
         ),
       },
     ],
-    async listKeys({ store }) {
-      const [tenants, policies] = await Promise.all([store.list('Tenant'), store.list('TrafficPolicy')]);
-      return [...tenants.items.map((t) => `Tenant/${t.metadata.name}`), ...policies.items.map((p) => `TrafficPolicy/${p.metadata.name}`)];
+    async listKeys(ctx) {
+      const read = reader(ctx);
+      const [tenants, policies] = await Promise.all([read.list('Tenant'), read.list('TrafficPolicy')]);
+      return [...tenants.map((t) => `Tenant/${t.metadata.name}`), ...policies.map((p) => `TrafficPolicy/${p.metadata.name}`)];
     },
     async reconcile(ctx, key): Promise<Result> {
       const slash = key.indexOf('/');
       const kind = key.slice(0, slash);
       const name = key.slice(slash + 1);
       if (kind !== 'Tenant' && kind !== 'TrafficPolicy') return {};
-      // Read the object from the store: the cache lags our own status writes.
-      const o = await ctx.store.get<Tenant | TrafficPolicy>(kind, name);
+      const read = reader(ctx);
+      const o: Tenant | TrafficPolicy | undefined = await read.get(kind, name);
       if (!o || o.metadata.deletionTimestamp) return {};
-      const fleet = ctx.cache?.get('Fleet', o.spec.fleet) ?? (await ctx.store.get('Fleet', o.spec.fleet));
+      const fleet = await read.get('Fleet', o.spec.fleet);
       let domains = new Set<string>();
-      if (kind === 'TrafficPolicy') {
-        const clusters = ctx.cache?.list<Cluster>('Cluster') ?? (await ctx.store.list<Cluster>('Cluster')).items;
-        domains = new Set(clusters.map((c) => c.spec.domain ?? c.spec.region));
-      }
-      const current = o.status?.conditions ?? [];
-      const todo = changes(current, referenceConditions(o, fleet !== undefined, domains));
-      if (todo.length === 0) return {};
+      if (kind === 'TrafficPolicy') domains = new Set((await read.list('Cluster')).map((c) => c.spec.domain ?? c.spec.region));
+      const wanted = (obj: AnyResource) => referenceChanges((obj.status as { conditions?: Condition[] } | undefined)?.conditions ?? [], referenceConditions(obj, fleet !== undefined, domains));
+      // Most objects need nothing, decided on the cache's copy without a read. The cache lags this
+      // controller's own writes: the write decides again on the stored object.
+      if (wanted(o).length === 0) return {};
       const at = new Date(now()).toISOString();
-      let conditions = current;
-      for (const c of todo) conditions = setCondition(conditions, c, at);
-      try {
-        await ctx.store.updateStatus<AnyResource>({ ...o, status: { ...(o.status ?? {}), conditions } });
-      } catch (e) {
-        if (isDroverError(e, 'DROVER_E_NOT_FOUND')) return {};
-        throw e; // a conflict: the manager retries with a fresh read
-      }
+      await mutateStatus<Tenant | TrafficPolicy>(ctx.store, kind, name, (cur) => {
+        const todo = wanted(cur);
+        if (todo.length === 0 || cur.metadata.deletionTimestamp) return false;
+        let conditions = cur.status?.conditions ?? [];
+        for (const c of todo) conditions = setCondition(conditions, c, at);
+        cur.status = { ...(cur.status ?? {}), conditions };
+      });
       return {};
     },
   };

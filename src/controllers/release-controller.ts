@@ -6,19 +6,18 @@
  * decision as an Event. Waits are requeues, never sleeps; a conflict is an error for the manager's
  * `settle` like any other.
  */
-import type { Cluster } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
 import { isReleaseActive, ReleaseStatus, type Release } from '../api/kinds/release.js';
-import type { Tenant } from '../api/kinds/tenant.js';
-import type { TrafficPlan } from '../api/kinds/traffic-plan.js';
 import type { AnyResource } from '../api/resource.js';
 import { runGates, type GateRunner } from '../release/gates/index.js';
 import { createProbeRunner, type ProbeRunner } from '../release/probes.js';
-import { ensureSuccessor, mutate, retireProd, revertSuccessor, setTakeover } from '../release/successor.js';
+import { ensureSuccessor, retireProd, revertSuccessor, setTakeover } from '../release/successor.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
+import { mutate, mutateStatus } from '../store/mutate.js';
 import type { Store } from '../store/store.js';
-import type { ControlPlaneOptions } from './index.js';
+import { OwnWrites } from './own-writes.js';
+import { reader } from './reads.js';
 import { decideRelease, warningDecisions, type ReleaseObservation, type ReleaseOutcome, type ReleaseWrite } from './release-decide.js';
 
 export { ReleaseDecision } from './release-decide.js';
@@ -54,6 +53,11 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
   /** fleet → active release names, so that Prod and Tenant changes enqueue the right Release. */
   const activeByFleet = new Map<string, Set<string>>();
   const byFleet = (o: AnyResource) => [...(activeByFleet.get((o.spec as { fleet?: string }).fleet ?? '') ?? [])];
+  /**
+   * This controller's writes until its cache shows them: a pass on a Release whose status it just wrote
+   * would otherwise take the step again, and one that just created successors would not see them.
+   */
+  const written = { releases: new OwnWrites<Release>(), prods: new OwnWrites<Prod>() };
 
   function track(rel: Release, active: boolean): void {
     const set = activeByFleet.get(rel.spec.fleet) ?? new Set<string>();
@@ -62,25 +66,28 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
     activeByFleet.set(rel.spec.fleet, set);
   }
 
-  async function observe(store: Store, rel: Release): Promise<Omit<ReleaseObservation, 'probeCoverageMs'>> {
+  async function observe(ctx: ReconcileContext, rel: Release): Promise<Omit<ReleaseObservation, 'probeCoverageMs'>> {
     const fleetName = rel.spec.fleet;
-    const [fleet, prods, tenants, plans, releases, clusters] = await Promise.all([
-      store.get<Fleet>('Fleet', fleetName),
-      store.list<Prod>('Prod'),
-      store.list<Tenant>('Tenant'),
-      store.list<TrafficPlan>('TrafficPlan'),
-      store.list<Release>('Release'),
-      store.list<Cluster>('Cluster'),
+    const read = reader(ctx);
+    const [fleet, cachedProds, tenants, plans, cachedReleases, clusters] = await Promise.all([
+      read.get('Fleet', fleetName),
+      read.list('Prod'),
+      read.list('Tenant'),
+      read.list('TrafficPlan'),
+      read.list('Release'),
+      read.list('Cluster'),
     ]);
+    const prods = written.prods.overlay(cachedProds);
+    const releases = written.releases.overlay(cachedReleases);
     return {
       release: rel,
       fleet,
-      allProds: prods.items,
-      clusters: clusters.items,
-      prods: prods.items.filter((p) => p.spec.fleet === fleetName),
-      tenants: tenants.items.filter((t) => t.spec.fleet === fleetName),
-      plans: plans.items.filter((p) => p.spec.fleet === fleetName),
-      otherActive: releases.items.filter((r) => r.spec.fleet === fleetName && goesBefore(r, rel)).map((r) => r.metadata.name),
+      allProds: prods,
+      clusters,
+      prods: prods.filter((p) => p.spec.fleet === fleetName),
+      tenants: tenants.filter((t) => t.spec.fleet === fleetName),
+      plans: plans.filter((p) => p.spec.fleet === fleetName),
+      otherActive: releases.filter((r) => r.spec.fleet === fleetName && goesBefore(r, rel)).map((r) => r.metadata.name),
       nowMs: now(),
       progressDeadlineMs: opts.progressDeadlineMs ?? 600_000,
       pollMs: opts.pollMs ?? 250,
@@ -89,13 +96,13 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
 
   async function reconcile(ctx: ReconcileContext, name: string): Promise<Result> {
     const { store } = ctx;
-    const rel = await store.get<Release>('Release', name);
+    const rel = written.releases.current(name, await reader(ctx).get('Release', name));
     if (!rel) {
       probes?.sync(name, undefined);
       for (const set of activeByFleet.values()) set.delete(name);
       return {};
     }
-    const observed = await observe(store, rel);
+    const observed = await observe(ctx, rel);
     const progress = () => ({ probeCoverageMs: probes?.coverageMs(name), probeFewest: probes?.fewestRequests(name) });
     let outcome = decideRelease({ ...observed, ...progress() });
     // Level-based: the probes that run are the ones this decision wants (a new bake starts them).
@@ -116,16 +123,30 @@ export function releaseController(opts: ReleaseControllerOptions = {}): Reconcil
       probes?.sync(name, outcome.probes);
     }
     track(rel, isReleaseActive({ status: outcome.status }));
-    for (const w of outcome.writes) await execute(store, name, w);
-    await writeStatus(ctx, rel, outcome);
+    for (const w of outcome.writes) {
+      const done = await execute(store, name, w);
+      if (done?.kind === 'Prod') written.prods[w.write === 'createSuccessor' ? 'created' : 'updated'](done as Prod);
+      if (done?.kind === 'Release') written.releases.updated(done as Release);
+    }
+    const st = await writeStatus(ctx, rel, outcome);
+    if (st) written.releases.updated(st);
     return outcome.requeueAfterMs !== undefined ? { requeueAfterMs: outcome.requeueAfterMs } : {};
   }
 
   return {
     name: 'release',
-    watches: [{ kind: 'Release' }, { kind: 'Prod', mapToKeys: byFleet }, { kind: 'Tenant', mapToKeys: byFleet }, { kind: 'Fleet', mapToKeys: (o) => [...(activeByFleet.get(o.metadata.name) ?? [])] }],
+    watches: [
+      { kind: 'Release' },
+      { kind: 'Prod', mapToKeys: byFleet },
+      { kind: 'Tenant', mapToKeys: byFleet },
+      { kind: 'Fleet', mapToKeys: (o) => [...(activeByFleet.get(o.metadata.name) ?? [])] },
+      // Read from the cache only (where successors fit; whether the plans route to them): a pass that
+      // waits on them polls (`pollMs`).
+      { kind: 'Cluster', mapToKeys: () => [] },
+      { kind: 'TrafficPlan', mapToKeys: () => [] },
+    ],
     resyncMs: 30_000,
-    listKeys: async (ctx) => (await ctx.store.list<Release>('Release')).items.map((r) => r.metadata.name),
+    listKeys: async (ctx) => (await reader(ctx).list('Release')).map((r) => r.metadata.name),
     reconcile,
   };
 }
@@ -143,52 +164,43 @@ function goesBefore(other: Release, rel: Release): boolean {
   return key(other) < key(rel);
 }
 
-async function execute(store: Store, release: string, w: ReleaseWrite): Promise<void> {
+/** Makes one write of the decision; returns the object written (undefined when nothing was). */
+async function execute(store: Store, release: string, w: ReleaseWrite): Promise<AnyResource | undefined> {
   switch (w.write) {
     case 'createSuccessor':
-      await ensureSuccessor(store, w.prod);
-      return;
+      return ensureSuccessor(store, w.prod);
     case 'takeover':
-      await setTakeover(store, w.prod, true);
-      return;
+      return setTakeover(store, w.prod, true);
     case 'retire':
-      await retireProd(store, w.prod);
-      return;
+      return retireProd(store, w.prod);
     case 'revert':
-      await revertSuccessor(store, w.prod);
-      return;
+      return revertSuccessor(store, w.prod);
     case 'fleetVersion':
-      await mutate<Fleet>(store, 'Fleet', w.fleet, (f) => {
+      return mutate<Fleet>(store, 'Fleet', w.fleet, (f) => {
         if (f.spec.version === w.version) return false;
         f.spec.version = w.version;
       });
-      return;
     case 'pause':
-      await mutate<Release>(store, 'Release', release, (r) => {
+      return mutate<Release>(store, 'Release', release, (r) => {
         if (r.spec.paused) return false;
         r.spec.paused = true;
       });
-      return;
     case 'clearAction':
-      await mutate<Release>(store, 'Release', release, (r) => {
+      return mutate<Release>(store, 'Release', release, (r) => {
         if (r.spec.action === 'none' && (!w.unpause || !r.spec.paused)) return false;
         r.spec.action = 'none';
         if (w.unpause) r.spec.paused = false;
       });
-      return;
   }
 }
 
-async function writeStatus(ctx: ReconcileContext, rel: Release, outcome: ReleaseOutcome): Promise<void> {
+/** Writes the decided status (on the stored Release: our own spec writes moved its resourceVersion) and records each decision. */
+async function writeStatus(ctx: ReconcileContext, rel: Release, outcome: ReleaseOutcome): Promise<Release | undefined> {
   const st = outcome.status;
-  if (JSON.stringify(st) === JSON.stringify(ReleaseStatus.parse(rel.status ?? {})) && outcome.decisions.length === 0) return;
+  if (JSON.stringify(st) === JSON.stringify(ReleaseStatus.parse(rel.status ?? {})) && outcome.decisions.length === 0) return undefined;
   st.observedGeneration = rel.metadata.generation;
-  // Our own spec writes (clearAction, pause) moved the resourceVersion: write status on the latest.
-  const fresh = await ctx.store.get<Release>('Release', rel.metadata.name);
-  if (!fresh) return;
-  await ctx.store.updateStatus({ ...fresh, status: st });
+  const fresh = await mutateStatus<Release>(ctx.store, 'Release', rel.metadata.name, (cur) => void (cur.status = st));
+  if (!fresh) return undefined;
   for (const d of outcome.decisions) await ctx.recordEvent(fresh, warningDecisions.has(d.action) ? 'Warning' : 'Normal', d.action, d.reason);
+  return fresh;
 }
-
-export const releaseControllerFactory = (o: ControlPlaneOptions): Reconciler =>
-  releaseController({ ...(o.edgeStatsUrls ? { edgeStatsUrls: o.edgeStatsUrls } : {}), ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}) });

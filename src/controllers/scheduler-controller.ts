@@ -9,24 +9,25 @@
  * preloaded (`AssignOptions.preload`): what a full pass that keeps everyone else would give them.
  * Level-based all the same: a full pass never relies on having seen the event that caused a change.
  */
-import type { Cluster, Condition, Fleet, Prod, Tenant } from '../api/index.js';
+import type { Condition, Fleet, Tenant } from '../api/index.js';
 import type { AnyResource } from '../api/resource.js';
-import { isDroverError } from '../errors.js';
-import type { ObjectCache, ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
+import type { ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
 import { diffPlacements, summarizeMoves } from '../scheduler/moves.js';
 import { assignTenants } from '../scheduler/assign-tenants.js';
 import { schedulingSignature } from '../scheduler/signature.js';
 import { buildSnapshot, tenantPlacement, type FleetObjects, type FleetSnapshot, type TenantPlacement } from '../scheduler/snapshot.js';
 import { scheduleFleetOffThread } from '../scheduler/worker-client.js';
 import type { AssignResult } from '../scheduler/model.js';
-import { canonicalJson, nowIso } from '../store/object-semantics.js';
+import { nowIso } from '../store/object-semantics.js';
 import type { Store } from '../store/store.js';
-import type { ControlPlaneOptions } from './index.js';
 import { runPool } from '../runtime/run-pool.js';
+import { OwnWrites } from './own-writes.js';
+import { reader } from './reads.js';
+import { allFleets, fleetOf } from './watch-maps.js';
+import { updateStatusOrMutate } from './writes.js';
 
 export const SCHEDULED_CONDITION = 'Scheduled' as const;
 export const MovedEventReason = 'TenantsMoved' as const;
-const CONFLICT_RETRIES = 3;
 /**
  * Status writes in flight at once. The store commits the writes queued meanwhile together (one fsync for
  * the group); written one after another, each waited for a commit of its own, and while 10,000 new
@@ -66,11 +67,6 @@ export interface SchedulerControllerOptions {
   epsilon?: number;
 }
 
-function fleetOf(obj: AnyResource): string[] {
-  const f = (obj.spec as { fleet?: unknown } | undefined)?.fleet;
-  return typeof f === 'string' ? [f] : [];
-}
-
 /**
  * A Tenant change, except a status write that leaves the spec as last observed: that is this controller's
  * own write (it alone sets status.prods), and a pass for it would find nothing to do — one wasted pass
@@ -82,10 +78,11 @@ function tenantChangeKeys(obj: AnyResource, change: WatchChange): string[] {
   return fleetOf(obj);
 }
 
-export function schedulerController(_opts: ControlPlaneOptions, sched: SchedulerControllerOptions = {}): Reconciler {
+export function schedulerController(sched: SchedulerControllerOptions = {}): Reconciler {
   // Tenants as this controller last wrote them, until its cache shows that write: a pass that read
   // an older copy would take the tenant for unplaced and place it afresh (maybe elsewhere: a move).
-  const written = new Map<string, Tenant>();
+  // Status writes only: no ghost to expire, so no time limit.
+  const written = new OwnWrites<Tenant>(Infinity);
   const states = new Map<string, FleetState>();
   return {
     name: 'scheduler',
@@ -97,25 +94,24 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
       { kind: 'Tenant', mapToKeys: tenantChangeKeys, delayMs: TENANT_BATCH_MS },
       { kind: 'Prod', mapToKeys: fleetOf },
       // A cluster's health concerns every fleet with Prods on it; cheaper to re-run all fleets than to ask.
-      { kind: 'Cluster', mapToKeys: async (_obj, change) => (await change.store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name) },
+      { kind: 'Cluster', mapToKeys: allFleets },
     ],
     async listKeys(ctx: ReconcileContext): Promise<string[]> {
-      const [fleets, tenants] = await Promise.all([ctx.store.list<Fleet>('Fleet'), ctx.store.list<Tenant>('Tenant')]);
-      const keys = new Set([...fleets.items.map((f) => f.metadata.name), ...tenants.items.map((t) => t.spec.fleet)]);
+      const read = reader(ctx);
+      const [fleets, tenants] = await Promise.all([read.list('Fleet'), read.list('Tenant')]);
+      const keys = new Set([...fleets.map((f) => f.metadata.name), ...tenants.map((t) => t.spec.fleet)]);
       return [...keys].sort();
     },
     async reconcile(ctx: ReconcileContext, key: string): Promise<Result> {
-      const { store } = ctx;
       const state = states.get(key);
+      const objs = await observe(ctx, key);
       if (ctx.cache && state) {
-        const fleet = ctx.cache.get<Fleet>('Fleet', key);
-        const prods = ctx.cache.list<Prod>('Prod').filter((p) => p.spec.fleet === key);
-        const clusters = ctx.cache.list<Cluster>('Cluster');
+        const { fleet, prods, clusters } = objs;
         const sig = schedulingSignature(fleet, prods, clusters);
         if (sig === state.sig && Date.now() - state.fullAt < FULL_PASS_EVERY_MS) {
           // Level-based still: the tenants that differ from what the last pass left (new, changed by
           // anyone but this controller, gone) are found by resourceVersion, a Map lookup each.
-          const all = fromCache(ctx.cache, key, written).tenants;
+          const all = objs.tenants;
           const changed = new Set<string>();
           const seen = new Set<string>();
           for (const t of all) {
@@ -134,7 +130,6 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
           return {};
         }
       }
-      const objs = ctx.cache ? fromCache(ctx.cache, key, written) : await fromStore(store, key);
       states.delete(key);
       if (objs.tenants.length === 0) return {};
       const { snap, result } = await scheduleFleetOffThread(objs, { epsilon: sched.epsilon });
@@ -151,6 +146,21 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
     },
   };
 
+  /**
+   * The fleet's objects (from the cache under the manager), tenants overlaid with this controller's own
+   * writes the cache does not show yet.
+   */
+  async function observe(ctx: ReconcileContext, key: string): Promise<FleetObjects> {
+    const read = reader(ctx);
+    const [fleet, clusters, prods, tenants] = await Promise.all([read.get('Fleet', key), read.list('Cluster'), read.list('Prod'), read.list('Tenant')]);
+    return {
+      fleet,
+      clusters,
+      prods: prods.filter((p) => p.spec.fleet === key),
+      tenants: written.overlay(tenants, (t) => t.spec.fleet === key),
+    };
+  }
+
   /** Writes the tenants' new status where it changed, and one event for the moves; returns the written resourceVersions. */
   async function apply(ctx: ReconcileContext, fleet: Fleet | undefined, mine: readonly Tenant[], snap: FleetSnapshot, result: AssignResult): Promise<Map<string, string | undefined>> {
     const { store } = ctx;
@@ -165,7 +175,7 @@ export function schedulerController(_opts: ControlPlaneOptions, sched: Scheduler
       writes.push(async () => {
         const w = await writeIfChanged(store, tenant, placement);
         if (w) wrote.set(w.metadata.name, w.metadata.resourceVersion);
-        if (w && ctx.cache) written.set(w.metadata.name, w);
+        if (w && ctx.cache) written.updated(w);
       });
     }
     try {
@@ -237,57 +247,6 @@ function incremental(state: FleetState, objs: FleetObjects, changed: ReadonlySet
   return { snap, result };
 }
 
-/**
- * The fleet's objects from the watch cache, tenants overlaid with this controller's own writes the
- * cache does not show yet (a write is shown once the cache's copy is at least as new).
- */
-function fromCache(cache: ObjectCache, key: string, written: Map<string, Tenant>): FleetObjects {
-  const tenants: Tenant[] = [];
-  const seen = new Set<string>();
-  for (const t of cache.list<Tenant>('Tenant')) {
-    if (t.spec.fleet !== key) continue;
-    const name = t.metadata.name;
-    seen.add(name);
-    const w = written.get(name);
-    if (w && olderThan(t, w)) tenants.push(w);
-    else {
-      if (w) written.delete(name);
-      tenants.push(t);
-    }
-  }
-  for (const [name, w] of written) if (w.spec.fleet === key && !seen.has(name)) written.delete(name);
-  return {
-    fleet: cache.get<Fleet>('Fleet', key),
-    clusters: cache.list<Cluster>('Cluster'),
-    prods: cache.list<Prod>('Prod').filter((p) => p.spec.fleet === key),
-    tenants,
-  };
-}
-
-async function fromStore(store: Store, key: string): Promise<FleetObjects> {
-  const [fleet, clusters, prods, tenants] = await Promise.all([
-    store.get<Fleet>('Fleet', key),
-    store.list<Cluster>('Cluster'),
-    store.list<Prod>('Prod'),
-    store.list<Tenant>('Tenant'),
-  ]);
-  return {
-    fleet,
-    clusters: clusters.items,
-    prods: prods.items.filter((p) => p.spec.fleet === key),
-    tenants: tenants.items.filter((t) => t.spec.fleet === key),
-  };
-}
-
-/** Revisions are store-wide counters (SQLite, memory and etcd alike); anything else counts as not older. */
-function olderThan(a: AnyResource, b: AnyResource): boolean {
-  try {
-    return BigInt(a.metadata.resourceVersion ?? '') < BigInt(b.metadata.resourceVersion ?? '');
-  } catch {
-    return false;
-  }
-}
-
 /** What the Scheduled condition should say, without its transition time. */
 function desiredCondition(t: Tenant, placement: TenantPlacement): Pick<Condition, 'status' | 'reason' | 'message' | 'observedGeneration'> {
   return {
@@ -342,33 +301,17 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
   return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-
-function sameStatus(a: TenantStatus | undefined, b: TenantStatus): boolean {
-  const strip = (s: TenantStatus | undefined) =>
-    s && {
-      ...s,
-      conditions: s.conditions.map((c) => (c.type === SCHEDULED_CONDITION ? { ...c, lastTransitionTime: '' } : c)),
-    };
-  return canonicalJson(strip(a) ?? null) === canonicalJson(strip(b));
-}
-
 /**
- * updateStatus with resourceVersion compare-and-swap; on conflict re-read and retry. Returns what it
- * wrote. Called for a tenant `upToDate` found stale, so only a re-read copy needs the full comparison.
+ * Writes the placement's status on the tenant as read (`upToDate` found it stale); when that copy was
+ * stale, on the stored one, unless the tenant is gone or its spec changed meanwhile (the watch has queued
+ * another pass that sees the new spec). Returns what it wrote, undefined when it wrote nothing.
  */
 async function writeIfChanged(store: Store, tenant: Tenant, placement: TenantPlacement): Promise<Tenant | undefined> {
-  let cur: Tenant | undefined = tenant;
-  for (let attempt = 0; ; attempt++) {
-    const next = desiredStatus(cur, placement);
-    if (attempt > 0 && sameStatus(cur.status, next)) return undefined;
-    try {
-      return await store.updateStatus<Tenant>({ ...cur, status: next });
-    } catch (e) {
-      if (!isDroverError(e, 'DROVER_E_CONFLICT') || attempt + 1 >= CONFLICT_RETRIES) throw e;
-      const generation: number | undefined = cur.metadata.generation;
-      cur = await store.get<Tenant>('Tenant', tenant.metadata.name);
-      // Deleted, or its spec changed: the watch has queued another reconcile that sees the new spec.
-      if (!cur || cur.metadata.generation !== generation) return undefined;
-    }
-  }
+  let wrote = true;
+  const w = await updateStatusOrMutate<Tenant>(store, { ...tenant, status: desiredStatus(tenant, placement) }, (cur) => {
+    wrote = cur.metadata.generation === tenant.metadata.generation && !upToDate(cur, placement);
+    if (!wrote) return false;
+    cur.status = desiredStatus(cur, placement);
+  });
+  return wrote ? w : undefined;
 }

@@ -13,22 +13,27 @@
  * Level-based: a tenant pass that finds no fleet pass yet runs one. `revision` of the plan increases only
  * when its content changes; a route is rewritten only when its content changes.
  */
-import { API_VERSION } from '../api/meta.js';
-import type { AnyResource } from '../api/resource.js';
 import type { Cluster } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod } from '../api/kinds/prod.js';
 import type { Tenant } from '../api/kinds/tenant.js';
 import type { TrafficPlan, TrafficRoute, TrafficRouteSpec } from '../api/kinds/traffic-plan.js';
 import type { TrafficPolicy } from '../api/kinds/traffic-policy.js';
+import { LABEL_FLEET } from '../api/labels.js';
+import { API_VERSION } from '../api/meta.js';
+import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
 import type { ReconcileContext, Reconciler, Result, WatchSpec } from '../runtime/reconciler.js';
+import { runPool } from '../runtime/run-pool.js';
 import { computeFallbacksOffThread, OFF_THREAD_MIN_TENANTS } from '../scheduler/worker-client.js';
 import { schedulingSignature } from '../scheduler/signature.js';
+import { createOrUpdate } from '../store/mutate.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import { compileFleet, compileTenant, planContent, type FleetRouting } from '../traffic/compile-plan.js';
-import type { ControllerFactory } from './index.js';
-import { runPool } from '../runtime/run-pool.js';
+import { OwnWrites } from './own-writes.js';
+import { reader } from './reads.js';
+import { fleetOf } from './watch-maps.js';
+import { createOrMutate, updateOrMutate } from './writes.js';
 
 const TENANT_PREFIX = 'tenant/';
 /**
@@ -40,11 +45,6 @@ const FALLBACK_REFRESH_MS = 30_000;
 const WRITE_CONCURRENCY = 64;
 /** A fleet pass yields to the event loop after this many tenants, so the API keeps answering. */
 const YIELD_EVERY = 500;
-
-function fleetOf(obj: AnyResource): string[] {
-  const spec = obj.spec as { fleet?: unknown } | undefined;
-  return typeof spec?.fleet === 'string' ? [spec.fleet] : [];
-}
 
 /** What the last fleet pass computed, for tenant passes and to tell whether the next one has work. */
 interface FleetMemo {
@@ -74,7 +74,7 @@ export class TrafficController implements Reconciler {
   private readonly known = new Set<string>();
   private readonly memo = new Map<string, FleetMemo>();
   /** Routes as this controller last wrote them, until the cache shows that write (it lags the store). */
-  private readonly written = new Map<string, TrafficRoute>();
+  private readonly written = new OwnWrites<TrafficRoute>();
   readonly watches: readonly WatchSpec[] = [
     { kind: 'Fleet' },
     { kind: 'Prod', mapToKeys: fleetOf },
@@ -96,8 +96,9 @@ export class TrafficController implements Reconciler {
   }
 
   async listKeys(ctx: ReconcileContext): Promise<string[]> {
-    const [fleets, plans] = await Promise.all([ctx.store.list<Fleet>('Fleet'), ctx.store.list<TrafficPlan>('TrafficPlan')]);
-    const keys = new Set([...fleets.items.map((f) => f.metadata.name), ...plans.items.map((p) => p.metadata.name)]);
+    const read = reader(ctx);
+    const [fleets, plans] = await Promise.all([read.list('Fleet'), read.list('TrafficPlan')]);
+    const keys = new Set([...fleets.map((f) => f.metadata.name), ...plans.map((p) => p.metadata.name)]);
     for (const k of keys) this.known.add(k);
     return [...keys];
   }
@@ -110,7 +111,7 @@ export class TrafficController implements Reconciler {
   private async reconcileFleet(ctx: ReconcileContext, key: string): Promise<Result> {
     const { store } = ctx;
     const input = await this.inputs(ctx, key);
-    const existing = ctx.cache ? ctx.cache.get<TrafficPlan>('TrafficPlan', key) : await store.get<TrafficPlan>('TrafficPlan', key);
+    const existing = await reader(ctx).get('TrafficPlan', key);
     const fleet = input.fleet;
     if (!fleet || fleet.metadata.deletionTimestamp) {
       this.known.delete(key);
@@ -143,19 +144,19 @@ export class TrafficController implements Reconciler {
     const { fallbacks } = memo;
     const owner = { apiVersion: API_VERSION, kind: 'Fleet', name: key, uid: fleet.metadata.uid ?? '', controller: true };
 
-    if (!existing || canonicalJson(planContent(existing.spec)) !== canonicalJson(planContent(compiled))) {
-      const spec = { ...compiled, revision: (existing?.spec.revision ?? 0) + 1 };
-      if (existing) {
-        // Compare-and-swap on the version we read: a concurrent writer makes this fail and retry.
-        await store.update<TrafficPlan>({ ...existing, spec });
-      } else {
-        await store.create<TrafficPlan>({
-          apiVersion: API_VERSION,
-          kind: 'TrafficPlan',
-          metadata: { name: key, labels: { 'drover.dev/fleet': key }, annotations: {}, finalizers: [], ownerReferences: [owner] },
-          spec,
-        });
-      }
+    const samePlan = (plan: TrafficPlan) => canonicalJson(planContent(plan.spec)) === canonicalJson(planContent(compiled));
+    if (!existing || !samePlan(existing)) {
+      // The revision counts content changes: it moves only when the stored plan's content differs.
+      const desired: TrafficPlan = {
+        apiVersion: API_VERSION,
+        kind: 'TrafficPlan',
+        metadata: { name: key, labels: { [LABEL_FLEET]: key }, annotations: {}, finalizers: [], ownerReferences: [owner] },
+        spec: { ...compiled, revision: 1 },
+      };
+      await createOrUpdate<TrafficPlan>(store, desired, (cur) => {
+        if (samePlan(cur)) return false;
+        cur.spec = { ...compiled, revision: cur.spec.revision + 1 };
+      });
     }
 
     // Tenants changed, but the last what-if is too recent: come back when it is due.
@@ -180,14 +181,15 @@ export class TrafficController implements Reconciler {
   }
 
   private async reconcileTenant(ctx: ReconcileContext, name: string): Promise<Result> {
-    const tenant = ctx.cache ? ctx.cache.get<Tenant>('Tenant', name) : await ctx.store.get<Tenant>('Tenant', name);
+    const read = reader(ctx);
+    const tenant = await read.get('Tenant', name);
     const route = this.current(ctx, name);
     if (!tenant || tenant.metadata.deletionTimestamp) {
       if (route) await this.deleteRoute(ctx, name);
       return {};
     }
     const fleetName = tenant.spec.fleet;
-    const fleet = ctx.cache ? ctx.cache.get<Fleet>('Fleet', fleetName) : await ctx.store.get<Fleet>('Fleet', fleetName);
+    const fleet = await read.get('Fleet', fleetName);
     if (!fleet || fleet.metadata.deletionTimestamp) {
       if (route) await this.deleteRoute(ctx, name);
       return {};
@@ -203,77 +205,56 @@ export class TrafficController implements Reconciler {
 
   /** The route as stored: the cache's copy, or this controller's own later write the cache does not show yet. */
   private current(ctx: ReconcileContext, name: string): TrafficRoute | undefined {
-    const cached = ctx.cache?.get<TrafficRoute>('TrafficRoute', name);
-    const w = this.written.get(name);
-    if (!w) return cached;
-    if (cached && !olderThan(cached, w)) {
-      this.written.delete(name);
-      return cached;
-    }
-    // Our write, not delivered to the cache yet.
-    return w;
+    return this.written.current(name, ctx.cache?.get<TrafficRoute>('TrafficRoute', name));
   }
 
   private async writeRoute(ctx: ReconcileContext, existing: TrafficRoute | undefined, spec: TrafficRouteSpec, fleet: Fleet): Promise<void> {
     const name = spec.name;
-    let w: TrafficRoute;
+    // A stale copy (the cache lags) or a route the cache has not shown yet: the store's copy, changed alike.
+    const change = (cur: TrafficRoute) => {
+      if (sameRoute(cur.spec, spec) && cur.metadata.labels[LABEL_FLEET] === spec.fleet) return false;
+      cur.metadata.labels = { ...cur.metadata.labels, [LABEL_FLEET]: spec.fleet };
+      cur.spec = spec;
+    };
+    let w: TrafficRoute | undefined;
     if (existing) {
-      w = await ctx.store.update<TrafficRoute>({ ...existing, metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, 'drover.dev/fleet': spec.fleet } }, spec });
+      // The copy in hand is written at once: a fleet pass writes thousands of routes.
+      w = await updateOrMutate<TrafficRoute>(ctx.store, { ...existing, metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, [LABEL_FLEET]: spec.fleet } }, spec }, change);
     } else {
       const owner = { apiVersion: API_VERSION, kind: 'Fleet', name: fleet.metadata.name, uid: fleet.metadata.uid ?? '', controller: true };
-      try {
-        w = await ctx.store.create<TrafficRoute>({
-          apiVersion: API_VERSION,
-          kind: 'TrafficRoute',
-          metadata: { name, labels: { 'drover.dev/fleet': spec.fleet }, annotations: {}, finalizers: [], ownerReferences: [owner] },
-          spec,
-        });
-      } catch (e) {
-        // The cache has not shown a route that exists: read it and compare-and-swap on it.
-        if (!isDroverError(e, 'DROVER_E_ALREADY_EXISTS')) throw e;
-        const stored = await ctx.store.get<TrafficRoute>('TrafficRoute', name);
-        if (!stored) throw e;
-        if (sameRoute(stored.spec, spec)) return;
-        w = await ctx.store.update<TrafficRoute>({ ...stored, spec });
-      }
+      const desired: TrafficRoute = {
+        apiVersion: API_VERSION,
+        kind: 'TrafficRoute',
+        metadata: { name, labels: { [LABEL_FLEET]: spec.fleet }, annotations: {}, finalizers: [], ownerReferences: [owner] },
+        spec,
+      };
+      w = await createOrMutate<TrafficRoute>(ctx.store, desired, change);
     }
-    if (ctx.cache) this.written.set(name, w);
+    if (w && ctx.cache) this.written.updated(w);
   }
 
   private async deleteRoute(ctx: ReconcileContext, name: string): Promise<void> {
-    this.written.delete(name);
+    this.written.forget(name);
     await deleteIgnoringNotFound(ctx, 'TrafficRoute', name);
   }
 
   private async inputs(ctx: ReconcileContext, key: string): Promise<FleetInputs> {
-    const pickPolicy = (all: readonly TrafficPolicy[]) => all.find((p) => p.metadata.name === key && p.spec.fleet === key) ?? all.find((p) => p.spec.fleet === key);
-    const cache = ctx.cache;
-    if (cache) {
-      return {
-        fleet: cache.get<Fleet>('Fleet', key),
-        prods: cache.list<Prod>('Prod').filter((p) => p.spec.fleet === key),
-        clusters: cache.list<Cluster>('Cluster'),
-        tenants: cache.list<Tenant>('Tenant').filter((t) => t.spec.fleet === key),
-        policy: pickPolicy(cache.list<TrafficPolicy>('TrafficPolicy')),
-        routes: cache.list<TrafficRoute>('TrafficRoute').filter((r) => r.spec.fleet === key),
-      };
-    }
-    const { store } = ctx;
+    const read = reader(ctx);
     const [fleet, prods, clusters, tenants, policies, routes] = await Promise.all([
-      store.get<Fleet>('Fleet', key),
-      store.list<Prod>('Prod'),
-      store.list<Cluster>('Cluster'),
-      store.list<Tenant>('Tenant'),
-      store.list<TrafficPolicy>('TrafficPolicy'),
-      store.list<TrafficRoute>('TrafficRoute'),
+      read.get('Fleet', key),
+      read.list('Prod'),
+      read.list('Cluster'),
+      read.list('Tenant'),
+      read.list('TrafficPolicy'),
+      read.list('TrafficRoute'),
     ]);
     return {
       fleet,
-      prods: prods.items.filter((p) => p.spec.fleet === key),
-      clusters: clusters.items,
-      tenants: tenants.items.filter((t) => t.spec.fleet === key),
-      policy: pickPolicy(policies.items),
-      routes: routes.items.filter((r) => r.spec.fleet === key),
+      prods: prods.filter((p) => p.spec.fleet === key),
+      clusters,
+      tenants: tenants.filter((t) => t.spec.fleet === key),
+      policy: policies.find((p) => p.metadata.name === key && p.spec.fleet === key) ?? policies.find((p) => p.spec.fleet === key),
+      routes: routes.filter((r) => r.spec.fleet === key),
     };
   }
 }
@@ -284,15 +265,6 @@ function routingSignature(r: FleetRouting): string {
 
 function sameRoute(a: TrafficRouteSpec, b: TrafficRouteSpec): boolean {
   return canonicalJson(a) === canonicalJson(b);
-}
-
-/** Revisions are store-wide counters; anything else counts as not older. */
-function olderThan(a: AnyResource, b: AnyResource): boolean {
-  try {
-    return BigInt(a.metadata.resourceVersion ?? '') < BigInt(b.metadata.resourceVersion ?? '');
-  } catch {
-    return false;
-  }
 }
 
 function yieldToLoop(): Promise<void> {
@@ -308,4 +280,6 @@ async function deleteIgnoringNotFound(ctx: ReconcileContext, kind: string, key: 
   }
 }
 
-export const trafficControllerFactory: ControllerFactory = () => new TrafficController();
+export function trafficController(): Reconciler {
+  return new TrafficController();
+}

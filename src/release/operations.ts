@@ -13,15 +13,12 @@
  * deserves the same waves, gates and abort as any other, so the error names that command.
  */
 import { API_VERSION } from '../api/meta.js';
-import type { Fleet } from '../api/kinds/fleet.js';
-import type { Prod } from '../api/kinds/prod.js';
 import { isReleaseFinished, ReleaseSpec, type Gate, type Release } from '../api/kinds/release.js';
-import type { Tenant } from '../api/kinds/tenant.js';
 import { DroverError, errors, isDroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { formatPlan, formatStatus } from './format.js';
 import { planWaves, releasableProds } from './plan-waves.js';
-import { mutate } from './successor.js';
+import { mutate } from '../store/mutate.js';
 
 export interface StartOptions {
   version: string;
@@ -39,7 +36,7 @@ export interface StartOptions {
 }
 
 export async function startRelease(store: Store, fleet: string, o: StartOptions): Promise<Release> {
-  if (!(await store.get<Fleet>('Fleet', fleet))) throw errors.notFound('Fleet', fleet);
+  if (!(await store.get('Fleet', fleet))) throw errors.notFound('Fleet', fleet);
   const gates: Gate[] = [{ type: 'errorRate', max: o.maxErrorRate !== undefined ? Number(o.maxErrorRate) : 0.01, minRequests: 20 }];
   if (o.promql) gates.push({ type: 'promql', query: o.promql, ...(o.promqlMax !== undefined ? { max: Number(o.promqlMax) } : {}) });
   const env = Object.fromEntries(
@@ -74,9 +71,9 @@ export async function startRelease(store: Store, fleet: string, o: StartOptions)
 }
 
 export async function planRelease(store: Store, fleet: string, version: string, maxParallel: number): Promise<string> {
-  if (!(await store.get<Fleet>('Fleet', fleet))) throw errors.notFound('Fleet', fleet);
-  const prods = releasableProds((await store.list<Prod>('Prod')).items, fleet).filter((p) => p.spec.version !== version);
-  const tenants = (await store.list<Tenant>('Tenant')).items.filter((t) => t.spec.fleet === fleet);
+  if (!(await store.get('Fleet', fleet))) throw errors.notFound('Fleet', fleet);
+  const prods = releasableProds((await store.list('Prod')).items, fleet).filter((p) => p.spec.version !== version);
+  const tenants = (await store.list('Tenant')).items.filter((t) => t.spec.fleet === fleet);
   return formatPlan(planWaves(prods, tenants, { maxParallel }), fleet, version);
 }
 
@@ -165,7 +162,7 @@ export async function awaitAction(store: Store, name: string, action: ReleaseAct
   const end = Date.now() + (opts.timeoutMs ?? 30_000);
   const since = new Date(Date.now() - 1000).toISOString();
   for (;;) {
-    const r = await store.get<Release>('Release', name);
+    const r = await store.get('Release', name);
     if (!r) throw errors.notFound('Release', name);
     const phase = r.status?.phase ?? 'Pending';
     const handled =
@@ -191,7 +188,7 @@ export async function awaitAction(store: Store, name: string, action: ReleaseAct
 export async function watchStatus(store: Store, name: string, watch: boolean, write: (s: string) => void, pollMs = 1000): Promise<number> {
   let last = '';
   for (;;) {
-    const r = await store.get<Release>('Release', name);
+    const r = await store.get('Release', name);
     if (!r) throw errors.notFound('Release', name);
     const text = formatStatus(r);
     if (text !== last) write(watch && last ? `\n${text}` : text);

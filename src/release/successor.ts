@@ -10,12 +10,12 @@ import type { Prod, ProdTemplate } from '../api/kinds/prod.js';
 import { prodTemplate } from '../api/template.js';
 import { isDroverError } from '../errors.js';
 import { placeNextProd } from '../scheduler/place-prods.js';
+import { LABEL_BASE } from '../api/labels.js';
+import { mutate } from '../store/mutate.js';
 import type { Store } from '../store/store.js';
 
-export const LABEL_RELEASE = 'drover.dev/release';
-export const LABEL_REPLACE = 'drover.dev/replace';
-/** The name a chain of successors is derived from, so names do not grow with every release. */
-export const LABEL_BASE = 'drover.dev/prod-base';
+/** Aliases of src/api/labels.ts, for the callers that import them from here (lifecycle/replace.ts, tests). */
+export { LABEL_BASE, LABEL_RELEASE, LABEL_REPLACE } from '../api/labels.js';
 
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
@@ -156,8 +156,8 @@ export function isServing(p: Prod, version: string): boolean {
   return created === undefined || Date.parse(s.readySince) >= Date.parse(created) - 1000;
 }
 
+/** Deprecated: import `mutate` from src/store/mutate.ts (kept while lifecycle/cluster-ops.ts and the journey tests import it from here). */
 export { mutate } from '../store/mutate.js';
-import { mutate } from '../store/mutate.js';
 
 export const setTakeover = (store: Store, name: string, on: boolean) =>
   mutate<Prod>(store, 'Prod', name, (p) => {

@@ -6,6 +6,7 @@
  */
 import { Etcd3, type IKeyValue, type IWatchResponse } from 'etcd3';
 import type { AnyResource } from '../../api/resource.js';
+import type { KindMap, KindName } from '../../api/kind-map.js';
 import { DroverError, errors } from '../../errors.js';
 import { parseLabelSelector } from '../label-selector.js';
 import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type UpdateOutcome } from '../object-semantics.js';
@@ -58,11 +59,19 @@ export class EtcdStore implements Store {
     return kv ? { obj: this.decode<T>(kv), mod: kv.mod_revision } : undefined;
   }
 
-  async get<T extends AnyResource>(kind: string, name: string): Promise<T | undefined> {
+  get<K extends KindName>(kind: K, name: string): Promise<KindMap[K] | undefined>;
+
+  get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined>;
+
+  async get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined> {
     return (await this.read<T>(kind, name))?.obj;
   }
 
-  async list<T extends AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
+  list<K extends KindName>(kind: K, opts?: ListOptions): Promise<ListResult<KindMap[K]>>;
+
+  list<T extends AnyResource = AnyResource>(kind: string, opts?: ListOptions): Promise<ListResult<T>>;
+
+  async list<T extends AnyResource = AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
     const match = parseLabelSelector(opts.labelSelector);
     const res = await this.client.getAll().prefix(`${this.prefix}${kind}/`).sort('Key', 'Ascend').exec();
     const items = res.kvs.map((kv) => this.decode<T>(kv)).filter((o) => match(o.metadata.labels ?? {}));

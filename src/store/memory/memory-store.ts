@@ -1,5 +1,6 @@
 /** In-memory Store for unit tests: same semantics as the durable backends, nothing persisted. */
 import type { AnyResource } from '../../api/resource.js';
+import type { KindMap, KindName } from '../../api/kind-map.js';
 import { errors } from '../../errors.js';
 import { parseLabelSelector } from '../label-selector.js';
 import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type UpdateOutcome } from '../object-semantics.js';
@@ -45,12 +46,20 @@ export class MemoryStore implements Store {
     return structuredClone(out.obj);
   }
 
-  async get<T extends AnyResource>(kind: string, name: string): Promise<T | undefined> {
+  get<K extends KindName>(kind: K, name: string): Promise<KindMap[K] | undefined>;
+
+  get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined>;
+
+  async get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined> {
     const o = this.objects.get(kind)?.get(name);
     return o ? (structuredClone(o) as T) : undefined;
   }
 
-  async list<T extends AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
+  list<K extends KindName>(kind: K, opts?: ListOptions): Promise<ListResult<KindMap[K]>>;
+
+  list<T extends AnyResource = AnyResource>(kind: string, opts?: ListOptions): Promise<ListResult<T>>;
+
+  async list<T extends AnyResource = AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
     const match = parseLabelSelector(opts.labelSelector);
     const items = [...(this.objects.get(kind)?.values() ?? [])]
       .filter((o) => match(o.metadata.labels))

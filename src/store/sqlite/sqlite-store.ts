@@ -17,6 +17,7 @@
 import { fsync, openSync, closeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AnyResource } from '../../api/resource.js';
+import type { KindMap, KindName } from '../../api/kind-map.js';
 import { DroverError, errors, isDroverError } from '../../errors.js';
 import { parseLabelSelector } from '../label-selector.js';
 import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type UpdateOutcome } from '../object-semantics.js';
@@ -161,7 +162,11 @@ export class SqliteStore implements Store {
     this.commitBatch = db.transaction((ops: Op[]) => this.applyBatch(ops));
   }
 
-  async get<T extends AnyResource>(kind: string, name: string): Promise<T | undefined> {
+  get<K extends KindName>(kind: K, name: string): Promise<KindMap[K] | undefined>;
+
+  get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined>;
+
+  async get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined> {
     const row = this.stmts.get.get(kind, name);
     if (!row) {
       // Its absence may be a delete not yet durable: wait for everything committed.
@@ -174,7 +179,11 @@ export class SqliteStore implements Store {
     return o;
   }
 
-  async list<T extends AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
+  list<K extends KindName>(kind: K, opts?: ListOptions): Promise<ListResult<KindMap[K]>>;
+
+  list<T extends AnyResource = AnyResource>(kind: string, opts?: ListOptions): Promise<ListResult<T>>;
+
+  async list<T extends AnyResource = AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
     const match = parseLabelSelector(opts.labelSelector);
     // All rows at once (one consistent state; a statement cannot stay open across turns, the writes share
     // the connection), parsed in chunks with a turn in between: 100,000 Tenants take the event loop for

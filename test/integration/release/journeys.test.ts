@@ -13,7 +13,7 @@ import type { Prod } from '../../../src/api/kinds/prod.js';
 import { Release, waveProgress } from '../../../src/api/kinds/release.js';
 import { API_VERSION } from '../../../src/api/meta.js';
 import { columnsFor } from '../../../src/cli/columns.js';
-import { createFleetController } from '../../../src/controllers/fleet-controller.js';
+import { fleetController } from '../../../src/controllers/fleet-controller.js';
 import { releaseController } from '../../../src/controllers/release-controller.js';
 import { isDroverError } from '../../../src/errors.js';
 import { replaceCluster } from '../../../src/lifecycle/replace.js';
@@ -74,7 +74,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    manager = new Manager({ store, reconcilers: [createFleetController(), releaseController({ pollMs: 20 })], logger: { log: () => {} } });
+    manager = new Manager({ store, reconcilers: [fleetController(), releaseController({ pollMs: 20 })], logger: { log: () => {} } });
     manager.start();
     await waitFor('six Ready Prods', async () => ((await live()).filter((p) => p.status?.phase === 'Ready').length === 6 ? true : undefined), 20_000);
   });

@@ -11,7 +11,7 @@ import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Release } from '../../../src/api/kinds/release.js';
 import type { Tenant } from '../../../src/api/kinds/tenant.js';
-import { createFleetController } from '../../../src/controllers/fleet-controller.js';
+import { fleetController } from '../../../src/controllers/fleet-controller.js';
 import { releaseController } from '../../../src/controllers/release-controller.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
@@ -63,7 +63,7 @@ describe('release controller with the fleet controller (Manager, MemoryStore)', 
     })();
     const manager = new Manager({
       store,
-      reconcilers: [createFleetController(), releaseController({ gates: async () => ({ outcome: 'pass', results: [], reason: 'ok' }), pollMs: 20 })],
+      reconcilers: [fleetController(), releaseController({ gates: async () => ({ outcome: 'pass', results: [], reason: 'ok' }), pollMs: 20 })],
       logger: { log: () => {} },
     });
     manager.start();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { AnyResource } from '../../../src/api/resource.js';
 import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -158,7 +159,7 @@ describe('SQLite history bounded by size', () => {
     // Reopened, the store counts the history it holds and keeps bounding it.
     const again = new SqliteStore(file, { historyBytes: budget });
     try {
-      let o = (await again.get('TrafficPlan', 'web'))!;
+      let o = (await again.get<AnyResource>('TrafficPlan', 'web'))!;
       for (let i = 0; i < 20; i++) o = await again.update({ ...o, spec: { big: 'y'.repeat(200_000), n: i } });
     } finally {
       await again.close();

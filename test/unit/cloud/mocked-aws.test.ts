@@ -17,7 +17,7 @@ const OWNER = 'drover-web-ga';
 const FOREIGN_EP = 'arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0123456789abcdef0';
 
 async function harness(ct: CloudTraffic, opts: { ga?: FakeGa; zone?: FakeZone; pol?: TrafficPolicy; clusters?: Cluster[] } = {}) {
-  const store: Store = new MemoryStore();
+  const store = new MemoryStore();
   const clusters = opts.clusters ?? world();
   const pol = opts.pol ?? policy([{ domain: 'tokyo', trafficDial: 100 }, { domain: 'osaka', trafficDial: 100 }]);
   for (const c of clusters) await store.create(c);
@@ -25,7 +25,7 @@ async function harness(ct: CloudTraffic, opts: { ga?: FakeGa; zone?: FakeZone; p
   await store.create(ct);
   let clock = Date.parse('2026-12-01T12:00:00Z');
   const controller = cloudTrafficController({ clients: () => clientsOf(opts.ga, opts.zone), retry: { attempts: 4, baseMs: 1, capMs: 2, sleep: async () => {} }, now: () => clock });
-  const ctx: ReconcileContext = { store, signal: new AbortController().signal, recordEvent: async (o, t, r, m) => void (await recordEvent(store, o, t, r, m)) };
+  const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async (o, t, r, m) => void (await recordEvent(store, o, t, r, m)) };
   return {
     store,
     /** One full sync: the clock moves past the sync period, so the pass reads AWS even if nothing changed. */

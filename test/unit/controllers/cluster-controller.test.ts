@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Event } from '../../../src/api/kinds/event.js';
-import { createClusterController } from '../../../src/controllers/cluster-controller.js';
+import { clusterController } from '../../../src/controllers/cluster-controller.js';
 import { disruption, heartbeatVerdict } from '../../../src/controllers/cluster-health.js';
 import { LoopLagMonitor } from '../../../src/controllers/loop-lag.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
@@ -69,7 +69,7 @@ describe('cluster controller', () => {
     await store.create(cluster('tokyo', { heartbeatGraceMs: grace }));
     await store.create(cluster('silent', { heartbeatGraceMs: grace }));
     // This test is about the grace alone: a loaded test machine's stalls would (rightly) extend it.
-    const m = new Manager({ store, reconcilers: [createClusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
+    const m = new Manager({ store, reconcilers: [clusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
     m.start();
     try {
       const phase = async (n: string) => (await store.get<Cluster>('Cluster', n))?.status?.phase;
@@ -100,7 +100,7 @@ describe('cluster controller', () => {
   it('counts the Prods bound to a cluster and reports capacity', async () => {
     const store = new MemoryStore();
     await store.create(cluster('osaka', { capacity: { prods: 1 } }));
-    const m = new Manager({ store, reconcilers: [createClusterController()], logger: silentLogger });
+    const m = new Manager({ store, reconcilers: [clusterController()], logger: silentLogger });
     m.start();
     try {
       await store.create({
@@ -140,7 +140,7 @@ describe('cluster controller', () => {
         phases.push(`${c.metadata.name}:${c.status?.phase}`);
       }
     })();
-    const m = new Manager({ store, reconcilers: [createClusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
+    const m = new Manager({ store, reconcilers: [clusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
     const startedAt = Date.now();
     m.start();
     agents.start();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Event } from '../../../src/api/kinds/event.js';
-import { createEventGcController } from '../../../src/controllers/event-gc-controller.js';
+import { eventGcController } from '../../../src/controllers/event-gc-controller.js';
 import { recordEvent } from '../../../src/runtime/events.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
@@ -16,7 +16,7 @@ describe('event gc', () => {
     await recordEvent(store, c, 'Normal', 'Old', 'long ago', { now: () => new Date(now - 120_000) });
     await recordEvent(store, c, 'Normal', 'Repeated', 'again', { now: () => new Date(now - 120_000) });
     await recordEvent(store, c, 'Normal', 'Repeated', 'again', { now: () => new Date(now) });
-    const m = new Manager({ store, reconcilers: [createEventGcController({ ttlMs: 60_000 })], logger: silentLogger });
+    const m = new Manager({ store, reconcilers: [eventGcController({ ttlMs: 60_000 })], logger: silentLogger });
     m.start();
     try {
       const left = await waitFor('the old event to go', async () => {

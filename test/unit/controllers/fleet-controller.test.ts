@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { clusterDomain, type Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
-import { createClusterController } from '../../../src/controllers/cluster-controller.js';
-import { createFleetController } from '../../../src/controllers/fleet-controller.js';
-import { createProdController } from '../../../src/controllers/prod-controller.js';
+import { clusterController } from '../../../src/controllers/cluster-controller.js';
+import { fleetController } from '../../../src/controllers/fleet-controller.js';
+import { prodController } from '../../../src/controllers/prod-controller.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
@@ -36,7 +36,7 @@ async function start(clusters: Cluster[]): Promise<Env> {
   agents.start();
   const m = new Manager({
     store,
-    reconcilers: [createClusterController(), createFleetController({ retireTimeoutMs: 10_000, unplaceableRetryMs: 50 }), createProdController()],
+    reconcilers: [clusterController(), fleetController({ retireTimeoutMs: 10_000, unplaceableRetryMs: 50 }), prodController()],
     logger: silentLogger,
   });
   m.start();

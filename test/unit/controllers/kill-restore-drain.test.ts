@@ -10,9 +10,9 @@ import { describe, it } from 'node:test';
 import { clusterDomain, type Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { Tenant } from '../../../src/api/kinds/tenant.js';
-import { createClusterController } from '../../../src/controllers/cluster-controller.js';
-import { createFleetController } from '../../../src/controllers/fleet-controller.js';
-import { createProdController } from '../../../src/controllers/prod-controller.js';
+import { clusterController } from '../../../src/controllers/cluster-controller.js';
+import { fleetController } from '../../../src/controllers/fleet-controller.js';
+import { prodController } from '../../../src/controllers/prod-controller.js';
 import { schedulerController } from '../../../src/controllers/scheduler-controller.js';
 import { setClusterState } from '../../../src/lifecycle/cluster-ops.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
@@ -37,7 +37,7 @@ describe('kill, restore, drain', () => {
     agents.start();
     const m = new Manager({
       store,
-      reconcilers: [createClusterController(), createFleetController({ retireTimeoutMs: 10_000, unplaceableRetryMs: 50 }), createProdController(), schedulerController({ store })],
+      reconcilers: [clusterController(), fleetController({ retireTimeoutMs: 10_000, unplaceableRetryMs: 50 }), prodController(), schedulerController()],
       logger: silentLogger,
     });
     m.start();

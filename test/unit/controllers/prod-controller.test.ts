@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Event } from '../../../src/api/kinds/event.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
-import { createProdController } from '../../../src/controllers/prod-controller.js';
+import { prodController } from '../../../src/controllers/prod-controller.js';
 import { decideProd } from '../../../src/controllers/prod-lifecycle.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
@@ -92,7 +92,7 @@ describe('prod controller', () => {
     const store = new MemoryStore();
     await store.create(readyCluster);
     await store.create(prod());
-    const m = new Manager({ store, reconcilers: [createProdController()], logger: silentLogger });
+    const m = new Manager({ store, reconcilers: [prodController()], logger: silentLogger });
     m.start();
     try {
       const get = async () => (await store.get<Prod>('Prod', 'web-abcde'))!;

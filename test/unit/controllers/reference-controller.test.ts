@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Tenant } from '../../../src/api/kinds/tenant.js';
 import type { TrafficPolicy } from '../../../src/api/kinds/traffic-policy.js';
 import { validateResource } from '../../../src/api/validate.js';
-import { createReferenceController } from '../../../src/controllers/reference-controller.js';
+import { referenceController } from '../../../src/controllers/reference-controller.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 
@@ -13,7 +13,7 @@ describe('reference controller', () => {
   it('marks a tenant whose fleet does not exist, and flips the condition when the fleet is applied', async () => {
     const store = new MemoryStore();
     const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async () => {} };
-    const c = createReferenceController({ now: () => 0 });
+    const c = referenceController({ now: () => 0 });
     await store.create(doc('Tenant', 'early', { fleet: 'shop' }));
     await c.reconcile(ctx, 'Tenant/early');
     const cond = () => store.get<Tenant>('Tenant', 'early').then((t) => t!.status?.conditions.find((x) => x.type === 'FleetFound'));
@@ -31,7 +31,7 @@ describe('reference controller', () => {
     const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async () => {} };
     await store.create(doc('Fleet', 'web', { version: 'v1', app: { command: 'x' } }));
     const t = await store.create(doc('Tenant', 'a', { fleet: 'web' }));
-    await createReferenceController().reconcile(ctx, 'Tenant/a');
+    await referenceController().reconcile(ctx, 'Tenant/a');
     assert.equal((await store.get('Tenant', 'a'))!.metadata.resourceVersion, t.metadata.resourceVersion);
   });
 
@@ -41,7 +41,7 @@ describe('reference controller', () => {
     await store.create(doc('Fleet', 'web', { version: 'v1', app: { command: 'x' } }));
     await store.create(doc('Cluster', 'tokyo', { domain: 'tokyo' }));
     await store.create(doc('TrafficPolicy', 'web', { fleet: 'web', endpointGroups: [{ domain: 'tokyo' }, { domain: 'mars' }] }));
-    const c = createReferenceController();
+    const c = referenceController();
     await c.reconcile(ctx, 'TrafficPolicy/web');
     const p = (await store.get<TrafficPolicy>('TrafficPolicy', 'web'))!;
     const d = p.status?.conditions.find((x) => x.type === 'DomainsKnown');

@@ -57,7 +57,7 @@ describe('scheduler controller', () => {
     const store = new MemoryStore();
     await seed(store);
     const { ctx, events } = context(store);
-    const r = schedulerController({ store });
+    const r = schedulerController();
     assert.deepEqual(await r.listKeys(ctx), ['web']);
     await r.reconcile(ctx, 'web');
     for (const t of await tenants(store)) {
@@ -75,7 +75,7 @@ describe('scheduler controller', () => {
     const store = new MemoryStore();
     await seed(store);
     const { ctx, events } = context(store);
-    const r = schedulerController({ store });
+    const r = schedulerController();
     await r.reconcile(ctx, 'web');
     const before = new Map((await tenants(store)).map((t) => [t.metadata.name, t.status?.prods ?? []]));
     const onOsaka = [...before].filter(([, ps]) => ps.some((p) => p.startsWith('osaka-'))).map(([n]) => n);
@@ -97,7 +97,7 @@ describe('scheduler controller', () => {
     const store = new MemoryStore();
     await seed(store);
     const { ctx, events } = context(store);
-    const r = schedulerController({ store });
+    const r = schedulerController();
     await r.reconcile(ctx, 'web');
     const succ = prod('tokyo-1b', 'tokyo', { replaces: 'tokyo-1' });
     await store.updateStatus({ ...(await store.create(succ)), status: succ.status });
@@ -117,7 +117,7 @@ describe('scheduler controller', () => {
     const store = new MemoryStore();
     await seed(store);
     const { ctx, events } = context(store);
-    const r = schedulerController({ store });
+    const r = schedulerController();
     await r.reconcile(ctx, 'web');
     const setSpec = async (name: string, patch: Partial<Cluster['spec']>) => {
       const c = await store.get<Cluster>('Cluster', name);
@@ -156,7 +156,7 @@ describe('scheduler controller', () => {
     await seed(store);
     await store.create(tenant('qa', { test: true }));
     const { ctx } = context(store);
-    await schedulerController({ store }).reconcile(ctx, 'web');
+    await schedulerController().reconcile(ctx, 'web');
     const qa = await store.get<Tenant>('Tenant', 'qa');
     assert.deepEqual(qa?.status?.prods, []);
     assert.match(qa?.status?.reason ?? '', /^NoServingProd/);
@@ -167,7 +167,7 @@ describe('scheduler controller', () => {
     const store = new MemoryStore();
     await seed(store);
     const { ctx } = context(store);
-    const r = schedulerController({ store });
+    const r = schedulerController();
     await r.reconcile(ctx, 'web');
     const watch = r.watches.find((w) => w.kind === 'Tenant');
     assert.ok(watch?.mapToKeys, 'tenants are watched through a mapping');
@@ -200,7 +200,7 @@ describe('scheduler controller', () => {
       },
     });
     const { ctx } = context(store);
-    await schedulerController({ store }).reconcile(ctx, 'web');
+    await schedulerController().reconcile(ctx, 'web');
     assert.ok((await tenants(inner)).every((t) => (t.status?.prods.length ?? 0) > 0), 'every tenant written');
     assert.ok(most > 1, `writes went one at a time (${most} in flight at most)`);
   });
@@ -217,7 +217,7 @@ describe('scheduler controller', () => {
     };
     const { ctx, events } = context(store);
     ctx.cache = cache;
-    const r = schedulerController({ store });
+    const r = schedulerController();
     await r.reconcile(ctx, 'web');
     const first = new Map((await tenants(store)).map((t) => [t.metadata.name, t.status?.prods]));
     assert.ok([...first.values()].every((ps) => (ps?.length ?? 0) > 0), 'the first pass placed everybody');
@@ -236,7 +236,7 @@ describe('scheduler controller', () => {
     const store = new MemoryStore();
     await seed(store);
     const { ctx } = context(store);
-    const r = schedulerController({ store });
+    const r = schedulerController();
     await r.reconcile(ctx, 'web');
     const other = { type: 'Routed', status: 'True' as const, reason: 'Ok', message: '', lastTransitionTime: '2026-01-01T00:00:00.000Z' };
     const edits: Record<string, (s: NonNullable<Tenant['status']>) => NonNullable<Tenant['status']>> = {
@@ -275,7 +275,7 @@ describe('scheduler controller', () => {
       },
     });
     const { ctx } = context(store);
-    await schedulerController({ store }).reconcile(ctx, 'web');
+    await schedulerController().reconcile(ctx, 'web');
     assert.equal(conflicts, 2);
     assert.ok((await tenants(inner)).every((t) => (t.status?.prods.length ?? 0) > 0));
   });
