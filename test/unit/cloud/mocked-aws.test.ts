@@ -6,7 +6,6 @@ import { cloudTrafficController } from '../../../src/controllers/cloud-traffic-c
 import { recordEvent } from '../../../src/runtime/events.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import type { Store } from '../../../src/store/store.js';
 import { mutate, mutateStatus } from '../../../src/store/mutate.js';
 import { ownerRecordName } from '../../../src/cloud/route53/records.js';
 import { ACCELERATOR, gaCloudTraffic, lbArn, plan, policy, r53CloudTraffic, world, worldProds } from './cloud-fixtures.js';
