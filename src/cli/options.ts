@@ -12,6 +12,7 @@
  * the commands already use (numbers for counts and times, the string for durations and addresses).
  */
 import { InvalidArgumentError, type Command, type Option } from 'commander';
+import { parseHostPort } from '../runtime/http-io.js';
 
 type Parser = (value: string) => unknown;
 
@@ -78,12 +79,14 @@ export function port(v: string): number {
   return n;
 }
 
-/** `HOST:PORT`, `[v6]:PORT` or a bare port (on 127.0.0.1); returned as written. */
+/** `HOST:PORT`, `[v6]:PORT`, `:PORT` or a bare port (on 127.0.0.1), read by the one listen-address parser; returned as written. */
 export function hostPort(v: string): string {
-  const s = v.trim();
-  const m = /^(?:\[[^\]]+\]|[^:[\]\s]+):(\d+)$/.exec(s) ?? /^(\d+)$/.exec(s);
-  if (!m || Number(m[1]) > 65535) throw new InvalidArgumentError(`"${v}" is not HOST:PORT; use e.g. 127.0.0.1:7400 (port 0 picks a free one)`);
-  return s;
+  try {
+    parseHostPort(v, 'HOST:PORT');
+  } catch {
+    throw new InvalidArgumentError(`"${v}" is not HOST:PORT; use e.g. 127.0.0.1:7400 (port 0 picks a free one)`);
+  }
+  return v.trim();
 }
 
 /** An http(s) URL; a bare `host:port` means http. */

@@ -136,3 +136,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 export function isIdempotent(method: string | undefined): boolean {
   return method !== undefined && IDEMPOTENT.has(method);
 }
+
+/** One value of a request header as node parses it (the first, for headers it keeps as a list). */
+export function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

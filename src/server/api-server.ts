@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { API_VERSION } from '../api/meta.js';
 import { kinds } from '../api/registry.js';
 import { DroverError } from '../errors.js';
+import { parseHostPort } from '../runtime/http-io.js';
 import type { Store } from '../store/store.js';
 import { TokenSet, type Role, type TokenGrant } from './auth.js';
 import { DEFAULT_BODY_LIMIT, readJsonBody, sendError, sendJson } from './http-io.js';
@@ -51,17 +52,8 @@ export interface ApiServer {
 
 export const DEFAULT_LISTEN = '127.0.0.1:7400';
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new DroverError('DROVER_E_INVALID', `invalid listen address "${listen}"`, { field: 'listen', fix: 'use HOST:PORT, e.g. 127.0.0.1:7400 (port 0 picks a free one)' });
-  }
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-}
-
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
-  const { host, port } = parseListen(opts.listen ?? DEFAULT_LISTEN);
+  const { host, port } = parseHostPort(opts.listen ?? DEFAULT_LISTEN, 'listen', DEFAULT_LISTEN);
   const tokens = new TokenSet(opts.tokens);
   const bodyLimit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const heartbeatMs = opts.watchHeartbeatMs ?? 10_000;

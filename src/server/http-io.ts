@@ -1,6 +1,13 @@
-/** Reading request bodies (with a size limit) and writing JSON answers and catalogued errors. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+/**
+ * The API server's side of HTTP: reading request bodies (with a size and a depth limit) and turning any
+ * error into its answer. The plumbing it shares with the edge (JSON answers, listening, listen
+ * addresses) is src/runtime/http-io.ts; `sendJson` is re-exported for the server's other files.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { DroverError } from '../errors.js';
+import { sendDroverError, sendJson } from '../runtime/http-io.js';
+
+export { sendJson };
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** How much of an unwanted request body the server reads and drops to keep the connection usable. */
@@ -82,12 +89,6 @@ export function tooLarge(limit: number, size?: number): DroverError {
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
-  res.end(data);
-}
-
 /**
  * The one place errors become responses: a DroverError → its catalogue status and body; anything else →
  * 500 DROVER_E_INTERNAL (the caller logs it). A request whose body was not read to the end closes the
@@ -99,15 +100,14 @@ export function sendError(req: IncomingMessage, res: ServerResponse, e: unknown)
     res.destroy();
     return err.status;
   }
-  const data = JSON.stringify(err.toBody());
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
+  let headers: OutgoingHttpHeaders | undefined;
   if (!req.readableEnded) {
     // The client may still be sending the body (a 413 answers before reading it). Closing now would
     // reset the connection with its bytes unread, and a reset can reach the client before our answer
     // does (it saw EPIPE instead of the 413). So the connection stays open and the rest of the body is
     // read and dropped; only a body beyond the drain bound gets `Connection: close` and is cut off.
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (!(declared <= DRAIN_LIMIT)) headers.connection = 'close';
+    if (!(declared <= DRAIN_LIMIT)) headers = { connection: 'close' };
     let drained = 0;
     req.on('data', (c: Buffer) => {
       drained += c.length;
@@ -115,7 +115,6 @@ export function sendError(req: IncomingMessage, res: ServerResponse, e: unknown)
     });
     req.resume();
   }
-  res.writeHead(err.status, headers);
-  res.end(data);
+  sendDroverError(res, err, headers);
   return err.status;
 }

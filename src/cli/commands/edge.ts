@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { DroverError } from '../../errors.js';
+import { parseHostPort } from '../../runtime/http-io.js';
 import { withExitCode } from '../action.js';
 
 interface EdgeCommandOptions {
@@ -44,16 +45,6 @@ export function register(program: Command): void {
     .option('--buffer-body <bytes>', 'request bodies up to this size (with a Content-Length) are read whole before going to a Prod, so slow clients hold no Prod connection (0: stream all)', '65536')
     .option('--max-streaming-bodies <n>', 'streamed request bodies one Prod is fed at once; more get 503 (default: a quarter of the connections per Prod)')
     .action(withExitCode(async (opts: EdgeCommandOptions, cmd: Command) => runEdge({ ...cmd.optsWithGlobals<EdgeCommandOptions>(), ...opts })));
-}
-
-export function parseHostPort(s: string, flag: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s) ?? /^(\d+)$/.exec(s);
-  const port = Number(m?.[3] ?? m?.[1]);
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new DroverError('DROVER_E_INVALID', `${flag}: "${s}" is not HOST:PORT`, { field: flag, fix: `use e.g. ${flag} 127.0.0.1:8080 (port 0 picks a free one)` });
-  }
-  const host = m[3] !== undefined ? (m[1] ?? m[2] ?? '127.0.0.1') : '127.0.0.1';
-  return { host, port };
 }
 
 /** Node's timers overflow (and fire at once) beyond this. */
