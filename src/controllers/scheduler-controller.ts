@@ -24,7 +24,7 @@ import { runPool } from '../runtime/run-pool.js';
 import { OwnWrites } from './own-writes.js';
 import { reader } from './reads.js';
 import { allFleets, fleetOf } from './watch-maps.js';
-import { updateStatusOrMutate } from './writes.js';
+import { updateStatusOrMutate } from '../store/mutate.js';
 
 export const SCHEDULED_CONDITION = 'Scheduled' as const;
 export const MovedEventReason = 'TenantsMoved' as const;

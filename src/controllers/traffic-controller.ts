@@ -33,7 +33,7 @@ import { compileFleet, compileTenant, planContent, type FleetRouting } from '../
 import { OwnWrites } from './own-writes.js';
 import { reader } from './reads.js';
 import { fleetOf } from './watch-maps.js';
-import { createOrMutate, updateOrMutate } from './writes.js';
+import { createOrMutate, updateOrMutate } from '../store/mutate.js';
 
 const TENANT_PREFIX = 'tenant/';
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Prod } from '../../../src/api/kinds/prod.js';
-import { createOrMutate, updateOrMutate } from '../../../src/controllers/writes.js';
+import { createOrMutate, updateOrMutate } from '../../../src/store/mutate.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { prod } from '../scheduler/fixtures.js';
 
