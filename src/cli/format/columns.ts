@@ -1,9 +1,9 @@
 /** The table columns `drover get` prints per kind (and the extra ones of `-o wide`), all in one place. */
-import type { Cluster } from '../api/kinds/cluster.js';
-import { waveProgress, type Release } from '../api/kinds/release.js';
-import type { AnyResource } from '../api/resource.js';
-import { clusterSupportColumn } from '../lifecycle/eks-calendar.js';
-import { formatAge } from './output.js';
+import type { Cluster } from '../../api/kinds/cluster.js';
+import { waveProgress, type Release } from '../../api/kinds/release.js';
+import type { AnyResource } from '../../api/resource.js';
+import { clusterSupportColumn } from '../../lifecycle/eks-calendar.js';
+import { formatAge } from './table.js';
 
 export interface Column {
   header: string;
