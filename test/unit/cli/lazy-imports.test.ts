@@ -13,7 +13,18 @@ import { describe, it } from 'node:test';
 
 const root = resolve(import.meta.dirname, '../../..');
 const bin = join(root, 'bin', 'drover.js');
-const hook = join(import.meta.dirname, 'fixtures', 'record-imports.mjs');
+// `node --import <hook>`: a resolve hook (on the loader thread) appending each module URL, once, to the file
+// named by DROVER_IMPORT_LOG. Inline data: modules, so that plain node runs them (no TypeScript loader).
+const hooks = `import { appendFileSync } from 'node:fs';
+const seen = new Set();
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  const log = process.env.DROVER_IMPORT_LOG;
+  if (log && !seen.has(r.url)) { seen.add(r.url); appendFileSync(log, r.url + '\\n'); }
+  return r;
+}`;
+const dataUrl = (src: string) => `data:text/javascript,${encodeURIComponent(src)}`;
+const hook = dataUrl(`import { register } from 'node:module'; register(${JSON.stringify(dataUrl(hooks))});`);
 
 const heavy: [string, RegExp][] = [
   ['the server', /\/dist\/server\//],
