@@ -4,11 +4,10 @@
  * `kind/name` line per object the result is about. Piped `-w` output is one event per line (see
  * `watchLine`), so that a file or `grep` gets lines, not redrawn screens.
  */
-import { createRequire } from 'node:module';
 import { Option } from 'commander';
+import { loadYaml } from '../lazy-yaml.js';
 
-// yaml loads when yaml is asked for: `drover version` and text output never pay for it.
-const stringify = (v: unknown): string => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).stringify(v);
+const stringify = (v: unknown): string => loadYaml().stringify(v);
 
 export const resultFormats = ['json', 'yaml', 'name'] as const;
 export type ResultFormat = (typeof resultFormats)[number];
