@@ -6,8 +6,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { DroverError } from '../errors.js';
+import { loadYaml } from './lazy-yaml.js';
 
 export interface CliConfig {
   server?: string;
@@ -22,9 +22,12 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
 
 export function readConfig(path = configPath()): CliConfig {
   if (!existsSync(path)) return {};
+  const text = readFileSync(path, 'utf8');
+  const plain = plainConfig(text);
+  if (plain) return plain;
   let doc: unknown;
   try {
-    doc = parse(readFileSync(path, 'utf8'));
+    doc = loadYaml().parse(text);
   } catch (e) {
     throw new DroverError('DROVER_E_INVALID', `cannot read the CLI config ${path}: ${(e as Error).message}`, {
       fix: `correct or delete ${path}`,
@@ -41,10 +44,26 @@ export function readConfig(path = configPath()): CliConfig {
   return out;
 }
 
+/**
+ * The file as `writeConfig` writes it — `server: URL` and `token: TOKEN` lines of plain scalars — read
+ * without the YAML parser (every command reads this file; the parser costs more than the command). Any
+ * other shape, e.g. hand-edited with quotes or comments, returns undefined and goes through YAML.
+ */
+function plainConfig(text: string): CliConfig | undefined {
+  const out: CliConfig = {};
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = /^(server|token): ([A-Za-z0-9][A-Za-z0-9._~:/@%+=-]*)$/.exec(line);
+    if (!m) return undefined;
+    out[m[1] as 'server' | 'token'] = m[2]!;
+  }
+  return out;
+}
+
 /** Writes the config (mode 0600: it holds a token). Returns the path written. */
 export function writeConfig(cfg: CliConfig, path = configPath()): string {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, stringify(cfg), { mode: 0o600 });
+  writeFileSync(path, loadYaml().stringify(cfg), { mode: 0o600 });
   chmodSync(path, 0o600);
   return path;
 }

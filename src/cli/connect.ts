@@ -15,7 +15,8 @@ export const DEFAULT_SERVER = 'http://127.0.0.1:7400';
 
 /** The server URL and token a command would use, and where each came from. */
 export function resolveConnection(opts: ConnectOptions, env: NodeJS.ProcessEnv = process.env): { server: string; token?: string } {
-  const cfg = opts.server && opts.token ? {} : readConfig();
+  // The file only when flags and environment leave something open (reading it is the slow part).
+  const cfg = (opts.server ?? env.DROVER_SERVER) && (opts.token ?? env.DROVER_TOKEN) ? {} : readConfig();
   const server = opts.server ?? env.DROVER_SERVER ?? cfg.server ?? DEFAULT_SERVER;
   const token = opts.token ?? env.DROVER_TOKEN ?? cfg.token;
   return token === undefined ? { server: normalizeUrl(server) } : { server: normalizeUrl(server), token };

@@ -101,12 +101,22 @@ export function url(v: string): string {
   throw new InvalidArgumentError(`"${v}" is not a URL; use e.g. http://127.0.0.1:9090`);
 }
 
+/** Synthetic probe requests per second per Prod: 0 (none) to 100. */
+export function probeRate(v: string): number {
+  const n = Number(v.trim());
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) {
+    throw new InvalidArgumentError(`"${v}" is not a rate between 0 and 100; use e.g. 5 (requests/s per new Prod), or 0 to send no probes`);
+  }
+  return n;
+}
+
 /** Flags whose meaning is their own, whatever their placeholder. */
 const byFlag: Record<string, Parser> = {
   '--max-parallel': positive,
   '--max-error-rate': share,
   '--promql-max': nonNegative,
   '--epsilon': nonNegative,
+  '--probe-rate': probeRate,
 };
 
 /** The type a placeholder states. */

@@ -1,6 +1,6 @@
 /**
  * What `drover release …` does, as library code over a Store (the command file only parses options and
- * prints): start, plan, status, and the user's actions on a Release.
+ * prints, with the CLI's formatters): start, plan, and the user's actions on a Release.
  *
  * Actions act or say why not. An action that cannot apply to the release as it is (abort of a finished
  * release, promote with no wave baking, rollback of a Succeeded release) is refused with an error that
@@ -16,8 +16,7 @@ import { API_VERSION } from '../api/meta.js';
 import { isReleaseFinished, ReleaseSpec, type Gate, type Release } from '../api/kinds/release.js';
 import { DroverError, errors, isDroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { formatPlan, formatStatus } from './format.js';
-import { planWaves, releasableProds } from './plan-waves.js';
+import { planWaves, releasableProds, type WavePlan } from './plan-waves.js';
 import { mutate } from '../store/mutate.js';
 
 export interface StartOptions {
@@ -70,11 +69,12 @@ export async function startRelease(store: Store, fleet: string, o: StartOptions)
   }
 }
 
-export async function planRelease(store: Store, fleet: string, version: string, maxParallel: number): Promise<string> {
+/** The waves a release of `fleet` to `version` would take now (a dry run: nothing is written). */
+export async function planRelease(store: Store, fleet: string, version: string, maxParallel: number): Promise<WavePlan> {
   if (!(await store.get('Fleet', fleet))) throw errors.notFound('Fleet', fleet);
   const prods = releasableProds((await store.list('Prod')).items, fleet).filter((p) => p.spec.version !== version);
   const tenants = (await store.list('Tenant')).items.filter((t) => t.spec.fleet === fleet);
-  return formatPlan(planWaves(prods, tenants, { maxParallel }), fleet, version);
+  return planWaves(prods, tenants, { maxParallel });
 }
 
 export const ReleaseAction = ['pause', 'resume', 'abort', 'rollback', 'promote'] as const;
@@ -181,19 +181,5 @@ export async function awaitAction(store: Store, name: string, action: ReleaseAct
       };
     }
     await new Promise((res) => setTimeout(res, opts.pollMs ?? 200));
-  }
-}
-
-/** Prints the status (and with `watch`, again on every change until the release ends). Exit code: 0 unless a watched release ended other than Succeeded. */
-export async function watchStatus(store: Store, name: string, watch: boolean, write: (s: string) => void, pollMs = 1000): Promise<number> {
-  let last = '';
-  for (;;) {
-    const r = await store.get('Release', name);
-    if (!r) throw errors.notFound('Release', name);
-    const text = formatStatus(r);
-    if (text !== last) write(watch && last ? `\n${text}` : text);
-    last = text;
-    if (!watch || isReleaseFinished(r)) return r.status?.phase === 'Succeeded' || !watch ? 0 : 1;
-    await new Promise((res) => setTimeout(res, pollMs));
   }
 }

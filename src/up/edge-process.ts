@@ -7,14 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import { fileSize, readSince } from '../drivers/local/log-file.js';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { DroverError } from '../errors.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { droverBin } from './agent-process.js';
 import { ProcessHandle } from './process-handle.js';
 import { isOurDroverProcess } from './process-identity.js';
 import { portHolder } from './ports.js';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface EdgeProcessOptions {
   serverUrl: string;
@@ -41,6 +41,14 @@ export class EdgeProcess {
 
   get adminUrl(): string {
     return `http://127.0.0.1:${this.adminPort}`;
+  }
+
+  /**
+   * Whether the `drover` this supervisor spawns has the `edge` command: its compiled command module is
+   * there. A file check, not an import of the CLI (the CLI is the layer above).
+   */
+  static available(): boolean {
+    return existsSync(join(dirname(droverBin()), '..', 'dist', 'cli', 'commands', 'edge.js'));
   }
 
   static async start(opts: EdgeProcessOptions, timeoutMs = 30_000): Promise<EdgeProcess> {

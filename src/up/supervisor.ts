@@ -16,9 +16,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Cluster } from '../api/kinds/cluster.js';
-import type { Fleet } from '../api/kinds/fleet.js';
-import type { Prod } from '../api/kinds/prod.js';
-import { applyDocument } from '../cli/apply-document.js';
+import { applyDocument } from '../client/apply-document.js';
 import { startControllers, type RunningControllers } from '../controllers/index.js';
 import { freePort } from '../drivers/local/net.js';
 import { processStartTicks } from '../drivers/local/process-table.js';
@@ -26,10 +24,11 @@ import { DroverError } from '../errors.js';
 import { startControlPlane, type RunningControlPlane } from '../server/control-plane.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { AgentProcess } from './agent-process.js';
-import { restoreRequestAnnotation } from './chaos.js';
+import { ANNOTATION_RESTORE_REQUESTED_AT } from '../api/labels.js';
 import { EdgeProcess } from './edge-process.js';
 import { canListen, portHolder, portInUse } from './ports.js';
 import { ProcessHandle } from './process-handle.js';
+import { waitForProds } from './prod-progress.js';
 import { isOurDroverProcess } from './process-identity.js';
 import { loadUpFile, type UpFile } from './up-file.js';
 import { readUpState, removeUpState, tokenDigest, writeUpState, type UpState } from './up-state.js';
@@ -48,12 +47,6 @@ export interface UpOptions {
   prometheusUrl?: string;
   /** How long to wait for adopted agents to heartbeat before the controllers start anyway. */
   adoptionHeartbeatTimeoutMs?: number;
-}
-
-export interface ProdCounts {
-  wanted: number;
-  ready: number;
-  byPhase: Record<string, number>;
 }
 
 /** What an earlier `drover up` on this data dir left running and is verifiably ours. */
@@ -119,7 +112,7 @@ export class UpSupervisor {
       });
     }
     const left = this.leftovers(prev);
-    const withEdge = await edgeAvailable();
+    const withEdge = EdgeProcess.available();
     // Every port is decided and checked before anything starts or is ended: a port held by a stranger
     // fails here, and leaves whatever a crashed run left serving as it was.
     const apiPort = await this.pickApiPort(prev, left);
@@ -172,7 +165,7 @@ export class UpSupervisor {
     await this.apply(this.file.documents.filter(isCluster));
     // A restore requested before this run is history, not a request to this supervisor.
     for (const c of (await this.cp.store.list<Cluster>('Cluster')).items) {
-      const v = c.metadata.annotations[restoreRequestAnnotation];
+      const v = c.metadata.annotations[ANNOTATION_RESTORE_REQUESTED_AT];
       if (v) this.restoreSeen.set(c.metadata.name, v);
     }
     for (const c of this.file.localClusters) if (!this.agents.has(c.metadata.name)) this.startAgent(c.metadata.name);
@@ -347,7 +340,7 @@ export class UpSupervisor {
     }
     for (const c of clusters) {
       const name = c.metadata.name;
-      const v = c.metadata.annotations[restoreRequestAnnotation];
+      const v = c.metadata.annotations[ANNOTATION_RESTORE_REQUESTED_AT];
       if (!v || this.restoreSeen.get(name) === v) continue;
       this.restoreSeen.set(name, v);
       const cur = this.agents.get(name);
@@ -363,36 +356,10 @@ export class UpSupervisor {
     }
   }
 
-  /** Counts of the fleets' Prods by phase, for progress and for "all Ready". */
-  async prodCounts(): Promise<ProdCounts> {
-    const store = this.cp?.store;
-    if (!store) return { wanted: 0, ready: 0, byPhase: {} };
-    const [fleets, prods] = await Promise.all([store.list<Fleet>('Fleet'), store.list<Prod>('Prod')]);
-    const wanted = fleets.items.reduce((n, f) => n + f.spec.prods, 0);
-    const byPhase: Record<string, number> = {};
-    let ready = 0;
-    for (const p of prods.items) {
-      if (p.spec.retire) continue;
-      const phase = p.status?.phase ?? 'Pending';
-      byPhase[phase] = (byPhase[phase] ?? 0) + 1;
-      if (phase === 'Ready') ready++;
-    }
-    return { wanted, ready, byPhase };
-  }
-
   /** Waits until every wanted Prod is Ready, printing a line whenever the counts change. */
   async waitForProds(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    for (;;) {
-      const c = await this.prodCounts();
-      const line = `prods: ${c.ready}/${c.wanted} Ready (${Object.entries(c.byPhase).map(([k, v]) => `${v} ${k}`).join(', ') || 'none yet'})`;
-      if (line !== last) this.opts.out(line);
-      last = line;
-      if (c.wanted > 0 && c.ready >= c.wanted) return true;
-      if (Date.now() > deadline || this.stopping) return false;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    if (!this.cp) return false;
+    return waitForProds(this.cp.store, timeoutMs, this.opts.out, () => this.stopping !== undefined);
   }
 
   stop(): Promise<void> {
@@ -407,10 +374,4 @@ export class UpSupervisor {
     })();
     return this.stopping;
   }
-}
-
-/** The edge joins `drover up` when this build has the `drover edge` command. */
-async function edgeAvailable(): Promise<boolean> {
-  const { buildProgram } = await import('../cli/main.js');
-  return buildProgram().commands.some((c) => c.name() === 'edge');
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster } from '../api/kinds/cluster.js';
 import { validateResource } from '../api/validate.js';
-import { resolveDocumentPaths } from '../cli/document-paths.js';
+import { resolveDocumentPaths } from '../client/document-paths.js';
 import { DroverError, isDroverError } from '../errors.js';
 
 export interface UpFile {

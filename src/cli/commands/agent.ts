@@ -1,9 +1,7 @@
 /** `drover agent`: run one cluster's agent in the foreground (library: src/agent/run-agent.ts). */
 import { Option, type Command } from 'commander';
-import { driverProviders } from '../../agent/drivers.js';
-import { runAgent } from '../../agent/run-agent.js';
 import { withExitCode } from '../action.js';
-import { connect, type ConnectOptions } from '../connect.js';
+import type { ConnectOptions } from '../connect.js';
 
 interface AgentCliOptions extends ConnectOptions {
   cluster: string;
@@ -21,7 +19,7 @@ export function register(program: Command): void {
     .command('agent')
     .description('run a cluster agent: registers the cluster, heartbeats, runs the Prods bound to it and reports their status')
     .requiredOption('--cluster <name>', 'name of the cluster this agent runs')
-    .addOption(new Option('--provider <provider>', "cluster driver (default: the registered Cluster's provider, else local)").choices(driverProviders()))
+    .option('--provider <provider>', "cluster driver: local, kubernetes or eks (default: the registered Cluster's provider, else local)")
     .option('--region <region>', 'region of the cluster (set on the Cluster object)')
     .option('--domain <domain>', 'failure domain (default: the region)')
     .option('--capacity <n>', 'most Prods this cluster runs')
@@ -44,6 +42,12 @@ export function register(program: Command): void {
             return 2;
           }
           settings[kv.slice(0, i)] = kv.slice(i + 1);
+        }
+        // The drivers load only here: `drover agent` is the one command that runs them.
+        const [{ driverProviders }, { runAgent }, { connect }] = await Promise.all([import('../../agent/drivers.js'), import('../../agent/run-agent.js'), import('../connect.js')]);
+        if (opts.provider !== undefined && !driverProviders().includes(opts.provider)) {
+          process.stderr.write(`error: option '--provider <provider>' argument '${opts.provider}' is invalid. Allowed choices are ${driverProviders().join(', ')}.\n`);
+          return 1;
         }
         const store = await connect(opts);
         return runAgent({

@@ -5,22 +5,30 @@
  */
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { isDroverError } from '../../errors.js';
+import type { AnyResource } from '../../api/resource.js';
+import type { PreparedDocument } from '../../client/apply-document.js';
 import { withExitCode } from '../action.js';
-import { applyDocument, objectRef, prepareDocument, type PreparedDocument } from '../apply-document.js';
-import { connect, type ConnectOptions } from '../connect.js';
-import { describeDocument, readManifests } from '../manifests.js';
-import { formatError } from '../print-error.js';
-import { applyWarnings } from '../apply-warnings.js';
+import type { ConnectOptions } from '../connect.js';
+import { listOf, outputOption, renderResult } from '../format/output.js';
+import { withStore } from '../kit.js';
 
 export function register(program: Command): void {
   program
     .command('apply')
     .description('create or update resources from YAML/JSON files (multi-document), a directory, or - for stdin; nothing is written unless every document is valid')
     .requiredOption('-f, --filename <path>', 'file, directory or - (stdin)')
+    .addOption(outputOption())
     .action(
       withExitCode(async (_opts: unknown, cmd: Command) => {
-        const opts = cmd.optsWithGlobals<ConnectOptions & { filename: string }>();
+        const opts = cmd.optsWithGlobals<ConnectOptions & { filename: string; output?: string }>();
+        const [{ isDroverError }, { applyDocument, prepareDocument }, { describeDocument, readManifests }, { formatError }, { applyWarnings }, { objectRef }] = await Promise.all([
+          import('../../errors.js'),
+          import('../../client/apply-document.js'),
+          import('../manifests.js'),
+          import('../print-error.js'),
+          import('../apply-warnings.js'),
+          import('../format/object-ref.js'),
+        ]);
         const docs = readManifests(opts.filename);
         if (docs.length === 0) {
           process.stderr.write(`error: no documents in ${opts.filename}\n`);
@@ -42,13 +50,14 @@ export function register(program: Command): void {
           process.stderr.write(`error: ${invalid} of ${docs.length} document(s) invalid; nothing was applied\n`);
           return 1;
         }
-        const store = await connect(opts);
         let failed = 0;
-        try {
+        const applied: AnyResource[] = [];
+        await withStore(opts, async (store) => {
           for (const { p, context } of prepared) {
             try {
               const { outcome, object } = await applyDocument(store, p);
-              process.stdout.write(`${objectRef(object.kind, object.metadata.name)} ${outcome}\n`);
+              applied.push(object);
+              if (opts.output === undefined || opts.output === 'name') process.stdout.write(`${objectRef(object.kind, object.metadata.name)}${opts.output === 'name' ? '' : ` ${outcome}`}\n`);
               for (const w of await applyWarnings(store, object)) process.stderr.write(`warning: ${objectRef(object.kind, object.metadata.name)}: ${w}\n`);
             } catch (e) {
               failed++;
@@ -60,9 +69,9 @@ export function register(program: Command): void {
               process.stderr.write(formatError(e, context));
             }
           }
-        } finally {
-          await store.close();
-        }
+        });
+        // json and yaml: what the server stored, as one List (kubectl apply -o yaml).
+        if (opts.output === 'json' || opts.output === 'yaml') process.stdout.write(renderResult(opts.output, { data: listOf(applied), text: () => '' }));
         return failed > 0 ? 1 : 0;
       }),
     );

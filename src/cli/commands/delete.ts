@@ -1,16 +1,15 @@
 /** `drover delete KIND NAME` or `drover delete -f FILE`. */
 import type { Command } from 'commander';
-import { resolveKind } from '../../api/registry.js';
-import { DroverError, isDroverError } from '../../errors.js';
 import { withExitCode } from '../action.js';
-import { objectRef } from '../apply-document.js';
-import { connect, type ConnectOptions } from '../connect.js';
-import { describeDocument, readManifests } from '../manifests.js';
-import { formatError } from '../print-error.js';
+import type { ConnectOptions } from '../connect.js';
+import type { AnyResource } from '../../api/resource.js';
+import { listOf, outputOption, renderResult } from '../format/output.js';
+import { withStore } from '../kit.js';
 
 interface DeleteOptions extends ConnectOptions {
   filename?: string;
   ignoreNotFound?: boolean;
+  output?: string;
 }
 
 export function register(program: Command): void {
@@ -21,9 +20,17 @@ export function register(program: Command): void {
     .argument('[names...]', 'names of the objects')
     .option('-f, --filename <path>', 'file, directory or - (stdin) naming the objects')
     .option('--ignore-not-found', 'treat "not found" as success')
+    .addOption(outputOption())
     .action(
       withExitCode(async (kind: string | undefined, names: string[], _o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<DeleteOptions>();
+        const [{ resolveKind }, { DroverError, isDroverError }, { describeDocument, readManifests }, { formatError }, { objectRef }] = await Promise.all([
+          import('../../api/registry.js'),
+          import('../../errors.js'),
+          import('../manifests.js'),
+          import('../print-error.js'),
+          import('../format/object-ref.js'),
+        ]);
         const targets: { kind: string; name: string; context?: string }[] = [];
         let failed = 0;
         if (opts.filename) {
@@ -43,22 +50,25 @@ export function register(program: Command): void {
           const info = resolveKind(kind);
           for (const name of names) targets.push({ kind: info.kind, name });
         }
-        const store = await connect(opts);
-        try {
+        const deleted: AnyResource[] = [];
+        await withStore(opts, async (store) => {
           for (const t of targets) {
             try {
               const o = await store.delete(t.kind, t.name);
               const pending = o.metadata.deletionTimestamp && o.metadata.finalizers.length > 0;
-              process.stdout.write(`${objectRef(t.kind, t.name)} ${pending ? 'deletion requested (waiting for finalizers)' : 'deleted'}\n`);
+              const ref = objectRef(t.kind, t.name);
+              deleted.push(o);
+              if (opts.output === 'json' || opts.output === 'yaml') continue;
+              process.stdout.write(opts.output === 'name' ? `${ref}\n` : `${ref} ${pending ? 'deletion requested (waiting for finalizers)' : 'deleted'}\n`);
             } catch (e) {
               if (opts.ignoreNotFound && isDroverError(e, 'DROVER_E_NOT_FOUND')) continue;
               failed++;
               process.stderr.write(formatError(e, t.context));
             }
           }
-        } finally {
-          await store.close();
-        }
+        });
+        // json and yaml: the objects as the server returned them on deletion, as one List.
+        if (opts.output === 'json' || opts.output === 'yaml') process.stdout.write(renderResult(opts.output, { data: listOf(deleted), text: () => '' }));
         return failed > 0 ? 1 : 0;
       }),
     );

@@ -1,10 +1,8 @@
-/** `drover describe KIND NAME`: spec, status, conditions and recent events. */
+/** `drover describe KIND NAME [-o json|yaml|name]`: spec, status, conditions and recent events. */
 import type { Command } from 'commander';
-import { resolveKind } from '../../api/registry.js';
-import { errors } from '../../errors.js';
 import { withExitCode } from '../action.js';
-import { connect, type ConnectOptions } from '../connect.js';
-import { describeResource } from '../describe-resource.js';
+import { outputOption, renderResult } from '../format/output.js';
+import { out, withStore } from '../kit.js';
 
 export function register(program: Command): void {
   program
@@ -12,20 +10,23 @@ export function register(program: Command): void {
     .description('show one object in detail, with its conditions and recent events')
     .argument('<kind>', 'kind (singular, plural or short name)')
     .argument('<name>', 'name of the object')
+    .addOption(outputOption())
     .action(
-      withExitCode(async (kindArg: string, name: string, _o: unknown, cmd: Command) => {
-        const opts = cmd.optsWithGlobals<ConnectOptions>();
+      withExitCode(async (kindArg: string, name: string, o: { output?: string }, cmd: Command) => {
+        const [{ resolveKind }, { errors }, { describeResource }, { objectRef }] = await Promise.all([
+          import('../../api/registry.js'),
+          import('../../errors.js'),
+          import('../format/describe.js'),
+          import('../format/object-ref.js'),
+        ]);
         const info = resolveKind(kindArg);
-        const store = await connect(opts);
-        try {
-          const o = await store.get(info.kind, name);
-          if (!o) throw errors.notFound(info.kind, name);
+        return withStore(cmd, async (store) => {
+          const obj = await store.get(info.kind, name);
+          if (!obj) throw errors.notFound(info.kind, name);
           const events = await store.eventsFor(info.kind, name);
-          process.stdout.write(describeResource(o, events));
-          return 0;
-        } finally {
-          await store.close();
-        }
+          // As data: the object and its events, which is what the text shows.
+          out(renderResult(o.output, { data: { object: obj, events }, names: () => [objectRef(info.kind, name)], text: () => describeResource(obj, events) }));
+        });
       }),
     );
 }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { DroverError } from '../../errors.js';
 import { parseHostPort } from '../../runtime/http-io.js';
 import { withExitCode } from '../action.js';
+import { untilSignal } from '../kit.js';
 
 interface EdgeCommandOptions {
   listen: string;
@@ -107,10 +108,7 @@ async function runEdge(opts: EdgeCommandOptions): Promise<number> {
   out(`plans from ${from}${fleets.length ? ` (fleets: ${fleets.join(', ')})` : ''}`);
   const st = source.status();
   if (!st.connected) out(`warning: no plans yet (${st.lastError ?? 'not connected'}); answering 503 until the first plan arrives`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await untilSignal();
   out(`${signal}: shutting down`);
   await edge.stop();
   return 0;
@@ -129,10 +127,7 @@ async function runHaproxy(opts: EdgeCommandOptions, source: import('../../edge/p
   out(`config: ${hx.haproxy.configFile} (re-rendered and hitlessly reloaded on every plan change)`);
   out(`plans from ${from}${fleets.length ? ` (fleets: ${fleets.join(', ')})` : ''}`);
   out('note: no admin port with this data plane (no /stats for release gates, no drover_edge_* metrics)');
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await untilSignal();
   out(`${signal}: shutting down`);
   await hx.stop();
   return 0;

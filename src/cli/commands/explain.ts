@@ -1,11 +1,10 @@
-/** `drover explain tenant NAME`: why a tenant is on its Prods. */
+/** `drover explain tenant NAME [-o json|yaml|name]`: why a tenant is on its Prods. */
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
-import { formatExplanation } from '../../scheduler/explain.js';
 import { withExitCode } from '../action.js';
-import { connect, type ConnectOptions } from '../connect.js';
-import { explainTenantFromStore } from '../scheduler-queries.js';
-import { commandGroup } from './index.js';
+import type { ConnectOptions } from '../connect.js';
+import { outputOption, renderResult } from '../format/output.js';
+import { out, withStore } from '../kit.js';
+import { commandGroup } from './group.js';
 
 interface ExplainOptions extends ConnectOptions {
   output?: string;
@@ -17,19 +16,16 @@ export function register(program: Command): void {
     .command('tenant')
     .description('why a tenant has these Prods: candidates, filters, ring order, load bound, unmet wishes')
     .argument('<name>', 'tenant name')
-    .option('-o, --output <format>', 'json or yaml (default: text)')
-    .option('--epsilon <e>', 'load bound slack: no Prod above (1+e)·mean users', parseFloat)
+    .addOption(outputOption())
+    .option('--epsilon <e>', 'load bound slack: no Prod above (1+e)·mean users')
     .action(
       withExitCode(async (name: string, _o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<ExplainOptions>();
-        const store = await connect(opts);
-        try {
+        const [{ formatExplanation }, { explainTenantFromStore }] = await Promise.all([import('../../scheduler/explain.js'), import('../scheduler-queries.js')]);
+        return withStore(opts, async (store) => {
           const e = await explainTenantFromStore(store, name, opts.epsilon);
-          process.stdout.write(opts.output === 'json' ? JSON.stringify(e, null, 2) + '\n' : opts.output === 'yaml' ? stringify(e) : formatExplanation(e));
-          return 0;
-        } finally {
-          await store.close();
-        }
+          out(renderResult(opts.output, { data: e, names: () => e.chosen.map((c) => `prod/${c.prod}`), text: () => formatExplanation(e) }));
+        });
       }),
     );
 }

@@ -1,10 +1,8 @@
 /** `drover get KIND [NAME] [-o wide|json|yaml|name] [-l SELECTOR] [-w]`. */
 import type { Command } from 'commander';
-import { resolveKind } from '../../api/registry.js';
-import { errors } from '../../errors.js';
 import { withExitCode } from '../action.js';
-import { connect, type ConnectOptions } from '../connect.js';
-import { parseOutputFormat, renderList, renderObject, renderRow } from '../render.js';
+import type { ConnectOptions } from '../connect.js';
+import { withStore } from '../kit.js';
 
 interface GetOptions extends ConnectOptions {
   output?: string;
@@ -20,14 +18,18 @@ export function register(program: Command): void {
     .argument('[name]', 'name of one object')
     .option('-o, --output <format>', 'wide, json, yaml or name')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
-    .option('-w, --watch', 'after listing, print a row for every change')
+    .option('-w, --watch', 'after listing, print a row for every change (one line per change)')
     .action(
       withExitCode(async (kindArg: string, name: string | undefined, _o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<GetOptions>();
+        const [{ resolveKind }, { errors }, { parseOutputFormat, renderList, renderObject, renderRow }] = await Promise.all([
+          import('../../api/registry.js'),
+          import('../../errors.js'),
+          import('../format/render.js'),
+        ]);
         const info = resolveKind(kindArg);
         const format = parseOutputFormat(opts.output);
-        const store = await connect(opts);
-        try {
+        return withStore(opts, async (store) => {
           let rv: string;
           if (name) {
             const o = await store.get(info.kind, name);
@@ -50,9 +52,7 @@ export function register(program: Command): void {
             process.stdout.write(renderRow(info.kind, ev.object, format));
           }
           return 0;
-        } finally {
-          await store.close();
-        }
+        });
       }),
     );
 }

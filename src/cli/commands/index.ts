@@ -1,30 +1,39 @@
 /**
  * Every `drover` subcommand lives in its own file under src/cli/commands/ and exports
- * `register(program)`. This list is the one place they are wired into the program.
+ * `register(program)`. This table is the one place they are wired in: by top-level name, so that a run
+ * loads only the module(s) of the command it runs (a group such as `cluster` is filled by several).
+ * Command modules import nothing heavy at load time; their actions import what they use.
  */
 import type { Command } from 'commander';
-import { register as agent } from './agent.js';
-import { register as apply } from './apply.js';
-import { register as chaos } from './chaos.js';
-import { register as cloud } from './cloud.js';
-import { register as clusterAdd } from './cluster-add.js';
-import { register as clusterLifecycle } from './cluster-lifecycle.js';
-import { register as del } from './delete.js';
-import { register as describe } from './describe.js';
-import { register as explain } from './explain.js';
-import { register as edge } from './edge.js';
-import { register as get } from './get.js';
-import { register as release } from './release.js';
-import { register as plan } from './plan.js';
-import { register as server } from './server.js';
-import { register as up } from './up.js';
-import { register as version } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
+type CommandModule = () => Promise<{ register: RegisterCommand }>;
 
-export const commandModules: RegisterCommand[] = [server, apply, get, describe, del, version, release, clusterLifecycle, clusterAdd, explain, plan, edge, agent, up, chaos, cloud];
+export const commandTable: Readonly<Record<string, readonly CommandModule[]>> = {
+  server: [() => import('./server.js')],
+  apply: [() => import('./apply.js')],
+  get: [() => import('./get.js')],
+  describe: [() => import('./describe.js')],
+  delete: [() => import('./delete.js')],
+  version: [() => import('./version.js')],
+  release: [() => import('./release.js')],
+  cluster: [() => import('./cluster-lifecycle.js'), () => import('./cluster-add.js')],
+  explain: [() => import('./explain.js')],
+  plan: [() => import('./plan.js')],
+  edge: [() => import('./edge.js')],
+  agent: [() => import('./agent.js')],
+  up: [() => import('./up.js')],
+  chaos: [() => import('./chaos.js')],
+  cloud: [() => import('./cloud.js')],
+  completion: [() => import('./completion.js')],
+};
 
-/** A command group such as `drover cluster …` that several command files add subcommands to. */
-export function commandGroup(program: Command, name: string, description: string): Command {
-  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+/** The top-level command names, in help order. */
+export const commandNames: readonly string[] = Object.keys(commandTable);
+
+/** The register functions of `names` (every command when undefined), in table order. */
+export async function loadCommands(names?: readonly string[]): Promise<RegisterCommand[]> {
+  const wanted = Object.entries(commandTable).filter(([n]) => names === undefined || names.includes(n));
+  const mods = await Promise.all(wanted.flatMap(([, loaders]) => loaders.map((load) => load())));
+  return mods.map((m) => m.register);
 }

@@ -1,10 +1,9 @@
-/** `drover plan --fail-cluster NAME`: dry-run of a cluster failure, computed client-side. */
+/** `drover plan --fail-cluster NAME [-o json|yaml|name]`: dry-run of a cluster failure, computed client-side. */
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
-import { formatFailurePlan } from '../../scheduler/format-plan.js';
 import { withExitCode } from '../action.js';
-import { connect, type ConnectOptions } from '../connect.js';
-import { planFailureFromStore } from '../scheduler-queries.js';
+import type { ConnectOptions } from '../connect.js';
+import { listOf, outputOption, renderResult } from '../format/output.js';
+import { out, withStore } from '../kit.js';
 
 interface PlanOptions extends ConnectOptions {
   failCluster: string;
@@ -19,20 +18,18 @@ export function register(program: Command): void {
     .description('what-if: which tenants would move where, lose redundancy or have no Prod if a cluster failed')
     .requiredOption('--fail-cluster <name>', 'cluster to pretend is NotReady')
     .option('--fleet <name>', 'only this fleet (default: every fleet)')
-    .option('-o, --output <format>', 'json or yaml (default: text)')
-    .option('--epsilon <e>', 'load bound slack: no Prod above (1+e)·mean users', parseFloat)
+    .addOption(outputOption())
+    .option('--epsilon <e>', 'load bound slack: no Prod above (1+e)·mean users')
     .action(
       withExitCode(async (_o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<PlanOptions>();
-        const store = await connect(opts);
-        try {
+        const [{ formatFailurePlan }, { planFailureFromStore }] = await Promise.all([import('../format/failure-plan.js'), import('../scheduler-queries.js')]);
+        return withStore(opts, async (store) => {
           const plans = await planFailureFromStore(store, opts.failCluster, opts.fleet, opts.epsilon);
-          const doc = { kind: 'List', items: plans };
-          process.stdout.write(opts.output === 'json' ? JSON.stringify(doc, null, 2) + '\n' : opts.output === 'yaml' ? stringify(doc) : formatFailurePlan(plans));
-          return 0;
-        } finally {
-          await store.close();
-        }
+          // -o name: the tenants the failure touches (they move, lose redundancy or have no Prod).
+          const touched = () => [...new Set(plans.flatMap((p) => [...p.moves.map((m) => m.tenant), ...p.lostRedundancy.map((l) => l.tenant), ...p.noProd.map((n) => n.tenant)]))].map((t) => `tenant/${t}`);
+          out(renderResult(opts.output, { data: listOf(plans), names: touched, text: () => formatFailurePlan(plans) }));
+        });
       }),
     );
 }

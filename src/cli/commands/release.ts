@@ -1,44 +1,33 @@
-/** `drover release start|plan|status|pause|resume|abort|rollback|promote` — thin: parse, call, print. */
+/** `drover release start|plan|status|pause|resume|abort|rollback|promote`: options, then library calls (src/release/operations.ts). */
 import type { Command } from 'commander';
-import { errors } from '../../errors.js';
-import { awaitAction, planRelease, ReleaseAction, requestAction, startRelease, watchStatus, type StartOptions } from '../../release/operations.js';
-import type { Store } from '../../store/store.js';
+import type { ReleaseAction, StartOptions } from '../../release/operations.js';
 import { withExitCode } from '../action.js';
-import { connect, type ConnectOptions } from '../connect.js';
-import { commandGroup } from './index.js';
+import { outputOption, renderResult } from '../format/output.js';
+import { out, withStore } from '../kit.js';
+import { commandGroup } from './group.js';
 
-export { actOnRelease, planRelease, startRelease, watchStatus, type ReleaseAction } from '../../release/operations.js';
-
-const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw errors.invalid(`"${v}" is not a positive integer`, 'max-parallel', 'use e.g. --max-parallel 2');
-  return n;
-};
-const rate = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw errors.invalid(`"${v}" is not a rate between 0 and 100`, 'probe-rate', 'use e.g. --probe-rate 5 (requests/s per new Prod), or 0 to send no probes');
-  return n;
-};
 const collect = (v: string, prev: string[]) => [...prev, v];
+const operations = () => import('../../release/operations.js');
+
+type Output = { output?: string };
+
+const actionHelp: Record<ReleaseAction, string> = {
+  pause: 'Pause the release after the current step',
+  resume: 'Resume a paused release (a baking wave bakes again, then its gates run)',
+  abort: 'Stop the release; the in-flight wave is undone, passed waves stay',
+  rollback: 'Undo the in-flight wave (or the failed wave of a Failed release): its tenants go back to the known-good Prods in one step',
+  promote: 'Pass the baking wave now, without waiting for its bake and gates',
+};
 
 export function register(program: Command): void {
   const release = commandGroup(program, 'release', 'Release a fleet to a new version in risk-ordered waves behind gates');
-  const run = async (cmd: Command, fn: (store: Store) => Promise<number | void>): Promise<number> => {
-    const store = await connect(cmd.optsWithGlobals<ConnectOptions>());
-    try {
-      return (await fn(store)) ?? 0;
-    } finally {
-      await store.close();
-    }
-  };
 
   release
     .command('start')
     .description('Create a Release of FLEET at --version (waves computed from live tenants)')
     .argument('<fleet>')
     .requiredOption('--version <version>', 'version to release')
-    .option('--max-parallel <n>', 'most Prods per wave', int)
+    .option('--max-parallel <n>', 'most Prods per wave')
     .option('--bake <duration>', 'how long each wave bakes before its gates run (e.g. 30s)')
     .option('--name <name>', 'Release name (default FLEET-VERSION)')
     .option('--no-auto-rollback', 'on a failed gate, stop instead of rolling back')
@@ -46,13 +35,18 @@ export function register(program: Command): void {
     .option('--max-error-rate <share>', 'errorRate gate limit, 0-1 (default 0.01)')
     .option('--promql <query>', 'PromQL gate; $prods is replaced by the wave\'s Prod names')
     .option('--promql-max <value>', 'the PromQL gate passes when the value is at most this')
-    .option('--probe-rate <n>', 'synthetic probe requests/s per new Prod during the bake (default: enough for the gates; 0: none)', rate)
+    .option('--probe-rate <n>', 'synthetic probe requests/s per new Prod during the bake (default: enough for the gates; 0: none)')
     .option('--probe-path <path>', 'path the probes request (default /)')
+    .addOption(outputOption())
     .action(
-      withExitCode((fleet: string, o: StartOptions, cmd: Command) =>
-        run(cmd, async (store) => {
-          const r = await startRelease(store, fleet, o);
-          out(`release.drover.dev/${r.metadata.name} created (fleet ${fleet} → ${o.version}); follow it with: drover release status ${r.metadata.name} -w`);
+      withExitCode((fleet: string, o: StartOptions & Output, cmd: Command) =>
+        withStore(cmd, async (store) => {
+          const r = await (await operations()).startRelease(store, fleet, o);
+          out(renderResult(o.output, {
+            data: r,
+            names: () => [`release/${r.metadata.name}`],
+            text: () => `release.drover.dev/${r.metadata.name} created (fleet ${fleet} → ${o.version}); follow it with: drover release status ${r.metadata.name} -w`,
+          }));
         }),
       ),
     );
@@ -62,38 +56,59 @@ export function register(program: Command): void {
     .description('Dry run: the waves a release of FLEET to --version would take, with risk class, Prods, tenants and users')
     .argument('<fleet>')
     .requiredOption('--version <version>', 'version to plan for')
-    .option('--max-parallel <n>', 'most Prods per wave', int, 1)
-    .action(withExitCode((fleet: string, o: { version: string; maxParallel: number }, cmd: Command) => run(cmd, async (store) => out(await planRelease(store, fleet, o.version, o.maxParallel)))));
+    .option('--max-parallel <n>', 'most Prods per wave (default 1)')
+    .addOption(outputOption())
+    .action(
+      withExitCode((fleet: string, o: { version: string; maxParallel?: number } & Output, cmd: Command) =>
+        withStore(cmd, async (store) => {
+          const plan = await (await operations()).planRelease(store, fleet, o.version, o.maxParallel ?? 1);
+          const { formatPlan, planDocument } = await import('../format/release.js');
+          out(renderResult(o.output, {
+            data: planDocument(plan, fleet, o.version),
+            names: () => plan.waves.flatMap((w) => w.prods.map((p) => `prod/${p}`)),
+            text: () => formatPlan(plan, fleet, o.version),
+          }));
+        }),
+      ),
+    );
 
   release
     .command('status')
     .description('Waves with progress, the current wave and the last decisions')
     .argument('<name>')
-    .option('-w, --watch', 'keep printing until the release ends (exit 1 unless it succeeded)')
-    .action(withExitCode((name: string, o: { watch?: boolean }, cmd: Command) => run(cmd, (store) => watchStatus(store, name, o.watch === true, out))));
+    .option('-w, --watch', 'keep printing until the release ends (exit 1 unless it succeeded); piped, one line per change')
+    .addOption(outputOption())
+    .action(
+      withExitCode((name: string, o: { watch?: boolean } & Output, cmd: Command) =>
+        withStore(cmd, async (store) => {
+          const { watchStatus } = await import('../release-status.js');
+          return watchStatus(store, name, o.watch === true, (s) => process.stdout.write(s), 1000, {
+            ...(o.output !== undefined ? { format: o.output } : {}),
+            tty: process.stdout.isTTY === true,
+          });
+        }),
+      ),
+    );
 
-  const help: Record<ReleaseAction, string> = {
-    pause: 'Pause the release after the current step',
-    resume: 'Resume a paused release (a baking wave bakes again, then its gates run)',
-    abort: 'Stop the release; the in-flight wave is undone, passed waves stay',
-    rollback: 'Undo the in-flight wave (or the failed wave of a Failed release): its tenants go back to the known-good Prods in one step',
-    promote: 'Pass the baking wave now, without waiting for its bake and gates',
-  };
-  for (const a of ReleaseAction) {
+  for (const a of Object.keys(actionHelp) as ReleaseAction[]) {
     release
       .command(a)
-      .description(help[a])
+      .description(actionHelp[a])
       .argument('<name>')
       .option('--no-wait', 'return once the request is written, without waiting for the release controller')
       .option('--timeout <seconds>', 'how long to wait for the release controller to act', '30')
+      .addOption(outputOption())
       .action(
-        withExitCode((name: string, o: { wait: boolean; timeout: string }, cmd: Command) =>
-          run(cmd, async (store) => {
-            const { already } = await requestAction(store, name, a);
-            if (already !== undefined) return void out(already);
-            if (!o.wait) return void out(`release.drover.dev/${name} ${a} requested`);
-            const res = await awaitAction(store, name, a, { timeoutMs: Number(o.timeout) * 1000 });
-            out(res.message);
+        withExitCode((name: string, o: { wait: boolean; timeout: number | string } & Output, cmd: Command) =>
+          withStore(cmd, async (store) => {
+            const ops = await operations();
+            const { release: requested, already } = await ops.requestAction(store, name, a);
+            const print = (r: typeof requested, text: string) =>
+              out(renderResult(o.output, { data: r, names: () => [`release/${name}`], text: () => text }));
+            if (already !== undefined) return void print(requested, already);
+            if (!o.wait) return void print(requested, `release.drover.dev/${name} ${a} requested`);
+            const res = await ops.awaitAction(store, name, a, { timeoutMs: Number(o.timeout) * 1000 });
+            print(res.release, res.message);
             return res.ok ? 0 : 1;
           }),
         ),

@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import { Option, type Command } from 'commander';
 import { withExitCode } from '../action.js';
 import { configPath, writeConfig } from '../config.js';
+import { untilSignal } from '../kit.js';
 
 interface ServerOptions {
   data: string;
@@ -65,10 +66,7 @@ async function runServer(opts: ServerOptions): Promise<number> {
     out(`CLI config written to ${path}`);
   }
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await untilSignal();
   out(`${signal}: shutting down`);
   await cp.stop();
   out('stopped');

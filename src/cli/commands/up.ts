@@ -1,24 +1,23 @@
 /** `drover up [FILE]`: the whole system on this machine (library: src/up/supervisor.ts). */
 import type { Command } from 'commander';
-import type { Prod } from '../../api/kinds/prod.js';
 import type { Tenant } from '../../api/kinds/tenant.js';
-import { RemoteStore } from '../../client/remote-store.js';
-import { DEFAULT_DATA_DIR } from '../../store/open-store.js';
-import { defaultUpFilePath } from '../../up/up-file.js';
-import { UpSupervisor } from '../../up/supervisor.js';
-import { tenantCurlLines } from '../../up/tenant-hints.js';
+import type { UpSupervisor } from '../../up/supervisor.js';
 import { withExitCode } from '../action.js';
 import { configPath, writeConfig } from '../config.js';
-import { renderList } from '../render.js';
+import { untilSignal, withStore } from '../kit.js';
 
 interface UpCliOptions {
   data: string;
-  port: string;
-  edgePort: string;
+  port: string | number;
+  edgePort: string | number;
   writeConfig: boolean;
-  readyTimeout: string;
+  readyTimeout: string | number;
   prometheusUrl?: string;
 }
+
+// A literal rather than an import: the control plane loads only when this command runs (same value as
+// store/open-store.ts).
+const DEFAULT_DATA_DIR = '.drover';
 
 export function register(program: Command): void {
   program
@@ -31,13 +30,14 @@ export function register(program: Command): void {
     .option('--no-write-config', 'do not write the CLI config file')
     .option('--prometheus-url <url>', 'Prometheus base URL for release gates written in PromQL')
     .option('--ready-timeout <ms>', 'how long to wait for every Prod to be Ready before printing the summary', '60000')
-    .action(withExitCode(async (file: string | undefined, opts: UpCliOptions) => runUp(file ?? defaultUpFilePath(), opts)));
+    .action(withExitCode(async (file: string | undefined, opts: UpCliOptions) => runUp(file, opts)));
 }
 
-async function runUp(file: string, opts: UpCliOptions): Promise<number> {
+async function runUp(fileArg: string | undefined, opts: UpCliOptions): Promise<number> {
+  const [{ UpSupervisor }, { defaultUpFilePath }] = await Promise.all([import('../../up/supervisor.js'), import('../../up/up-file.js')]);
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const up = new UpSupervisor({
-    file,
+    file: fileArg ?? defaultUpFilePath(),
     dataDir: opts.data,
     port: Number(opts.port),
     edgePort: Number(opts.edgePort),
@@ -45,10 +45,7 @@ async function runUp(file: string, opts: UpCliOptions): Promise<number> {
     ...(process.env.DROVER_TOKEN ? { envToken: process.env.DROVER_TOKEN } : {}),
     ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
   });
-  const signal = new Promise<string>((res) => {
-    process.once('SIGTERM', () => res('SIGTERM'));
-    process.once('SIGINT', () => res('SIGINT'));
-  });
+  const signal = untilSignal();
   try {
     await Promise.race([up.start(), signal]);
     if (opts.writeConfig && up.token) out(`CLI config written to ${writeConfig({ server: up.apiUrl, token: up.token }, configPath())}`);
@@ -66,10 +63,10 @@ async function runUp(file: string, opts: UpCliOptions): Promise<number> {
 }
 
 async function printSummary(up: UpSupervisor, out: (s: string) => void): Promise<void> {
-  const store = new RemoteStore({ server: up.apiUrl, ...(up.token ? { token: up.token } : {}) });
-  try {
+  const [{ tenantCurlLines }, { renderList }] = await Promise.all([import('../../up/tenant-hints.js'), import('../format/render.js')]);
+  await withStore({ server: up.apiUrl, ...(up.token ? { token: up.token } : {}) }, async (store) => {
     const tenants = (await store.list<Tenant>('Tenant')).items;
-    const prods = await store.list<Prod>('Prod');
+    const prods = await store.list('Prod');
     out('');
     out(`API:  ${up.apiUrl}`);
     out(`edge: ${up.edgeUrl ?? '(not running)'}`);
@@ -81,7 +78,5 @@ async function printSummary(up: UpSupervisor, out: (s: string) => void): Promise
     out('');
     process.stdout.write(renderList('Prod', prods.items, 'table', prods.resourceVersion));
     out('');
-  } finally {
-    await store.close();
-  }
+  });
 }

@@ -1,7 +1,9 @@
-/** `drover version`: the CLI's version, and the server's when one answers. */
+/** `drover version [-o json|yaml]`: the CLI's version. Loads nothing but this file and package.json. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { withExitCode } from '../action.js';
+import { outputOption, renderResult } from '../format/output.js';
+import { out } from '../kit.js';
 
 export function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -12,9 +14,11 @@ export function register(program: Command): void {
   program
     .command('version')
     .description('print the Drover version')
+    .addOption(outputOption(['json', 'yaml']))
     .action(
-      withExitCode(async () => {
-        process.stdout.write(`drover ${cliVersion()} (node ${process.version})\n`);
+      withExitCode(async (o: { output?: string }) => {
+        const v = cliVersion();
+        out(renderResult(o.output, { data: { clientVersion: { drover: v, node: process.version } }, text: () => `drover ${v} (node ${process.version})` }));
         return 0;
       }),
     );

@@ -13,7 +13,7 @@ import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { ReleaseSpec, type Release } from '../../../src/api/kinds/release.js';
-import { actOnRelease } from '../../../src/cli/commands/release.js';
+import { actOnRelease } from '../../../src/release/operations.js';
 import { isDroverError } from '../../../src/errors.js';
 import { setClusterState } from '../../../src/lifecycle/cluster-ops.js';
 import { replaceCluster } from '../../../src/lifecycle/replace.js';

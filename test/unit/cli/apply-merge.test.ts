@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
-import { applyDocument, lastAppliedAnnotation, prepareDocument } from '../../../src/cli/apply-document.js';
-import { resolveDocumentPaths } from '../../../src/cli/document-paths.js';
-import { threeWayMerge } from '../../../src/cli/three-way-merge.js';
+import { applyDocument, lastAppliedAnnotation, prepareDocument } from '../../../src/client/apply-document.js';
+import { resolveDocumentPaths } from '../../../src/client/document-paths.js';
+import { threeWayMerge } from '../../../src/client/three-way-merge.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 
 describe('threeWayMerge', () => {

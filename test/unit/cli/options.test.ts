@@ -25,9 +25,9 @@ describe('option kit', () => {
     assert.throws(() => share('2'), /between 0 and 1/);
   });
 
-  it('covers every duration, time, count, port and address flag of every command', () => {
+  it('covers every duration, time, count, port and address flag of every command', async () => {
     const unchecked: string[] = [];
-    const walk = (c: ReturnType<typeof buildProgram>, path: string) => {
+    const walk = (c: Awaited<ReturnType<typeof buildProgram>>, path: string) => {
       for (const o of c.options) {
         const typed = /<(duration|ms|seconds|n|port|host:port|bytes|share|url|pid|e)>/.test(o.flags);
         // The kit's parser, or none at all: a typed flag the kit does not know is a hole.
@@ -35,7 +35,7 @@ describe('option kit', () => {
       }
       for (const s of c.commands) walk(s, `${path} ${s.name()}`);
     };
-    walk(buildProgram(), 'drover');
+    walk(await buildProgram(), 'drover');
     assert.deepEqual(unchecked, []);
   });
 });

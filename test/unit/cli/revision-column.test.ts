@@ -2,7 +2,7 @@
 // fleet asks for and how many Prods are on it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { columnsFor, tableRows } from '../../../src/cli/columns.js';
+import { columnsFor, tableRows } from '../../../src/cli/format/columns.js';
 import { prodTemplate } from '../../../src/api/template.js';
 import { cluster, fleet } from '../controllers/fixtures.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';

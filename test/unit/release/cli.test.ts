@@ -4,8 +4,12 @@ import { Command } from 'commander';
 import { API_VERSION } from '../../../src/api/meta.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Release } from '../../../src/api/kinds/release.js';
-import { describeDrain, register as registerCluster } from '../../../src/cli/commands/cluster-lifecycle.js';
-import { actOnRelease, planRelease, register as registerRelease, startRelease, watchStatus } from '../../../src/cli/commands/release.js';
+import { register as registerCluster } from '../../../src/cli/commands/cluster-lifecycle.js';
+import { register as registerRelease } from '../../../src/cli/commands/release.js';
+import { describeDrain } from '../../../src/cli/format/cluster.js';
+import { formatPlan } from '../../../src/cli/format/release.js';
+import { watchStatus } from '../../../src/cli/release-status.js';
+import { actOnRelease, planRelease, startRelease } from '../../../src/release/operations.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { talkFleet } from './fixtures.js';
 
@@ -26,7 +30,7 @@ async function talkStore(): Promise<MemoryStore> {
 
 describe('release CLI (library side of the thin commands)', () => {
   it('plan prints the waves as a table', async () => {
-    const text = await planRelease(await talkStore(), 'shop', 'v2', 2);
+    const text = formatPlan(await planRelease(await talkStore(), 'shop', 'v2', 2), 'shop', 'v2');
     const lines = text.trim().split('\n');
     assert.match(lines[0] ?? '', /4 waves, 1180 users \(few users: ≤ 118\)/);
     assert.match(lines[1] ?? '', /^WAVE\s+RISK\s+PRODS\s+TENANTS\s+USERS$/);

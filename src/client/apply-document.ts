@@ -12,15 +12,17 @@
  *    the file does not mention survive a re-apply, and fields dropped from the file are removed. Finalizers
  *    and owner references change only when the document sets them. A concurrent change is retried.
  */
-import { findKind, type KindInfo } from '../api/registry.js';
+import { ANNOTATION_LAST_APPLIED } from '../api/labels.js';
+import type { KindInfo } from '../api/registry.js';
 import type { AnyResource } from '../api/resource.js';
 import { validateResource } from '../api/validate.js';
 import { DroverError, isDroverError } from '../errors.js';
+import { createOrUpdate } from '../store/mutate.js';
 import type { Store } from '../store/store.js';
 import { resolveDocumentPaths } from './document-paths.js';
 import { threeWayMerge } from './three-way-merge.js';
 
-export const lastAppliedAnnotation = 'drover.dev/last-applied-configuration';
+export const lastAppliedAnnotation = ANNOTATION_LAST_APPLIED;
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
 
@@ -118,27 +120,21 @@ export function mergeApplied(p: PreparedDocument, live: AnyResource | undefined)
   }
 }
 
-/** `doc`: a raw document, or one `prepareDocument` already checked. */
+/** `doc`: a raw document, or one `prepareDocument` already checked. A concurrent change is retried (store/mutate.ts). */
 export async function applyDocument(store: Store, doc: unknown, opts: { baseDir?: string } = {}): Promise<Applied> {
   const p = isPrepared(doc) ? doc : prepareDocument(doc, opts);
-  for (let attempt = 0; ; attempt++) {
-    const existing = await store.get(p.info.kind, p.name);
-    try {
-      if (!existing) return { outcome: 'created', object: await store.create(mergeApplied(p, undefined)) };
-      const updated = await store.update(mergeApplied(p, existing));
-      return { outcome: updated.metadata.resourceVersion === existing.metadata.resourceVersion ? 'unchanged' : 'configured', object: updated };
-    } catch (e) {
-      const raced = isDroverError(e, 'DROVER_E_CONFLICT') || isDroverError(e, 'DROVER_E_ALREADY_EXISTS') || (existing && isDroverError(e, 'DROVER_E_NOT_FOUND'));
-      if (!raced || attempt >= 4) throw e;
-    }
-  }
+  // The resourceVersion the merge was made over, on the attempt that wrote; none when it created.
+  let mergedOver: string | undefined;
+  const object = await createOrUpdate(store, mergeApplied(p, undefined), (live) => {
+    mergedOver = live.metadata.resourceVersion;
+    const next = mergeApplied(p, live);
+    live.metadata = next.metadata;
+    (live as { spec?: unknown }).spec = (next as { spec?: unknown }).spec;
+  });
+  if (mergedOver === undefined) return { outcome: 'created', object };
+  return { outcome: object.metadata.resourceVersion === mergedOver ? 'unchanged' : 'configured', object };
 }
 
 function isPrepared(v: unknown): v is PreparedDocument {
   return isDict(v) && isDict(v.config) && typeof v.name === 'string' && isDict(v.info);
-}
-
-/** `fleet/web`, as kubectl names objects in its output. */
-export function objectRef(kind: string, name: string): string {
-  return `${findKind(kind)?.singular ?? kind.toLowerCase()}/${name}`;
 }

@@ -1,11 +1,13 @@
 /** `drover get` output formats: a table (optionally wide), JSON, YAML, or `kind/name` lines. */
-import { stringify } from 'yaml';
-import { API_VERSION } from '../api/meta.js';
-import type { AnyResource } from '../api/resource.js';
-import { DroverError } from '../errors.js';
-import { objectRef } from './apply-document.js';
+import { API_VERSION } from '../../api/meta.js';
+import type { AnyResource } from '../../api/resource.js';
+import { DroverError } from '../../errors.js';
+import { objectRef } from './object-ref.js';
 import { columnsFor, tableRows } from './columns.js';
-import { formatTable } from './output.js';
+import { formatTable } from './table.js';
+import { loadYaml } from '../lazy-yaml.js';
+
+const stringify = (v: unknown): string => loadYaml().stringify(v);
 
 export const outputFormats = ['table', 'wide', 'json', 'yaml', 'name'] as const;
 export type OutputFormat = (typeof outputFormats)[number];

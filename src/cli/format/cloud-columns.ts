@@ -1,8 +1,8 @@
 /** `drover get cloudtraffic` columns: NAME FLEET PROVIDER MODE SYNCED DRIFT AGE (and more with -o wide). */
-import type { CloudTraffic } from '../api/kinds/cloud-traffic.js';
-import { cloudProvider } from '../api/kinds/cloud-traffic.js';
-import type { AnyResource } from '../api/resource.js';
-import { formatAge } from './output.js';
+import type { CloudTraffic } from '../../api/kinds/cloud-traffic.js';
+import { cloudProvider } from '../../api/kinds/cloud-traffic.js';
+import type { AnyResource } from '../../api/resource.js';
+import { formatAge } from './table.js';
 
 const ct = (o: AnyResource): CloudTraffic => o as CloudTraffic;
 

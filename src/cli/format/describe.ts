@@ -1,7 +1,7 @@
 /** `drover describe`: metadata, spec, status, conditions and recent events of one object, as kubectl lays them out. */
 import { stringify } from 'yaml';
-import type { AnyResource } from '../api/resource.js';
-import { formatAge, formatTable } from './output.js';
+import type { AnyResource } from '../../api/resource.js';
+import { formatAge, formatTable } from './table.js';
 
 type Dict = Record<string, unknown>;
 

@@ -1,10 +1,10 @@
 /** The table columns `drover get` prints per kind (and the extra ones of `-o wide`), all in one place. */
-import type { Cluster } from '../api/kinds/cluster.js';
-import { waveProgress, type Release } from '../api/kinds/release.js';
-import type { AnyResource } from '../api/resource.js';
-import { clusterSupportColumn } from '../lifecycle/eks-calendar.js';
+import type { Cluster } from '../../api/kinds/cluster.js';
+import { waveProgress, type Release } from '../../api/kinds/release.js';
+import type { AnyResource } from '../../api/resource.js';
+import { clusterSupportColumn } from '../../lifecycle/eks-calendar.js';
 import { cloudTrafficColumns } from './cloud-columns.js';
-import { formatAge } from './output.js';
+import { formatAge } from './table.js';
 
 export interface Column {
   header: string;

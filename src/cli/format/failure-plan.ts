@@ -1,6 +1,6 @@
 /** Terminal rendering of `drover plan --fail-cluster`. */
-import { formatTable } from '../cli/output.js';
-import type { FailurePlan } from './plan-failure.js';
+import { formatTable } from './table.js';
+import type { FailurePlan } from '../../scheduler/plan-failure.js';
 
 export function formatFailurePlan(plans: readonly FailurePlan[]): string {
   const out: string[] = [];
