@@ -25,7 +25,8 @@ import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { TrafficPlanSpec } from '../src/api/kinds/traffic-plan.js';
 import { renderHaproxyConfig } from '../src/dataplanes/haproxy/index.js';
-import { endpoint, plan, spawnUpstream, waitFor, type ChildUpstream } from '../test/conformance/edge/harness.js';
+import { endpoint, plan, spawnUpstream, type ChildUpstream } from '../test/conformance/edge/harness.js';
+import { waitFor } from '../test/helpers/wait-for.js';
 import { freePort } from '../src/drivers/local/net.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -68,7 +69,7 @@ async function waitListening(port: number, what: string): Promise<void> {
       });
       c.once('error', () => res(false));
     }),
-  10_000);
+  { timeoutMs: 10_000 });
 }
 
 function parseWrkMs(v: string, unit: string): number {

@@ -54,11 +54,11 @@ async function once(downMs: number): Promise<Sample> {
     const before = await waitFor('6 Prods Ready', async () => {
       const r = await readyProds(first);
       return r.length === 6 && r;
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
     const edge = /^edge: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(first.output)?.[1];
     if (!edge) throw new Error('no edge URL in the output of drover up');
     const traffic = new TrafficLoop(edge, tenants.map((t) => `${t}.web.localhost`), 100);
-    await waitFor('traffic flowing', () => traffic.ok >= 50, 30_000);
+    await waitFor('traffic flowing', () => traffic.ok >= 50, { timeoutMs: 30_000 });
     const pids = first.processes();
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
@@ -76,7 +76,7 @@ async function once(downMs: number): Promise<Sample> {
     const after = await readyProds(second);
     const all = [...new Set([...pids, ...second.processes()])];
     await second.stop();
-    await waitFor('processes gone', () => all.every((p) => !isAlive(p)), 15_000).catch(() => undefined);
+    await waitFor('processes gone', () => all.every((p) => !isAlive(p)), { timeoutMs: 15_000 }).catch(() => undefined);
     return {
       requests: traffic.total,
       failedWhileDown,

@@ -70,7 +70,7 @@ export class UpRun {
 
   /** Resolves once `drover up` printed its summary (every Prod Ready, or its ready timeout). */
   async running(timeoutMs = 90_000): Promise<RemoteStore> {
-    await waitFor('drover up to be running', () => this.output.includes('drover up is running'), timeoutMs, 100);
+    await waitFor('drover up to be running', () => this.output.includes('drover up is running'), { timeoutMs, intervalMs: 100 });
     const cfg = readConfig(this.config);
     this.store = new RemoteStore({ server: cfg.server!, ...(cfg.token ? { token: cfg.token } : {}) });
     return this.store;

@@ -14,7 +14,8 @@ import { Cluster, Fleet, Prod, Tenant } from '../../../src/api/index.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
 import { TrafficController } from '../../../src/controllers/traffic-controller.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
-import { client, endpoint, get, plan, waitFor } from '../../conformance/edge/harness.js';
+import { client, endpoint, get, plan } from '../../conformance/edge/harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { startUpstream, type UpstreamServer } from '../../conformance/edge/upstream.js';
 import { repoRoot, requireBuild, startServer, tempDir, type ServerProcess } from '../server/harness.js';
 
@@ -29,7 +30,7 @@ async function startEdgeProcess(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  await waitFor(`edge prints its URLs:\n${out}`, () => /listening on http/.test(out) && /admin: http/.test(out), 20_000);
+  await waitFor(`edge prints its URLs:\n${out}`, () => /listening on http/.test(out) && /admin: http/.test(out), { timeoutMs: 20_000 });
   const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
   const admin = /admin: (http:\/\/[^/\s]+)/.exec(out)![1]!;
   return { proc, url, admin, output: () => out };
@@ -76,7 +77,7 @@ describe('drover edge (process)', () => {
     await waitFor('the fleet controller creates a Prod', async () => {
       prodName = (await store.list<Prod>('Prod')).items.find((x) => x.spec.fleet === 'web')?.metadata.name ?? '';
       return prodName !== '';
-    }, 10_000);
+    }, { timeoutMs: 10_000 });
     const p = (await store.get<Prod>('Prod', prodName))!;
     await store.updateStatus({ ...p, metadata: { ...p.metadata, resourceVersion: undefined }, status: Prod.shape.status.unwrap().parse({ phase: 'Ready', endpoint: up.url, version: 'v1' }) });
     const t = await store.create(Tenant.parse({ ...meta('shop'), kind: 'Tenant', spec: { fleet: 'web', match: { hosts: ['shop.example.com'] } } }));
@@ -84,7 +85,7 @@ describe('drover edge (process)', () => {
     // Also reconcile from here, so the test does not depend on which controllers this server build runs.
     const ctx: ReconcileContext = { store, signal: new AbortController().signal, recordEvent: async () => {} };
     await new TrafficController().reconcile(ctx, 'web').catch(() => undefined);
-    await waitFor('the edge serves the plan', async () => (await get(agent, edge.url, '/', { host: 'shop.example.com' })).upstream === 'web-1', 15_000);
+    await waitFor('the edge serves the plan', async () => (await get(agent, edge.url, '/', { host: 'shop.example.com' })).upstream === 'web-1', { timeoutMs: 15_000 });
     assert.equal((await get(agent, edge.url, '/', { host: 'shop.example.com' })).headers['x-drover-prod'], prodName);
 
     await server.stop('SIGKILL');

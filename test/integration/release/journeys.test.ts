@@ -47,7 +47,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
     waitFor(`release ${n} to end`, async () => {
       const r = await rel(n);
       return ['Succeeded', 'RolledBack', 'Failed', 'Aborted'].includes(r.status?.phase ?? '') ? r : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
 
   beforeEach(async () => {
     store = new MemoryStore();
@@ -76,7 +76,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
     })();
     manager = new Manager({ store, reconcilers: [createFleetController(), releaseController({ pollMs: 20 })], logger: { log: () => {} } });
     manager.start();
-    await waitFor('six Ready Prods', async () => ((await live()).filter((p) => p.status?.phase === 'Ready').length === 6 ? true : undefined), 20_000);
+    await waitFor('six Ready Prods', async () => ((await live()).filter((p) => p.status?.phase === 'Ready').length === 6 ? true : undefined), { timeoutMs: 20_000 });
   });
 
   afterEach(async () => {
@@ -88,7 +88,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
   it('release, then cluster replace: the Prods the release created move (they were skipped before)', async () => {
     await store.create(releaseDoc('shop-v2', 'v2', '50ms'));
     assert.equal((await releaseEnds('shop-v2')).status?.phase, 'Succeeded');
-    await waitFor('the v1 Prods to be deleted', async () => ((await store.list<Prod>('Prod')).items.length === 6 ? true : undefined), 20_000);
+    await waitFor('the v1 Prods to be deleted', async () => ((await store.list<Prod>('Prod')).items.length === 6 ? true : undefined), { timeoutMs: 20_000 });
     const onA = (await live()).filter((p) => p.spec.cluster === 'a');
     assert.ok(onA.length > 0 && onA.every((p) => p.spec.replaces !== undefined), 'the Prods on a are successors a release created');
 
@@ -100,7 +100,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
       const names = new Set(ps.map((p) => p.metadata.name));
       const onD = ps.some((p) => p.spec.cluster === 'd');
       return onD && ps.length === 6 && ps.every((p) => p.spec.replaces === undefined || !names.has(p.spec.replaces)) ? true : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     const stillOnA = (await live()).filter((p) => p.spec.cluster === 'a');
     const res = await replaceCluster(store, 'a', 'd', { pollMs: 10, timeoutMs: 20_000 });
     assert.equal(res.ok, true, res.message);
@@ -111,7 +111,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
       const ps = await live();
       // …and no successor in flight (a spread-back move may be under way).
       return ps.some((p) => p.spec.cluster === 'a') || ps.length !== 6 ? undefined : ps;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     // d is a new failure domain: besides the moved Prods, the fleet may spread one more onto it (fleet rule 7).
     assert.ok(after.filter((p) => p.spec.cluster === 'd').length >= onA.length);
     assert.equal(after.length, 6);
@@ -119,7 +119,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
 
   it('replace during a release leaves that fleet\'s Prods, says why, and is not ok', async () => {
     await store.create(releaseDoc('slow', 'v2', '1h'));
-    await waitFor('wave 0 baking', async () => ((await rel('slow')).status?.waves[0]?.state === 'Baking' ? true : undefined), 20_000);
+    await waitFor('wave 0 baking', async () => ((await rel('slow')).status?.waves[0]?.state === 'Baking' ? true : undefined), { timeoutMs: 20_000 });
     await addCluster(store, 'd');
     const res = await replaceCluster(store, 'a', 'd', { pollMs: 10, timeoutMs: 5_000 });
     assert.equal(res.ok, false);
@@ -130,7 +130,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
 
   it('deleting the Fleet mid-release ends the release (Aborted, FleetDeleted) instead of Progressing forever', async () => {
     await store.create(releaseDoc('orphan', 'v2', '1h'));
-    await waitFor('wave 0 baking', async () => ((await rel('orphan')).status?.waves[0]?.state === 'Baking' ? true : undefined), 20_000);
+    await waitFor('wave 0 baking', async () => ((await rel('orphan')).status?.waves[0]?.state === 'Baking' ? true : undefined), { timeoutMs: 20_000 });
     await store.delete('Fleet', 'shop');
     const r = await releaseEnds('orphan');
     assert.equal(r.status?.phase, 'Aborted');
@@ -140,7 +140,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
 
   it('abort of an active release acts (the command waits for it); abort and rollback of a finished one refuse and say what to do', async () => {
     await store.create(releaseDoc('stopme', 'v2', '1h'));
-    await waitFor('wave 0 baking', async () => ((await rel('stopme')).status?.waves[0]?.state === 'Baking' ? true : undefined), 20_000);
+    await waitFor('wave 0 baking', async () => ((await rel('stopme')).status?.waves[0]?.state === 'Baking' ? true : undefined), { timeoutMs: 20_000 });
     await requestAction(store, 'stopme', 'abort');
     const res = await awaitAction(store, 'stopme', 'abort', { timeoutMs: 10_000, pollMs: 10 });
     assert.equal(res.ok, true, res.message);
@@ -222,7 +222,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
         seen.add(col);
       }
       return r.status?.phase === 'Succeeded' ? true : undefined;
-    }, 20_000, 5);
+    }, { timeoutMs: 20_000, intervalMs: 5 });
     assert.ok(seen.has('0/3') || seen.has('1/3'), [...seen].join(' '));
     assert.equal(wavesCol.value(await rel('count'), Date.now()), '3/3');
   });

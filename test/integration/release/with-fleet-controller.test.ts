@@ -16,18 +16,12 @@ import { releaseController } from '../../../src/controllers/release-controller.j
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { tenant } from '../../unit/release/fixtures.js';
+import { waitFor, type WaitOptions } from '../../helpers/wait-for.js';
 
 const meta = (name: string) => ({ name, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** A check that throws (the release ended otherwise) fails the test at once. */
+const slow: WaitOptions = { timeoutMs: 20_000, retryIf: () => false };
 
 describe('release controller with the fleet controller (Manager, MemoryStore)', () => {
   it('releases a fleet the fleet controller built, without extra Prods or a second roll', async () => {
@@ -68,10 +62,10 @@ describe('release controller with the fleet controller (Manager, MemoryStore)', 
     });
     manager.start();
     try {
-      const prods = await until('six Ready Prods', async () => {
+      const prods = await waitFor('six Ready Prods', async () => {
         const ps = (await store.list<Prod>('Prod')).items.filter((p) => !p.spec.retire && p.status?.phase === 'Ready');
         return ps.length === 6 ? ps : undefined;
-      });
+      }, slow);
       // Simulated scheduler: test tenant on the test Prod, the others spread.
       const test = prods.find((p) => p.spec.role === 'test')!;
       const normal = prods.filter((p) => p.spec.role === 'normal');
@@ -92,17 +86,17 @@ describe('release controller with the fleet controller (Manager, MemoryStore)', 
         spec: { fleet: 'shop', version: 'v2', maxParallel: 2, bake: '100ms', gates: [], warmup: { requests: 3 }, autoRollback: true, env: {}, paused: false, action: 'none' },
       };
       await store.create(rel);
-      const done = await until('the release to succeed', async () => {
+      const done = await waitFor('the release to succeed', async () => {
         const r = await store.get<Release>('Release', 'shop-v2');
         if (r?.status?.phase === 'RolledBack' || r?.status?.phase === 'Failed') throw new Error(JSON.stringify(r.status.decisions));
         return r?.status?.phase === 'Succeeded' ? r : undefined;
-      });
+      }, slow);
       assert.equal(done.status?.waves[0]?.riskClass, 'test');
       assert.equal((await store.get<Fleet>('Fleet', 'shop'))?.spec.version, 'v2');
-      const live = await until('the retired v1 Prods to be deleted', async () => {
+      const live = await waitFor('the retired v1 Prods to be deleted', async () => {
         const all = (await store.list<Prod>('Prod')).items;
         return all.length === 6 ? all : undefined;
-      });
+      }, slow);
       assert.ok(live.every((p) => p.spec.version === 'v2' && !p.spec.retire), JSON.stringify(live.map((p) => [p.metadata.name, p.spec.version])));
       assert.equal(created.size, 12, `6 v1 Prods + 6 successors, nothing else: ${[...created].join(',')}`);
     } finally {

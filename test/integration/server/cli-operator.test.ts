@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { repoRoot, requireBuild, runCli, startServer, tempDir, waitFor, type ServerProcess } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { repoRoot, requireBuild, runCli, startServer, tempDir, type ServerProcess } from './harness.js';
 
 interface Obj {
   metadata: { name: string; annotations: Record<string, string> };
@@ -184,7 +185,7 @@ describe('drover up', () => {
     proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     try {
-      await waitFor(() => out.includes('drover up is running'), `drover up to start:\n${out}`, 60_000);
+      await waitFor(`drover up to start:\n${out}`, () => out.includes('drover up is running'), { timeoutMs: 60_000 });
       const tokensFile = join(data, 'tokens.yaml');
       assert.match(out, new RegExp(`tokens: generated admin and readonly tokens in ${tokensFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
       const tokens = parse(readFileSync(tokensFile, 'utf8')) as { admin: string; readonly: string };

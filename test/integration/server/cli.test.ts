@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { validateResource } from '../../../src/api/validate.js';
-import { repoRoot, runCli, startServer, tempDir, waitFor, type ServerProcess } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { repoRoot, runCli, startServer, tempDir, type ServerProcess } from './harness.js';
 
 const example = join(repoRoot, 'examples', 'basic.yaml');
 
@@ -112,12 +113,12 @@ describe('drover CLI against a real server', () => {
     let out = '';
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      await waitFor(() => /^NAME\s+USERS.*\nacme\s+120\s/s.test(out), 'the first table', 15_000);
+      await waitFor('the first table', () => /^NAME\s+USERS.*\nacme\s+120\s/s.test(out), { timeoutMs: 15_000 });
       const doc = 'apiVersion: drover.dev/v1alpha1\nkind: Tenant\nmetadata: {name: beta}\nspec: {fleet: web, users: 7}\n';
       assert.equal((await runCli(['apply', '-f', '-'], { server, input: doc })).code, 0);
-      await waitFor(() => /\nbeta\s+7\s+1\s/.test(out), 'a row for the new tenant', 15_000);
+      await waitFor('a row for the new tenant', () => /\nbeta\s+7\s+1\s/.test(out), { timeoutMs: 15_000 });
       assert.equal((await runCli(['delete', 'tenant', 'beta'], { server })).code, 0);
-      await waitFor(() => out.split('\n').filter((l) => l.startsWith('beta')).length === 2, 'a row for the delete', 15_000);
+      await waitFor('a row for the delete', () => out.split('\n').filter((l) => l.startsWith('beta')).length === 2, { timeoutMs: 15_000 });
     } finally {
       proc.kill('SIGKILL');
     }
@@ -168,12 +169,12 @@ describe('drover describe with the controllers running', () => {
   it('shows the conditions and events the controllers wrote', async () => {
     assert.equal((await runCli(['apply', '-f', example], { server })).code, 0);
     const out = await waitFor(
+      'an event in describe',
       async () => {
         const r = await runCli(['describe', 'fleet', 'web'], { server });
         return /\nEvents:\n {2}TYPE\s+REASON\s+AGE\s+FROM\s+MESSAGE\n {2}(Normal|Warning)\s+\S+/.test(r.stdout) ? r.stdout : undefined;
       },
-      'an event in describe',
-      20_000,
+      { timeoutMs: 20_000 },
     );
     assert.match(out, /\nConditions:\n {2}TYPE\s+STATUS\s+REASON\s+AGE\s+MESSAGE\n {2}\S+\s+(True|False|Unknown)\s/);
     const events = await runCli(['get', 'events'], { server });

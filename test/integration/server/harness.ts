@@ -106,13 +106,3 @@ export function runCli(args: string[], opts: { server?: ServerProcess; token?: s
   return new Promise((res) => proc.once('close', (code) => res({ code, stdout, stderr })));
 }
 
-/** Polls `f` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(f: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -111,13 +111,13 @@ describe('Agent when the cluster API is unreachable (driver double for the clust
     const c = await waitFor('the cluster message', async () => {
       const cur = await cluster();
       return cur?.status?.message?.startsWith('cluster API unreachable') ? cur : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     const frozen = c.status?.lastHeartbeat;
     await new Promise((r) => setTimeout(r, 300)); // six heartbeat periods: none may advance lastHeartbeat
     assert.equal((await cluster())?.status?.lastHeartbeat, frozen);
     assert.notEqual((await prod())?.status?.phase, 'Failed');
     driver.down = false;
-    await waitFor('heartbeats again', async () => (await cluster())?.status?.lastHeartbeat !== frozen, 20_000);
+    await waitFor('heartbeats again', async () => (await cluster())?.status?.lastHeartbeat !== frozen, { timeoutMs: 20_000 });
     assert.equal((await cluster())?.status?.message, undefined);
   });
 

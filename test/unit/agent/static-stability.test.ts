@@ -92,7 +92,7 @@ describe('Agent static stability', () => {
 
     store.down = true;
     // Passes and heartbeats keep failing (state, not time: wait for a good number of failed calls).
-    await waitFor('failed calls while down', () => store.failures >= 20, 15_000);
+    await waitFor('failed calls while down', () => store.failures >= 20, { timeoutMs: 15_000 });
     assert.ok(isAlive(pid), 'the workload still runs');
     assert.equal((await fetch(`${p.status?.endpoint}/healthz`)).status, 200);
 

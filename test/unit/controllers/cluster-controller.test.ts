@@ -8,7 +8,8 @@ import { LoopLagMonitor } from '../../../src/controllers/loop-lag.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents, waitFor } from './fixtures.js';
+import { cluster, FakeAgents } from './fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('heartbeatVerdict', () => {
   const t0 = Date.UTC(2026, 0, 1);
@@ -79,7 +80,7 @@ describe('cluster controller', () => {
       const beat = Date.now();
       await store.updateStatus<Cluster>({ ...c, status: { ...c.status!, lastHeartbeat: new Date(beat).toISOString() } });
       await waitFor('Ready', async () => (await phase('tokyo')) === 'Ready');
-      await waitFor('NotReady', async () => (await phase('tokyo')) === 'NotReady', 3000);
+      await waitFor('NotReady', async () => (await phase('tokyo')) === 'NotReady', { timeoutMs: 3000 });
       const late = Date.now() - beat;
       assert.ok(late < grace + 1500, `NotReady ${late} ms after the last heartbeat (grace ${grace} ms)`);
       const nr = (await store.get<Cluster>('Cluster', 'tokyo'))!;
@@ -145,7 +146,7 @@ describe('cluster controller', () => {
     m.start();
     agents.start();
     try {
-      await waitFor('silent NotReady', async () => (await store.get<Cluster>('Cluster', 'silent'))?.status?.phase === 'NotReady', 5000);
+      await waitFor('silent NotReady', async () => (await store.get<Cluster>('Cluster', 'silent'))?.status?.phase === 'NotReady', { timeoutMs: 5000 });
       const after = Date.now() - startedAt;
       assert.ok(after >= grace, `silent judged ${after} ms after the start, not before one grace (${grace} ms)`);
       const held = (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'VerdictHeld').map((e) => e.spec.involvedObject.name);

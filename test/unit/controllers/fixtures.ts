@@ -18,18 +18,6 @@ export function fleet(name: string, spec: Record<string, unknown> = {}): Fleet {
   });
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined | false;
-  for (;;) {
-    last = await check();
-    if (last !== undefined && last !== false) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export async function prodsOf(store: Store, fleetName: string): Promise<Prod[]> {
   return (await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === fleetName);
 }

@@ -9,7 +9,8 @@ import { createProdController } from '../../../src/controllers/prod-controller.j
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents, fleet, prodsOf, waitFor } from './fixtures.js';
+import { cluster, FakeAgents, fleet, prodsOf } from './fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 // Generous enough that heartbeats of the simulated agents never miss it on a loaded machine.
 const grace = 1000;

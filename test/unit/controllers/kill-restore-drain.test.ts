@@ -18,7 +18,8 @@ import { setClusterState } from '../../../src/lifecycle/cluster-ops.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents, fleet, prodsOf, waitFor } from './fixtures.js';
+import { cluster, FakeAgents, fleet, prodsOf } from './fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const grace = 1000;
 
@@ -68,7 +69,7 @@ describe('kill, restore, drain', () => {
             const live = [...prodsNow.values()].filter((p) => !p.spec.retire);
             return prodsNow.size === 6 && live.length === 6 && live.every((p) => p.status?.phase === 'Ready') && extra();
           },
-          20_000,
+          { timeoutMs: 20_000 },
         );
       const tenantsServed = async () => {
         const ts = (await store.list<Tenant>('Tenant')).items;
@@ -93,7 +94,7 @@ describe('kill, restore, drain', () => {
       })();
 
       await settled('6 Prods spread 2/2/2', () => JSON.stringify(spread()) === JSON.stringify({ onprem: 2, osaka: 2, tokyo: 2 }));
-      await waitFor('every tenant placed', tenantsServed, 10_000);
+      await waitFor('every tenant placed', tenantsServed, { timeoutMs: 10_000 });
 
       // chaos kill-cluster osaka: its Prods are replaced after its eviction timeout.
       agents.alive.delete('osaka');
@@ -102,7 +103,7 @@ describe('kill, restore, drain', () => {
       // chaos restore osaka: the fleet spreads back over it.
       agents.alive.add('osaka');
       await settled('spread back to 2/2/2', () => JSON.stringify(spread()) === JSON.stringify({ onprem: 2, osaka: 2, tokyo: 2 }));
-      await waitFor('every tenant placed again', tenantsServed, 10_000);
+      await waitFor('every tenant placed again', tenantsServed, { timeoutMs: 10_000 });
 
       // cluster drain: successors first, then tenants move. The issue drained onprem; here the cluster of
       // the test Prod is drained (whichever it is), so that the test tenant's Prod is always among those moved.
@@ -121,7 +122,7 @@ describe('kill, restore, drain', () => {
             return prods.length === t.spec.redundancy && domains.size === prods.length && prods.every((n) => prodsNow.get(n)?.spec.cluster !== drained);
           });
         },
-        10_000,
+        { timeoutMs: 10_000 },
       );
       const duringDrain = qaHistory.slice(drainStart);
       assert.ok(duringDrain.every((prods) => prods.length === 1), `qa kept a test Prod throughout the drain: ${JSON.stringify(duringDrain)}`);

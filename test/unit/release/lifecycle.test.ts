@@ -9,6 +9,7 @@ import { replaceCandidates, replaceCluster, type ReplaceProgress } from '../../.
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { prod, talkFleet, tenant } from './fixtures.js';
 import { agentStep, Clock } from './sim.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const cluster = (name: string, domain = name): Cluster => ({
   apiVersion: API_VERSION,
@@ -84,15 +85,8 @@ describe('cluster lifecycle', () => {
     await store.create(prod('a-1', 'a'));
     const stop = runAgent(store, { skip: (p) => p.spec.cluster === 'd' });
     try {
-      const waitForSucc = async () => {
-        for (;;) {
-          const s = (await store.list<Prod>('Prod')).items.find((p) => p.spec.cluster === 'd');
-          if (s) return s;
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      };
       const running = replaceCluster(store, 'a', 'd', { pollMs: 5, timeoutMs: 10_000 });
-      const s = await waitForSucc();
+      const s = await waitFor('the successor on d', async () => (await store.list<Prod>('Prod')).items.find((p) => p.spec.cluster === 'd'), { intervalMs: 5 });
       await store.updateStatus({ ...s, status: { conditions: [], restarts: 3, warmupPassed: 0, phase: 'Failed', message: 'crash loop' } });
       const res = await running;
       assert.equal(res.ok, false);

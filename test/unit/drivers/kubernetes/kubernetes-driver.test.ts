@@ -13,17 +13,10 @@ import { renderProd } from '../../../../src/drivers/kubernetes/render.js';
 import { KubeApiError } from '../../../../src/drivers/kubernetes/kube-http.js';
 import { cluster, fleet, prod } from './fixtures.js';
 import { mockKubeconfig, MockKubeApiServer } from './mock-api-server.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 const TOKEN = 'sekret-token-0123456789abcdef';
 const NS = 'drover-web-web-1';
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('KubernetesDriver (a mock API server stands in for a real cluster)', () => {
   let api = new MockKubeApiServer(TOKEN);
