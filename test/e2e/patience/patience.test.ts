@@ -14,7 +14,7 @@ import { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Event } from '../../../src/api/kinds/event.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
-import { fleetDoc, exampleAppPath } from '../../helpers/fixtures.js';
+import { exampleAppPath, fleet } from '../../helpers/fixtures.js';
 import { droverBin, processesIn } from '../../helpers/drover-up.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -87,7 +87,7 @@ before(async () => {
     agents.set(n, drover(['agent', '--cluster', n, '--server', url, '--state-dir', join(dir, 'agents', n)]));
   }
   await waitFor('three clusters Ready', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 30_000 });
-  await store.create(fleetDoc('web', { command: process.execPath, args: [exampleAppPath] }, { prods: 6, warmup: { requests: 2 } }));
+  await store.create(fleet('web', { app: { command: process.execPath, args: [exampleAppPath] }, prods: 6, warmup: { requests: 2 } }));
   await waitFor('six Ready Prods spread 2/2/2', async () => {
     const ps = await sixReady();
     return ps && JSON.stringify(spread(ps)) === JSON.stringify({ tokyo: 2, osaka: 2, onprem: 2 });

@@ -12,7 +12,8 @@ import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import { startControllers } from '../../../src/controllers/index.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { openStore } from '../../../src/store/open-store.js';
-import { cluster, FakeAgents, fleet, prodsOf } from '../../unit/controllers/fixtures.js';
+import { FakeAgents, prodsOf } from '../../helpers/fake-agents.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 describe('controllers on the SQLite store', () => {
@@ -23,7 +24,7 @@ describe('controllers on the SQLite store', () => {
     const running = await startControllers({ store, logger: silentLogger });
     try {
       for (const n of ['tokyo', 'osaka', 'onprem']) {
-        await store.create(cluster(n, { region: n, heartbeatGraceMs: 1000, evictionTimeoutMs: 1500 }));
+        await store.create(cluster(n, { spec: { region: n, heartbeatGraceMs: 1000, evictionTimeoutMs: 1500 } }));
         agents.alive.add(n);
       }
       agents.start();

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { Release, waveProgress } from '../../../src/api/kinds/release.js';
@@ -21,14 +20,10 @@ import { formatStatus } from '../../../src/release/format.js';
 import { awaitAction, requestAction } from '../../../src/release/operations.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { addReadyCluster, shopFleet, simulateAgent, type SimulatedAgent } from '../../helpers/simulated-fleet.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-const meta = (name: string) => ({ name, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] });
-
-async function addCluster(store: MemoryStore, name: string): Promise<void> {
-  const c: Cluster = { apiVersion: API_VERSION, kind: 'Cluster', metadata: meta(name), spec: { provider: 'local', region: name, capacity: { prods: 6 }, cordoned: false, draining: false, heartbeatGraceMs: 600_000 } };
-  await store.updateStatus({ ...(await store.create(c)), status: { conditions: [], phase: 'Ready', lastHeartbeat: new Date().toISOString(), prods: 0 } });
-}
+const addCluster = (store: MemoryStore, name: string) => addReadyCluster(store, name, 6);
 
 const releaseDoc = (name: string, version: string, bake: string): Release =>
   Release.parse({ apiVersion: API_VERSION, kind: 'Release', metadata: { name }, spec: { fleet: 'shop', version, maxParallel: 3, bake, gates: [] } });
@@ -36,8 +31,7 @@ const releaseDoc = (name: string, version: string, bake: string): Release =>
 describe('release journeys (fleet + release controllers, simulated agent)', () => {
   let store: MemoryStore;
   let manager: Manager;
-  let on: boolean;
-  let agent: Promise<void>;
+  let agent: SimulatedAgent;
   /** Where the simulated agent says each version's Prods answer (none: no endpoint). */
   let endpoints: Record<string, string>;
 
@@ -52,36 +46,16 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
   beforeEach(async () => {
     store = new MemoryStore();
     for (const c of ['a', 'b', 'c']) await addCluster(store, c);
-    const fleet: Fleet = {
-      apiVersion: API_VERSION,
-      kind: 'Fleet',
-      metadata: meta('shop'),
-      spec: { prods: 6, testProds: 1, version: 'v1', app: { command: 'node', args: [], env: {}, port: 8080, healthPath: '/healthz', replicas: 1 }, placement: { spreadBy: 'domain', avoidProviders: [] }, warmup: { requests: 3 } },
-    };
-    await store.create(fleet);
-    on = true;
+    await store.create(shopFleet());
     endpoints = {};
-    agent = (async () => {
-      while (on) {
-        for (const p of (await store.list<Prod>('Prod')).items) {
-          const want = p.spec.retire ? 'Retired' : 'Ready';
-          const endpoint = endpoints[p.spec.version];
-          if (p.status?.phase === want && p.status.observedGeneration === p.metadata.generation && p.status.endpoint === endpoint) continue;
-          await store
-            .updateStatus({ ...p, status: { conditions: [], restarts: 0, warmupPassed: 3, phase: want, version: p.spec.version, readySince: p.status?.readySince ?? new Date().toISOString(), observedGeneration: p.metadata.generation, ...(endpoint ? { endpoint } : {}) } })
-            .catch(() => undefined);
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    agent = simulateAgent(store, { endpoint: (p) => endpoints[p.spec.version] });
     manager = new Manager({ store, reconcilers: [createFleetController(), releaseController({ pollMs: 20 })], logger: { log: () => {} } });
     manager.start();
     await waitFor('six Ready Prods', async () => ((await live()).filter((p) => p.status?.phase === 'Ready').length === 6 ? true : undefined), { timeoutMs: 20_000 });
   });
 
   afterEach(async () => {
-    on = false;
-    await agent;
+    await agent.stop();
     await manager.stop();
   });
 

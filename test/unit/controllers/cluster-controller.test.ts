@@ -8,7 +8,8 @@ import { LoopLagMonitor } from '../../../src/controllers/loop-lag.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents } from './fixtures.js';
+import { FakeAgents } from '../../helpers/fake-agents.js';
+import { cluster } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 describe('heartbeatVerdict', () => {
@@ -67,8 +68,8 @@ describe('cluster controller', () => {
   it('turns NotReady within the grace with no further write, and back to Ready on a heartbeat', async () => {
     const store = new MemoryStore();
     const grace = 400;
-    await store.create(cluster('tokyo', { heartbeatGraceMs: grace }));
-    await store.create(cluster('silent', { heartbeatGraceMs: grace }));
+    await store.create(cluster('tokyo', { spec: { heartbeatGraceMs: grace } }));
+    await store.create(cluster('silent', { spec: { heartbeatGraceMs: grace } }));
     // This test is about the grace alone: a loaded test machine's stalls would (rightly) extend it.
     const m = new Manager({ store, reconcilers: [createClusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
     m.start();
@@ -100,7 +101,7 @@ describe('cluster controller', () => {
 
   it('counts the Prods bound to a cluster and reports capacity', async () => {
     const store = new MemoryStore();
-    await store.create(cluster('osaka', { capacity: { prods: 1 } }));
+    await store.create(cluster('osaka', { spec: { capacity: { prods: 1 } } }));
     const m = new Manager({ store, reconcilers: [createClusterController()], logger: silentLogger });
     m.start();
     try {
@@ -127,7 +128,7 @@ describe('cluster controller', () => {
     const grace = 600;
     const stale = new Date(Date.now() - 20_000).toISOString();
     for (const n of ['live', 'silent']) {
-      const c = await store.create(cluster(n, { heartbeatGraceMs: grace }));
+      const c = await store.create(cluster(n, { spec: { heartbeatGraceMs: grace } }));
       await store.updateStatus<Cluster>({ ...c, status: { phase: 'Ready', prods: 0, conditions: [], lastHeartbeat: stale } });
     }
     const agents = new FakeAgents(store, 100);

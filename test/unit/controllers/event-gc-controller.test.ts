@@ -6,7 +6,7 @@ import { recordEvent } from '../../../src/runtime/events.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster } from './fixtures.js';
+import { cluster } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 describe('event gc', () => {

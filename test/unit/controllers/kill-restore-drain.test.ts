@@ -18,7 +18,8 @@ import { setClusterState } from '../../../src/lifecycle/cluster-ops.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents, fleet, prodsOf } from './fixtures.js';
+import { FakeAgents, prodsOf } from '../../helpers/fake-agents.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 const grace = 1000;
@@ -31,7 +32,7 @@ describe('kill, restore, drain', () => {
   it('uses the restored domain again, and a drain keeps redundancy and test tenants on test Prods', async () => {
     const store = new MemoryStore();
     for (const n of ['tokyo', 'osaka', 'onprem']) {
-      await store.create(cluster(n, { region: n, domain: n, heartbeatGraceMs: grace, evictionTimeoutMs: 1500, capacity: { prods: 4 } }));
+      await store.create(cluster(n, { spec: { region: n, domain: n, heartbeatGraceMs: grace, evictionTimeoutMs: 1500, capacity: { prods: 4 } } }));
     }
     const agents = new FakeAgents(store);
     for (const n of ['tokyo', 'osaka', 'onprem']) agents.alive.add(n);
@@ -44,7 +45,7 @@ describe('kill, restore, drain', () => {
     m.start();
     const watching = new AbortController();
     try {
-      await store.create(fleet('web', { prods: 6, testProds: 1 }));
+      await store.create(fleet('web', { spec: { prods: 6, testProds: 1 } }));
       for (const t of [tenant('bigmart', { redundancy: 2 }), tenant('megastore', { redundancy: 2 }), tenant('qa', { test: true }), tenant('corner', {}), tenant('deli', {})]) {
         await store.create(t);
       }

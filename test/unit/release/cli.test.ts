@@ -7,7 +7,7 @@ import type { Release } from '../../../src/api/kinds/release.js';
 import { describeDrain, register as registerCluster } from '../../../src/cli/commands/cluster-lifecycle.js';
 import { actOnRelease, planRelease, register as registerRelease, startRelease, watchStatus } from '../../../src/cli/commands/release.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { talkFleet } from './fixtures.js';
+import { talkFleet } from '../../helpers/fixtures.js';
 
 async function talkStore(): Promise<MemoryStore> {
   const store = new MemoryStore();

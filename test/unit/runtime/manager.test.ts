@@ -10,7 +10,7 @@ import { reconcileTotal } from '../../../src/runtime/metrics.js';
 import { TerminalError, type Reconciler } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../../../src/store/store.js';
-import { cluster } from '../controllers/fixtures.js';
+import { cluster } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 class CapturingLogger implements Logger {
