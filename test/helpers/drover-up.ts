@@ -38,6 +38,28 @@ spec:
 `;
 }
 
+/**
+ * Tenants of the fleet `web` for `clustersFile`: redundancy 1 and 2 in turn, each on the host
+ * `<name>.web.localhost` (see `tenantHosts`), `users(i)` users.
+ */
+export function tenantsFile(names: readonly string[], users: (i: number) => number): string {
+  return names
+    .map(
+      (t, i) => `---
+apiVersion: drover.dev/v1alpha1
+kind: Tenant
+metadata: { name: ${t} }
+spec: { fleet: web, users: ${users(i)}, redundancy: ${i % 2 === 0 ? 1 : 2}, match: { hosts: [${t}.web.localhost] } }
+`,
+    )
+    .join('');
+}
+
+/** The hosts `tenantsFile` gives its tenants. */
+export function tenantHosts(names: readonly string[]): string[] {
+  return names.map((t) => `${t}.web.localhost`);
+}
+
 export class UpRun {
   readonly dir: string;
   readonly config: string;

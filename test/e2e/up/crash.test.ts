@@ -13,21 +13,12 @@ import { after, describe, it } from 'node:test';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { isAlive } from '../../../src/drivers/local/process-table.js';
 import { readState } from '../../../src/drivers/local/state-file.js';
-import { clustersFile, processesIn, UpRun } from '../../helpers/drover-up.js';
+import { clustersFile, processesIn, tenantHosts, tenantsFile, UpRun } from '../../helpers/drover-up.js';
 import { TrafficLoop } from '../../helpers/traffic-loop.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 const tenants = ['alpha', 'bravo', 'charlie', 'delta'];
-const fileText = `${clustersFile(6, 4)}${tenants
-  .map(
-    (t, i) => `---
-apiVersion: drover.dev/v1alpha1
-kind: Tenant
-metadata: { name: ${t} }
-spec: { fleet: web, users: ${10 + i}, redundancy: ${i % 2 === 0 ? 1 : 2}, match: { hosts: [${t}.web.localhost] } }
-`,
-  )
-  .join('')}`;
+const fileText = clustersFile(6, 4) + tenantsFile(tenants, (i) => 10 + i);
 
 const runs: UpRun[] = [];
 after(async () => {
@@ -57,7 +48,7 @@ describe('drover up crash', () => {
       return r.length === 6 && r;
     }, { timeoutMs: 60_000 });
     const edge = edgeUrl(first.output);
-    const traffic = new TrafficLoop(edge, tenants.map((t) => `${t}.web.localhost`));
+    const traffic = new TrafficLoop(edge, tenantHosts(tenants));
     await waitFor('every tenant served through the edge', () => traffic.ok >= tenants.length * 5 && traffic.failed.length === 0, { timeoutMs: 20_000 });
     const firstPids = first.processes();
     const upPid = first.child.pid!;
