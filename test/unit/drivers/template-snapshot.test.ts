@@ -10,6 +10,9 @@ import { renderProd } from '../../../src/drivers/kubernetes/render.js';
 import { workloadSpec } from '../../../src/drivers/local/local-driver.js';
 import { cluster, fleet, prod } from '../../helpers/fixtures.js';
 
+/** The Kubernetes cluster the rendered objects are for. */
+const k1 = () => cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } });
+
 function withApp(f: Fleet, app: Partial<Fleet['spec']['app']>): Fleet {
   return { ...f, spec: { ...f.spec, app: { ...f.spec.app, ...app } } };
 }
@@ -37,12 +40,12 @@ describe('rendering from the template snapshot', () => {
 
   it('kubernetes driver: the Deployment comes from the snapshot', () => {
     const p = pinned(prod('web-1', { fleet: 'web', cluster: 'k1' }), f);
-    const objs = renderProd(p, changed, cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } }));
+    const objs = renderProd(p, changed, k1());
     const dep = objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { image: string; args?: string[]; env: { name: string; value: string }[] }[] } } } };
     const c = dep.spec.template.spec.containers[0]!;
     assert.equal(c.image, 'registry.example/web:v1');
     assert.deepEqual(c.args, ['app.js']);
     assert.equal(c.env.find((e) => e.name === 'A')?.value, '1');
-    assert.deepEqual(renderProd(p, changed, cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } })), renderProd(p, f, cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } })));
+    assert.deepEqual(renderProd(p, changed, k1()), renderProd(p, f, k1()));
   });
 });

@@ -11,6 +11,9 @@ import { renderProd, type RenderOptions } from '../../../../src/drivers/kubernet
 import { isDroverError } from '../../../../src/errors.js';
 import { cluster, fleet, prod } from '../../../helpers/fixtures.js';
 
+/** The Kubernetes cluster the rendered objects are for. */
+const k1 = () => cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } });
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Validates one rendered object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
@@ -85,7 +88,7 @@ describe('renderProd', () => {
   it('fills the Deployment from the fleet and the Prod', () => {
     const f = fleet('web', { app: { image: 'acme/web:${version}', command: 'node', args: ['app.js'], env: { LOG: 'info', MODE: 'fleet' }, replicas: 3, port: 9000, healthPath: '/up' } });
     const p = prod('web-1', { fleet: 'web', cluster: 'k1', version: 'v7', env: { MODE: 'prod', VERSION: 'spoofed' } });
-    const d = byKind<DeploymentShape>(renderProd(p, f, cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } })), 'Deployment');
+    const d = byKind<DeploymentShape>(renderProd(p, f, k1()), 'Deployment');
     const c = d.spec.template.spec.containers[0];
     assert.ok(c);
     assert.equal(c.image, 'acme/web:v7');
@@ -103,14 +106,14 @@ describe('renderProd', () => {
 
   it('leaves replicas to the HPA when the fleet autoscales', () => {
     const f = fleet('web', { app: { image: 'acme/web', replicas: 2, autoscale: { minReplicas: 2, maxReplicas: 4 } } });
-    const d = byKind<DeploymentShape>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } })), 'Deployment');
+    const d = byKind<DeploymentShape>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, k1()), 'Deployment');
     assert.equal(d.spec.replicas, undefined);
   });
 
   it('keeps one pod up through disruptions with several replicas, and blocks eviction of a single one unless allowed', () => {
     type Pdb = { spec: { minAvailable?: number; maxUnavailable?: number } };
     const pdb = (replicas: number, opts?: RenderOptions) =>
-      byKind<Pdb>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { image: 'x', replicas } }), cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } }), opts), 'PodDisruptionBudget').spec;
+      byKind<Pdb>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { image: 'x', replicas } }), k1(), opts), 'PodDisruptionBudget').spec;
     assert.deepEqual(pdb(3), { minAvailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'app', 'drover.dev/prod': 'web-1' } } });
     assert.equal(pdb(1).maxUnavailable, 0);
     assert.equal(pdb(1, { singleReplicaDisruption: 'allow' }).maxUnavailable, 1);
@@ -118,7 +121,7 @@ describe('renderProd', () => {
 
   it('denies other Prods by the managed-by label and admits external CIDRs only for exposed Services', () => {
     type Np = { spec: { ingress: { from: Record<string, unknown>[] }[] } };
-    const from = (opts?: RenderOptions) => byKind<Np>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { image: 'x' } }), cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } }), opts), 'NetworkPolicy').spec.ingress[0]?.from;
+    const from = (opts?: RenderOptions) => byKind<Np>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { image: 'x' } }), k1(), opts), 'NetworkPolicy').spec.ingress[0]?.from;
     assert.deepEqual(from(), [
       { podSelector: {} },
       { namespaceSelector: { matchExpressions: [{ key: 'app.kubernetes.io/managed-by', operator: 'NotIn', values: ['drover'] }] } },
@@ -128,14 +131,14 @@ describe('renderProd', () => {
 
   it('refuses a fleet without an image, naming the field', () => {
     assert.throws(
-      () => renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { command: 'node' } }), cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } })),
+      () => renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { command: 'node' } }), k1()),
       (e: unknown) => isDroverError(e) && e.field === 'spec.app.image',
     );
   });
 
   it('is deterministic, so a second apply sends the same objects', () => {
     const f = fleet('web', { app: { image: 'x', env: { B: '2', A: '1' } } });
-    assert.deepEqual(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } })), renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } })));
+    assert.deepEqual(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, k1()), renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, k1()));
   });
 });
 
