@@ -83,7 +83,11 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; env
     ...opts.env,
   });
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start within ${opts.timeoutMs ?? 20000} ms:\n${output()}`)), opts.timeoutMs ?? 20_000);
+    // A server that never says it listens is killed: left running, it would keep the test process alive.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      rej(new Error(`server did not start within ${opts.timeoutMs ?? 20000} ms:\n${output()}`));
+    }, opts.timeoutMs ?? 20_000);
     const check = () => {
       const m = /listening on (http:\/\/\S+)/.exec(output());
       if (m) {
