@@ -13,15 +13,15 @@
  *    → delivery latency percentiles. All watchers run in this one process, so their JSON parsing is
  *    included in the figure.
  */
-import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AnyResource } from '../src/api/resource.js';
 import { RemoteStore } from '../src/client/remote-store.js';
 import { isDroverError } from '../src/errors.js';
+import { startDroverServer } from './lib/drover-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,31 +51,6 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 const ms = (n: number) => `${n.toFixed(2)} ms`;
-
-async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const bin = resolve(import.meta.dirname, '..', 'bin', 'drover.js');
-  const proc = spawn(process.execPath, [bin, 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config', ...(values['no-controllers'] ? ['--no-controllers'] : [])], {
-    env: { ...process.env, DROVER_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const url = await new Promise<string>((res, rej) => {
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    proc.once('exit', (code) => rej(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((res) => {
-        proc.once('exit', () => res());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
 
 async function benchWrites(store: RemoteStore): Promise<void> {
   const lat: number[] = [];
@@ -171,7 +146,7 @@ async function benchWatch(url: string): Promise<void> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'drover-bench-'));
-const server = await startServer(join(dir, 'data'));
+const server = await startDroverServer({ dataDir: join(dir, 'data'), token: TOKEN, args: values['no-controllers'] ? ['--no-controllers'] : [], stderr: 'inherit' });
 const store = new RemoteStore({ server: server.url, token: TOKEN });
 try {
   await benchWrites(store);

@@ -11,31 +11,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
-import { Edge } from '../src/edge/edge.js';
-import { StaticPlanSource } from '../src/edge/plan-source.js';
-import { endpoint, plan, spawnUpstream } from '../test/conformance/edge/harness.js';
+import { numberArg as arg } from './lib/args.js';
+import { startOneProdEdge } from './lib/one-prod-edge.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const seconds = arg('seconds', 10);
 const connections = arg('connections', 16);
 const rounds = arg('rounds', 3);
 const post = arg('post', 0) === 1;
 const root = resolve(import.meta.dirname, '..');
 
-const up = await spawnUpstream('a1');
-const source = new StaticPlanSource([
-  plan({
-    endpoints: [endpoint('a1', up.url, 'tokyo')],
-    groups: [{ domain: 'tokyo', trafficDial: 100, endpoints: [{ prod: 'a1', weight: 1 }] }],
-    healthCheck: { path: '/healthz', intervalMs: 1000, timeoutMs: 2000, unhealthyThreshold: 10, healthyThreshold: 1 },
-  }),
-]);
-const edge = new Edge({ source, listen: { host: '127.0.0.1', port: 0 }, adminListen: false });
-const { url } = await edge.start();
+const edge = await startOneProdEdge();
+const { url } = edge;
 
 async function load(duration: number): Promise<number> {
   const extra = post ? ['-m', 'POST', '-b', 'x'.repeat(1024), '-H', 'content-type=text/plain'] : [];
@@ -63,4 +49,3 @@ perReq.sort((a, b) => a - b);
 // then inflate its share: the least of the rounds is the cleanest figure, the median is shown beside it.
 console.log(`edge CPU per request (${post ? 'POST 1 KiB' : 'GET'}): min ${perReq[0]!.toFixed(1)} µs, median ${perReq[Math.floor(perReq.length / 2)]!.toFixed(1)} µs`);
 await edge.stop();
-await up.kill('SIGKILL');

@@ -12,12 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { Edge } from '../src/edge/edge.js';
 import { StaticPlanSource } from '../src/edge/plan-source.js';
 import { client, endpoint, get, plan, spawnUpstream, type ChildUpstream } from '../test/conformance/edge/harness.js';
+import { numberArg as arg } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const rps = arg('rps', 400);
 const seconds = arg('seconds', 6);
 

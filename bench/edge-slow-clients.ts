@@ -10,29 +10,15 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { request, Agent } from 'undici';
-import { Edge } from '../src/edge/edge.js';
-import { StaticPlanSource } from '../src/edge/plan-source.js';
-import { endpoint, plan, spawnUpstream } from '../test/conformance/edge/harness.js';
+import { numberArg as arg } from './lib/args.js';
+import { startOneProdEdge } from './lib/one-prod-edge.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const slowCount = arg('slow', 600);
 const seconds = arg('seconds', 15);
 const bodyBytes = arg('body', 1000);
 
-const up = await spawnUpstream('a1');
-const source = new StaticPlanSource([
-  plan({
-    endpoints: [endpoint('a1', up.url, 'tokyo')],
-    groups: [{ domain: 'tokyo', trafficDial: 100, endpoints: [{ prod: 'a1', weight: 1 }] }],
-    healthCheck: { path: '/healthz', intervalMs: 1000, timeoutMs: 2000, unhealthyThreshold: 10, healthyThreshold: 1 },
-  }),
-]);
-const edge = new Edge({ source, listen: { host: '127.0.0.1', port: 0 }, adminListen: false });
-const { url } = await edge.start();
+const edge = await startOneProdEdge();
+const { url } = edge;
 const port = Number(new URL(url).port);
 
 const slowAnswers = new Map<string, number>();
@@ -91,4 +77,3 @@ console.log(`slow clients answered so far: ${JSON.stringify(Object.fromEntries(s
 for (const s of sockets) s.destroy();
 await agent.close();
 await edge.stop();
-await up.kill('SIGKILL');

@@ -25,20 +25,16 @@ import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { TrafficPlanSpec } from '../src/api/kinds/traffic-plan.js';
 import { renderHaproxyConfig } from '../src/dataplanes/haproxy/index.js';
-import { endpoint, plan, spawnUpstream, waitFor, type ChildUpstream } from '../test/conformance/edge/harness.js';
+import { endpoint, plan, spawnUpstream, type ChildUpstream } from '../test/conformance/edge/harness.js';
+import { waitFor } from '../test/helpers/wait-for.js';
 import { freePort } from '../src/drivers/local/net.js';
+import { numberArg as arg, stringArg } from './lib/args.js';
 
 const root = resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const duration = arg('duration', 10);
 const connections = arg('connections', 32);
 const rounds = arg('rounds', 3);
-const haproxyConfigIdx = args.indexOf('--haproxy-config');
-const haproxyConfig = haproxyConfigIdx >= 0 ? args[haproxyConfigIdx + 1] : 'hand';
+const haproxyConfig = stringArg('haproxy-config', 'hand');
 if (haproxyConfig !== 'hand' && haproxyConfig !== 'rendered') throw new Error(`--haproxy-config must be hand or rendered, got ${haproxyConfig}`);
 
 interface Result {
@@ -68,7 +64,7 @@ async function waitListening(port: number, what: string): Promise<void> {
       });
       c.once('error', () => res(false));
     }),
-  10_000);
+  { timeoutMs: 10_000 });
 }
 
 function parseWrkMs(v: string, unit: string): number {

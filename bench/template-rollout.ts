@@ -16,7 +16,7 @@ const up = new UpRun(rolloutUpFile());
 const rows: { ms: number; ok: number; failed: number; maxInFlight: number }[] = [];
 try {
   const store = await up.running();
-  await waitFor('six Prods Ready', () => settledOn(store), 90_000, 100);
+  await waitFor('six Prods Ready', () => settledOn(store), { timeoutMs: 90_000, intervalMs: 100 });
   const traffic = new TrafficLoop(edgeUrl(up));
   await traffic.everyTenantServed();
   for (let i = 1; i <= changes; i++) {
@@ -27,8 +27,7 @@ try {
     await waitFor(
       'every Prod on the new template',
       async () => ((await store.get<Fleet>('Fleet', 'web'))?.spec.app.env.BENCH_CHANGE === String(i) ? settledOn(store) : undefined),
-      180_000,
-      50,
+      { timeoutMs: 180_000, intervalMs: 50 },
     );
     const ms = performance.now() - t0;
     await watch.stop();

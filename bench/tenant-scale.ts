@@ -14,7 +14,6 @@
  *   tenant created;
  * - `drover.db` (+ WAL) size after, against the JSON size of the objects it holds.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +23,7 @@ import { Agent, request } from 'undici';
 import type { AnyResource } from '../src/api/resource.js';
 import { RemoteStore } from '../src/client/remote-store.js';
 import { isDroverError } from '../src/errors.js';
+import { startDroverServer } from './lib/drover-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,24 +55,6 @@ const doc = (kind: string, name: string, spec: unknown): AnyResource => ({
 });
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 
-async function startServer(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
-  const proc = spawn(process.execPath, [...prof, join(ROOT, 'bin', 'drover.js'), 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config'], {
-    env: { ...process.env, DROVER_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  let out = '';
-  const url = await new Promise<string>((res, rej) => {
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    proc.once('exit', (code) => rej(new Error(`server exited with ${code}: ${out}`)));
-  });
-  return { url, stop: () => new Promise<void>((r) => (proc.once('exit', () => r()), proc.kill('SIGTERM'))) };
-}
-
 /** Bytes of a watch stream, until aborted (404 for a kind the server does not know: 0 bytes). */
 async function countWatch(url: string, plural: string, from: string, signal: AbortSignal, acc: { bytes: number; events: number }): Promise<void> {
   try {
@@ -92,7 +74,7 @@ async function countWatch(url: string, plural: string, from: string, signal: Abo
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-scale-'));
-  const server = await startServer(dataDir);
+  const server = await startDroverServer({ dataDir, token: TOKEN, root: ROOT, nodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [] });
   const store = new RemoteStore({ server: server.url, token: TOKEN });
   const ac = new AbortController();
   const { signal } = ac;

@@ -13,21 +13,12 @@
 import type { Prod } from '../src/api/kinds/prod.js';
 import { freePort } from '../src/drivers/local/net.js';
 import { isAlive } from '../src/drivers/local/process-table.js';
-import { clustersFile, processesIn, UpRun } from '../test/helpers/drover-up.js';
+import { clustersFile, processesIn, tenantHosts, tenantsFile, UpRun } from '../test/helpers/drover-up.js';
 import { TrafficLoop } from '../test/helpers/traffic-loop.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 
 const tenants = ['tiny-cafe', 'corner-shop', 'bigmart', 'megastore', 'acme', 'zeta'];
-const fileText = `${clustersFile(6, 4)}${tenants
-  .map(
-    (t, i) => `---
-apiVersion: drover.dev/v1alpha1
-kind: Tenant
-metadata: { name: ${t} }
-spec: { fleet: web, users: ${10 * (i + 1)}, redundancy: ${i % 2 === 0 ? 1 : 2}, match: { hosts: [${t}.web.localhost] } }
-`,
-  )
-  .join('')}`;
+const fileText = clustersFile(6, 4) + tenantsFile(tenants, (i) => 10 * (i + 1));
 
 interface Sample {
   requests: number;
@@ -54,11 +45,11 @@ async function once(downMs: number): Promise<Sample> {
     const before = await waitFor('6 Prods Ready', async () => {
       const r = await readyProds(first);
       return r.length === 6 && r;
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
     const edge = /^edge: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(first.output)?.[1];
     if (!edge) throw new Error('no edge URL in the output of drover up');
-    const traffic = new TrafficLoop(edge, tenants.map((t) => `${t}.web.localhost`), 100);
-    await waitFor('traffic flowing', () => traffic.ok >= 50, 30_000);
+    const traffic = new TrafficLoop(edge, tenantHosts(tenants), 100);
+    await waitFor('traffic flowing', () => traffic.ok >= 50, { timeoutMs: 30_000 });
     const pids = first.processes();
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
@@ -76,7 +67,7 @@ async function once(downMs: number): Promise<Sample> {
     const after = await readyProds(second);
     const all = [...new Set([...pids, ...second.processes()])];
     await second.stop();
-    await waitFor('processes gone', () => all.every((p) => !isAlive(p)), 15_000).catch(() => undefined);
+    await waitFor('processes gone', () => all.every((p) => !isAlive(p)), { timeoutMs: 15_000 }).catch(() => undefined);
     return {
       requests: traffic.total,
       failedWhileDown,

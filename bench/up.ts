@@ -28,22 +28,22 @@ async function once(): Promise<Sample> {
     const store = await waitFor('config', () => {
       const cfg = readConfig(up.config);
       return cfg.server ? new RemoteStore({ server: cfg.server, ...(cfg.token ? { token: cfg.token } : {}) }) : undefined;
-    }, 60_000, 20);
+    }, { timeoutMs: 60_000, intervalMs: 20 });
     up.store = store;
     const ready = async (except?: string) => {
       const ps = (await store.list<Prod>('Prod')).items;
       return ps.length === 6 && ps.every((p) => p.status?.phase === 'Ready' && p.spec.cluster !== except);
     };
-    await waitFor('all Ready', () => ready(), 60_000, 20);
+    await waitFor('all Ready', () => ready(), { timeoutMs: 60_000, intervalMs: 20 });
     const upToReadyMs = performance.now() - t0;
-    await waitFor('summary', () => up.output.includes('drover up is running'), 30_000, 20);
+    await waitFor('summary', () => up.output.includes('drover up is running'), { timeoutMs: 30_000, intervalMs: 20 });
 
     const victim = 'tokyo';
     const k0 = performance.now();
     await killCluster(store, victim);
-    await waitFor('NotReady', async () => (await store.get<Cluster>('Cluster', victim))?.status?.phase === 'NotReady', 30_000, 20);
+    await waitFor('NotReady', async () => (await store.get<Cluster>('Cluster', victim))?.status?.phase === 'NotReady', { timeoutMs: 30_000, intervalMs: 20 });
     const killToNotReadyMs = performance.now() - k0;
-    await waitFor('replaced', () => ready(victim), 60_000, 20);
+    await waitFor('replaced', () => ready(victim), { timeoutMs: 60_000, intervalMs: 20 });
     const killToReplacedMs = performance.now() - k0;
     return { upToReadyMs, killToNotReadyMs, killToReplacedMs };
   } finally {

@@ -38,6 +38,28 @@ spec:
 `;
 }
 
+/**
+ * Tenants of the fleet `web` for `clustersFile`: redundancy 1 and 2 in turn, each on the host
+ * `<name>.web.localhost` (see `tenantHosts`), `users(i)` users.
+ */
+export function tenantsFile(names: readonly string[], users: (i: number) => number): string {
+  return names
+    .map(
+      (t, i) => `---
+apiVersion: drover.dev/v1alpha1
+kind: Tenant
+metadata: { name: ${t} }
+spec: { fleet: web, users: ${users(i)}, redundancy: ${i % 2 === 0 ? 1 : 2}, match: { hosts: [${t}.web.localhost] } }
+`,
+    )
+    .join('');
+}
+
+/** The hosts `tenantsFile` gives its tenants. */
+export function tenantHosts(names: readonly string[]): string[] {
+  return names.map((t) => `${t}.web.localhost`);
+}
+
 export class UpRun {
   readonly dir: string;
   readonly config: string;
@@ -70,7 +92,7 @@ export class UpRun {
 
   /** Resolves once `drover up` printed its summary (every Prod Ready, or its ready timeout). */
   async running(timeoutMs = 90_000): Promise<RemoteStore> {
-    await waitFor('drover up to be running', () => this.output.includes('drover up is running'), timeoutMs, 100);
+    await waitFor('drover up to be running', () => this.output.includes('drover up is running'), { timeoutMs, intervalMs: 100 });
     const cfg = readConfig(this.config);
     this.store = new RemoteStore({ server: cfg.server!, ...(cfg.token ? { token: cfg.token } : {}) });
     return this.store;

@@ -70,7 +70,7 @@ export async function restartApiServer(downMs: number): Promise<void> {
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
   process.kill(pid, 'SIGKILL');
-  await waitFor('kube-apiserver to exit', () => !isAlive(pid), 10_000);
+  await waitFor('kube-apiserver to exit', () => !isAlive(pid), { timeoutMs: 10_000 });
   await new Promise((r) => setTimeout(r, downMs));
   const [cmd, ...args] = argv;
   if (!cmd) throw new Error('empty kube-apiserver command line');
@@ -89,8 +89,7 @@ export async function restartApiServer(downMs: number): Promise<void> {
         return false;
       }
     },
-    90_000,
-    250,
+    { timeoutMs: 90_000, intervalMs: 250 },
   );
 }
 

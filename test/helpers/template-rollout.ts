@@ -124,8 +124,7 @@ export class TrafficLoop {
         }
         return seen.size === tenants.length;
       },
-      timeoutMs,
-      100,
+      { timeoutMs, intervalMs: 100 },
     );
   }
 

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { AnyResource } from '../../src/api/resource.js';
 import { isDroverError, type ErrorCode } from '../../src/errors.js';
 import type { Store, WatchEvent, WatchOptions } from '../../src/store/store.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 export interface ContractStoreOptions {
   /** Changes the store must retain for watch replay; the suite asks for a small one to test compaction. */
@@ -316,7 +317,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
           }
         })();
         // Start watching while the writer runs: part replay, part live.
-        await waitFor(async () => BigInt(await store.revision()) >= from + 30n);
+        await waitFor('30 writes committed', async () => BigInt(await store.revision()) >= from + 30n);
         const events = await collect(store, { resourceVersion: from.toString() }, (s) => s.length >= total);
         await writer;
         assert.deepEqual(
@@ -340,7 +341,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         void first.then((r) => (got = r));
         for (let i = 0; got === undefined; i++) {
           await store.create(obj('Fleet', `new-${i}`));
-          await waitFor(() => got !== undefined, 200).catch(() => undefined);
+          await waitFor('the first watch event', () => got !== undefined, { timeoutMs: 200 }).catch(() => undefined);
         }
         ac.abort();
         assert.equal(got.done, false);
@@ -387,7 +388,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
           return 'ended';
         })();
         await store.create(obj('Fleet', 'a'));
-        await waitFor(async () => received === 1);
+        await waitFor('one event received', async () => received === 1);
         ac.abort();
         assert.equal(await withDeadline(consumer, 5_000, 'watch did not end after abort'), 'ended');
         await store.create(obj('Fleet', 'b'));
@@ -402,7 +403,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
           return seen;
         })();
         await store.create(obj('Fleet', 'a'));
-        await waitFor(() => seen.length === 1);
+        await waitFor('one event seen', () => seen.length === 1);
         await store.close();
         assert.deepEqual(await withDeadline(consumer, 5_000, 'watch did not end on close'), ['a']);
       });
@@ -448,15 +449,6 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
 }
 
 const rvOf = (e: WatchEvent): bigint => rv(e.object);
-
-/** Polls a condition until it holds, failing after a deadline (no fixed sleeps). */
-export async function waitFor(cond: () => Promise<boolean> | boolean, deadlineMs = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 export async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

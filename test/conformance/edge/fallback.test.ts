@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { client, dataPlanes, endpoint, get, plan, spawnUpstream, waitFor, type ChildUpstream, type DataPlane } from './harness.js';
+import { client, dataPlanes, endpoint, get, plan, spawnUpstream, type ChildUpstream, type DataPlane } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { startUpstream, type UpstreamServer } from './upstream.js';
 
 for (const dp of dataPlanes) {
@@ -54,10 +55,10 @@ for (const dp of dataPlanes) {
           answers.push({ at: performance.now(), status: r.status, upstream: r.upstream });
         }
       });
-      await waitFor('traffic on a', () => answers.filter((x) => x.upstream === 'a').length >= 50, 10_000);
+      await waitFor('traffic on a', () => answers.filter((x) => x.upstream === 'a').length >= 50, { timeoutMs: 10_000 });
       killedAt = performance.now();
       await a.kill('SIGKILL');
-      await waitFor('traffic after the kill', () => answers.filter((x) => x.at > killedAt + 1000).length >= 100, 15_000);
+      await waitFor('traffic after the kill', () => answers.filter((x) => x.at > killedAt + 1000).length >= 100, { timeoutMs: 15_000 });
       running = false;
       await Promise.all(load);
       const failed = answers.filter((x) => x.status !== 200);

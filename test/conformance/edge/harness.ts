@@ -148,16 +148,6 @@ export async function distribution(agent: Agent, base: string, n: number, concur
   return counts;
 }
 
-/** Polls `cond` until it holds or the deadline passes (then fails with `what`). */
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 // ---- upstreams as real child processes -------------------------------------------------------------
 
 export interface ChildUpstream {

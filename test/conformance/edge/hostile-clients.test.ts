@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { client, dataPlanes, endpoint, get, needs, plan, type DataPlane } from './harness.js';
 import { rawRequest } from './raw-client.js';
 import { startUpstream, type UpstreamServer } from './upstream.js';
-import { waitFor } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 for (const dp of dataPlanes) {
   describe(`hostile clients (${dp.name})`, { skip: dp.unavailable }, () => {
@@ -31,7 +31,7 @@ for (const dp of dataPlanes) {
         }),
       );
       // The plane serves before the tests start.
-      await waitFor('the data plane answers', async () => (await get(agent, base, '/').catch(() => ({ status: 0 }))).status === 200, 10_000);
+      await waitFor('the data plane answers', async () => (await get(agent, base, '/').catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 10_000 });
     });
     after(async () => {
       await plane?.stop();
@@ -88,7 +88,7 @@ for (const dp of dataPlanes) {
         assert.ok(a.ms < 5000, `the 408 came after ${a.ms} ms (body timeout 1000 ms)`);
       }
       // Whatever of the slow requests reached the Prod was aborted: nothing of them stays open there.
-      await waitFor('every slow request that reached the Prod was aborted', () => up.count - countBefore - gets === up.aborted, 5000);
+      await waitFor('every slow request that reached the Prod was aborted', () => up.count - countBefore - gets === up.aborted, { timeoutMs: 5000 });
     });
   });
 }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { client, clientAfterUpdate, dataPlanes, distribution, endpoint, get, needs, plan, spawnUpstream, waitFor, type ChildUpstream, type DataPlane } from './harness.js';
+import { client, clientAfterUpdate, dataPlanes, distribution, endpoint, get, needs, plan, spawnUpstream, type ChildUpstream, type DataPlane } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { startUpstream, type UpstreamServer } from './upstream.js';
 
 function nodeGet(agent: http.Agent, base: string, path: string): Promise<{ status: number; upstream: string | undefined; reused: boolean }> {
@@ -61,7 +62,7 @@ for (const dp of dataPlanes) {
           passive: { connectErrors: 1000, consecutive5xx: 1000 },
         }),
       );
-      await waitFor('the data plane checked dead once', () => dead.checks >= 1, 5000);
+      await waitFor('the data plane checked dead once', () => dead.checks >= 1, { timeoutMs: 5000 });
       await dead.close();
       for (let i = 0; i < 100; i++) {
         const method = i % 2 === 0 ? 'GET' : 'POST';
@@ -87,7 +88,7 @@ for (const dp of dataPlanes) {
       const slowAgent = client({ connections: 8 });
       const inFlight = a1.count;
       const slow = Array.from({ length: 5 }, () => get(slowAgent, base, '/?delay=600'));
-      await waitFor('slow requests in flight at a1', () => a1.count >= inFlight + 5, 3000);
+      await waitFor('slow requests in flight at a1', () => a1.count >= inFlight + 5, { timeoutMs: 3000 });
       // a1 leaves the plan while five of its requests are still in flight.
       await plane.update(withoutA1(p));
       const later = clientAfterUpdate(dp, agent);
@@ -173,7 +174,7 @@ for (const dp of dataPlanes) {
       await load.close();
       let unhealthyAfterMs: number | undefined;
       if (plane.healthy) {
-        await waitFor('k1 unhealthy', () => plane.healthy!('k1') === false, 5000);
+        await waitFor('k1 unhealthy', () => plane.healthy!('k1') === false, { timeoutMs: 5000 });
       }
       // Time from the kill until every request lands on the healthy Prod: the data plane's own view if it
       // has one (the passive check flips on the first refused connection), else the last answer from k1.

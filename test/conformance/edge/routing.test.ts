@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { client, clientAfterUpdate, dataPlanes, distribution, endpoint, get, plan, waitFor, type DataPlane } from './harness.js';
+import { client, clientAfterUpdate, dataPlanes, distribution, endpoint, get, plan, type DataPlane } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { startUpstream, type UpstreamServer } from './upstream.js';
 
 const share = (m: Map<string, number>, k: string, n: number) => ((m.get(k) ?? 0) * 100) / n;
@@ -31,8 +32,8 @@ for (const dp of dataPlanes) {
       return { base: await plane.start(p), plane };
     };
     const healthySeen = async (base: string, prod: string, healthy: boolean, plane: DataPlane) => {
-      if (plane.healthy) await waitFor(`${prod} ${healthy ? 'healthy' : 'unhealthy'} at the data plane`, () => plane.healthy!(prod) === healthy, 5000);
-      else await waitFor(`${prod} ${healthy ? 'served' : 'not served'}`, async () => (await distribution(agent, base, 50)).has(prod) === healthy, 10_000);
+      if (plane.healthy) await waitFor(`${prod} ${healthy ? 'healthy' : 'unhealthy'} at the data plane`, () => plane.healthy!(prod) === healthy, { timeoutMs: 5000 });
+      else await waitFor(`${prod} ${healthy ? 'served' : 'not served'}`, async () => (await distribution(agent, base, 50)).has(prod) === healthy, { timeoutMs: 10_000 });
     };
 
     it('spreads unmatched traffic by dial and weight within ±3 points over 10,000 requests', async () => {

@@ -14,7 +14,8 @@ import { DroverError } from '../../../src/errors.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../../../src/store/store.js';
-import { client, distribution, get, waitFor } from './harness.js';
+import { client, distribution, get } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { startUpstream, type UpstreamServer } from './upstream.js';
 
 /** A store whose server can go away: while down every call fails and open watches break. */
@@ -114,7 +115,7 @@ describe('control plane → edge (static stability)', () => {
 
   it('keeps serving the last plan while the control plane is down, and follows it again when back', async () => {
     store.setDown(true);
-    await waitFor('the edge notices the control plane is gone', () => source.status().connected === false, 3000);
+    await waitFor('the edge notices the control plane is gone', () => source.status().connected === false, { timeoutMs: 3000 });
     // The scheduler moves the tenant meanwhile; the edge cannot know yet.
     const t = (await memory.get<Tenant>('Tenant', 'shop'))!;
     await memory.updateStatus({ ...t, status: { ...t.status!, prods: ['web-2'] } });
@@ -124,7 +125,7 @@ describe('control plane → edge (static stability)', () => {
     for (let i = 0; i < 50; i++) assert.equal((await get(agent, base, '/', { host: 'shop.example.com' })).upstream, 'web-1', 'last plan still served');
     assert.equal(edge.currentPlans()[0]?.revision, 1);
     store.setDown(false);
-    await waitFor('the edge follows the new plan', async () => (await get(agent, base, '/', { host: 'shop.example.com' })).upstream === 'web-2', 5000);
+    await waitFor('the edge follows the new plan', async () => (await get(agent, base, '/', { host: 'shop.example.com' })).upstream === 'web-2', { timeoutMs: 5000 });
     // The move reached the edge as the tenant's route (the fleet plan itself did not change).
     assert.deepEqual(edge.currentPlans()[0]?.tenants.find((x) => x.name === 'shop')?.prods, ['web-2']);
   });

@@ -60,8 +60,8 @@ export class Journey {
 
   async start(): Promise<void> {
     this.store = await this.up.running(120_000);
-    const edge = await waitFor('the edge URL', () => /^edge:[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/m.exec(this.up.output)?.[1], 30_000);
-    await waitFor('every tenant on a Ready Prod', () => this.served(), 60_000, 200);
+    const edge = await waitFor('the edge URL', () => /^edge:[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/m.exec(this.up.output)?.[1], { timeoutMs: 30_000 });
+    await waitFor('every tenant on a Ready Prod', () => this.served(), { timeoutMs: 60_000, intervalMs: 200 });
     this.traffic = new TenantTraffic(edge, Object.fromEntries(tenants.map((t) => [t.name, `${t.name}.web.localhost`])), this.opts.everyMs ?? 25);
     this.traffic.start();
     await new Promise((r) => setTimeout(r, 1000));
@@ -136,8 +136,7 @@ export class Journey {
         if (phase === 'Paused') await this.drover('release', 'promote', name);
         return phase === 'Succeeded' || phase === 'RolledBack' || phase === 'Failed' || phase === 'Aborted' ? r : undefined;
       },
-      timeoutMs,
-      250,
+      { timeoutMs, intervalMs: 250 },
     );
   }
 
@@ -146,7 +145,7 @@ export class Journey {
       const s = await this.drover('release', 'start', 'web', '--version', 'v2', '--bake', '1s', '--name', 'web-v2', '--max-parallel', '2');
       if (s.code !== 0) throw new Error(`release start failed: ${s.out}`);
       const r = await this.finishRelease('web-v2');
-      await waitFor('every tenant served', () => this.served(), 30_000, 200);
+      await waitFor('every tenant served', () => this.served(), { timeoutMs: 30_000, intervalMs: 200 });
       return `release ${r.status?.phase ?? '?'}`;
     });
   }
@@ -162,12 +161,12 @@ export class Journey {
         env: { ...env, DROVER_CONFIG: this.up.config },
         stdio: 'ignore',
       });
-      await waitFor('kobe Ready', async () => (await this.store.get<Cluster>('Cluster', 'kobe'))?.status?.phase === 'Ready', 30_000, 200);
+      await waitFor('kobe Ready', async () => (await this.store.get<Cluster>('Cluster', 'kobe'))?.status?.phase === 'Ready', { timeoutMs: 30_000, intervalMs: 200 });
       const out = await this.drover('cluster', 'replace', 'onprem', '--with', 'kobe', '--timeout', '60');
       code = out.code;
       moved = Number(/(\d+) Prods? moved/.exec(out.out)?.[1] ?? (out.code === 0 ? 0 : -1));
       this.replaced = { moved, code, out: out.out.trim() };
-      await waitFor('every tenant served', () => this.served(), 30_000, 200);
+      await waitFor('every tenant served', () => this.served(), { timeoutMs: 30_000, intervalMs: 200 });
       return `exit ${out.code}: ${out.out.trim().split('\n').at(-1) ?? ''}`;
     });
     return { ...r, moved, code };
@@ -189,12 +188,12 @@ export class Journey {
   async killCluster(victim: string): Promise<StepResult> {
     return this.step('chaos kill-cluster', async () => {
       const out = await this.drover('chaos', 'kill-cluster', victim);
-      await waitFor(`${victim} NotReady`, async () => (await this.store.get<Cluster>('Cluster', victim))?.status?.phase === 'NotReady', 30_000, 100);
+      await waitFor(`${victim} NotReady`, async () => (await this.store.get<Cluster>('Cluster', victim))?.status?.phase === 'NotReady', { timeoutMs: 30_000, intervalMs: 100 });
       await waitFor('every tenant served elsewhere', async () => {
         const prods = new Map((await this.store.list<Prod>('Prod')).items.map((p) => [p.metadata.name, p]));
         const ts = (await this.store.list<Tenant>('Tenant')).items;
         return ts.every((t) => (t.status?.prods ?? []).some((n) => prods.get(n)?.status?.phase === 'Ready' && prods.get(n)?.spec.cluster !== victim));
-      }, 60_000, 200);
+      }, { timeoutMs: 60_000, intervalMs: 200 });
       return `${out.out.trim()} (${victim} ran the only Prod of a non-redundant tenant)`;
     });
   }
@@ -202,7 +201,7 @@ export class Journey {
   async restoreCluster(victim: string): Promise<StepResult> {
     return this.step('chaos restore', async () => {
       const out = await this.drover('chaos', 'restore', victim);
-      await waitFor(`${victim} Ready`, async () => (await this.store.get<Cluster>('Cluster', victim))?.status?.phase === 'Ready', 30_000, 100);
+      await waitFor(`${victim} Ready`, async () => (await this.store.get<Cluster>('Cluster', victim))?.status?.phase === 'Ready', { timeoutMs: 30_000, intervalMs: 100 });
       return out.out.trim().split('\n').at(-1) ?? '';
     });
   }
@@ -225,10 +224,10 @@ export class Journey {
       await waitFor('release v3 under way', async () => {
         const r = await this.store.get<Release>('Release', 'web-v3');
         return (r?.status?.waves ?? []).some((w) => w.state === 'Updating' || w.state === 'Baking') || r?.status?.phase === 'Succeeded';
-      }, 60_000, 100);
+      }, { timeoutMs: 60_000, intervalMs: 100 });
       await mutate<Fleet>(this.store, 'Fleet', 'web', (f) => void (f.spec.app.env = { ...f.spec.app.env, GREETING: 'hello' }));
       const r = await this.finishRelease('web-v3');
-      await waitFor('every tenant served', () => this.served(), 60_000, 200);
+      await waitFor('every tenant served', () => this.served(), { timeoutMs: 60_000, intervalMs: 200 });
       return `release ${r.status?.phase ?? '?'}, env changed mid-release`;
     });
   }

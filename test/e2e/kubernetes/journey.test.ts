@@ -72,8 +72,7 @@ describe('journey on a real Kubernetes API server (simulated node)', { skip }, (
         const c = parse(last) as { spec: { provider: string }; status?: { phase?: string; nodes?: { ready: number } } };
         return c.spec.provider === 'kubernetes' && c.status?.phase === 'Ready' && (c.status.nodes?.ready ?? 0) >= 1;
       },
-      90_000,
-      250,
+      { timeoutMs: 90_000, intervalMs: 250 },
     ).catch((e: unknown) => assert.fail(`${String(e)}\ncluster:\n${last}\nagent output:\n${agentOut}`));
   });
 
@@ -95,8 +94,7 @@ spec:
         const ps = await prods();
         return ps.length === 2 && ps.every((p) => p.status?.phase === 'Ready') ? ps : undefined;
       },
-      90_000,
-      500,
+      { timeoutMs: 90_000, intervalMs: 500 },
     ).catch((e: unknown) => assert.fail(`${String(e)}\nagent output:\n${agentOut}`));
     assert.ok(ready.every((p) => p.spec.cluster === 'k8s'));
     assert.ok(ready.every((p) => /^http:\/\/127\.0\.0\.1:\d+$/.test(p.status?.endpoint ?? '')), JSON.stringify(ready.map((p) => p.status)));
@@ -129,8 +127,7 @@ spec: { fleet: shop, version: v2, bake: 1s, gates: [] }
         for (const p of ps) phases.add(p.status?.phase ?? 'none');
         return rel.status?.phase === 'Succeeded';
       },
-      180_000,
-      500,
+      { timeoutMs: 180_000, intervalMs: 500 },
     ).catch((e: unknown) => assert.fail(`${String(e)}\nagent output:\n${agentOut}`));
     const ps = (await prods()).filter((p) => p.status?.phase !== 'Retired');
     assert.equal(ps.length, 2);
@@ -145,8 +142,7 @@ spec: { fleet: shop, version: v2, bake: 1s, gates: [] }
         const now = (await http.request({ method: 'GET', path: '/apis/apps/v1/deployments', query: { labelSelector: 'drover.dev/fleet=shop' } })) as Deployments;
         return now.items.length === 2 && now.items.every((d) => d.spec.template.spec.containers[0]?.image === 'registry.invalid/shop:v2');
       },
-      90_000,
-      500,
+      { timeoutMs: 90_000, intervalMs: 500 },
     );
   });
 
@@ -163,8 +159,7 @@ spec: { fleet: shop, version: v2, bake: 1s, gates: [] }
         const now = (await prods()).filter((p) => p.status?.phase !== 'Retired');
         return now.length === 2 && now.every((p) => p.status?.phase === 'Ready');
       },
-      60_000,
-      500,
+      { timeoutMs: 60_000, intervalMs: 500 },
     );
   });
 });

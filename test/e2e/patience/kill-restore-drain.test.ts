@@ -64,8 +64,7 @@ describe('kill, restore, drain on drover up', () => {
           const live = [...w.prods.values()];
           return live.length === 6 && live.every((p) => p.status?.phase === 'Ready' && !p.spec.retire) && extra(w) && w;
         },
-        timeoutMs,
-        200,
+        { timeoutMs, intervalMs: 200 },
       );
     const placed = (w: Awaited<ReturnType<typeof web>>) => w.tenants.every((t) => t.status?.prods.length === t.spec.redundancy);
     const before = await settled('6 Ready Prods, one of them test, 2/2/2, tenants placed', (w) => {
@@ -74,7 +73,7 @@ describe('kill, restore, drain on drover up', () => {
     });
 
     await up.drover('chaos', 'kill-cluster', 'osaka');
-    await waitFor('osaka NotReady', async () => (await web()).clusters.get('osaka')?.status?.phase === 'NotReady', 15_000);
+    await waitFor('osaka NotReady', async () => (await web()).clusters.get('osaka')?.status?.phase === 'NotReady', { timeoutMs: 15_000 });
     await up.drover('chaos', 'restore', 'osaka');
     const restored = await settled('osaka back with its Prods', (w) => w.clusters.get('osaka')?.status?.phase === 'Ready' && spread(w.prods).osaka === 2 && placed(w));
     assert.deepEqual([...restored.prods.keys()].sort(), [...before.prods.keys()].sort(), 'a kill shorter than the eviction timeout deletes no Prod');

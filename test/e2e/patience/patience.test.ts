@@ -14,7 +14,7 @@ import { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Event } from '../../../src/api/kinds/event.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
-import { fleetDoc, exampleAppPath } from '../../helpers/fixtures.js';
+import { exampleAppPath, fleet } from '../../helpers/fixtures.js';
 import { droverBin, processesIn } from '../../helpers/drover-up.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -50,7 +50,7 @@ let store: RemoteStore;
 
 async function startServer(listen: string): Promise<void> {
   server = drover(['server', '--data', join(dir, 'data'), '--listen', listen, '--no-write-config']);
-  const m = await waitFor('the server to listen', () => /listening on (http:\/\/\S+)/.exec(server.output)?.[1], 30_000);
+  const m = await waitFor('the server to listen', () => /listening on (http:\/\/\S+)/.exec(server.output)?.[1], { timeoutMs: 30_000 });
   url = m;
 }
 
@@ -86,12 +86,12 @@ before(async () => {
   for (const n of names) {
     agents.set(n, drover(['agent', '--cluster', n, '--server', url, '--state-dir', join(dir, 'agents', n)]));
   }
-  await waitFor('three clusters Ready', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), 30_000);
-  await store.create(fleetDoc('web', { command: process.execPath, args: [exampleAppPath] }, { prods: 6, warmup: { requests: 2 } }));
+  await waitFor('three clusters Ready', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 30_000 });
+  await store.create(fleet('web', { app: { command: process.execPath, args: [exampleAppPath] }, prods: 6, warmup: { requests: 2 } }));
   await waitFor('six Ready Prods spread 2/2/2', async () => {
     const ps = await sixReady();
     return ps && JSON.stringify(spread(ps)) === JSON.stringify({ tokyo: 2, osaka: 2, onprem: 2 });
-  }, 60_000);
+  }, { timeoutMs: 60_000 });
 });
 
 after(async () => {
@@ -125,7 +125,7 @@ describe('patience before destruction (real processes)', () => {
     process.kill(osaka.pid, 'SIGSTOP');
     const stoppedAt = Date.now();
     try {
-      await waitFor('osaka NotReady', async () => (await phase('osaka')) === 'NotReady', 10_000);
+      await waitFor('osaka NotReady', async () => (await phase('osaka')) === 'NotReady', { timeoutMs: 10_000 });
       const left = pauseMs - (Date.now() - stoppedAt);
       // A pause of fixed length is the scenario itself (the agent is frozen, there is no state to wait on).
       if (left > 0) await new Promise((r) => setTimeout(r, left));
@@ -138,8 +138,8 @@ describe('patience before destruction (real processes)', () => {
     } finally {
       process.kill(osaka.pid, 'SIGCONT');
     }
-    await waitFor('osaka Ready again', async () => (await phase('osaka')) === 'Ready', 10_000);
-    const after = await waitFor('six Ready Prods', sixReady, 10_000);
+    await waitFor('osaka Ready again', async () => (await phase('osaka')) === 'Ready', { timeoutMs: 10_000 });
+    const after = await waitFor('six Ready Prods', sixReady, { timeoutMs: 10_000 });
     assert.deepEqual(after.map((p) => p.metadata.name).sort(), before.map((p) => p.metadata.name).sort(), '0 Prods deleted or replaced');
     assert.deepEqual(spread(after), { tokyo: 2, osaka: 2, onprem: 2 });
     assert.deepEqual(await deletions(), removalsBefore, 'no Prod retired or deleted');
@@ -159,9 +159,9 @@ describe('patience before destruction (real processes)', () => {
     assert.ok(restartedAt - downAt >= pauseMs);
     // Every stored heartbeat is now older than the grace; give the new control plane three graces to
     // have judged (and, with the old rules, deleted) — then check nothing was deleted.
-    await waitFor('every cluster Ready after the restart', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), 10_000);
-    await waitFor('three graces after the restart', () => Date.now() - restartedAt > 3 * grace, 10_000);
-    const after = await waitFor('six Ready Prods', sixReady, 10_000);
+    await waitFor('every cluster Ready after the restart', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 10_000 });
+    await waitFor('three graces after the restart', () => Date.now() - restartedAt > 3 * grace, { timeoutMs: 10_000 });
+    const after = await waitFor('six Ready Prods', sixReady, { timeoutMs: 10_000 });
     assert.deepEqual(after.map((p) => p.metadata.name).sort(), before.map((p) => p.metadata.name).sort(), '0 Prods deleted or replaced');
     assert.deepEqual(await deletions(), removalsBefore, 'no Prod retired or deleted');
     const held = (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'NotReady');

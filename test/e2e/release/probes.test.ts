@@ -30,7 +30,7 @@ describe('release probes decide with no user traffic (real processes)', { timeou
       const r = await release(name);
       if (r.status?.phase === 'Paused') throw new Error(`paused: ${r.status.message ?? ''}`);
       return ['Succeeded', 'RolledBack', 'Failed', 'Aborted'].includes(r.status?.phase ?? '') ? r : undefined;
-    }, 120_000, 200);
+    }, { timeoutMs: 120_000, intervalMs: 200 });
 
   before(async () => {
     store = await up.running();
@@ -54,7 +54,7 @@ describe('release probes decide with no user traffic (real processes)', { timeou
       const routed = routes.flatMap((r) => r.spec.prods);
       const v1 = new Set(ps.filter((p) => p.spec.version === 'v1').map((p) => p.metadata.name));
       return ps.length === 3 && v1.size === 3 && routed.length > 0 && routed.every((n) => v1.has(n)) ? ps : undefined;
-    }, 30_000, 200);
+    }, { timeoutMs: 30_000, intervalMs: 200 });
     assert.equal(live.length, 3);
     const status = await up.drover('release', 'status', 'web-v2');
     assert.match(status.stdout, /Phase: RolledBack/);

@@ -27,6 +27,7 @@ import { Agent, request } from 'undici';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Release } from '../../../src/api/kinds/release.js';
 import { freePort } from '../../../src/drivers/local/net.js';
+import { waitFor, type WaitOptions } from '../../helpers/wait-for.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,21 +43,11 @@ const skip = PROMETHEUS ? false : 'SKIPPED: the `prometheus` binary is missing â
 if (skip) console.warn(`\n!!! test/e2e/release/scenario.test.ts ${skip}\n`);
 
 
-/** Thrown inside an `until` probe to stop waiting at once (a terminal state that will not change). */
+/** Thrown inside a `waitFor` check to stop waiting at once (a terminal state that will not change). */
 class Stop extends Error {}
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch((e: unknown) => {
-      if (e instanceof Stop) throw e;
-      return undefined;
-    });
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** This journey runs real processes: waits are long, poll gently, and a `Stop` ends them at once. */
+const patient: WaitOptions = { timeoutMs: 60_000, intervalMs: 200, retryIf: (e) => !(e instanceof Stop) };
 
 interface Sample {
   at: number;
@@ -97,9 +88,9 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
     up.stdout?.on('data', (b: Buffer) => (upOut += b.toString()));
     up.stderr?.on('data', (b: Buffer) => (upOut += b.toString()));
     const url = (label: RegExp) => label.exec(upOut)?.[1];
-    const api = await until('`drover up` to print its URLs', async () => url(/api[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/i), 60_000);
-    edgeUrl = await until('the edge URL', async () => url(/^edge:[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/im));
-    adminUrl = await until('the edge admin URL', async () => url(/edge admin[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/i));
+    const api = await waitFor('`drover up` to print its URLs', async () => url(/api[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/i), { ...patient, timeoutMs: 60_000 });
+    edgeUrl = await waitFor('the edge URL', async () => url(/^edge:[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/im), patient);
+    adminUrl = await waitFor('the edge admin URL', async () => url(/edge admin[^\n]*?(http:\/\/127\.0\.0\.1:\d+)/i), patient);
     env.DROVER_SERVER = api;
 
     writeFileSync(
@@ -108,14 +99,14 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
     );
     prom = spawn(PROMETHEUS!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
 
-    await until(
+    await waitFor(
       'six Ready Prods on v1 and every tenant assigned',
       async () => {
         const prods = (await getJson<{ items: Prod[] }>('prods')).items.filter((p) => !p.spec.retire);
         const ts = (await getJson<{ items: { status?: { prods?: string[] } }[] }>('tenants')).items;
         return prods.length === 6 && prods.every((p) => p.status?.phase === 'Ready') && ts.every((t) => (t.status?.prods?.length ?? 0) > 0) ? true : undefined;
       },
-      120_000,
+      { ...patient, timeoutMs: 120_000 },
     );
 
     // Steady traffic per tenant through the edge (pacing, not synchronisation).
@@ -137,7 +128,7 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
         })(),
       );
     }
-    await until('traffic on every tenant', async () => (Object.keys(tenants).every((t) => samples.some((s) => s.tenant === t && s.status === 200)) ? true : undefined));
+    await waitFor('traffic on every tenant', async () => (Object.keys(tenants).every((t) => samples.some((s) => s.tenant === t && s.status === 200)) ? true : undefined), patient);
   });
 
   after(async () => {
@@ -158,11 +149,11 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
   it('bad v2: the first gate fails, one-step rollback, no error outside the gate budget', async () => {
     const t0 = Date.now();
     await drover('release', 'start', 'shop', '--version', 'v2', '--name', 'bad', '--bake', `${BAKE_S}s`, '--max-parallel', '2', '--env', 'FAIL_RATE_v2=0.5');
-    const r = await until('the bad release to roll back', async () => {
+    const r = await waitFor('the bad release to roll back', async () => {
       const x = await release('bad');
       if (x.status?.phase === 'Paused' || x.status?.phase === 'Succeeded' || x.status?.phase === 'Failed') throw new Stop(`bad release ${x.status.phase}: ${JSON.stringify(x.status.decisions.slice(-3))}`);
       return x.status?.phase === 'RolledBack' ? x : undefined;
-    }, 120_000);
+    }, { ...patient, timeoutMs: 120_000 });
     const waves = r.status?.waves ?? [];
     assert.equal(waves[0]?.riskClass, 'test');
     assert.equal(waves[0]?.state, 'RolledBack');
@@ -174,8 +165,9 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
     // Affected tenants: those that got v2 answers; rolled back = every later answer from v1.
     const affected = [...new Set(samples.filter((s) => s.at >= t0 && s.version === 'v2').map((s) => s.tenant))];
     assert.deepEqual(affected, ['qa'], 'only the test tenant ever reached v2');
-    await until('a v1 answer for every affected tenant after the rollback', async () =>
+    await waitFor('a v1 answer for every affected tenant after the rollback', async () =>
       affected.every((t) => samples.some((s) => s.tenant === t && s.at > failedAt && s.version === 'v1')) ? true : undefined,
+      patient,
     );
     const servedAt = Math.max(
       ...affected.map((t) => {
@@ -196,11 +188,11 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
     const t0 = Date.now();
     const from = samples.length;
     await drover('release', 'start', 'shop', '--version', 'v2', '--name', 'good', '--bake', `${BAKE_S}s`, '--max-parallel', '2');
-    const r = await until('the good release to succeed', async () => {
+    const r = await waitFor('the good release to succeed', async () => {
       const x = await release('good');
       if (x.status?.phase === 'RolledBack' || x.status?.phase === 'Failed' || x.status?.phase === 'Paused') throw new Stop(`good release ${x.status.phase}: ${JSON.stringify(x.status.decisions.slice(-3))}`);
       return x.status?.phase === 'Succeeded' ? x : undefined;
-    }, 300_000);
+    }, { ...patient, timeoutMs: 300_000 });
     const elapsed = Date.now() - t0;
     const waves = r.status?.waves ?? [];
     assert.ok(waves.every((w) => w.state === 'Passed'));
@@ -218,10 +210,10 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
       'release', 'start', 'shop', '--version', 'v3', '--name', 'promql', '--bake', `${BAKE_S}s`, '--max-parallel', '3',
       '--promql', 'sum(rate(drover_edge_requests_total{prod=~"$prods",code=~"5.."}[30s])) or vector(0)', '--promql-max', '0',
     );
-    const r = await until('the PromQL-gated release to end', async () => {
+    const r = await waitFor('the PromQL-gated release to end', async () => {
       const x = await release('promql');
       return ['Succeeded', 'RolledBack', 'Failed', 'Paused'].includes(x.status?.phase ?? '') ? x : undefined;
-    }, 300_000);
+    }, { ...patient, timeoutMs: 300_000 });
     assert.equal(r.status?.phase, 'Succeeded', JSON.stringify(r.status?.decisions.slice(-3)));
     assert.ok(r.status?.decisions.some((d) => d.action === 'GatesPassed' && /promql: "sum\(rate/.test(d.reason)), JSON.stringify(r.status?.decisions));
   });

@@ -13,21 +13,12 @@ import { after, describe, it } from 'node:test';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { isAlive } from '../../../src/drivers/local/process-table.js';
 import { readState } from '../../../src/drivers/local/state-file.js';
-import { clustersFile, processesIn, UpRun } from '../../helpers/drover-up.js';
+import { clustersFile, processesIn, tenantHosts, tenantsFile, UpRun } from '../../helpers/drover-up.js';
 import { TrafficLoop } from '../../helpers/traffic-loop.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 const tenants = ['alpha', 'bravo', 'charlie', 'delta'];
-const fileText = `${clustersFile(6, 4)}${tenants
-  .map(
-    (t, i) => `---
-apiVersion: drover.dev/v1alpha1
-kind: Tenant
-metadata: { name: ${t} }
-spec: { fleet: web, users: ${10 + i}, redundancy: ${i % 2 === 0 ? 1 : 2}, match: { hosts: [${t}.web.localhost] } }
-`,
-  )
-  .join('')}`;
+const fileText = clustersFile(6, 4) + tenantsFile(tenants, (i) => 10 + i);
 
 const runs: UpRun[] = [];
 after(async () => {
@@ -55,10 +46,10 @@ describe('drover up crash', () => {
     const before = await waitFor('6 Prods Ready', async () => {
       const r = readyProds((await store1.list<Prod>('Prod')).items);
       return r.length === 6 && r;
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
     const edge = edgeUrl(first.output);
-    const traffic = new TrafficLoop(edge, tenants.map((t) => `${t}.web.localhost`));
-    await waitFor('every tenant served through the edge', () => traffic.ok >= tenants.length * 5 && traffic.failed.length === 0, 20_000);
+    const traffic = new TrafficLoop(edge, tenantHosts(tenants));
+    await waitFor('every tenant served through the edge', () => traffic.ok >= tenants.length * 5 && traffic.failed.length === 0, { timeoutMs: 20_000 });
     const firstPids = first.processes();
     const upPid = first.child.pid!;
 
@@ -67,7 +58,7 @@ describe('drover up crash', () => {
     await store1.close();
     const atKill = traffic.ok;
     // The control plane is gone; agents, workloads and edge are not, and users are still served.
-    await waitFor('traffic served with up dead', () => traffic.ok >= atKill + 100, 30_000);
+    await waitFor('traffic served with up dead', () => traffic.ok >= atKill + 100, { timeoutMs: 30_000 });
     const orphans = firstPids.filter((p) => p !== upPid);
     assert.ok(orphans.length >= 1 + 3 + 6, `edge, agents and workloads outlive up (${orphans.length})`);
     assert.deepEqual(orphans.filter((p) => !isAlive(p)), [], 'nothing of the first run died with it');
@@ -79,7 +70,7 @@ describe('drover up crash', () => {
     assert.equal((second.output.match(/agent adopted from the previous drover up/g) ?? []).length, 3, second.output);
     assert.equal(edgeUrl(second.output), edge, 'the same edge URL');
     const atServing = traffic.ok;
-    await waitFor('traffic goes on', () => traffic.ok >= atServing + 100, 30_000);
+    await waitFor('traffic goes on', () => traffic.ok >= atServing + 100, { timeoutMs: 30_000 });
     await traffic.stop();
     assert.deepEqual(traffic.failed.map((f) => `${new Date(f.at).toISOString()} ${f.host}: ${f.why}`), [], 'no failed request from the SIGKILL until the next up serves');
 
@@ -110,7 +101,7 @@ describe('drover up crash', () => {
 
     assert.equal(await second.stop(), 0);
     const all = [...new Set([...firstPids, ...secondPids])];
-    await waitFor('no process of either run left', () => all.every((p) => !isAlive(p)) && processesIn(first.dir).length === 0, 15_000);
+    await waitFor('no process of either run left', () => all.every((p) => !isAlive(p)) && processesIn(first.dir).length === 0, { timeoutMs: 15_000 });
     assert.throws(() => statSync(join(first.dir, 'data', 'up.json')), 'a clean stop leaves nothing to adopt');
   });
 

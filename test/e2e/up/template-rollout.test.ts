@@ -21,7 +21,7 @@ let traffic: TrafficLoop;
 
 before(async () => {
   store = await up.running();
-  await waitFor('six Prods Ready and stamped', () => settledOn(store), 90_000, 100);
+  await waitFor('six Prods Ready and stamped', () => settledOn(store), { timeoutMs: 90_000, intervalMs: 100 });
   traffic = new TrafficLoop(edgeUrl(up));
   await traffic.everyTenantServed();
   traffic.reset();
@@ -47,7 +47,7 @@ async function dump(): Promise<string> {
 
 async function waitOrDump<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   try {
-    return await waitFor(what, fn, timeoutMs, 100);
+    return await waitFor(what, fn, { timeoutMs, intervalMs: 100 });
   } catch (e) {
     throw new Error(`${(e as Error).message}\nstore: ${await dump()}\ndrover up output (tail): ${up.output.slice(-3000)}`);
   }
@@ -93,7 +93,7 @@ describe('template change on drover up', () => {
     const tried = async () => (await store.list<Prod>('Prod')).items.filter((p) => p.spec.template?.hash === badHash).length;
     const firstCount = await tried();
     const served = traffic.counts.ok;
-    await waitFor('more traffic', () => traffic.counts.ok > served + 200, 30_000, 50);
+    await waitFor('more traffic', () => traffic.counts.ok > served + 200, { timeoutMs: 30_000, intervalMs: 50 });
     assert.equal(await tried(), firstCount);
     assert.equal(firstCount, 0);
     const events = (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'RolloutStalled' && e.spec.involvedObject.name === 'web');

@@ -120,11 +120,11 @@ describe('drover up', () => {
     const t0 = Date.now();
     assert.ok(agentPid !== undefined && !isAlive(agentPid), 'the agent is dead');
     assert.ok(lostPids.every((pid) => !isAlive(pid)), 'its workloads are dead');
-    await waitFor('tokyo NotReady', async () => (await clusters()).get('tokyo')?.status?.phase === 'NotReady', 10_000);
+    await waitFor('tokyo NotReady', async () => (await clusters()).get('tokyo')?.status?.phase === 'NotReady', { timeoutMs: 10_000 });
     const detectMs = Date.now() - t0;
     // Heartbeat grace 3 s after the last heartbeat, plus the controller's and this poll's latency.
     assert.ok(detectMs < 4500, `NotReady after ${detectMs}ms`);
-    const ps = await waitFor('6 Prods Ready, none on tokyo', () => allReady(6, 'tokyo'), 30_000);
+    const ps = await waitFor('6 Prods Ready, none on tokyo', () => allReady(6, 'tokyo'), { timeoutMs: 30_000 });
     assert.ok(lost.every((n) => !ps.some((p) => p.metadata.name === n)), 'the lost Prods were replaced, not repaired');
     await assertOneWorkloadPerProd();
   });
@@ -143,7 +143,7 @@ spec: { prods: 1, version: v1, app: { command: drover-no-such-command } }
     const p = await waitFor(
       'broken Prod Failed after restarts',
       async () => (await prods()).find((x) => x.spec.fleet === 'broken' && x.status?.phase === 'Failed' && x.status.restarts >= 2),
-      30_000,
+      { timeoutMs: 30_000 },
     );
     const { stdout } = await up.drover('describe', 'prod', p.metadata.name);
     assert.match(stdout, /spawn drover-no-such-command ENOENT \(restart \d+ in \d+ms\)/);
@@ -155,6 +155,6 @@ spec: { prods: 1, version: v1, app: { command: drover-no-such-command } }
     const pids = up.processes();
     assert.ok(pids.length >= 1 + 1 + 2 + 6, `up, the edge, two agents and the workloads run (${pids.length})`);
     assert.equal(await up.stop(), 0);
-    await waitFor('no process left', () => pids.every((pid) => !isAlive(pid)) && up.processes().length === 0, 5000);
+    await waitFor('no process left', () => pids.every((pid) => !isAlive(pid)) && up.processes().length === 0, { timeoutMs: 5000 });
   });
 });

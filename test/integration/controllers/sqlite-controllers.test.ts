@@ -12,7 +12,9 @@ import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import { startControllers } from '../../../src/controllers/index.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { openStore } from '../../../src/store/open-store.js';
-import { cluster, FakeAgents, fleet, prodsOf, waitFor } from '../../unit/controllers/fixtures.js';
+import { FakeAgents, prodsOf } from '../../helpers/fake-agents.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('controllers on the SQLite store', () => {
   it('keeps a fleet spread and replaces the Prods of a lost cluster', async () => {
@@ -22,23 +24,23 @@ describe('controllers on the SQLite store', () => {
     const running = await startControllers({ store, logger: silentLogger });
     try {
       for (const n of ['tokyo', 'osaka', 'onprem']) {
-        await store.create(cluster(n, { region: n, heartbeatGraceMs: 1000, evictionTimeoutMs: 1500 }));
+        await store.create(cluster(n, { spec: { region: n, heartbeatGraceMs: 1000, evictionTimeoutMs: 1500 } }));
         agents.alive.add(n);
       }
       agents.start();
-      await waitFor('clusters Ready', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), 10_000);
+      await waitFor('clusters Ready', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 10_000 });
       await store.create(fleet('shop', { prods: 3 }));
       const ps = await waitFor('3 Ready Prods', async () => {
         const x = await prodsOf(store, 'shop');
         return x.length === 3 && x.every((p) => p.status?.phase === 'Ready') ? x : undefined;
-      }, 10_000);
+      }, { timeoutMs: 10_000 });
       assert.deepEqual(ps.map((p) => p.spec.cluster).sort(), ['onprem', 'osaka', 'tokyo']);
 
       agents.alive.delete('osaka');
       const after = await waitFor('replacement off osaka', async () => {
         const x = await prodsOf(store, 'shop');
         return x.length === 3 && x.every((p) => p.status?.phase === 'Ready' && p.spec.cluster !== 'osaka') ? x : undefined;
-      }, 10_000);
+      }, { timeoutMs: 10_000 });
       assert.equal(after.filter((p) => !ps.some((o) => o.metadata.name === p.metadata.name)).length, 1);
     } finally {
       await agents.stop();

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { findHaproxy } from '../../../src/dataplanes/haproxy/index.js';
-import { endpoint, plan, waitFor } from '../../conformance/edge/harness.js';
+import { endpoint, plan } from '../../conformance/edge/harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { startUpstream, type UpstreamServer } from '../../conformance/edge/upstream.js';
 import { repoRoot, requireBuild, tempDir } from '../server/harness.js';
 import { freePort } from '../../../src/drivers/local/net.js';
@@ -61,7 +62,7 @@ describe('drover edge --data-plane haproxy (process)', { skip: haproxy ? false :
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
     proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      await waitFor(`the edge says it listens:\n${out}`, () => /listening on http/.test(out), 20_000);
+      await waitFor(`the edge says it listens:\n${out}`, () => /listening on http/.test(out), { timeoutMs: 20_000 });
       assert.match(out, /data plane: haproxy, pid (\d+)/, 'names the data plane and the haproxy pid');
       const pid = Number(/pid (\d+)/.exec(out)![1]);
       const a = await freshGet(`http://127.0.0.1:${port}`);
@@ -70,8 +71,8 @@ describe('drover edge --data-plane haproxy (process)', { skip: haproxy ? false :
       assert.equal(a.prod, 'web-1', 'x-drover-prod names the Prod');
 
       writeFileSync(file, planDoc(one('web-2', u2.url, 2)));
-      await waitFor(`requests follow the new plan:\n${out}`, async () => (await freshGet(`http://127.0.0.1:${port}`)).upstream === 'web-2', 15_000);
-      await waitFor(`logs the applied revision:\n${out}`, () => /applied 1 plan\(s\): web@2/.test(out), 10_000);
+      await waitFor(`requests follow the new plan:\n${out}`, async () => (await freshGet(`http://127.0.0.1:${port}`)).upstream === 'web-2', { timeoutMs: 15_000 });
+      await waitFor(`logs the applied revision:\n${out}`, () => /applied 1 plan\(s\): web@2/.test(out), { timeoutMs: 10_000 });
 
       const exited = once(proc, 'exit');
       proc.kill('SIGTERM');

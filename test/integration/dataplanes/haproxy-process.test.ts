@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { TrafficPlanSpec } from '../../../src/api/kinds/traffic-plan.js';
 import { findHaproxy, HaproxyProcess, renderHaproxyConfig } from '../../../src/dataplanes/haproxy/index.js';
 import { DroverError } from '../../../src/errors.js';
-import { client, endpoint, get, plan, waitFor } from '../../conformance/edge/harness.js';
+import { client, endpoint, get, plan } from '../../conformance/edge/harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { startUpstream, type UpstreamServer } from '../../conformance/edge/upstream.js';
 import { freePort } from '../../../src/drivers/local/net.js';
 
@@ -148,7 +149,7 @@ describe('HaproxyProcess', { skip: haproxy === undefined ? 'haproxy binary missi
     // The last plan (u2) is what new connections get; old workers leave once their clients are gone.
     for (let i = 0; i < 20; i++) assert.equal((await freshGet(base)).upstream, 'u2', 'new connections follow the last plan');
     await agent.close();
-    await waitFor('old workers to exit', async () => (await proc.procs()).every((p) => !p.old), 10_000);
+    await waitFor('old workers to exit', async () => (await proc.procs()).every((p) => !p.old), { timeoutMs: 10_000 });
     await proc.stop();
   });
 
@@ -162,14 +163,14 @@ describe('HaproxyProcess', { skip: haproxy === undefined ? 'haproxy binary missi
     const state = async (s: string) => (await proc.serverStates()).find((x) => x.server === s);
     try {
       u2.healthy = false;
-      await waitFor('u2 down at HAProxy', async () => (await state('u2'))?.up === false, 5000);
+      await waitFor('u2 down at HAProxy', async () => (await state('u2'))?.up === false, { timeoutMs: 5000 });
       await proc.reload(render({ ...p, revision: 2 }));
       assert.equal((await state('u2'))?.up, false, 'still down right after the reload, not optimistically up');
       for (let i = 0; i < 20; i++) assert.equal((await freshGet(base)).upstream, 'u1', 'the reloaded worker sends nothing to the down Prod');
     } finally {
       u2.healthy = true;
     }
-    await waitFor('u2 back up after healthyThreshold checks', async () => (await state('u2'))?.up === true, 5000);
+    await waitFor('u2 back up after healthyThreshold checks', async () => (await state('u2'))?.up === true, { timeoutMs: 5000 });
     await proc.stop();
   });
 });

@@ -15,7 +15,8 @@ import { RemoteStore } from '../../../src/client/remote-store.js';
 import { TrafficController } from '../../../src/controllers/traffic-controller.js';
 import { startCache } from '../../../src/runtime/object-cache.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
-import { client, endpoint, get, plan, waitFor } from '../../conformance/edge/harness.js';
+import { client, endpoint, get, plan } from '../../conformance/edge/harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { startUpstream, type UpstreamServer } from '../../conformance/edge/upstream.js';
 import { repoRoot, requireBuild, startServer, tempDir, type ServerProcess } from '../server/harness.js';
 
@@ -30,7 +31,7 @@ async function startEdgeProcess(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  await waitFor(`edge prints its URLs:\n${out}`, () => /listening on http/.test(out) && /admin: http/.test(out), 20_000);
+  await waitFor(`edge prints its URLs:\n${out}`, () => /listening on http/.test(out) && /admin: http/.test(out), { timeoutMs: 20_000 });
   const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
   const admin = /admin: (http:\/\/[^/\s]+)/.exec(out)![1]!;
   return { proc, url, admin, output: () => out };
@@ -77,7 +78,7 @@ describe('drover edge (process)', () => {
     await waitFor('the fleet controller creates a Prod', async () => {
       prodName = (await store.list<Prod>('Prod')).items.find((x) => x.spec.fleet === 'web')?.metadata.name ?? '';
       return prodName !== '';
-    }, 10_000);
+    }, { timeoutMs: 10_000 });
     const p = (await store.get<Prod>('Prod', prodName))!;
     await store.updateStatus({ ...p, metadata: { ...p.metadata, resourceVersion: undefined }, status: Prod.shape.status.unwrap().parse({ phase: 'Ready', endpoint: up.url, version: 'v1' }) });
     const t = await store.create(Tenant.parse({ ...meta('shop'), kind: 'Tenant', spec: { fleet: 'web', match: { hosts: ['shop.example.com'] } } }));
@@ -88,7 +89,7 @@ describe('drover edge (process)', () => {
     const ctx: ReconcileContext = { store, cache, signal: new AbortController().signal, recordEvent: async () => {} };
     await traffic.reconcile(ctx, 'web').catch(() => undefined);
     await cache.stop();
-    await waitFor('the edge serves the plan', async () => (await get(agent, edge.url, '/', { host: 'shop.example.com' })).upstream === 'web-1', 15_000);
+    await waitFor('the edge serves the plan', async () => (await get(agent, edge.url, '/', { host: 'shop.example.com' })).upstream === 'web-1', { timeoutMs: 15_000 });
     assert.equal((await get(agent, edge.url, '/', { host: 'shop.example.com' })).headers['x-drover-prod'], prodName);
 
     await server.stop('SIGKILL');

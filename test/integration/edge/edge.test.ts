@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { Edge } from '../../../src/edge/edge.js';
 import { StaticPlanSource } from '../../../src/edge/plan-source.js';
 import type { EdgeStats } from '../../../src/traffic/stats.js';
-import { client, endpoint, get, plan, waitFor } from '../../conformance/edge/harness.js';
+import { client, endpoint, get, plan } from '../../conformance/edge/harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('Drover edge', () => {
   let upstream: http.Server;
@@ -101,12 +102,12 @@ describe('Drover edge', () => {
     let buf = '';
     sock.setEncoding('utf8');
     sock.on('data', (c: string) => (buf += c));
-    await waitFor('101 from the upstream through the edge', () => buf.includes('\r\n\r\n'), 3000);
+    await waitFor('101 from the upstream through the edge', () => buf.includes('\r\n\r\n'), { timeoutMs: 3000 });
     assert.match(buf, /^HTTP\/1.1 101/);
     assert.match(buf, /x-drover-prod: u1/i);
     const after101 = buf.length;
     sock.write('ping-frame');
-    await waitFor('echo through the tunnel', () => buf.slice(after101).includes('ping-frame'), 3000);
+    await waitFor('echo through the tunnel', () => buf.slice(after101).includes('ping-frame'), { timeoutMs: 3000 });
     sock.destroy();
   });
 
@@ -114,9 +115,9 @@ describe('Drover edge', () => {
     const before = { ...seen };
     const req = http.get(`${base}/hang`);
     req.on('error', () => {});
-    await waitFor('the request reached the upstream', () => seen.arrived > before.arrived, 3000);
+    await waitFor('the request reached the upstream', () => seen.arrived > before.arrived, { timeoutMs: 3000 });
     req.destroy();
-    await waitFor('the upstream request is closed', () => seen.aborted > before.aborted, 3000);
+    await waitFor('the upstream request is closed', () => seen.aborted > before.aborted, { timeoutMs: 3000 });
   });
 
   it('relays a Content-Length body that arrives in parts as it arrives (only a whole one-chunk body is sent with the head)', async () => {
@@ -152,7 +153,7 @@ describe('Drover edge', () => {
       assert.match(a.body, /did not start answering within 300 ms/, 'the body says what happened');
       assert.ok(waited >= 280 && waited < 3000, `answered after the timeout, not before or much later (${waited} ms)`);
       assert.equal(seen.arrived, before.arrived + 1, 'not retried on another attempt');
-      await waitFor('the upstream request is closed', () => seen.aborted > before.aborted, 3000);
+      await waitFor('the upstream request is closed', () => seen.aborted > before.aborted, { timeoutMs: 3000 });
     } finally {
       await quick.stop();
     }

@@ -9,7 +9,8 @@ import { after, afterEach, describe, it } from 'node:test';
 import { Edge, type EdgeOptions } from '../../../src/edge/edge.js';
 import { StaticPlanSource } from '../../../src/edge/plan-source.js';
 import type { EdgeStats } from '../../../src/traffic/stats.js';
-import { client, endpoint, get, plan, waitFor } from '../../conformance/edge/harness.js';
+import { client, endpoint, get, plan } from '../../conformance/edge/harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { rawRequest } from '../../conformance/edge/raw-client.js';
 import { startUpstream, type UpstreamServer } from '../../conformance/edge/upstream.js';
 
@@ -75,13 +76,13 @@ describe('Drover edge under hostile clients', () => {
     const { base, admin, up } = await start({ bodyTimeoutMs: 1000, maxStreamingBodiesPerProd: 2 });
     const chunked = () => rawRequest(base, 'POST / HTTP/1.1\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\n\r\n', { trickle: '1\r\nx\r\n'.repeat(40), everyMs: 50, timeoutMs: 15_000 });
     const first = [chunked(), chunked()];
-    await waitFor('both streamed bodies reached the Prod', () => up.count >= 2, 5000);
+    await waitFor('both streamed bodies reached the Prod', () => up.count >= 2, { timeoutMs: 5000 });
     const third = await chunked();
     assert.equal(third.status, 503, third.body);
     assert.match(third.body, /streamed request bodies/);
     const answers = await Promise.all(first);
     for (const a of answers) assert.equal(a.status, 408, a.body);
-    await waitFor('the Prod saw both upstream requests aborted', () => up.aborted === 2, 5000);
+    await waitFor('the Prod saw both upstream requests aborted', () => up.aborted === 2, { timeoutMs: 5000 });
     // The slots are free again: a streamed body that arrives in time is served.
     const ok = await rawRequest(base, 'POST / HTTP/1.1\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
     assert.equal(ok.status, 200, ok.body);

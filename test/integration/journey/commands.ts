@@ -151,7 +151,7 @@ export class ActOnRelease implements JourneyCommand {
 // ---- Clusters -----------------------------------------------------------------------------------
 
 async function phaseIs(w: World, name: string, phase: 'Ready' | 'NotReady'): Promise<void> {
-  await waitFor(`cluster ${name} to be ${phase}`, () => w.mirror.get<Cluster>('Cluster', name)?.status?.phase === phase, GRACE_MS * 10);
+  await waitFor(`cluster ${name} to be ${phase}`, () => w.mirror.get<Cluster>('Cluster', name)?.status?.phase === phase, { timeoutMs: GRACE_MS * 10 });
 }
 
 /** `drover chaos kill-cluster`: agent and workloads die together. */

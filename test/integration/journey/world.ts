@@ -133,7 +133,7 @@ export class World {
     this.manager.start();
     for (const c of initialClusters) await this.sim.add(c.name, c.domain, c.capacity);
     // Placement uses Ready clusters only: the fleet comes once all three are Ready (as `drover up` does).
-    await waitFor('the clusters to be Ready', () => initialClusters.every((c) => this.mirror.get<Cluster>('Cluster', c.name)?.status?.phase === 'Ready'), 20_000);
+    await waitFor('the clusters to be Ready', () => initialClusters.every((c) => this.mirror.get<Cluster>('Cluster', c.name)?.status?.phase === 'Ready'), { timeoutMs: 20_000 });
     await this.store.create(fleetDoc(initialFleet));
     for (const t of initialTenants) await this.store.create(tenantDoc(t));
     await waitFor(
@@ -142,7 +142,7 @@ export class World {
         const ready = this.prods().filter((p) => live(p) && p.status?.phase === 'Ready').length;
         return ready === initialFleet.prods && this.tenants().every((t) => (t.status?.prods.length ?? 0) >= t.spec.redundancy);
       },
-      30_000,
+      { timeoutMs: 30_000 },
     );
     await this.settle();
     this.takeViolations();

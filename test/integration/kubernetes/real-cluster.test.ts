@@ -21,6 +21,7 @@ import { namespaceName } from '../../../src/drivers/kubernetes/names.js';
 import { isDroverError } from '../../../src/errors.js';
 import { adminHttp, kitDir, kubeConfigWithToken, kubeconfigPath, kubeContext, kubeSkipReason, restartApiServer, tokenWithoutRights } from '../../helpers/kube-kit.js';
 import { SimulatedNode } from '../../helpers/simulated-node.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 if (kubeSkipReason) console.warn(`\n!!! SKIPPED: ${kubeSkipReason}\n`);
 
@@ -76,20 +77,20 @@ describe('Kubernetes driver on a real API server', { skip: kubeSkipReason }, () 
     await node?.stop();
   });
 
+  /** Polls the real cluster: a Failed Prod or a permanent driver error ends the wait at once. */
   async function until(what: string, cond: (o: WorkloadObservation) => boolean): Promise<WorkloadObservation> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
     let last: WorkloadObservation | undefined;
-    while (Date.now() < deadline) {
-      try {
-        last = await driver.observe(prodName);
-        if (cond(last)) return last;
-        if (last.state === 'Failed') assert.fail(`Prod failed while waiting for ${what}: ${last.message}`);
-      } catch (e) {
-        if (!isTransientDriverError(e)) throw e;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500)); // polling a real cluster
-    }
-    assert.fail(`timed out waiting for ${what}; last observation ${JSON.stringify(last)}`);
+    const observed = async () => {
+      last = await driver.observe(prodName);
+      if (cond(last)) return last;
+      if (last.state === 'Failed') assert.fail(`Prod failed while waiting for ${what}: ${last.message}`);
+      return undefined;
+    };
+    // Polling a real cluster, so every 500 ms.
+    return waitFor(what, observed, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 500, retryIf: isTransientDriverError }).catch((e: unknown) => {
+      if (e instanceof Error && e.message.startsWith('timed out')) assert.fail(`${e.message}; last observation ${JSON.stringify(last)}`);
+      throw e;
+    });
   }
 
   const get = async <T = Meta>(path: string) => (await http.request({ method: 'GET', path })) as { metadata: T; spec: Record<string, unknown> };

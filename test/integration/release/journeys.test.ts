@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { Release, waveProgress } from '../../../src/api/kinds/release.js';
@@ -21,14 +20,10 @@ import { formatStatus } from '../../../src/cli/format/release.js';
 import { awaitAction, requestAction } from '../../../src/release/operations.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { addReadyCluster, shopFleet, simulateAgent, type SimulatedAgent } from '../../helpers/simulated-fleet.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-const meta = (name: string) => ({ name, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] });
-
-async function addCluster(store: MemoryStore, name: string): Promise<void> {
-  const c: Cluster = { apiVersion: API_VERSION, kind: 'Cluster', metadata: meta(name), spec: { provider: 'local', region: name, capacity: { prods: 6 }, cordoned: false, draining: false, heartbeatGraceMs: 600_000 } };
-  await store.updateStatus({ ...(await store.create(c)), status: { conditions: [], phase: 'Ready', lastHeartbeat: new Date().toISOString(), prods: 0 } });
-}
+const addCluster = (store: MemoryStore, name: string) => addReadyCluster(store, name, 6);
 
 const releaseDoc = (name: string, version: string, bake: string): Release =>
   Release.parse({ apiVersion: API_VERSION, kind: 'Release', metadata: { name }, spec: { fleet: 'shop', version, maxParallel: 3, bake, gates: [] } });
@@ -36,8 +31,7 @@ const releaseDoc = (name: string, version: string, bake: string): Release =>
 describe('release journeys (fleet + release controllers, simulated agent)', () => {
   let store: MemoryStore;
   let manager: Manager;
-  let on: boolean;
-  let agent: Promise<void>;
+  let agent: SimulatedAgent;
   /** Where the simulated agent says each version's Prods answer (none: no endpoint). */
   let endpoints: Record<string, string>;
 
@@ -47,48 +41,28 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
     waitFor(`release ${n} to end`, async () => {
       const r = await rel(n);
       return ['Succeeded', 'RolledBack', 'Failed', 'Aborted'].includes(r.status?.phase ?? '') ? r : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
 
   beforeEach(async () => {
     store = new MemoryStore();
     for (const c of ['a', 'b', 'c']) await addCluster(store, c);
-    const fleet: Fleet = {
-      apiVersion: API_VERSION,
-      kind: 'Fleet',
-      metadata: meta('shop'),
-      spec: { prods: 6, testProds: 1, version: 'v1', app: { command: 'node', args: [], env: {}, port: 8080, healthPath: '/healthz', replicas: 1 }, placement: { spreadBy: 'domain', avoidProviders: [] }, warmup: { requests: 3 } },
-    };
-    await store.create(fleet);
-    on = true;
+    await store.create(shopFleet());
     endpoints = {};
-    agent = (async () => {
-      while (on) {
-        for (const p of (await store.list<Prod>('Prod')).items) {
-          const want = p.spec.retire ? 'Retired' : 'Ready';
-          const endpoint = endpoints[p.spec.version];
-          if (p.status?.phase === want && p.status.observedGeneration === p.metadata.generation && p.status.endpoint === endpoint) continue;
-          await store
-            .updateStatus({ ...p, status: { conditions: [], restarts: 0, warmupPassed: 3, phase: want, version: p.spec.version, readySince: p.status?.readySince ?? new Date().toISOString(), observedGeneration: p.metadata.generation, ...(endpoint ? { endpoint } : {}) } })
-            .catch(() => undefined);
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    agent = simulateAgent(store, { endpoint: (p) => endpoints[p.spec.version] });
     manager = new Manager({ store, reconcilers: [fleetController(), releaseController({ pollMs: 20 })], logger: { log: () => {} } });
     manager.start();
-    await waitFor('six Ready Prods', async () => ((await live()).filter((p) => p.status?.phase === 'Ready').length === 6 ? true : undefined), 20_000);
+    await waitFor('six Ready Prods', async () => ((await live()).filter((p) => p.status?.phase === 'Ready').length === 6 ? true : undefined), { timeoutMs: 20_000 });
   });
 
   afterEach(async () => {
-    on = false;
-    await agent;
+    await agent.stop();
     await manager.stop();
   });
 
   it('release, then cluster replace: the Prods the release created move (they were skipped before)', async () => {
     await store.create(releaseDoc('shop-v2', 'v2', '50ms'));
     assert.equal((await releaseEnds('shop-v2')).status?.phase, 'Succeeded');
-    await waitFor('the v1 Prods to be deleted', async () => ((await store.list<Prod>('Prod')).items.length === 6 ? true : undefined), 20_000);
+    await waitFor('the v1 Prods to be deleted', async () => ((await store.list<Prod>('Prod')).items.length === 6 ? true : undefined), { timeoutMs: 20_000 });
     const onA = (await live()).filter((p) => p.spec.cluster === 'a');
     assert.ok(onA.length > 0 && onA.every((p) => p.spec.replaces !== undefined), 'the Prods on a are successors a release created');
 
@@ -100,7 +74,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
       const names = new Set(ps.map((p) => p.metadata.name));
       const onD = ps.some((p) => p.spec.cluster === 'd');
       return onD && ps.length === 6 && ps.every((p) => p.spec.replaces === undefined || !names.has(p.spec.replaces)) ? true : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     const stillOnA = (await live()).filter((p) => p.spec.cluster === 'a');
     const res = await replaceCluster(store, 'a', 'd', { pollMs: 10, timeoutMs: 20_000 });
     assert.equal(res.ok, true, res.message);
@@ -111,7 +85,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
       const ps = await live();
       // …and no successor in flight (a spread-back move may be under way).
       return ps.some((p) => p.spec.cluster === 'a') || ps.length !== 6 ? undefined : ps;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     // d is a new failure domain: besides the moved Prods, the fleet may spread one more onto it (fleet rule 7).
     assert.ok(after.filter((p) => p.spec.cluster === 'd').length >= onA.length);
     assert.equal(after.length, 6);
@@ -119,7 +93,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
 
   it('replace during a release leaves that fleet\'s Prods, says why, and is not ok', async () => {
     await store.create(releaseDoc('slow', 'v2', '1h'));
-    await waitFor('wave 0 baking', async () => ((await rel('slow')).status?.waves[0]?.state === 'Baking' ? true : undefined), 20_000);
+    await waitFor('wave 0 baking', async () => ((await rel('slow')).status?.waves[0]?.state === 'Baking' ? true : undefined), { timeoutMs: 20_000 });
     await addCluster(store, 'd');
     const res = await replaceCluster(store, 'a', 'd', { pollMs: 10, timeoutMs: 5_000 });
     assert.equal(res.ok, false);
@@ -130,7 +104,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
 
   it('deleting the Fleet mid-release ends the release (Aborted, FleetDeleted) instead of Progressing forever', async () => {
     await store.create(releaseDoc('orphan', 'v2', '1h'));
-    await waitFor('wave 0 baking', async () => ((await rel('orphan')).status?.waves[0]?.state === 'Baking' ? true : undefined), 20_000);
+    await waitFor('wave 0 baking', async () => ((await rel('orphan')).status?.waves[0]?.state === 'Baking' ? true : undefined), { timeoutMs: 20_000 });
     await store.delete('Fleet', 'shop');
     const r = await releaseEnds('orphan');
     assert.equal(r.status?.phase, 'Aborted');
@@ -140,7 +114,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
 
   it('abort of an active release acts (the command waits for it); abort and rollback of a finished one refuse and say what to do', async () => {
     await store.create(releaseDoc('stopme', 'v2', '1h'));
-    await waitFor('wave 0 baking', async () => ((await rel('stopme')).status?.waves[0]?.state === 'Baking' ? true : undefined), 20_000);
+    await waitFor('wave 0 baking', async () => ((await rel('stopme')).status?.waves[0]?.state === 'Baking' ? true : undefined), { timeoutMs: 20_000 });
     await requestAction(store, 'stopme', 'abort');
     const res = await awaitAction(store, 'stopme', 'abort', { timeoutMs: 10_000, pollMs: 10 });
     assert.equal(res.ok, true, res.message);
@@ -222,7 +196,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
         seen.add(col);
       }
       return r.status?.phase === 'Succeeded' ? true : undefined;
-    }, 20_000, 5);
+    }, { timeoutMs: 20_000, intervalMs: 5 });
     assert.ok(seen.has('0/3') || seen.has('1/3'), [...seen].join(' '));
     assert.equal(wavesCol.value(await rel('count'), Date.now()), '3/3');
   });

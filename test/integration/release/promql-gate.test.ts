@@ -13,21 +13,15 @@ import { after, before, describe, it } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
 import { evaluatePromQL } from '../../../src/release/gates/promql.js';
 import { freePort } from '../../../src/drivers/local/net.js';
+import { waitFor, type WaitOptions } from '../../helpers/wait-for.js';
 
 const PROMETHEUS = ['/usr/bin/prometheus', 'prometheus'].find((b) => spawnSync(b, ['--version'], { stdio: 'ignore' }).status === 0);
 const skip = PROMETHEUS ? false : 'SKIPPED: the `prometheus` binary is missing — install the Debian package "prometheus" (scripts/test.mjs does it as root)';
 if (skip) console.warn(`\n!!! promql-gate.test.ts ${skip}\n`);
 
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** A real Prometheus takes its time to scrape. */
+const slow: WaitOptions = { timeoutMs: 20_000, intervalMs: 100 };
 
 describe('PromQL gate against a real Prometheus', { skip }, () => {
   let metrics: Server;
@@ -56,11 +50,11 @@ describe('PromQL gate against a real Prometheus', { skip }, () => {
     prom = spawn(PROMETHEUS!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
       stdio: 'ignore',
     });
-    await until('Prometheus to scrape the metrics endpoint', async () => {
+    await waitFor('Prometheus to scrape the metrics endpoint', async () => {
       const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('count(drover_test_error_ratio)')}`);
       const j = (await r.json()) as { data?: { result?: { value: [number, string] }[] } };
       return j.data?.result?.[0]?.value[1] === '2' ? true : undefined;
-    });
+    }, slow);
   });
 
   after(async () => {

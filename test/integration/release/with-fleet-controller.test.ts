@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { API_VERSION } from '../../../src/api/meta.js';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Release } from '../../../src/api/kinds/release.js';
@@ -15,52 +14,24 @@ import { fleetController } from '../../../src/controllers/fleet-controller.js';
 import { releaseController } from '../../../src/controllers/release-controller.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { tenant } from '../../unit/release/fixtures.js';
+import { tenant } from '../../helpers/fixtures.js';
+import { addReadyCluster, shopFleet, simulateAgent } from '../../helpers/simulated-fleet.js';
+import { waitFor, type WaitOptions } from '../../helpers/wait-for.js';
 
 const meta = (name: string) => ({ name, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** A check that throws (the release ended otherwise) fails the test at once. */
+const slow: WaitOptions = { timeoutMs: 20_000, retryIf: () => false };
 
 describe('release controller with the fleet controller (Manager, MemoryStore)', () => {
   it('releases a fleet the fleet controller built, without extra Prods or a second roll', async () => {
     const store = new MemoryStore();
-    const hb = new Date().toISOString();
-    for (const c of ['a', 'b', 'c']) {
-      const cl: Cluster = { apiVersion: API_VERSION, kind: 'Cluster', metadata: meta(c), spec: { provider: 'local', region: c, capacity: { prods: 5 }, cordoned: false, draining: false, heartbeatGraceMs: 600_000 } };
-      await store.updateStatus({ ...(await store.create(cl)), status: { conditions: [], phase: 'Ready', lastHeartbeat: hb, prods: 0 } });
-    }
-    const fleet: Fleet = {
-      apiVersion: API_VERSION,
-      kind: 'Fleet',
-      metadata: meta('shop'),
-      spec: { prods: 6, testProds: 1, version: 'v1', app: { command: 'node', args: [], env: {}, port: 8080, healthPath: '/healthz', replicas: 1 }, placement: { spreadBy: 'domain', avoidProviders: [] }, warmup: { requests: 3 } },
-    };
-    await store.create(fleet);
+    for (const c of ['a', 'b', 'c']) await addReadyCluster(store, c, 5);
+    await store.create(shopFleet());
 
     const created = new Set<string>();
-    let on = true;
     // Simulated agent: Prods become Ready on their version; retired ones report Retired.
-    const agent = (async () => {
-      while (on) {
-        for (const p of (await store.list<Prod>('Prod')).items) {
-          created.add(p.metadata.name);
-          const want = p.spec.retire ? 'Retired' : 'Ready';
-          if (p.status?.phase === want && p.status.observedGeneration === p.metadata.generation) continue;
-          await store
-            .updateStatus({ ...p, status: { conditions: [], restarts: 0, warmupPassed: 3, phase: want, version: p.spec.version, readySince: p.status?.readySince ?? new Date().toISOString(), observedGeneration: p.metadata.generation } })
-            .catch(() => undefined);
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    const agent = simulateAgent(store, { seen: (p) => created.add(p.metadata.name) });
     const manager = new Manager({
       store,
       reconcilers: [fleetController(), releaseController({ gates: async () => ({ outcome: 'pass', results: [], reason: 'ok' }), pollMs: 20 })],
@@ -68,20 +39,20 @@ describe('release controller with the fleet controller (Manager, MemoryStore)', 
     });
     manager.start();
     try {
-      const prods = await until('six Ready Prods', async () => {
+      const prods = await waitFor('six Ready Prods', async () => {
         const ps = (await store.list<Prod>('Prod')).items.filter((p) => !p.spec.retire && p.status?.phase === 'Ready');
         return ps.length === 6 ? ps : undefined;
-      });
+      }, slow);
       // Simulated scheduler: test tenant on the test Prod, the others spread.
       const test = prods.find((p) => p.spec.role === 'test')!;
       const normal = prods.filter((p) => p.spec.role === 'normal');
       const n = (i: number) => normal[i % normal.length]!.metadata.name;
       const ts: Tenant[] = [
-        tenant('qa', 5, [test.metadata.name], { test: true }),
-        tenant('tiny', 10, [n(0)]),
-        tenant('r1', 400, [n(1), n(2)], { redundancy: 2 }),
-        tenant('n1', 300, [n(3)]),
-        tenant('n2', 200, [n(4)]),
+        tenant('qa', { fleet: 'shop', users: 5, prods: [test.metadata.name], hosts: ['qa.example.com'], test: true }),
+        tenant('tiny', { fleet: 'shop', users: 10, prods: [n(0)], hosts: ['tiny.example.com'] }),
+        tenant('r1', { fleet: 'shop', users: 400, prods: [n(1), n(2)], hosts: ['r1.example.com'], redundancy: 2 }),
+        tenant('n1', { fleet: 'shop', users: 300, prods: [n(3)], hosts: ['n1.example.com'] }),
+        tenant('n2', { fleet: 'shop', users: 200, prods: [n(4)], hosts: ['n2.example.com'] }),
       ];
       for (const t of ts) await store.updateStatus({ ...(await store.create(t)), status: t.status });
 
@@ -92,22 +63,21 @@ describe('release controller with the fleet controller (Manager, MemoryStore)', 
         spec: { fleet: 'shop', version: 'v2', maxParallel: 2, bake: '100ms', gates: [], warmup: { requests: 3 }, autoRollback: true, env: {}, paused: false, action: 'none' },
       };
       await store.create(rel);
-      const done = await until('the release to succeed', async () => {
+      const done = await waitFor('the release to succeed', async () => {
         const r = await store.get<Release>('Release', 'shop-v2');
         if (r?.status?.phase === 'RolledBack' || r?.status?.phase === 'Failed') throw new Error(JSON.stringify(r.status.decisions));
         return r?.status?.phase === 'Succeeded' ? r : undefined;
-      });
+      }, slow);
       assert.equal(done.status?.waves[0]?.riskClass, 'test');
       assert.equal((await store.get<Fleet>('Fleet', 'shop'))?.spec.version, 'v2');
-      const live = await until('the retired v1 Prods to be deleted', async () => {
+      const live = await waitFor('the retired v1 Prods to be deleted', async () => {
         const all = (await store.list<Prod>('Prod')).items;
         return all.length === 6 ? all : undefined;
-      });
+      }, slow);
       assert.ok(live.every((p) => p.spec.version === 'v2' && !p.spec.retire), JSON.stringify(live.map((p) => [p.metadata.name, p.spec.version])));
       assert.equal(created.size, 12, `6 v1 Prods + 6 successors, nothing else: ${[...created].join(',')}`);
     } finally {
-      on = false;
-      await agent;
+      await agent.stop();
       await manager.stop();
     }
   });

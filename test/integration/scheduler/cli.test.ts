@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, runCli, startServer, tempDir, waitFor, type ServerProcess } from '../server/harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { repoRoot, runCli, startServer, tempDir, type ServerProcess } from '../server/harness.js';
 
 const clusters = `
 apiVersion: drover.dev/v1alpha1
@@ -34,11 +35,11 @@ describe('drover explain / plan against a real server', () => {
 
   it('the scheduler controller explains in status why a tenant has no Prod yet', async () => {
     // No agent heartbeats these clusters, so no Prod can serve.
-    const status = await waitFor(async () => {
+    const status = await waitFor('tenant status written by the scheduler', async () => {
       const r = await runCli(['get', 'tenant', 'acme', '-o', 'json'], { server });
       const t = JSON.parse(r.stdout) as { status?: { reason?: string; prods: string[] } };
       return t.status?.reason ? t.status : undefined;
-    }, 'tenant status written by the scheduler');
+    });
     assert.deepEqual(status.prods, []);
     assert.match(status.reason ?? '', /^NoServingProd/);
     const table = await runCli(['get', 'tenants'], { server });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startServer, waitFor, type ServerProcess } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { startServer, type ServerProcess } from './harness.js';
 
 const fleet = (name: string, extra: { labels?: Record<string, string>; spec?: Record<string, unknown>; resourceVersion?: string } = {}) => ({
   apiVersion: 'drover.dev/v1alpha1',
@@ -215,7 +216,7 @@ describe('API server over HTTP', () => {
       const hb = await lines.nextEvent();
       assert.equal(hb.type, 'BOOKMARK');
       assert.equal(hb.object.metadata.resourceVersion, start);
-      await waitFor(async () => /drover_api_watchers 1/.test((await call('GET', '/metrics', undefined, { token: null })).body as string), 'watchers gauge');
+      await waitFor('watchers gauge', async () => /drover_api_watchers 1/.test((await call('GET', '/metrics', undefined, { token: null })).body as string));
 
       assert.equal((await call('POST', '/api/v1/fleets', fleet('w1'))).status, 201);
       assert.equal((await call('PATCH', '/api/v1/fleets/w1', { spec: { prods: 1 } }, { type: 'application/merge-patch+json' })).status, 200);

@@ -5,14 +5,14 @@
  * read-only chaos attempt get an error naming the flag or field and the fix.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { repoRoot, requireBuild, runCli, startServer, tempDir, waitFor, type ServerProcess } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { repoRoot, requireBuild, runCli, serverForSuite, spawnDrover, tempDir, type ServerProcess } from './harness.js';
 
 interface Obj {
   metadata: { name: string; annotations: Record<string, string> };
@@ -21,13 +21,7 @@ interface Obj {
 
 describe('drover apply keeps operator state and checks documents against each other', () => {
   let server: ServerProcess;
-  const dir = tempDir();
-  before(async () => {
-    server = await startServer({ dataDir: join(dir, 'data'), args: ['--no-controllers'] });
-  });
-  after(async () => {
-    await server?.stop('SIGKILL');
-  });
+  const dir = serverForSuite((s) => (server = s), { args: ['--no-controllers'] });
   const get = async (kind: string, name: string): Promise<Obj> => {
     const r = await runCli(['get', kind, name, '-o', 'json'], { server });
     assert.equal(r.code, 0, r.stderr);
@@ -175,20 +169,16 @@ describe('drover up', () => {
     // No local cluster: the control plane and the edge only, so that this stays light.
     writeFileSync(file, 'apiVersion: drover.dev/v1alpha1\nkind: Cluster\nmetadata: {name: remote}\nspec: {provider: kubernetes, region: eu}\n');
     const data = join(dir, 'data');
-    const proc = spawn(process.execPath, [join(repoRoot, 'bin', 'drover.js'), 'up', file, '--data', data, '--port', '0', '--edge-port', '0', '--no-write-config', '--ready-timeout', '0'], {
-      env: { ...process.env, DROVER_CONFIG: join(dir, 'cli.yaml'), DROVER_TOKEN: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { proc, output, exited } = spawnDrover(['up', file, '--data', data, '--port', '0', '--edge-port', '0', '--no-write-config', '--ready-timeout', '0'], {
+      DROVER_CONFIG: join(dir, 'cli.yaml'),
+      DROVER_TOKEN: '',
     });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     try {
-      await waitFor(() => out.includes('drover up is running'), `drover up to start:\n${out}`, 60_000);
+      await waitFor(`drover up to start:\n${output()}`, () => output().includes('drover up is running'), { timeoutMs: 60_000 });
       const tokensFile = join(data, 'tokens.yaml');
-      assert.match(out, new RegExp(`tokens: generated admin and readonly tokens in ${tokensFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.match(output(), new RegExp(`tokens: generated admin and readonly tokens in ${tokensFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
       const tokens = parse(readFileSync(tokensFile, 'utf8')) as { admin: string; readonly: string };
-      assert.ok(!out.includes(tokens.admin) && !out.includes(tokens.readonly), 'no token is printed');
+      assert.ok(!output().includes(tokens.admin) && !output().includes(tokens.readonly), 'no token is printed');
     } finally {
       proc.kill('SIGTERM');
       await exited;

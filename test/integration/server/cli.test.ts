@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { validateResource } from '../../../src/api/validate.js';
-import { repoRoot, runCli, startServer, tempDir, waitFor, type ServerProcess } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { repoRoot, runCli, serverForSuite, spawnDrover, type ServerProcess } from './harness.js';
 
 const example = join(repoRoot, 'examples', 'basic.yaml');
 
 describe('drover CLI against a real server', () => {
   let server: ServerProcess;
-  const dir = tempDir();
-  before(async () => {
-    // The API and CLI alone: controllers would add Prods, events and finalizers these assertions do not expect.
-    server = await startServer({ dataDir: join(dir, 'data'), args: ['--no-controllers'] });
-  });
-  after(async () => {
-    await server?.stop('SIGKILL');
-  });
+  // The API and CLI alone: controllers would add Prods, events and finalizers these assertions do not expect.
+  const dir = serverForSuite((s) => (server = s), { args: ['--no-controllers'] });
 
   it('applies the example and `get -o yaml` round-trips it', async () => {
     const r = await runCli(['apply', '-f', example], { server });
@@ -105,19 +99,14 @@ describe('drover CLI against a real server', () => {
   });
 
   it('`get -w` prints the table, then a row per change', async () => {
-    const proc = spawn(process.execPath, [join(repoRoot, 'bin', 'drover.js'), 'get', 'tenants', '-w'], {
-      env: { ...process.env, DROVER_SERVER: server.url, DROVER_TOKEN: server.adminToken },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const { proc, stdout } = spawnDrover(['get', 'tenants', '-w'], { DROVER_SERVER: server.url, DROVER_TOKEN: server.adminToken });
     try {
-      await waitFor(() => /^NAME\s+USERS.*\nacme\s+120\s/s.test(out), 'the first table', 15_000);
+      await waitFor('the first table', () => /^NAME\s+USERS.*\nacme\s+120\s/s.test(stdout()), { timeoutMs: 15_000 });
       const doc = 'apiVersion: drover.dev/v1alpha1\nkind: Tenant\nmetadata: {name: beta}\nspec: {fleet: web, users: 7}\n';
       assert.equal((await runCli(['apply', '-f', '-'], { server, input: doc })).code, 0);
-      await waitFor(() => /\nbeta\s+7\s+1\s/.test(out), 'a row for the new tenant', 15_000);
+      await waitFor('a row for the new tenant', () => /\nbeta\s+7\s+1\s/.test(stdout()), { timeoutMs: 15_000 });
       assert.equal((await runCli(['delete', 'tenant', 'beta'], { server })).code, 0);
-      await waitFor(() => out.split('\n').filter((l) => l.startsWith('beta')).length === 2, 'a row for the delete', 15_000);
+      await waitFor('a row for the delete', () => stdout().split('\n').filter((l) => l.startsWith('beta')).length === 2, { timeoutMs: 15_000 });
     } finally {
       proc.kill('SIGKILL');
     }
@@ -158,22 +147,17 @@ describe('drover CLI against a real server', () => {
 
 describe('drover describe with the controllers running', () => {
   let server: ServerProcess;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server?.stop('SIGKILL');
-  });
+  serverForSuite((s) => (server = s));
 
   it('shows the conditions and events the controllers wrote', async () => {
     assert.equal((await runCli(['apply', '-f', example], { server })).code, 0);
     const out = await waitFor(
+      'an event in describe',
       async () => {
         const r = await runCli(['describe', 'fleet', 'web'], { server });
         return /\nEvents:\n {2}TYPE\s+REASON\s+AGE\s+FROM\s+MESSAGE\n {2}(Normal|Warning)\s+\S+/.test(r.stdout) ? r.stdout : undefined;
       },
-      'an event in describe',
-      20_000,
+      { timeoutMs: 20_000 },
     );
     assert.match(out, /\nConditions:\n {2}TYPE\s+STATUS\s+REASON\s+AGE\s+MESSAGE\n {2}\S+\s+(True|False|Unknown)\s/);
     const events = await runCli(['get', 'events'], { server });

@@ -2,10 +2,12 @@
  * Real processes for the API server and CLI tests: `node bin/drover.js server` on port 0 (its URL read from
  * its output) and CLI runs, all from the compiled dist/ (the test command builds first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
+import type { Readable } from 'node:stream';
 import { parse } from 'yaml';
 
 export const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -32,21 +34,62 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface DroverProcess {
+  proc: ChildProcessByStdio<null, Readable, Readable>;
+  /** What it printed on stdout so far. */
+  stdout: () => string;
+  /** stdout and stderr, interleaved as they came. */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `node bin/drover.js ARGS` from the built dist, its output collected; `env` is added to this process's. */
+export function spawnDrover(args: string[], env: NodeJS.ProcessEnv = {}): DroverProcess {
+  requireBuild();
+  const proc = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let out = '';
+  proc.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    out += c.toString();
+  });
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return { proc, stdout: () => stdout, output: () => out, exited };
+}
+
+/**
+ * A server for the tests of the `describe` this is called in: started before them, SIGKILLed after;
+ * `set` receives it. Returns the temp dir that holds its data (`<dir>/data`).
+ */
+export function serverForSuite(set: (s: ServerProcess) => void, opts: { args?: string[] } = {}): string {
+  const dir = tempDir();
+  let server: ServerProcess | undefined;
+  before(async () => {
+    server = await startServer({ dataDir: join(dir, 'data'), args: opts.args });
+    set(server);
+  });
+  after(async () => {
+    await server?.stop('SIGKILL');
+  });
+  return dir;
+}
+
 export async function startServer(opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServerProcess> {
   requireBuild();
   const dataDir = opts.dataDir ?? join(tempDir(), 'data');
-  const proc = spawn(process.execPath, [bin, 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config', ...(opts.args ?? [])], {
-    env: { ...process.env, DROVER_CONFIG: join(dataDir, '..', 'cli-config.yaml'), ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { proc, output, exited } = spawnDrover(['server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-write-config', ...(opts.args ?? [])], {
+    DROVER_CONFIG: join(dataDir, '..', 'cli-config.yaml'),
+    ...opts.env,
   });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start within ${opts.timeoutMs ?? 20000} ms:\n${out}`)), opts.timeoutMs ?? 20_000);
+    // A server that never says it listens is killed: left running, it would keep the test process alive.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      rej(new Error(`server did not start within ${opts.timeoutMs ?? 20000} ms:\n${output()}`));
+    }, opts.timeoutMs ?? 20_000);
     const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = /listening on (http:\/\/\S+)/.exec(output());
       if (m) {
         clearTimeout(timer);
         proc.stdout.off('data', check);
@@ -56,7 +99,7 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; env
     proc.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      rej(new Error(`server exited with ${code} before listening:\n${out}`));
+      rej(new Error(`server exited with ${code} before listening:\n${output()}`));
     });
   });
   let adminToken = opts.env?.DROVER_TOKEN ?? '';
@@ -73,7 +116,7 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; env
     dataDir,
     adminToken,
     readonlyToken,
-    output: () => out,
+    output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
@@ -106,13 +149,3 @@ export function runCli(args: string[], opts: { server?: ServerProcess; token?: s
   return new Promise((res) => proc.once('close', (code) => res({ code, stdout, stderr })));
 }
 
-/** Polls `f` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(f: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -4,7 +4,8 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { AnyResource } from '../../../src/api/resource.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
-import { startServer, tempDir, waitFor, type ServerProcess } from './harness.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { startServer, tempDir, type ServerProcess } from './harness.js';
 
 const TOKEN = 'sigkill-test-admin-token';
 const env = { DROVER_TOKEN: TOKEN };
@@ -60,7 +61,7 @@ describe('durability across SIGKILL', () => {
         }
       };
       const writers = [...Array.from({ length: 8 }, (_, w) => writer(w)), counter()];
-      await waitFor(() => ackedThisRound >= 60, `60 acknowledged writes in round ${round}`, 30_000);
+      await waitFor(`60 acknowledged writes in round ${round}`, () => ackedThisRound >= 60, { timeoutMs: 30_000 });
       await server.stop('SIGKILL');
       await Promise.all(writers);
       stop = true;

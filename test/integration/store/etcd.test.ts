@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { EtcdStore } from '../../../src/store/etcd/etcd-store.js';
 import { openStore } from '../../../src/store/open-store.js';
-import { runStoreContract, waitFor } from '../../store/contract.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { runStoreContract } from '../../store/contract.js';
 
 const hasEtcd = spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
 if (!hasEtcd) console.warn('SKIP etcd store contract: the `etcd` binary is missing (apt-get install etcd-server)');
@@ -45,7 +46,7 @@ describe('etcd store', { skip: hasEtcd ? false : 'etcd binary missing: apt-get i
     etcd.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
     const probe = new EtcdStore({ hosts: client });
     try {
-      await waitFor(async () => probe.revision().then(() => true, () => false), 20_000, `etcd to answer (log: ${log})`);
+      await waitFor(`etcd to answer (log: ${log})`, async () => probe.revision().then(() => true, () => false), { timeoutMs: 20_000 });
     } finally {
       await probe.close();
     }

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openStore, SQLITE_FILE } from '../../../src/store/open-store.js';
-import { waitFor } from '../../store/contract.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const fixture = fileURLToPath(new URL('../../fixtures/store-crash-writer.ts', import.meta.url));
 const rounds = 5;
@@ -48,7 +48,7 @@ async function writeThenKill(dataDir: string, round: number, killAfter: number, 
     }
   });
   try {
-    await waitFor(() => count >= killAfter || exited, 20_000, `${killAfter} acknowledged writes`);
+    await waitFor(`${killAfter} acknowledged writes`, () => count >= killAfter || exited, { timeoutMs: 20_000 });
     assert.equal(exited, false, `writer exited early: ${stderr}`);
     child.kill('SIGKILL');
     await exit;

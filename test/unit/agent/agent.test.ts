@@ -10,7 +10,7 @@ import { LocalDriver } from '../../../src/drivers/local/local-driver.js';
 import { groupMembers, isAlive } from '../../../src/drivers/local/process-table.js';
 import { readState } from '../../../src/drivers/local/state-file.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { exampleAppPath, fleetDoc, prodDoc } from '../../helpers/fixtures.js';
+import { exampleAppPath, fleet, prod as prodDoc } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drover-agent-'));
@@ -80,9 +80,9 @@ describe('Agent with the local driver', () => {
         if (p && phases.at(-1) !== p) phases.push(p);
       }
     })().catch(() => {});
-    await store.create(fleetDoc('web', { command: process.execPath, args: [exampleAppPath] }, { warmup: { requests: 3 } }));
-    await store.create(prodDoc('web-1', 'web', 'tokyo', { version: 'v2' }));
-    await store.create(prodDoc('web-2', 'web', 'osaka'));
+    await store.create(fleet('web', { app: { command: process.execPath, args: [exampleAppPath] }, prods: 1, warmup: { requests: 3 } }));
+    await store.create(prodDoc('web-1', { fleet: 'web', cluster: 'tokyo', version: 'v2' }));
+    await store.create(prodDoc('web-2', { fleet: 'web', cluster: 'osaka' }));
     const p = await waitFor('web-1 Ready', async () => {
       const x = await prod('web-1');
       return x?.status?.phase === 'Ready' && x;
@@ -99,8 +99,8 @@ describe('Agent with the local driver', () => {
   });
 
   it('reports a Fleet whose command does not exist as Failed with the reason, without disturbing the others', async () => {
-    await store.create(fleetDoc('broken', { command: 'drover-no-such-command' }));
-    await store.create(prodDoc('broken-1', 'broken', 'tokyo'));
+    await store.create(fleet('broken', { app: { command: 'drover-no-such-command' }, prods: 1, warmup: { requests: 2 } }));
+    await store.create(prodDoc('broken-1', { fleet: 'broken', cluster: 'tokyo' }));
     const p = await waitFor('broken-1 Failed after a restart', async () => {
       const x = await prod('broken-1');
       return x?.status?.phase === 'Failed' && x.status.restarts >= 1 && x;
@@ -124,7 +124,7 @@ describe('Agent with the local driver', () => {
   });
 
   it('stops the workload of a deleted Prod', async () => {
-    await store.create(prodDoc('web-3', 'web', 'tokyo'));
+    await store.create(prodDoc('web-3', { fleet: 'web', cluster: 'tokyo' }));
     await waitFor('web-3 Ready', async () => (await phaseOf('web-3')) === 'Ready');
     const pid = pidOf('web-3')!;
     await store.delete('Prod', 'web-3');
@@ -133,7 +133,7 @@ describe('Agent with the local driver', () => {
 
   it('re-adopts its workloads when the agent restarts: same process, no return to WarmingUp', async () => {
     await store.delete('Prod', 'broken-1');
-    await store.create(prodDoc('web-4', 'web', 'tokyo'));
+    await store.create(prodDoc('web-4', { fleet: 'web', cluster: 'tokyo' }));
     const before = await waitFor('web-4 Ready', async () => {
       const x = await prod('web-4');
       return x?.status?.phase === 'Ready' && x;

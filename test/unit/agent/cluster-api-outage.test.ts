@@ -12,7 +12,7 @@ import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../../../src/drivers/driver.js';
 import { KubeApiError } from '../../../src/drivers/kubernetes/kube-http.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { fleetDoc, prodDoc } from '../../helpers/fixtures.js';
+import { fleet, prod as prodDoc } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /** A cluster whose API can be switched off; workloads are Running while it is on. */
@@ -74,8 +74,8 @@ describe('Agent when the cluster API is unreachable (driver double for the clust
 
   it('reports node counts and the server version with its heartbeats', async () => {
     // warmup needs answers from the endpoint; one request that nobody answers is fine for this test
-    await store.create(fleetDoc('web', { command: 'unused' }, { warmup: { requests: 1 } }));
-    await store.create(prodDoc('web-1', 'web', 'k1'));
+    await store.create(fleet('web', { app: { command: 'unused' }, prods: 1, warmup: { requests: 1 } }));
+    await store.create(prodDoc('web-1', { fleet: 'web', cluster: 'k1' }));
     await agent.start();
     const c = await waitFor('heartbeat with node counts', async () => {
       const cur = await cluster();
@@ -111,13 +111,13 @@ describe('Agent when the cluster API is unreachable (driver double for the clust
     const c = await waitFor('the cluster message', async () => {
       const cur = await cluster();
       return cur?.status?.message?.startsWith('cluster API unreachable') ? cur : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     const frozen = c.status?.lastHeartbeat;
     await new Promise((r) => setTimeout(r, 300)); // six heartbeat periods: none may advance lastHeartbeat
     assert.equal((await cluster())?.status?.lastHeartbeat, frozen);
     assert.notEqual((await prod())?.status?.phase, 'Failed');
     driver.down = false;
-    await waitFor('heartbeats again', async () => (await cluster())?.status?.lastHeartbeat !== frozen, 20_000);
+    await waitFor('heartbeats again', async () => (await cluster())?.status?.lastHeartbeat !== frozen, { timeoutMs: 20_000 });
     assert.equal((await cluster())?.status?.message, undefined);
   });
 

@@ -13,7 +13,7 @@ import { readState } from '../../../src/drivers/local/state-file.js';
 import { DroverError } from '../../../src/errors.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../../../src/store/store.js';
-import { exampleAppPath, fleetDoc, prodDoc } from '../../helpers/fixtures.js';
+import { exampleAppPath, fleet, prod } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /** A Store whose every call fails while `down`, as a RemoteStore does when the server is gone. */
@@ -82,8 +82,8 @@ describe('Agent static stability', () => {
     const driver = await LocalDriver.open({ stateDir: dir, healthIntervalMs: 50 });
     agent = new Agent({ store, driver, cluster: { name: 'osaka' }, heartbeatMs: 100, resyncMs: 100, log: () => {} });
     await agent.start();
-    await inner.create(fleetDoc('web', { command: process.execPath, args: [exampleAppPath] }));
-    await inner.create(prodDoc('web-1', 'web', 'osaka'));
+    await inner.create(fleet('web', { app: { command: process.execPath, args: [exampleAppPath] }, prods: 1, warmup: { requests: 2 } }));
+    await inner.create(prod('web-1', { fleet: 'web', cluster: 'osaka' }));
     const p = await waitFor('Ready', async () => {
       const x = await inner.get<Prod>('Prod', 'web-1');
       return x?.status?.phase === 'Ready' && x;
@@ -92,7 +92,7 @@ describe('Agent static stability', () => {
 
     store.down = true;
     // Passes and heartbeats keep failing (state, not time: wait for a good number of failed calls).
-    await waitFor('failed calls while down', () => store.failures >= 20, 15_000);
+    await waitFor('failed calls while down', () => store.failures >= 20, { timeoutMs: 15_000 });
     assert.ok(isAlive(pid), 'the workload still runs');
     assert.equal((await fetch(`${p.status?.endpoint}/healthz`)).status, 200);
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { columnsFor, tableRows } from '../../../src/cli/format/columns.js';
 import { prodTemplate } from '../../../src/api/template.js';
-import { cluster, fleet } from '../controllers/fixtures.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 
 describe('REVISION columns', () => {

@@ -8,7 +8,9 @@ import { LoopLagMonitor } from '../../../src/controllers/loop-lag.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents, waitFor } from './fixtures.js';
+import { FakeAgents } from '../../helpers/fake-agents.js';
+import { cluster } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('heartbeatVerdict', () => {
   const t0 = Date.UTC(2026, 0, 1);
@@ -66,8 +68,8 @@ describe('cluster controller', () => {
   it('turns NotReady within the grace with no further write, and back to Ready on a heartbeat', async () => {
     const store = new MemoryStore();
     const grace = 400;
-    await store.create(cluster('tokyo', { heartbeatGraceMs: grace }));
-    await store.create(cluster('silent', { heartbeatGraceMs: grace }));
+    await store.create(cluster('tokyo', { spec: { heartbeatGraceMs: grace } }));
+    await store.create(cluster('silent', { spec: { heartbeatGraceMs: grace } }));
     // This test is about the grace alone: a loaded test machine's stalls would (rightly) extend it.
     const m = new Manager({ store, reconcilers: [clusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
     m.start();
@@ -79,7 +81,7 @@ describe('cluster controller', () => {
       const beat = Date.now();
       await store.updateStatus<Cluster>({ ...c, status: { ...c.status!, lastHeartbeat: new Date(beat).toISOString() } });
       await waitFor('Ready', async () => (await phase('tokyo')) === 'Ready');
-      await waitFor('NotReady', async () => (await phase('tokyo')) === 'NotReady', 3000);
+      await waitFor('NotReady', async () => (await phase('tokyo')) === 'NotReady', { timeoutMs: 3000 });
       const late = Date.now() - beat;
       assert.ok(late < grace + 1500, `NotReady ${late} ms after the last heartbeat (grace ${grace} ms)`);
       const nr = (await store.get<Cluster>('Cluster', 'tokyo'))!;
@@ -99,7 +101,7 @@ describe('cluster controller', () => {
 
   it('counts the Prods bound to a cluster and reports capacity', async () => {
     const store = new MemoryStore();
-    await store.create(cluster('osaka', { capacity: { prods: 1 } }));
+    await store.create(cluster('osaka', { spec: { capacity: { prods: 1 } } }));
     const m = new Manager({ store, reconcilers: [clusterController()], logger: silentLogger });
     m.start();
     try {
@@ -126,7 +128,7 @@ describe('cluster controller', () => {
     const grace = 600;
     const stale = new Date(Date.now() - 20_000).toISOString();
     for (const n of ['live', 'silent']) {
-      const c = await store.create(cluster(n, { heartbeatGraceMs: grace }));
+      const c = await store.create(cluster(n, { spec: { heartbeatGraceMs: grace } }));
       await store.updateStatus<Cluster>({ ...c, status: { phase: 'Ready', prods: 0, conditions: [], lastHeartbeat: stale } });
     }
     const agents = new FakeAgents(store, 100);
@@ -145,7 +147,7 @@ describe('cluster controller', () => {
     m.start();
     agents.start();
     try {
-      await waitFor('silent NotReady', async () => (await store.get<Cluster>('Cluster', 'silent'))?.status?.phase === 'NotReady', 5000);
+      await waitFor('silent NotReady', async () => (await store.get<Cluster>('Cluster', 'silent'))?.status?.phase === 'NotReady', { timeoutMs: 5000 });
       const after = Date.now() - startedAt;
       assert.ok(after >= grace, `silent judged ${after} ms after the start, not before one grace (${grace} ms)`);
       const held = (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'VerdictHeld').map((e) => e.spec.involvedObject.name);

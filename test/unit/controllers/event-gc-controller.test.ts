@@ -6,7 +6,8 @@ import { recordEvent } from '../../../src/runtime/events.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, waitFor } from './fixtures.js';
+import { cluster } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('event gc', () => {
   it('deletes events not repeated within the TTL and keeps fresh ones', async () => {

@@ -9,17 +9,19 @@ import { prodController } from '../../../src/controllers/prod-controller.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents, fleet, prodsOf, waitFor } from './fixtures.js';
+import { FakeAgents, prodsOf } from '../../helpers/fake-agents.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 // Generous enough that heartbeats of the simulated agents never miss it on a loaded machine.
 const grace = 1000;
 
 /** Three failure domains, four clusters (two in domain c). */
 const topology = () => [
-  cluster('tokyo', { region: 'tokyo', heartbeatGraceMs: grace }),
-  cluster('osaka', { region: 'osaka', heartbeatGraceMs: grace }),
-  cluster('onprem-1', { region: 'dc', domain: 'onprem', heartbeatGraceMs: grace }),
-  cluster('onprem-2', { region: 'dc', domain: 'onprem', heartbeatGraceMs: grace }),
+  cluster('tokyo', { spec: { region: 'tokyo', heartbeatGraceMs: grace } }),
+  cluster('osaka', { spec: { region: 'osaka', heartbeatGraceMs: grace } }),
+  cluster('onprem-1', { spec: { region: 'dc', domain: 'onprem', heartbeatGraceMs: grace } }),
+  cluster('onprem-2', { spec: { region: 'dc', domain: 'onprem', heartbeatGraceMs: grace } }),
 ];
 
 interface Env {
@@ -87,7 +89,7 @@ describe('fleet controller', () => {
 
   it('keeps N Prods spread over three failure domains, test Prods first', async () => {
     const { store } = env;
-    await store.create(fleet('web', { prods: 6, testProds: 1 }));
+    await store.create(fleet('web', { spec: { prods: 6, testProds: 1 } }));
     const ps = await settled(store, 'web', 6);
     assert.deepEqual(await domainsOf(store, ps), { tokyo: 2, osaka: 2, onprem: 2 });
     assert.equal(ps.filter((p) => p.spec.role === 'test').length, 1);

@@ -5,11 +5,11 @@ import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { prodTemplate } from '../../../src/api/template.js';
 import { evacuationBlockedAnnotation, planFleet, retireRequestedAtAnnotation, type FleetAction, type FleetObservation } from '../../../src/controllers/fleet-plan.js';
-import { cluster, fleet } from './fixtures.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
 
 const T = Date.UTC(2026, 0, 1);
 const ready = (c: Cluster): Cluster => ({ ...c, status: { phase: 'Ready', prods: 0, conditions: [] } });
-const clusters = [ready(cluster('a', { domain: 'a' })), ready(cluster('b', { domain: 'b' }))];
+const clusters = [ready(cluster('a', { spec: { domain: 'a' } })), ready(cluster('b', { spec: { domain: 'b' } }))];
 const web: Fleet = { ...fleet('web', { prods: 2 }), metadata: { ...fleet('web').metadata, uid: 'uid-1' } };
 
 function prod(name: string, spec: Partial<Prod['spec']> = {}, phase: NonNullable<Prod['status']>['phase'] = 'Ready', annotations: Record<string, string> = {}): Prod {
@@ -83,14 +83,14 @@ describe('planFleet', () => {
   it('replaces a Prod whose cluster is gone (deleted, or being deleted) on another cluster in the same pass', () => {
     const gone = plan([prod('web-1', { cluster: 'zzz' }), prod('web-2', { cluster: 'b' })]);
     assert.deepEqual(brief(gone.actions), ['retire web-1 ClusterLost', 'delete web-1 ClusterLost', 'create normal on a']);
-    const deleting: Cluster = { ...ready(cluster('c', { domain: 'c' })), metadata: { ...cluster('c').metadata, deletionTimestamp: new Date(T).toISOString() } };
+    const deleting: Cluster = { ...ready(cluster('c', { spec: { domain: 'c' } })), metadata: { ...cluster('c').metadata, deletionTimestamp: new Date(T).toISOString() } };
     const p = plan([prod('web-1', { cluster: 'c' }), prod('web-2', { cluster: 'b' })], { clusters: [...clusters, deleting] });
     assert.deepEqual(brief(p.actions), ['retire web-1 ClusterLost', 'delete web-1 ClusterLost', 'create normal on a']);
   });
 
   describe('unreachable is not gone (rule 2)', () => {
     const notReadySince = (name: string, sinceMs: number, spec: Record<string, unknown> = {}): Cluster => ({
-      ...cluster(name, { domain: name, ...spec }),
+      ...cluster(name, { spec: { domain: name, ...spec } }),
       status: { phase: 'NotReady', prods: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'HeartbeatMissed', message: '', lastTransitionTime: new Date(sinceMs).toISOString() }] },
     });
     const three = (c: Cluster) => [...clusters, c];
@@ -119,7 +119,7 @@ describe('planFleet', () => {
     });
 
     it('holds every eviction in a large disruption (more than half the clusters NotReady), with a reason', () => {
-      const down = [ready(cluster('a', { domain: 'a' })), notReadySince('b', T - 600_000), notReadySince('c', T - 600_000)];
+      const down = [ready(cluster('a', { spec: { domain: 'a' } })), notReadySince('b', T - 600_000), notReadySince('c', T - 600_000)];
       const p = plan([prod('web-1', { cluster: 'b' }), prod('web-2', { cluster: 'c' }), prod('web-3')], { clusters: down, fleet: { ...web, spec: { ...web.spec, prods: 3 } } });
       assert.deepEqual(brief(p.actions), []);
       assert.equal(p.evictionHeld?.reason, 'LargeDisruption');
@@ -130,7 +130,7 @@ describe('planFleet', () => {
     it('rate-limits evictions: the budget first (oldest evictable first), the rest held with a recheck', () => {
       const c = notReadySince('c', T - 600_000);
       const d = { ...notReadySince('d', T - 700_000) };
-      const four = [...clusters, c, d, ready(cluster('e', { domain: 'e' }))];
+      const four = [...clusters, c, d, ready(cluster('e', { spec: { domain: 'e' } }))];
       const prods = [prod('web-1', { cluster: 'c' }), prod('web-2', { cluster: 'd' }), prod('web-3', { cluster: 'b' })];
       const p = plan(prods, { clusters: four, fleet: { ...web, spec: { ...web.spec, prods: 3 } }, eviction: { timeoutMs: 300_000, budget: 1, budgetRefillInMs: 30_000 } });
       assert.deepEqual(brief(p.actions).slice(0, 2), ['retire web-2 EvictionTimeout', 'delete web-2 Evicted']);
@@ -153,8 +153,8 @@ describe('planFleet', () => {
   });
 
   describe('drain builds first (rule 6)', () => {
-    const draining = (name: string) => ({ ...ready(cluster(name, { domain: name, draining: true, cordoned: true })) });
-    const abc = [...clusters, ready(cluster('c', { domain: 'c' }))];
+    const draining = (name: string) => ({ ...ready(cluster(name, { spec: { domain: name, draining: true, cordoned: true } })) });
+    const abc = [...clusters, ready(cluster('c', { spec: { domain: 'c' } }))];
 
     it('gives each Prod of a draining cluster a successor elsewhere, keeping its role', () => {
       const cs = [draining('a'), ...abc.slice(1)];
@@ -167,7 +167,7 @@ describe('planFleet', () => {
     });
 
     it('marks a Prod it cannot replace, so that the scheduler moves its tenants off; unmarks when it can', () => {
-      const full = [draining('a'), ready(cluster('b', { domain: 'b', capacity: { prods: 1 } }))];
+      const full = [draining('a'), ready(cluster('b', { spec: { domain: 'b', capacity: { prods: 1 } } }))];
       const p = plan([prod('web-1'), prod('web-2', { cluster: 'b' })], { clusters: full });
       assert.equal(p.actions.length, 1);
       const a = p.actions[0]!;
@@ -182,7 +182,7 @@ describe('planFleet', () => {
   });
 
   describe('spread back (rule 7)', () => {
-    const abc = [...clusters, ready(cluster('c', { domain: 'c' }))];
+    const abc = [...clusters, ready(cluster('c', { spec: { domain: 'c' } }))];
     const f6: Fleet = { ...web, spec: { ...web.spec, prods: 6 } };
     const lopsided = [prod('web-1'), prod('web-2'), prod('web-3'), prod('web-4', { cluster: 'b' }), prod('web-5', { cluster: 'b' }), prod('web-6', { cluster: 'b' })];
 

@@ -9,13 +9,13 @@ import { validateResource } from '../../../src/api/validate.js';
 import { fleetTemplate, prodTemplate } from '../../../src/api/template.js';
 import { planFleet, type FleetAction, type FleetObservation, type FleetPlan } from '../../../src/controllers/fleet-plan.js';
 import { isDroverError } from '../../../src/errors.js';
-import { cluster, fleet } from './fixtures.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
 
 const T = Date.UTC(2026, 0, 1);
 const ready = (c: Cluster): Cluster => ({ ...c, status: { phase: 'Ready', prods: 0, conditions: [] } });
-const threeDomains = (capacity = 4) => ['a', 'b', 'c'].map((d) => ready(cluster(d, { domain: d, capacity: { prods: capacity } })));
+const threeDomains = (capacity = 4) => ['a', 'b', 'c'].map((d) => ready(cluster(d, { spec: { domain: d, capacity: { prods: capacity } } })));
 const web = (spec: Record<string, unknown> = {}): Fleet => {
-  const f = fleet('web', { prods: 6, testProds: 1, ...spec });
+  const f = fleet('web', { spec: { prods: 6, testProds: 1, ...spec } });
   return { ...f, metadata: { ...f.metadata, uid: 'uid-1', generation: 1 } };
 };
 const withEnv = (f: Fleet, env: Record<string, string>): Fleet => ({ ...f, spec: { ...f.spec, app: { ...f.spec.app, env } } });

@@ -18,7 +18,9 @@ import { setClusterState } from '../../../src/lifecycle/cluster-ops.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents, fleet, prodsOf, waitFor } from './fixtures.js';
+import { FakeAgents, prodsOf } from '../../helpers/fake-agents.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const grace = 1000;
 
@@ -30,7 +32,7 @@ describe('kill, restore, drain', () => {
   it('uses the restored domain again, and a drain keeps redundancy and test tenants on test Prods', async () => {
     const store = new MemoryStore();
     for (const n of ['tokyo', 'osaka', 'onprem']) {
-      await store.create(cluster(n, { region: n, domain: n, heartbeatGraceMs: grace, evictionTimeoutMs: 1500, capacity: { prods: 4 } }));
+      await store.create(cluster(n, { spec: { region: n, domain: n, heartbeatGraceMs: grace, evictionTimeoutMs: 1500, capacity: { prods: 4 } } }));
     }
     const agents = new FakeAgents(store);
     for (const n of ['tokyo', 'osaka', 'onprem']) agents.alive.add(n);
@@ -43,7 +45,7 @@ describe('kill, restore, drain', () => {
     m.start();
     const watching = new AbortController();
     try {
-      await store.create(fleet('web', { prods: 6, testProds: 1 }));
+      await store.create(fleet('web', { spec: { prods: 6, testProds: 1 } }));
       for (const t of [tenant('bigmart', { redundancy: 2 }), tenant('megastore', { redundancy: 2 }), tenant('qa', { test: true }), tenant('corner', {}), tenant('deli', {})]) {
         await store.create(t);
       }
@@ -68,7 +70,7 @@ describe('kill, restore, drain', () => {
             const live = [...prodsNow.values()].filter((p) => !p.spec.retire);
             return prodsNow.size === 6 && live.length === 6 && live.every((p) => p.status?.phase === 'Ready') && extra();
           },
-          20_000,
+          { timeoutMs: 20_000 },
         );
       const tenantsServed = async () => {
         const ts = (await store.list<Tenant>('Tenant')).items;
@@ -93,7 +95,7 @@ describe('kill, restore, drain', () => {
       })();
 
       await settled('6 Prods spread 2/2/2', () => JSON.stringify(spread()) === JSON.stringify({ onprem: 2, osaka: 2, tokyo: 2 }));
-      await waitFor('every tenant placed', tenantsServed, 10_000);
+      await waitFor('every tenant placed', tenantsServed, { timeoutMs: 10_000 });
 
       // chaos kill-cluster osaka: its Prods are replaced after its eviction timeout.
       agents.alive.delete('osaka');
@@ -102,7 +104,7 @@ describe('kill, restore, drain', () => {
       // chaos restore osaka: the fleet spreads back over it.
       agents.alive.add('osaka');
       await settled('spread back to 2/2/2', () => JSON.stringify(spread()) === JSON.stringify({ onprem: 2, osaka: 2, tokyo: 2 }));
-      await waitFor('every tenant placed again', tenantsServed, 10_000);
+      await waitFor('every tenant placed again', tenantsServed, { timeoutMs: 10_000 });
 
       // cluster drain: successors first, then tenants move. The issue drained onprem; here the cluster of
       // the test Prod is drained (whichever it is), so that the test tenant's Prod is always among those moved.
@@ -121,7 +123,7 @@ describe('kill, restore, drain', () => {
             return prods.length === t.spec.redundancy && domains.size === prods.length && prods.every((n) => prodsNow.get(n)?.spec.cluster !== drained);
           });
         },
-        10_000,
+        { timeoutMs: 10_000 },
       );
       const duringDrain = qaHistory.slice(drainStart);
       assert.ok(duringDrain.every((prods) => prods.length === 1), `qa kept a test Prod throughout the drain: ${JSON.stringify(duringDrain)}`);

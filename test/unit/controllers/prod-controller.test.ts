@@ -8,7 +8,8 @@ import { decideProd } from '../../../src/controllers/prod-lifecycle.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, waitFor } from './fixtures.js';
+import { cluster } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const T = Date.UTC(2026, 0, 1);
 

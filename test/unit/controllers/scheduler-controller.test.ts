@@ -7,7 +7,7 @@ import { errors } from '../../../src/errors.js';
 import type { ObjectCache, ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/store.js';
-import { cluster, fleet, prod, tenant } from '../scheduler/fixtures.js';
+import { cluster, fleet, prod, tenant } from '../../helpers/fixtures.js';
 
 interface Recorded {
   name: string;
@@ -32,9 +32,9 @@ function context(store: MemoryStore): { ctx: ReconcileContext; events: Recorded[
 async function seed(store: Store): Promise<void> {
   await store.create(fleet('web'));
   for (const [c, d] of [['tokyo', 'jp'], ['osaka', 'jp2'], ['virginia', 'us']] as const) {
-    await store.create(cluster(c, d));
+    await store.create(cluster(c, { domain: d, phase: 'Ready' }));
     for (const i of [1, 2]) {
-      const p = prod(`${c}-${i}`, c);
+      const p = prod(`${c}-${i}`, { cluster: c, phase: 'Ready' });
       const created = await store.create(p);
       await store.updateStatus({ ...created, status: p.status });
     }
@@ -99,7 +99,7 @@ describe('scheduler controller', () => {
     const { ctx, events } = context(store);
     const r = schedulerController();
     await r.reconcile(ctx, 'web');
-    const succ = prod('tokyo-1b', 'tokyo', { replaces: 'tokyo-1' });
+    const succ = prod('tokyo-1b', { cluster: 'tokyo', phase: 'Ready', replaces: 'tokyo-1' });
     await store.updateStatus({ ...(await store.create(succ)), status: succ.status });
     await r.reconcile(ctx, 'web');
     assert.ok(!(await tenants(store)).some((t) => t.status?.prods.includes('tokyo-1b')), 'successor waits for takeover');

@@ -5,7 +5,9 @@ import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import { startControllers } from '../../../src/controllers/index.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, FakeAgents, fleet, prodsOf, waitFor } from './fixtures.js';
+import { FakeAgents, prodsOf } from '../../helpers/fake-agents.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('startControllers', () => {
   it('runs every registered controller until stopped, with metrics on the default register', async () => {

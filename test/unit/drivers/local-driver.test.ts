@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { LocalDriver } from '../../../src/drivers/local/local-driver.js';
 import { groupMembers, isAlive } from '../../../src/drivers/local/process-table.js';
 import { readState } from '../../../src/drivers/local/state-file.js';
-import { exampleAppPath, fleetDoc, prodDoc } from '../../helpers/fixtures.js';
+import { exampleAppPath, fleet, prod } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 const dirs: string[] = [];
@@ -32,7 +32,7 @@ function pidOf(dir: string, prod: string): number | undefined {
   return pid;
 }
 
-const app = fleetDoc('web', { command: process.execPath, args: [exampleAppPath], env: { GREETING: 'hi' } });
+const app = fleet('web', { app: { command: process.execPath, args: [exampleAppPath], env: { GREETING: 'hi' } }, prods: 1, warmup: { requests: 2 } });
 
 after(async () => {
   for (const d of drivers) for (const name of await d.list()) await d.retire(name);
@@ -50,7 +50,7 @@ describe('LocalDriver', () => {
   it('starts a workload with its environment, health-checks it, and retires it leaving no process', async () => {
     const dir = stateDir();
     const d = await open(dir);
-    await d.apply(prodDoc('web-a', 'web', 'c1', { version: 'v7' }), app);
+    await d.apply(prod('web-a', { fleet: 'web', cluster: 'c1', version: 'v7' }), app);
     const obs = await waitFor('Running', async () => {
       const o = await d.observe('web-a');
       return o.state === 'Running' && o;
@@ -73,7 +73,7 @@ describe('LocalDriver', () => {
 
   it('reports a missing command as Failed with the spawn error, and keeps retrying with backoff', async () => {
     const d = await open(stateDir());
-    await d.apply(prodDoc('bad-a', 'bad', 'c1'), fleetDoc('bad', { command: 'drover-no-such-command' }));
+    await d.apply(prod('bad-a', { fleet: 'bad', cluster: 'c1' }), fleet('bad', { app: { command: 'drover-no-such-command' }, prods: 1, warmup: { requests: 2 } }));
     const obs = await waitFor('two restarts', async () => {
       const o = await d.observe('bad-a');
       return o.restarts >= 2 && o;
@@ -86,7 +86,7 @@ describe('LocalDriver', () => {
   it('explains a command that exits at once with its exit code and last stderr line; delays grow to the cap', async () => {
     const d = await open(stateDir());
     const started = Date.now();
-    await d.apply(prodDoc('crash-a', 'crash', 'c1'), fleetDoc('crash', { command: process.execPath, args: ['-e', 'console.error("config missing: DB_URL"); process.exit(3)'] }));
+    await d.apply(prod('crash-a', { fleet: 'crash', cluster: 'c1' }), fleet('crash', { app: { command: process.execPath, args: ['-e', 'console.error("config missing: DB_URL"); process.exit(3)'] }, prods: 1, warmup: { requests: 2 } }));
     const obs = await waitFor('four restarts', async () => {
       const o = await d.observe('crash-a');
       return o.restarts >= 4 && o.state === 'Failed' && o;
@@ -101,7 +101,7 @@ describe('LocalDriver', () => {
   it('restarts a workload that dies, counting the restart', async () => {
     const dir = stateDir();
     const d = await open(dir);
-    await d.apply(prodDoc('web-b', 'web', 'c1'), app);
+    await d.apply(prod('web-b', { fleet: 'web', cluster: 'c1' }), app);
     await waitFor('Running', async () => (await d.observe('web-b')).state === 'Running');
     const pid = pidOf(dir, 'web-b')!;
     process.kill(pid, 'SIGKILL');
@@ -118,8 +118,8 @@ describe('LocalDriver', () => {
     const dir = stateDir();
     const d = await open(dir, 300);
     // A shell leader with the app as its child: both must go, the leader ignoring SIGTERM.
-    const stubborn = fleetDoc('stubborn', { command: 'sh', args: ['-c', `trap '' TERM; "${process.execPath}" "${exampleAppPath}" & while :; do sleep 0.1; done`] });
-    await d.apply(prodDoc('stub-a', 'stubborn', 'c1'), stubborn);
+    const stubborn = fleet('stubborn', { app: { command: 'sh', args: ['-c', `trap '' TERM; "${process.execPath}" "${exampleAppPath}" & while :; do sleep 0.1; done`] }, prods: 1, warmup: { requests: 2 } });
+    await d.apply(prod('stub-a', { fleet: 'stubborn', cluster: 'c1' }), stubborn);
     await waitFor('Running', async () => (await d.observe('stub-a')).state === 'Running');
     const pid = pidOf(dir, 'stub-a')!;
     assert.ok(groupMembers(pid).length >= 2, 'shell and app share the workload group');
@@ -132,7 +132,7 @@ describe('LocalDriver', () => {
   it('re-adopts live workloads after a driver restart instead of starting duplicates', async () => {
     const dir = stateDir();
     const first = await open(dir);
-    await first.apply(prodDoc('web-c', 'web', 'c1'), app);
+    await first.apply(prod('web-c', { fleet: 'web', cluster: 'c1' }), app);
     const before = await waitFor('Running', async () => {
       const o = await first.observe('web-c');
       return o.state === 'Running' && o;
@@ -148,7 +148,7 @@ describe('LocalDriver', () => {
       return o.state === 'Running' && o;
     });
     assert.equal(after.endpoint, before.endpoint);
-    await second.apply(prodDoc('web-c', 'web', 'c1'), app);
+    await second.apply(prod('web-c', { fleet: 'web', cluster: 'c1' }), app);
     assert.equal(pidOf(dir, 'web-c'), pid, 'same process, no duplicate');
     assert.deepEqual(groupMembers(pid), [pid]);
 
@@ -166,10 +166,10 @@ describe('LocalDriver', () => {
   it('replaces a workload whose spec changed', async () => {
     const dir = stateDir();
     const d = await open(dir);
-    await d.apply(prodDoc('web-d', 'web', 'c1'), app);
+    await d.apply(prod('web-d', { fleet: 'web', cluster: 'c1' }), app);
     await waitFor('Running', async () => (await d.observe('web-d')).state === 'Running');
     const pid = pidOf(dir, 'web-d')!;
-    await d.apply(prodDoc('web-d', 'web', 'c1', { env: { FLAG: 'on' } }), app);
+    await d.apply(prod('web-d', { fleet: 'web', cluster: 'c1', env: { FLAG: 'on' } }), app);
     await waitFor('Running again', async () => (await d.observe('web-d')).state === 'Running' && pidOf(dir, 'web-d') !== pid);
     assert.equal(isAlive(pid), false, 'the old process is gone');
     await d.retire('web-d');

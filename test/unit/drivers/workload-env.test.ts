@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { LocalDriver } from '../../../src/drivers/local/local-driver.js';
 import { readState } from '../../../src/drivers/local/state-file.js';
 import { basicEnvNames, droverEnvNames, workloadEnv } from '../../../src/drivers/local/workload-env.js';
-import { exampleAppPath, fleetDoc, prodDoc } from '../../helpers/fixtures.js';
+import { exampleAppPath, fleet as fleetDoc, prod } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drover-env-'));
@@ -37,8 +37,8 @@ describe('workload environment', () => {
     process.env.AWS_SECRET_ACCESS_KEY = 'not-for-apps';
     try {
       driver = await LocalDriver.open({ stateDir: dir, healthIntervalMs: 50 });
-      const fleet = fleetDoc('web', { command: 'node', args: [exampleAppPath], env: { GREETING: 'hi', PORT: '1' } });
-      await driver.apply(prodDoc('web-a', 'web', 'c1', { version: 'v3', env: { REGION_HINT: 'tokyo' } }), fleet);
+      const fleet = fleetDoc('web', { app: { command: 'node', args: [exampleAppPath], env: { GREETING: 'hi', PORT: '1' } }, prods: 1, warmup: { requests: 2 } });
+      await driver.apply(prod('web-a', { fleet: 'web', cluster: 'c1', version: 'v3', env: { REGION_HINT: 'tokyo' } }), fleet);
       const obs = await waitFor('Running', async () => {
         const o = await driver!.observe('web-a');
         return o.state === 'Running' && o;

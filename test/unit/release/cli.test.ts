@@ -11,7 +11,7 @@ import { formatPlan } from '../../../src/cli/format/release.js';
 import { watchStatus } from '../../../src/cli/release-status.js';
 import { actOnRelease, planRelease, startRelease } from '../../../src/release/operations.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { talkFleet } from './fixtures.js';
+import { talkFleet } from '../../helpers/fixtures.js';
 
 async function talkStore(): Promise<MemoryStore> {
   const store = new MemoryStore();

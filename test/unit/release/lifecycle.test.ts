@@ -7,8 +7,9 @@ import { Release } from '../../../src/api/kinds/release.js';
 import { cordonMessage, drainReport, setClusterState } from '../../../src/lifecycle/cluster-ops.js';
 import { replaceCandidates, replaceCluster, type ReplaceProgress } from '../../../src/lifecycle/replace.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { prod, talkFleet, tenant } from './fixtures.js';
+import { prod, talkFleet, tenant } from '../../helpers/fixtures.js';
 import { agentStep, Clock } from './sim.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const cluster = (name: string, domain = name): Cluster => ({
   apiVersion: API_VERSION,
@@ -44,7 +45,7 @@ describe('cluster lifecycle', () => {
 
   it('drain report lists tenants still on the cluster and redundancy it could not keep', () => {
     const { prods } = talkFleet();
-    const tenants = [tenant('r1', 400, ['b-2'], { redundancy: 2 }), tenant('r2', 300, ['b-1', 'c-1'], { redundancy: 2 }), tenant('n1', 250, ['a-1'])];
+    const tenants = [tenant('r1', { fleet: 'shop', users: 400, prods: ['b-2'], hosts: ['r1.example.com'], redundancy: 2 }), tenant('r2', { fleet: 'shop', users: 300, prods: ['b-1', 'c-1'], hosts: ['r2.example.com'], redundancy: 2 }), tenant('n1', { fleet: 'shop', users: 250, prods: ['a-1'], hosts: ['n1.example.com'] })];
     const t0 = tenants[0]!;
     t0.status!.reason = 'no capacity in a second domain';
     const r = drainReport('a', [cluster('a'), cluster('b'), cluster('c')], prods, tenants);
@@ -56,7 +57,7 @@ describe('cluster lifecycle', () => {
   it('replace builds successors on NEW, swaps when they serve, retires OLD Prods', async () => {
     const store = new MemoryStore();
     for (const c of ['a', 'b', 'd']) await store.create(cluster(c));
-    for (const p of [prod('a-1', 'a'), prod('a-2', 'a'), prod('b-1', 'b')]) await store.create(p);
+    for (const p of [prod('a-1', { fleet: 'shop', cluster: 'a' }), prod('a-2', { fleet: 'shop', cluster: 'a' }), prod('b-1', { fleet: 'shop', cluster: 'b' })]) await store.create(p);
     const stop = runAgent(store);
     const progress: ReplaceProgress[] = [];
     try {
@@ -81,18 +82,11 @@ describe('cluster lifecycle', () => {
   it('reverts the successors when one fails: tenants stay on OLD', async () => {
     const store = new MemoryStore();
     for (const c of ['a', 'd']) await store.create(cluster(c));
-    await store.create(prod('a-1', 'a'));
+    await store.create(prod('a-1', { fleet: 'shop', cluster: 'a' }));
     const stop = runAgent(store, { skip: (p) => p.spec.cluster === 'd' });
     try {
-      const waitForSucc = async () => {
-        for (;;) {
-          const s = (await store.list<Prod>('Prod')).items.find((p) => p.spec.cluster === 'd');
-          if (s) return s;
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      };
       const running = replaceCluster(store, 'a', 'd', { pollMs: 5, timeoutMs: 10_000 });
-      const s = await waitForSucc();
+      const s = await waitFor('the successor on d', async () => (await store.list<Prod>('Prod')).items.find((p) => p.spec.cluster === 'd'), { intervalMs: 5 });
       await store.updateStatus({ ...s, status: { conditions: [], restarts: 3, warmupPassed: 0, phase: 'Failed', message: 'crash loop' } });
       const res = await running;
       assert.equal(res.ok, false);
@@ -106,16 +100,16 @@ describe('cluster lifecycle', () => {
   });
 
   it('replace moves finished successors (predecessor gone or retiring) and leaves swaps in flight and releasing fleets, with reasons', () => {
-    const succ = (name: string, cluster: string, replaces: string, fleet = 'shop') => ({ ...prod(name, cluster, { fleet }), spec: { ...prod(name, cluster, { fleet }).spec, replaces, takeover: true } });
-    const retired = { ...prod('old-1', 'b'), spec: { ...prod('old-1', 'b').spec, retire: true } };
+    const succ = (name: string, cluster: string, replaces: string, fleet = 'shop') => ({ ...prod(name, { cluster: cluster, fleet }), spec: { ...prod(name, { cluster: cluster, fleet }).spec, replaces, takeover: true } });
+    const retired = { ...prod('old-1', { fleet: 'shop', cluster: 'b' }), spec: { ...prod('old-1', { fleet: 'shop', cluster: 'b' }).spec, retire: true } };
     const prods = [
       succ('a-1-v2', 'a', 'a-1'), // predecessor deleted: finished
       succ('a-2-v2', 'a', 'old-1'), // predecessor retiring: finished
-      prod('a-3', 'a'), // being replaced by b-3-new
+      prod('a-3', { fleet: 'shop', cluster: 'a' }), // being replaced by b-3-new
       succ('b-3-new', 'b', 'a-3'),
       succ('a-4-new', 'a', 'b-9'), // in flight: its predecessor is live
-      prod('b-9', 'b'),
-      prod('a-5', 'a', { fleet: 'other' }), // its fleet is releasing
+      prod('b-9', { fleet: 'shop', cluster: 'b' }),
+      prod('a-5', { cluster: 'a', fleet: 'other' }), // its fleet is releasing
       retired,
     ];
     const releasing = Release.parse({ apiVersion: API_VERSION, kind: 'Release', metadata: { name: 'other-v2' }, spec: { fleet: 'other', version: 'v2' }, status: { phase: 'Progressing' } });

@@ -81,7 +81,7 @@ describe('release probes', () => {
     const runner = createProbeRunner({ leaseMs: 100 });
     try {
       runner.sync('r', { targets: [{ prod: 'p', url: a.url, headers: {} }], ratePerProd: 20, path: '/', timeoutMs: 500, label: 'r' });
-      await waitFor('the probes to stop after their lease', () => runner.coverageMs('r') === undefined, 5000);
+      await waitFor('the probes to stop after their lease', () => runner.coverageMs('r') === undefined, { timeoutMs: 5000 });
     } finally {
       await runner.close();
     }

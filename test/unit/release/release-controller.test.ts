@@ -7,7 +7,7 @@ import type { Gate, Release, ReleaseSpec } from '../../../src/api/kinds/release.
 import { releaseController } from '../../../src/controllers/release-controller.js';
 import type { GateCheck, GateVerdict } from '../../../src/release/gates/index.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { talkFleet } from './fixtures.js';
+import { talkFleet } from '../../helpers/fixtures.js';
 import { agentStep, Clock, drive, testContext } from './sim.js';
 
 const fleetDoc = (): Fleet => ({

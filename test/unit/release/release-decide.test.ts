@@ -7,7 +7,7 @@ import { Release, type ReleaseStatus } from '../../../src/api/kinds/release.js';
 import type { TrafficPlan } from '../../../src/api/kinds/traffic-plan.js';
 import { API_VERSION } from '../../../src/api/meta.js';
 import { decideRelease, type ReleaseObservation } from '../../../src/controllers/release-decide.js';
-import { prod, talkFleet } from './fixtures.js';
+import { prod, talkFleet } from '../../helpers/fixtures.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -53,7 +53,7 @@ function atWave0(state: 'Updating' | 'Baking', extra: Record<string, unknown> = 
     decisions: [],
   });
 }
-const successor = (endpoint?: string): Prod => ready({ ...prod('c-2-v2', 'c', { role: 'test', version: 'v2' }), spec: { ...prod('c-2-v2', 'c').spec, role: 'test', version: 'v2', replaces: 'c-2', takeover: true } }, 'v2', endpoint);
+const successor = (endpoint?: string): Prod => ready({ ...prod('c-2-v2', { fleet: 'shop', cluster: 'c', role: 'test', version: 'v2' }), spec: { ...prod('c-2-v2', { fleet: 'shop', cluster: 'c' }).spec, role: 'test', version: 'v2', replaces: 'c-2', takeover: true } }, 'v2', endpoint);
 const withSuccessor = (rel: Release, endpoint?: string, over: Partial<ReleaseObservation> = {}) => {
   const o = observe(rel, over);
   return { ...o, prods: [...o.prods, successor(endpoint)] };

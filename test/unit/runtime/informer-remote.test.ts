@@ -5,6 +5,7 @@ import { Informer } from '../../../src/runtime/informer.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
 import { startApiServer, type ApiServer } from '../../../src/server/api-server.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const TOKEN = 'admin-token-123456';
 
@@ -15,15 +16,7 @@ const tenant = (name: string, users = 1): AnyResource => ({
   spec: { fleet: 'web', users },
 });
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-describe('Informer over a RemoteStore (memory store behind the API server)', () => {
+describe('Informer over a RemoteStore', () => {
   let mem: MemoryStore;
   let api: ApiServer;
   let remote: RemoteStore;
@@ -58,14 +51,14 @@ describe('Informer over a RemoteStore (memory store behind the API server)', () 
     assert.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['a', 'b']);
     await remote.create(tenant('c'));
     await remote.update({ ...(await remote.get('Tenant', 'a'))!, spec: { fleet: 'web', users: 5 } });
-    await waitFor(() => (informer.get('a')?.spec as { users: number } | undefined)?.users === 5 && informer.get('c') !== undefined, 'changes');
+    await waitFor('changes', () => (informer.get('a')?.spec as { users: number } | undefined)?.users === 5 && informer.get('c') !== undefined);
     assert.deepEqual(log.slice(2), ['add c', 'update a']);
   });
 
   it('keeps its cache while the server is down, then re-lists after 410 Gone', async () => {
     const port = api.port;
     await api.close();
-    await waitFor(() => errors.length > 0, 'the informer to notice the server is gone');
+    await waitFor('the informer to notice the server is gone', () => errors.length > 0);
     // Static stability: the cache still answers.
     assert.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['a', 'b', 'c']);
 
@@ -77,7 +70,7 @@ describe('Informer over a RemoteStore (memory store behind the API server)', () 
 
     log.length = 0;
     api = await startApiServer({ store: mem, listen: `127.0.0.1:${port}`, tokens: [{ token: TOKEN, role: 'admin' }], processMetrics: false });
-    await waitFor(() => informer.get('d') !== undefined && informer.get('b') === undefined, 'the re-list');
+    await waitFor('the re-list', () => informer.get('d') !== undefined && informer.get('b') === undefined);
     assert.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['a', 'c', 'd']);
     assert.equal((informer.get('c')!.spec as { users: number }).users, 5);
     assert.deepEqual(log.sort(), ['add d', 'delete b', 'update c']);
@@ -85,6 +78,6 @@ describe('Informer over a RemoteStore (memory store behind the API server)', () 
 
     // And it follows live changes again.
     await remote.delete('Tenant', 'a');
-    await waitFor(() => informer.get('a') === undefined, 'live delete after reconnect');
+    await waitFor('live delete after reconnect', () => informer.get('a') === undefined);
   });
 });

@@ -10,7 +10,8 @@ import { reconcileTotal } from '../../../src/runtime/metrics.js';
 import { TerminalError, type Reconciler } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../../../src/store/store.js';
-import { cluster, waitFor } from '../controllers/fixtures.js';
+import { cluster } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 class CapturingLogger implements Logger {
   readonly lines: { level: LogLevel; msg: string }[] = [];

@@ -7,13 +7,13 @@ import { explainTenant, formatExplanation } from '../../../src/scheduler/explain
 import { formatFailurePlan } from '../../../src/cli/format/failure-plan.js';
 import { scheduleFleet, tenantPlacement, type FleetObjects } from '../../../src/scheduler/snapshot.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { cluster, fleet, prod, tenant } from './fixtures.js';
+import { cluster, fleet, prod, tenant } from '../../helpers/fixtures.js';
 
 function world(tenants: Tenant[], extra: Partial<FleetObjects> = {}): FleetObjects {
   return {
     fleet: fleet('web'),
-    clusters: [cluster('tokyo', 'jp', { labels: { tier: 'gold' } }), cluster('osaka', 'jp-west'), cluster('virginia', 'us', { phase: 'NotReady' })],
-    prods: [prod('tokyo-1', 'tokyo'), prod('tokyo-2', 'tokyo'), prod('osaka-1', 'osaka'), prod('virginia-1', 'virginia'), prod('tokyo-t', 'tokyo', { role: 'test' })],
+    clusters: [cluster('tokyo', { domain: 'jp', phase: 'Ready', labels: { tier: 'gold' } }), cluster('osaka', { domain: 'jp-west', phase: 'Ready' }), cluster('virginia', { domain: 'us', phase: 'NotReady' })],
+    prods: [prod('tokyo-1', { cluster: 'tokyo', phase: 'Ready' }), prod('tokyo-2', { cluster: 'tokyo', phase: 'Ready' }), prod('osaka-1', { cluster: 'osaka', phase: 'Ready' }), prod('virginia-1', { cluster: 'virginia', phase: 'Ready' }), prod('tokyo-t', { cluster: 'tokyo', phase: 'Ready', role: 'test' })],
     tenants,
     ...extra,
   };
@@ -27,7 +27,7 @@ function explain(objs: FleetObjects, name: string) {
 
 describe('explanations', () => {
   it('says when a selector matches nothing, and names the filter of each Prod', () => {
-    const { e, placement } = explain(world([tenant('eu-shop', { selector: { regions: ['eu'] } })]), 'eu-shop');
+    const { e, placement } = explain(world([tenant('eu-shop', { spec: { selector: { regions: ['eu'] } } })]), 'eu-shop');
     assert.deepEqual(placement.prods, []);
     assert.deepEqual(e.reasons.map((r) => r.code), ['SelectorMatchesNothing']);
     const why = new Map(e.filtered.map((f) => [f.prod, f.why]));
@@ -37,7 +37,7 @@ describe('explanations', () => {
   });
 
   it('says redundancy was reduced because only one domain is eligible', () => {
-    const { e, placement } = explain(world([tenant('gold', { redundancy: 2, selector: { clusterLabels: { tier: 'gold' } } })]), 'gold');
+    const { e, placement } = explain(world([tenant('gold', { spec: { redundancy: 2, selector: { clusterLabels: { tier: 'gold' } } } })]), 'gold');
     assert.equal(placement.prods.length, 1);
     assert.deepEqual(e.reasons.map((r) => r.code), ['RedundancyReducedSingleDomain']);
     assert.equal(e.domains.length, 1);
@@ -45,7 +45,7 @@ describe('explanations', () => {
   });
 
   it('says a pin is unavailable and shows the ring walk that chose instead', () => {
-    const { e } = explain(world([tenant('pinned', { pin: ['virginia-1'] })]), 'pinned');
+    const { e } = explain(world([tenant('pinned', { spec: { pin: ['virginia-1'] } })]), 'pinned');
     assert.deepEqual(e.reasons.map((r) => r.code), ['PinUnavailable']);
     assert.equal(e.chosen.length, 1);
     assert.equal(e.chosen[0]?.how, 'placed');
@@ -63,7 +63,7 @@ describe('explanations', () => {
   it('reports a kept Prod and the bound', () => {
     const first = explain(world([tenant('a', { users: 30 }), tenant('b', { users: 10 })]), 'a');
     const prev = first.placement.prods;
-    const { e } = explain(world([tenant('a', { users: 30 }, prev), tenant('b', { users: 10 })]), 'a');
+    const { e } = explain(world([tenant('a', { users: 30, prods: prev }), tenant('b', { users: 10 })]), 'a');
     assert.deepEqual(e.previous, prev);
     assert.equal(e.chosen[0]?.how, 'kept');
     assert.equal(e.bound.mean, 40 / 3);

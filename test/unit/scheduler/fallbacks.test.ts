@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { computeFallbacks } from '../../../src/scheduler/fallbacks.js';
 import { planClusterFailure } from '../../../src/scheduler/plan-failure.js';
 import { scheduleFleet, tenantPlacement, type FleetObjects } from '../../../src/scheduler/snapshot.js';
-import { cluster, fleet, prod, tenant } from './fixtures.js';
+import { cluster, fleet, prod, tenant } from '../../helpers/fixtures.js';
 
 const SEED = process.env.PROPERTY_SEED === 'random' ? Date.now() : Number(process.env.PROPERTY_SEED ?? 20261201);
 
@@ -16,8 +16,8 @@ const fleets = fc
     tenants: fc.array(fc.record({ users: fc.integer({ min: 1, max: 50 }), redundancy: fc.constantFrom(1, 2), test: fc.boolean() }), { minLength: 1, maxLength: 40 }),
   })
   .map((r): FleetObjects => {
-    const clusters = r.clusters.map((d, i) => cluster(`c${i}`, ['tokyo', 'osaka', 'oregon'][d]!));
-    const prods = r.prods.map((p, i) => prod(`p${i}`, `c${p.cluster % clusters.length}`, { role: p.test && i % 3 === 0 ? 'test' : 'normal' }));
+    const clusters = r.clusters.map((d, i) => cluster(`c${i}`, { domain: ['tokyo', 'osaka', 'oregon'][d]!, phase: 'Ready' }));
+    const prods = r.prods.map((p, i) => prod(`p${i}`, { cluster: `c${p.cluster % clusters.length}`, phase: 'Ready', role: p.test && i % 3 === 0 ? 'test' : 'normal' }));
     const tenants = r.tenants.map((t, i) => tenant(`t${String(i).padStart(2, '0')}`, { users: t.users, redundancy: t.redundancy, test: t.test && i % 5 === 0 }));
     const objs = { fleet: fleet('web'), clusters, prods, tenants };
     // Stored as the scheduler would have written them.
@@ -55,9 +55,9 @@ describe('computeFallbacks', () => {
   it('a non-redundant tenant alone on a cluster falls back to a Prod in another cluster', () => {
     const objs: FleetObjects = {
       fleet: fleet('web'),
-      clusters: [cluster('a', 'tokyo'), cluster('b', 'osaka')],
-      prods: [prod('pa', 'a'), prod('pb', 'b')],
-      tenants: [tenant('shop', { users: 10 }, ['pa'])],
+      clusters: [cluster('a', { domain: 'tokyo', phase: 'Ready' }), cluster('b', { domain: 'osaka', phase: 'Ready' })],
+      prods: [prod('pa', { cluster: 'a', phase: 'Ready' }), prod('pb', { cluster: 'b', phase: 'Ready' })],
+      tenants: [tenant('shop', { users: 10, prods: ['pa'] })],
     };
     assert.deepEqual(computeFallbacks(objs).get('shop'), ['pb']);
     assert.deepEqual(planClusterFailure('web', objs, 'a').moves.map((m) => m.to), [['pb']]);

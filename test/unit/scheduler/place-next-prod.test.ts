@@ -5,7 +5,7 @@ import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { isUnplaceable } from '../../../src/controllers/fleet-placement.js';
 import { placeNextProd as placeNewProd } from '../../../src/scheduler/place-prods.js';
-import { cluster, fleet } from '../controllers/fixtures.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
 
 function ready(c: Cluster, prods = 0): Cluster {
   return { ...c, status: { phase: 'Ready', prods, conditions: [] } };
@@ -32,10 +32,10 @@ function placeMany(n: number, clusters: Cluster[], f = fleet('web')): string[] {
 }
 
 describe('placeNextProd (drop-in for placeNewProd)', () => {
-  const a1 = ready(cluster('a1', { domain: 'a' }));
-  const a2 = ready(cluster('a2', { domain: 'a' }));
-  const b1 = ready(cluster('b1', { domain: 'b' }));
-  const c1 = ready(cluster('c1', { domain: 'c' }));
+  const a1 = ready(cluster('a1', { spec: { domain: 'a' } }));
+  const a2 = ready(cluster('a2', { spec: { domain: 'a' } }));
+  const b1 = ready(cluster('b1', { spec: { domain: 'b' } }));
+  const c1 = ready(cluster('c1', { spec: { domain: 'c' } }));
 
   it('spreads over failure domains first, then clusters', () => {
     const placed = placeMany(6, [a1, a2, b1, c1]);
@@ -48,11 +48,11 @@ describe('placeNextProd (drop-in for placeNewProd)', () => {
   it('skips NotReady, Unknown, cordoned, draining and full clusters', () => {
     const clusters = [
       { ...a1, status: { phase: 'NotReady' as const, prods: 0, conditions: [] } },
-      cluster('a2', { domain: 'a' }), // never heartbeated
-      ready(cluster('b1', { domain: 'b', cordoned: true })),
-      ready(cluster('b2', { domain: 'b', draining: true })),
-      ready(cluster('c1', { domain: 'c', capacity: { prods: 2 } }), 2),
-      ready(cluster('d1', { domain: 'd' })),
+      cluster('a2', { spec: { domain: 'a' } }), // never heartbeated
+      ready(cluster('b1', { spec: { domain: 'b', cordoned: true } })),
+      ready(cluster('b2', { spec: { domain: 'b', draining: true } })),
+      ready(cluster('c1', { spec: { domain: 'c', capacity: { prods: 2 } } }), 2),
+      ready(cluster('d1', { spec: { domain: 'd' } })),
     ];
     assert.deepEqual(placeMany(3, clusters), ['d1', 'd1', 'd1']);
     const none = placeNewProd(fleet('web'), clusters.slice(0, 5), []);
@@ -61,14 +61,14 @@ describe('placeNextProd (drop-in for placeNewProd)', () => {
   });
 
   it('counts this fleet’s new Prods against capacity even before the cluster status catches up', () => {
-    const placed = placeMany(3, [ready(cluster('x', { capacity: { prods: 1 } })), ready(cluster('y', { capacity: { prods: 2 } }))]);
+    const placed = placeMany(3, [ready(cluster('x', { spec: { capacity: { prods: 1 } } })), ready(cluster('y', { spec: { capacity: { prods: 2 } } }))]);
     assert.deepEqual([...placed].sort(), ['x', 'y', 'y']);
   });
 
   it('respects clusterSelector and avoidProviders', () => {
-    const eks = ready(cluster('eks1', { provider: 'eks', domain: 'e' }, { tier: 'gold' }));
-    const gold = ready(cluster('gold1', { domain: 'g' }, { tier: 'gold' }));
-    const f = fleet('web', { placement: { clusterSelector: { matchLabels: { tier: 'gold' } }, avoidProviders: ['eks'] } });
+    const eks = ready(cluster('eks1', { spec: { provider: 'eks', domain: 'e' }, labels: { tier: 'gold' } }));
+    const gold = ready(cluster('gold1', { spec: { domain: 'g' }, labels: { tier: 'gold' } }));
+    const f = fleet('web', { spec: { placement: { clusterSelector: { matchLabels: { tier: 'gold' } }, avoidProviders: ['eks'] } } });
     assert.deepEqual(placeMany(2, [a1, eks, gold], f), ['gold1', 'gold1']);
   });
 

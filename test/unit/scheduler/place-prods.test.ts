@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { unschedulableReason } from '../../../src/controllers/cluster-health.js';
 import { placeProds } from '../../../src/scheduler/place-prods.js';
-import { cluster, fleet } from './fixtures.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
 
-const placement = (p: Record<string, unknown> = {}) => fleet('web', { placement: p }).spec.placement;
+const placement = (p: Record<string, unknown> = {}) => fleet('web', { spec: { placement: p } }).spec.placement;
 
 describe('placeProds', () => {
   it('spreads over domains first, then clusters', () => {
-    const clusters = [cluster('a1', 'a'), cluster('a2', 'a'), cluster('b1', 'b'), cluster('c1', 'c')];
+    const clusters = [cluster('a1', { domain: 'a', phase: 'Ready' }), cluster('a2', { domain: 'a', phase: 'Ready' }), cluster('b1', { domain: 'b', phase: 'Ready' }), cluster('c1', { domain: 'c', phase: 'Ready' })];
     const r = placeProds({ clusters, placement: placement(), fleetProdClusters: [], count: 6 });
     assert.equal(r.unplaced, 0);
     const perDomain = (d: string) => r.placements.filter((c) => c.startsWith(d)).length;
@@ -18,13 +18,13 @@ describe('placeProds', () => {
 
   it('counts existing Prods and skips clusters that must not get new ones', () => {
     const clusters = [
-      cluster('a1', 'a'),
-      cluster('b1', 'b', { cordoned: true }),
-      cluster('c1', 'c', { draining: true }),
-      cluster('d1', 'd', { phase: 'NotReady' }),
-      cluster('e1', 'e', { provider: 'eks' }),
-      cluster('f1', 'f', { labels: { tier: 'bronze' } }),
-      cluster('g1', 'g', { labels: { tier: 'gold' }, capacity: 1 }),
+      cluster('a1', { domain: 'a', phase: 'Ready' }),
+      cluster('b1', { domain: 'b', phase: 'Ready', cordoned: true }),
+      cluster('c1', { domain: 'c', phase: 'Ready', draining: true }),
+      cluster('d1', { domain: 'd', phase: 'NotReady' }),
+      cluster('e1', { domain: 'e', phase: 'Ready', provider: 'eks' }),
+      cluster('f1', { domain: 'f', phase: 'Ready', labels: { tier: 'bronze' } }),
+      cluster('g1', { domain: 'g', phase: 'Ready', labels: { tier: 'gold' }, capacity: 1 }),
     ];
     const r = placeProds({
       clusters,
@@ -40,7 +40,7 @@ describe('placeProds', () => {
   });
 
   it('respects cluster capacity and reports what it could not place', () => {
-    const r = placeProds({ clusters: [cluster('a1', 'a', { capacity: 2 })], placement: placement(), fleetProdClusters: [], prodsOnCluster: new Map([['a1', 1]]), count: 3 });
+    const r = placeProds({ clusters: [cluster('a1', { domain: 'a', phase: 'Ready', capacity: 2 })], placement: placement(), fleetProdClusters: [], prodsOnCluster: new Map([['a1', 1]]), count: 3 });
     assert.deepEqual(r.placements, ['a1']);
     assert.equal(r.unplaced, 2);
   });
@@ -48,9 +48,9 @@ describe('placeProds', () => {
 
 describe('placeProds and node readiness', () => {
   it('places nothing on a Ready cluster whose agent reports no Ready node, and says why', () => {
-    const noNodes = cluster('k1', 'k');
+    const noNodes = cluster('k1', { domain: 'k', phase: 'Ready' });
     noNodes.status = { ...noNodes.status!, nodes: { ready: 0, total: 2 } };
-    const withNodes = cluster('k2', 'j');
+    const withNodes = cluster('k2', { domain: 'j', phase: 'Ready' });
     withNodes.status = { ...withNodes.status!, nodes: { ready: 1, total: 2 } };
     const r = placeProds({ clusters: [noNodes, withNodes], placement: placement(), fleetProdClusters: [], count: 2 });
     assert.deepEqual(r.placements, ['k2', 'k2']);

@@ -11,19 +11,12 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { createKubernetesDriver, type KubernetesDriver, type KubernetesDriverOptions } from '../../../../src/drivers/kubernetes/kubernetes-driver.js';
 import { renderProd } from '../../../../src/drivers/kubernetes/render.js';
 import { KubeApiError } from '../../../../src/drivers/kubernetes/kube-http.js';
-import { cluster, fleet, prod } from './fixtures.js';
+import { cluster, fleet, prod } from '../../../helpers/fixtures.js';
 import { mockKubeconfig, MockKubeApiServer } from './mock-api-server.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 const TOKEN = 'sekret-token-0123456789abcdef';
 const NS = 'drover-web-web-1';
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('KubernetesDriver (a mock API server stands in for a real cluster)', () => {
   let api = new MockKubeApiServer(TOKEN);
@@ -33,7 +26,7 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
   const drivers: KubernetesDriver[] = [];
 
   function driver(opts: KubernetesDriverOptions = {}, clusterSpec: Record<string, unknown> = {}): KubernetesDriver {
-    const d = createKubernetesDriver(cluster({ context: 'mock', kubeconfig: kubeconfigPath, ...clusterSpec }), {
+    const d = createKubernetesDriver(cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'mock', kubeconfig: kubeconfigPath, ...clusterSpec } }), {
       retry: { sleep: async (ms) => void delays.push(ms) },
       ...opts,
     });
@@ -61,13 +54,13 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
     await api.stop();
   });
 
-  const web = fleet('web', { image: 'acme/web:${version}', replicas: 2 });
+  const web = fleet('web', { app: { image: 'acme/web:${version}', replicas: 2 } });
 
   it('applies every rendered object with server-side apply as field manager drover, forcing conflicts', async () => {
     const d = driver();
-    await d.apply(prod('web-1', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     const patches = api.requests.filter((r) => r.method === 'PATCH');
-    const rendered = renderProd(prod('web-1', 'web'), web, cluster({ context: 'mock', kubeconfig: kubeconfigPath }));
+    const rendered = renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), web, cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'mock', kubeconfig: kubeconfigPath } }));
     assert.deepEqual(
       patches.map((r) => r.path),
       [
@@ -100,9 +93,9 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
 
   it('changes nothing on a second apply of the same Prod', async () => {
     const d = driver();
-    await d.apply(prod('web-1', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     const before = ['namespaces', 'deployments', 'services'].map((p) => api.get(p, p === 'namespaces' ? NS : 'app', p === 'namespaces' ? undefined : NS)?.metadata.resourceVersion);
-    await d.apply(prod('web-1', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     const after = ['namespaces', 'deployments', 'services'].map((p) => api.get(p, p === 'namespaces' ? NS : 'app', p === 'namespaces' ? undefined : NS)?.metadata.resourceVersion);
     assert.deepEqual(after, before);
     assert.equal(api.get('deployments', 'app', NS)?.metadata.generation, 1);
@@ -111,7 +104,7 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
   it('reports Starting, Running, a new version rolling out, then Failed when the progress deadline passes', async () => {
     const d = driver();
     assert.deepEqual(await d.observe('web-1'), { state: 'Absent', restarts: 0 });
-    await d.apply(prod('web-1', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     const first = await d.observe('web-1');
     assert.equal(first.state, 'Starting');
     assert.match(first.message ?? '', /observe generation 1/);
@@ -123,7 +116,7 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
     api.put('pods', { metadata: { name: 'app-b', namespace: NS, labels: { 'drover.dev/prod': 'web-1' } }, status: { containerStatuses: [{ name: 'app', restartCount: 1 }] } });
     assert.deepEqual(await d.observe('web-1'), { state: 'Running', restarts: 3, version: 'v1', endpoint: `http://app.${NS}.svc.cluster.local` });
 
-    await d.apply(prod('web-1', 'web', 'v2'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1', version: 'v2' }), web);
     assert.equal(api.get('deployments', 'app', NS)?.metadata.generation, 2);
     const rolling = await d.observe('web-1');
     assert.equal(rolling.state, 'Starting');
@@ -143,7 +136,7 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
 
   it('finds the endpoint from a NodePort on a Ready node, a LoadBalancer ingress, or the cluster ingress host', async () => {
     const nodePort = driver({ serviceType: 'NodePort' });
-    await nodePort.apply(prod('web-1', 'web'), web);
+    await nodePort.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     const svc = api.get('services', 'app', NS);
     assert.ok(svc);
     api.put('services', { ...svc, spec: { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] } });
@@ -156,19 +149,19 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
     assert.equal((await nodePort.observe('web-1')).endpoint, 'http://abc.elb.amazonaws.com');
 
     const behindIngress = driver({}, { ingressHost: 'prods.example.com' });
-    await behindIngress.apply(prod('web-1', 'web'), web);
+    await behindIngress.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     assert.equal((await behindIngress.observe('web-1')).endpoint, `http://${NS}.prods.example.com`);
   });
 
   it('hands replicas over to another field manager before the HPA takes them, so the Prod is not scaled to 1', async () => {
     const d = driver();
-    await d.apply(prod('web-1', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     const dep = api.get('deployments', 'app', NS);
     assert.ok(dep);
     // As a real server records it: drover applied spec.replicas.
     api.put('deployments', { ...dep, spec: { ...(dep.spec as object), replicas: 2 }, metadata: { ...dep.metadata, managedFields: [{ manager: 'drover', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }] } });
     const from = api.requests.length;
-    await d.apply(prod('web-1', 'web'), fleet('web', { image: 'acme/web:${version}', autoscale: { minReplicas: 2, maxReplicas: 5 } }));
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { image: 'acme/web:${version}', autoscale: { minReplicas: 2, maxReplicas: 5 } } }));
     const patches = api.requests.slice(from).filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/app'));
     assert.equal(patches.length, 2);
     const [handover, applied] = patches;
@@ -184,7 +177,7 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
     const d = driver();
     api.failNext({ method: 'PATCH', pathIncludes: '/deployments/' }, 1, 429, { 'Retry-After': '2' });
     api.failNext({ method: 'PATCH', pathIncludes: '/services/' }, 2, 503);
-    await d.apply(prod('web-1', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     assert.ok(api.get('deployments', 'app', NS) && api.get('services', 'app', NS));
     assert.equal(delays[0], 2000);
     assert.equal(delays.length, 3);
@@ -195,13 +188,13 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
   it('gives up on errors that retrying cannot fix, at once', async () => {
     const d = driver();
     api.failNext({ method: 'PATCH', pathIncludes: '/deployments/' }, 1, 422);
-    await assert.rejects(d.apply(prod('web-1', 'web'), web), (e: unknown) => e instanceof KubeApiError && e.httpStatus === 422);
+    await assert.rejects(d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web), (e: unknown) => e instanceof KubeApiError && e.httpStatus === 422);
     assert.deepEqual(delays, []);
   });
 
   it('retires by deleting the namespace, tolerating a deletion under way (409) and a namespace already gone (404)', async () => {
     const d = driver();
-    await d.apply(prod('web-1', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     assert.deepEqual(await d.list(), ['web-1']);
     await d.retire('web-1');
     assert.equal((await d.observe('web-1')).state, 'Stopping');
@@ -220,8 +213,8 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
 
   it('lists only Prods that Drover manages on this cluster', async () => {
     const d = driver();
-    await d.apply(prod('web-1', 'web'), web);
-    await d.apply(prod('web-2', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
+    await d.apply(prod('web-2', { fleet: 'web', cluster: 'k1' }), web);
     api.put('namespaces', { metadata: { name: 'kube-system' } });
     api.put('namespaces', { metadata: { name: 'other', labels: { 'app.kubernetes.io/managed-by': 'drover', 'drover.dev/cluster': 'k2', 'drover.dev/prod': 'x-1' } } });
     assert.deepEqual(await driver().list(), ['web-1', 'web-2']);
@@ -237,7 +230,7 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
     const d = driver();
     // A server (or proxy) that echoes the request's Authorization header back in its error body.
     api.failNext({ method: 'PATCH' }, 1, 400, {}, `bad request; you sent Authorization: Bearer ${TOKEN}`);
-    const echoed = await d.apply(prod('web-1', 'web'), web).then(
+    const echoed = await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web).then(
       () => assert.fail('apply succeeded'),
       (e: unknown) => e,
     );
@@ -247,8 +240,8 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
 
     const wrong = join(dir, 'wrong-token');
     writeFileSync(wrong, mockKubeconfig(api.url, 'wrong-token-abcdefghijklmnop'));
-    const denied = createKubernetesDriver(cluster({ context: 'mock', kubeconfig: wrong }), { retry: { sleep: async () => undefined } });
-    const err = await denied.apply(prod('web-1', 'web'), web).then(
+    const denied = createKubernetesDriver(cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'mock', kubeconfig: wrong } }), { retry: { sleep: async () => undefined } });
+    const err = await denied.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web).then(
       () => assert.fail('apply with a wrong token succeeded'),
       (e: unknown) => e,
     );
@@ -266,7 +259,7 @@ describe('KubernetesDriver (a mock API server stands in for a real cluster)', ()
 
   it('watches Deployments and re-lists when the watch expires (410)', async () => {
     const d = driver();
-    await d.apply(prod('web-1', 'web'), web);
+    await d.apply(prod('web-1', { fleet: 'web', cluster: 'k1' }), web);
     const seen: string[] = [];
     const errors: unknown[] = [];
     const w = d.watchDeployments(

@@ -9,7 +9,10 @@ import { Namespace, Service } from 'kubernetes-models/v1';
 import { namespaceName } from '../../../../src/drivers/kubernetes/names.js';
 import { renderProd, type RenderOptions } from '../../../../src/drivers/kubernetes/render.js';
 import { isDroverError } from '../../../../src/errors.js';
-import { cluster, fleet, prod } from './fixtures.js';
+import { cluster, fleet, prod } from '../../../helpers/fixtures.js';
+
+/** The Kubernetes cluster the rendered objects are for. */
+const k1 = () => cluster('k1', { provider: 'kubernetes', kubernetes: { context: 'test' } });
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -67,9 +70,9 @@ const specs: { title: string; app: Record<string, unknown>; prodName?: string; o
 describe('renderProd', () => {
   for (const s of specs) {
     it(`renders objects the Kubernetes OpenAPI schemas accept: ${s.title}`, () => {
-      const f = fleet('web-fleet-with-a-rather-long-name', s.app, 'v2.0.1+build.7');
-      const p = prod(s.prodName ?? 'web-1', f.metadata.name, 'v2.0.1+build.7');
-      const c = cluster(s.ingressHost ? { context: 'test', ingressHost: s.ingressHost } : { context: 'test' });
+      const f = fleet('web-fleet-with-a-rather-long-name', { app: s.app, version: 'v2.0.1+build.7' });
+      const p = prod(s.prodName ?? 'web-1', { fleet: f.metadata.name, cluster: 'k1', version: 'v2.0.1+build.7' });
+      const c = cluster('k1', { provider: 'kubernetes', kubernetes: s.ingressHost ? { context: 'test', ingressHost: s.ingressHost } : { context: 'test' } });
       const objects = renderProd(p, f, c, s.opts);
       for (const o of objects) validateAgainstSchema(o);
       const ns = objects[0];
@@ -83,9 +86,9 @@ describe('renderProd', () => {
   }
 
   it('fills the Deployment from the fleet and the Prod', () => {
-    const f = fleet('web', { image: 'acme/web:${version}', command: 'node', args: ['app.js'], env: { LOG: 'info', MODE: 'fleet' }, replicas: 3, port: 9000, healthPath: '/up' });
-    const p = prod('web-1', 'web', 'v7', { MODE: 'prod', VERSION: 'spoofed' });
-    const d = byKind<DeploymentShape>(renderProd(p, f, cluster()), 'Deployment');
+    const f = fleet('web', { app: { image: 'acme/web:${version}', command: 'node', args: ['app.js'], env: { LOG: 'info', MODE: 'fleet' }, replicas: 3, port: 9000, healthPath: '/up' } });
+    const p = prod('web-1', { fleet: 'web', cluster: 'k1', version: 'v7', env: { MODE: 'prod', VERSION: 'spoofed' } });
+    const d = byKind<DeploymentShape>(renderProd(p, f, k1()), 'Deployment');
     const c = d.spec.template.spec.containers[0];
     assert.ok(c);
     assert.equal(c.image, 'acme/web:v7');
@@ -102,15 +105,15 @@ describe('renderProd', () => {
   });
 
   it('leaves replicas to the HPA when the fleet autoscales', () => {
-    const f = fleet('web', { image: 'acme/web', replicas: 2, autoscale: { minReplicas: 2, maxReplicas: 4 } });
-    const d = byKind<DeploymentShape>(renderProd(prod('web-1', 'web'), f, cluster()), 'Deployment');
+    const f = fleet('web', { app: { image: 'acme/web', replicas: 2, autoscale: { minReplicas: 2, maxReplicas: 4 } } });
+    const d = byKind<DeploymentShape>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, k1()), 'Deployment');
     assert.equal(d.spec.replicas, undefined);
   });
 
   it('keeps one pod up through disruptions with several replicas, and blocks eviction of a single one unless allowed', () => {
     type Pdb = { spec: { minAvailable?: number; maxUnavailable?: number } };
     const pdb = (replicas: number, opts?: RenderOptions) =>
-      byKind<Pdb>(renderProd(prod('web-1', 'web'), fleet('web', { image: 'x', replicas }), cluster(), opts), 'PodDisruptionBudget').spec;
+      byKind<Pdb>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { image: 'x', replicas } }), k1(), opts), 'PodDisruptionBudget').spec;
     assert.deepEqual(pdb(3), { minAvailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'app', 'drover.dev/prod': 'web-1' } } });
     assert.equal(pdb(1).maxUnavailable, 0);
     assert.equal(pdb(1, { singleReplicaDisruption: 'allow' }).maxUnavailable, 1);
@@ -118,7 +121,7 @@ describe('renderProd', () => {
 
   it('denies other Prods by the managed-by label and admits external CIDRs only for exposed Services', () => {
     type Np = { spec: { ingress: { from: Record<string, unknown>[] }[] } };
-    const from = (opts?: RenderOptions) => byKind<Np>(renderProd(prod('web-1', 'web'), fleet('web', { image: 'x' }), cluster(), opts), 'NetworkPolicy').spec.ingress[0]?.from;
+    const from = (opts?: RenderOptions) => byKind<Np>(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { image: 'x' } }), k1(), opts), 'NetworkPolicy').spec.ingress[0]?.from;
     assert.deepEqual(from(), [
       { podSelector: {} },
       { namespaceSelector: { matchExpressions: [{ key: 'app.kubernetes.io/managed-by', operator: 'NotIn', values: ['drover'] }] } },
@@ -128,14 +131,14 @@ describe('renderProd', () => {
 
   it('refuses a fleet without an image, naming the field', () => {
     assert.throws(
-      () => renderProd(prod('web-1', 'web'), fleet('web', { command: 'node' }), cluster()),
+      () => renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), fleet('web', { app: { command: 'node' } }), k1()),
       (e: unknown) => isDroverError(e) && e.field === 'spec.app.image',
     );
   });
 
   it('is deterministic, so a second apply sends the same objects', () => {
-    const f = fleet('web', { image: 'x', env: { B: '2', A: '1' } });
-    assert.deepEqual(renderProd(prod('web-1', 'web'), f, cluster()), renderProd(prod('web-1', 'web'), f, cluster()));
+    const f = fleet('web', { app: { image: 'x', env: { B: '2', A: '1' } } });
+    assert.deepEqual(renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, k1()), renderProd(prod('web-1', { fleet: 'web', cluster: 'k1' }), f, k1()));
   });
 });
 

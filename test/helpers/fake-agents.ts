@@ -1,34 +1,8 @@
-/** Builders, a state poller and a simulated agent for controller tests (unit level: MemoryStore). */
-import { Cluster } from '../../../src/api/kinds/cluster.js';
-import { Fleet } from '../../../src/api/kinds/fleet.js';
-import type { Prod } from '../../../src/api/kinds/prod.js';
-import { isDroverError } from '../../../src/errors.js';
-import type { Store } from '../../../src/store/store.js';
-
-export function cluster(name: string, spec: Record<string, unknown> = {}, labels: Record<string, string> = {}): Cluster {
-  return Cluster.parse({ apiVersion: 'drover.dev/v1alpha1', kind: 'Cluster', metadata: { name, labels }, spec });
-}
-
-export function fleet(name: string, spec: Record<string, unknown> = {}): Fleet {
-  return Fleet.parse({
-    apiVersion: 'drover.dev/v1alpha1',
-    kind: 'Fleet',
-    metadata: { name },
-    spec: { version: 'v1', app: { command: 'node', args: ['app.js'] }, ...spec },
-  });
-}
-
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined | false;
-  for (;;) {
-    last = await check();
-    if (last !== undefined && last !== false) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** A simulated agent for controller tests (unit level: MemoryStore or SQLite), and a Prod lister. */
+import type { Cluster } from '../../src/api/kinds/cluster.js';
+import type { Prod } from '../../src/api/kinds/prod.js';
+import { isDroverError } from '../../src/errors.js';
+import type { Store } from '../../src/store/store.js';
 
 export async function prodsOf(store: Store, fleetName: string): Promise<Prod[]> {
   return (await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === fleetName);
