@@ -121,8 +121,8 @@ async function main(): Promise<void> {
   const up = new UpRun(fileText);
   try {
     const store = await up.running();
-    await waitFor('the first apply sync', async () => (await store.get<CloudTraffic>('CloudTraffic', 'web-ga'))?.status?.observedSource === 'aws', 60_000);
-    await waitFor('tokyo serving (weight > 0 in GA)', () => (ga.weightOf(TOKYO) ?? 0) > 0, 60_000);
+    await waitFor('the first apply sync', async () => (await store.get<CloudTraffic>('CloudTraffic', 'web-ga'))?.status?.observedSource === 'aws', { timeoutMs: 60_000 });
+    await waitFor('tokyo serving (weight > 0 in GA)', () => (ga.weightOf(TOKYO) ?? 0) > 0, { timeoutMs: 60_000 });
     // Idle: two sync periods with nothing changing.
     const idleFrom = Date.now();
     await new Promise((r) => setTimeout(r, 10_500));
@@ -136,13 +136,13 @@ async function main(): Promise<void> {
       await up.drover('chaos', 'kill-cluster', 'tokyo');
       const killedAt = Date.parse((await store.get<Cluster>('Cluster', 'tokyo'))!.metadata.annotations[ANNOTATION_CHAOS_KILLED_AT]!);
       const update = await waitFor('the UpdateEndpointGroup for tokyo', () =>
-        ga.calls.slice(before).find((c) => c.op === 'UpdateEndpointGroup' && JSON.stringify(c.input).includes(`"EndpointId":"${TOKYO}","Weight":0`)), 30_000, 10);
+        ga.calls.slice(before).find((c) => c.op === 'UpdateEndpointGroup' && JSON.stringify(c.input).includes(`"EndpointId":"${TOKYO}","Weight":0`)), { timeoutMs: 30_000, intervalMs: 10 });
       const c = count(ga.calls, killedAt, update.at + 1);
       samples.push({ ms: update.at - killedAt, reads: c.reads, writes: c.writes });
       console.log(`kill ${i + 1}: UpdateEndpointGroup ${update.at - killedAt} ms after the SIGKILL; calls kill→update: ${c.reads} reads, ${c.writes} writes (${c.updates} UpdateEndpointGroup)`);
       if (i + 1 < kills) {
         await up.drover('chaos', 'restore', 'tokyo', '--timeout', '60000');
-        await waitFor('tokyo back in GA', () => (ga.weightOf(TOKYO) ?? 0) > 0, 60_000);
+        await waitFor('tokyo back in GA', () => (ga.weightOf(TOKYO) ?? 0) > 0, { timeoutMs: 60_000 });
       }
     }
     const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);

@@ -71,7 +71,7 @@ describe('CloudTraffic in drover up (dryRun, no AWS credentials)', () => {
       const ct = await store.get<CloudTraffic>('CloudTraffic', 'web-ga');
       const sim = ct?.status?.simulated?.['endpointGroup/ap-northeast-1'];
       return ct?.status?.observedSource === 'unknown' && sim !== undefined && Number(sim[weight("tokyo", "ap-northeast-1")] ?? 0) > 0;
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
     const got = await up.drover('get', 'cloudtraffic');
     assert.match(got.stdout, /^NAME\s+FLEET\s+PROVIDER\s+MODE\s+SYNCED\s+DRIFT\s+AGE/m);
     assert.match(got.stdout, /web-ga\s+web\s+globalAccelerator\s+dryRun\s+True/);
@@ -82,7 +82,7 @@ describe('CloudTraffic in drover up (dryRun, no AWS credentials)', () => {
     const ev = await waitFor('a WouldUpdate Event for tokyo', async () => {
       const events = (await store.list<Event>('Event')).items.filter((e) => e.spec.involvedObject.name === 'web-ga' && e.spec.reason === 'WouldUpdate');
       return events.find((e) => e.spec.message.includes(`${weight('tokyo', 'ap-northeast-1')} 128→0`));
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     const seconds = (Date.parse(ev.spec.lastTimestamp) - killedAt) / 1000;
     // Heartbeat grace (3 s) + detection + one pass; GA's own health checks take 30–90 s. Loose bound for a
     // loaded CI machine; bench/cloud-traffic.ts measures it.

@@ -11,8 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { Release } from '../../../src/api/kinds/release.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
-import { cluster, fleet, prod, tenant } from '../../unit/scheduler/fixtures.js';
-import { bin, repoRoot, runCli, startServer, tempDir, waitFor, type ServerProcess } from './harness.js';
+import { cluster, fleet, prod, tenant } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { bin, repoRoot, runCli, startServer, tempDir, type ServerProcess } from './harness.js';
 
 describe('machine-readable output of every command', () => {
   let server: ServerProcess;
@@ -24,11 +25,11 @@ describe('machine-readable output of every command', () => {
       const created = await store.create(o as never);
       if (o.status) await store.updateStatus({ ...(created as object), status: o.status } as never);
     };
-    await put(fleet('web', { prods: 4 }));
-    for (const c of [cluster('tokyo', 'jp'), cluster('osaka', 'jp-west'), cluster('spare', 'us')]) await put(c);
-    for (const p of [prod('tokyo-1', 'tokyo'), prod('tokyo-2', 'tokyo'), prod('osaka-1', 'osaka'), prod('osaka-2', 'osaka')]) await put(p);
-    await put(tenant('shop', { users: 100, redundancy: 2 }, ['tokyo-1', 'osaka-1']));
-    await put(tenant('blog', { users: 10 }, ['tokyo-2']));
+    await put(fleet('web', { app: { command: 'node' }, prods: 4 }));
+    for (const c of [cluster('tokyo', { domain: 'jp', capacity: 10, provider: 'local', phase: 'Ready' }), cluster('osaka', { domain: 'jp-west', capacity: 10, provider: 'local', phase: 'Ready' }), cluster('spare', { domain: 'us', capacity: 10, provider: 'local', phase: 'Ready' })]) await put(c);
+    for (const p of [prod('tokyo-1', { cluster: 'tokyo', phase: 'Ready' }), prod('tokyo-2', { cluster: 'tokyo', phase: 'Ready' }), prod('osaka-1', { cluster: 'osaka', phase: 'Ready' }), prod('osaka-2', { cluster: 'osaka', phase: 'Ready' })]) await put(p);
+    await put(tenant('shop', { users: 100, redundancy: 2, prods: ['tokyo-1', 'osaka-1'] }));
+    await put(tenant('blog', { users: 10, prods: ['tokyo-2'] }));
   });
   after(async () => {
     await store?.close();
@@ -81,10 +82,10 @@ describe('machine-readable output of every command', () => {
     };
     const text = watch([]);
     const json = watch(['-o', 'json']);
-    await waitFor(() => text.out().includes('phase=') && json.out().includes('\n'), 'the first status lines');
+    await waitFor('the first status lines', () => text.out().includes('phase=') && json.out().includes('\n'));
     const r = (await store.get<Release>('Release', 'watched'))!;
     await store.updateStatus<Release>({ ...r, status: { conditions: [], phase: 'Progressing', fromVersion: 'v1', currentWave: 0, waves: [{ index: 0, riskClass: 'test', prods: ['tokyo-2'], replacements: [], users: 10, state: 'Baking' }], decisions: [] } });
-    await waitFor(() => text.out().includes('phase=Progressing') && json.out().includes('"phase":"Progressing"'), 'the Progressing lines');
+    await waitFor('the Progressing lines', () => text.out().includes('phase=Progressing') && json.out().includes('"phase":"Progressing"'));
     const r2 = (await store.get<Release>('Release', 'watched'))!;
     await store.updateStatus<Release>({ ...r2, status: { ...r2.status!, phase: 'Succeeded', waves: [{ ...r2.status!.waves[0]!, state: 'Passed' }], decisions: [{ time: new Date().toISOString(), action: 'Completed', reason: 'all waves passed' }] } });
     assert.equal(await text.code, 0);

@@ -19,7 +19,7 @@ import { openStore } from '../../../src/store/open-store.js';
 import { compilePlan } from '../../../src/traffic/compile-plan.js';
 import type { Store } from '../../../src/store/store.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { cluster, fleet } from '../../unit/controllers/fixtures.js';
+import { cluster, fleet } from '../../helpers/fixtures.js';
 
 const TOKEN = 'admin-token-informer-410';
 const HISTORY = 5;
@@ -90,13 +90,13 @@ describe('Informer over the API server and a SQLite store with a short history',
       assert.deepEqual(plans[0]?.tenants.map((t) => t.name).sort(), ['blog', 'shop'], 'the edge keeps its last plan');
 
       await serve(`127.0.0.1:${port}`);
-      await waitFor('the re-list', () => informer.get('b') === undefined && informer.get(`n${HISTORY + 2}`) !== undefined, 15_000);
+      await waitFor('the re-list', () => informer.get('b') === undefined && informer.get(`n${HISTORY + 2}`) !== undefined, { timeoutMs: 15_000 });
       assert.ok(log.includes('delete b'), `the delete of the gap is emitted: ${log.join(', ')}`);
       assert.equal(log.filter((l) => l.startsWith('add n')).length, HISTORY + 3);
       assert.equal(informer.status().lists, 2, 'one re-list, after the 410');
       assert.equal(informer.resourceVersion, await store.revision());
       assert.ok(errors.some((e) => /GONE|too old|compacted/i.test(e)), `the server answered 410: ${errors.join(' | ')}`);
-      await waitFor('the plan source drops the deleted route', () => plans[0]?.tenants.map((t) => t.name).join() === 'shop', 15_000);
+      await waitFor('the plan source drops the deleted route', () => plans[0]?.tenants.map((t) => t.name).join() === 'shop', { timeoutMs: 15_000 });
 
       // And it follows live changes through the server again.
       await remote.delete('Cluster', 'a');

@@ -12,7 +12,7 @@ import { referenceController } from '../../../src/controllers/reference-controll
 import type { ObjectCache, ReconcileContext } from '../../../src/runtime/reconciler.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/store.js';
-import { cluster, fleet, tenant } from '../scheduler/fixtures.js';
+import { cluster, fleet, tenant } from '../../helpers/fixtures.js';
 
 /** A cache holding `kinds` as the store has them now, never updated. */
 async function frozenCache(store: Store, kinds: string[]): Promise<ObjectCache> {
@@ -31,9 +31,9 @@ function context(store: Store, cache: ObjectCache): ReconcileContext {
 describe('controllers on a cache that lags their own writes', () => {
   it('the fleet controller does not create a Prod again that it created a pass ago', async () => {
     const store = new MemoryStore();
-    await store.create(fleet('web', { prods: 3 }));
+    await store.create(fleet('web', { app: { command: 'node' }, prods: 3 }));
     for (const [name, domain] of [['tokyo', 'jp'], ['osaka', 'jp2'], ['virginia', 'us']] as const) {
-      const c = await store.create(cluster(name, domain));
+      const c = await store.create(cluster(name, { domain, capacity: 10, provider: 'local', phase: 'Ready' }));
       await store.updateStatus({ ...c, status: { phase: 'Ready', prods: 0, conditions: [], lastHeartbeat: new Date().toISOString() } });
     }
     const ctx = context(store, await frozenCache(store, ['Fleet', 'Cluster', 'Prod', 'Release']));

@@ -11,7 +11,7 @@ import { backoffDelay, Informer, newerOf } from '../../../src/runtime/informer.j
 import { InformerCache, startCache } from '../../../src/runtime/object-cache.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../../../src/store/store.js';
-import { cluster } from '../controllers/fixtures.js';
+import { cluster } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /** A store whose control plane can go away (every call fails, open watches break), counting lists and watches. */
@@ -214,15 +214,15 @@ describe('Informer', () => {
 
   it('follows only the objects its label selector matches; the cache filters by selector too', async () => {
     const inner = new MemoryStore();
-    await inner.create(cluster('a', {}, { tier: 'gold' }));
-    await inner.create(cluster('b', {}, { tier: 'bronze' }));
+    await inner.create(cluster('a', { labels: { tier: 'gold' } }));
+    await inner.create(cluster('b', { labels: { tier: 'bronze' } }));
     const inf = new Informer(inner, 'Cluster', { labelSelector: 'tier=gold' });
     inf.start();
     const cache = await startCache(inner, ['Cluster']);
     try {
       await inf.waitForSync({ timeoutMs: 5000 });
       assert.deepEqual(names(inf.list()), ['a']);
-      await inner.create(cluster('c', {}, { tier: 'gold' }));
+      await inner.create(cluster('c', { labels: { tier: 'gold' } }));
       await inner.create(cluster('d'));
       await waitFor('the matching object', () => inf.get('c') !== undefined);
       assert.equal(inf.get('d'), undefined);

@@ -11,7 +11,7 @@ import { decodeFleet, encodeFleet } from '../../../src/scheduler/fleet-columns.j
 import { scheduleFleet, type FleetObjects } from '../../../src/scheduler/snapshot.js';
 import { SchedulerWorker } from '../../../src/scheduler/worker-client.js';
 import { fallbacksFromReply, runJob, scheduleFromReply, type FallbacksReply, type ScheduleReply } from '../../../src/scheduler/worker-jobs.js';
-import { cluster, fleet, prod, tenant } from './fixtures.js';
+import { cluster, fleet, prod, tenant } from '../../helpers/fixtures.js';
 
 const SEED = process.env.PROPERTY_SEED === 'random' ? Date.now() : Number(process.env.PROPERTY_SEED ?? 20261201);
 const REGIONS = ['tokyo', 'osaka', 'oregon'] as const;
@@ -35,10 +35,11 @@ const fleets = fc
     epsilon: fc.option(fc.constantFrom(0.1, 0.25, 0.5), { nil: undefined }),
   })
   .map((r) => {
-    const clusters = r.clusters.map((c, i) => cluster(`c${i}`, REGIONS[c.region]!, { phase: c.notReady && i > 0 ? 'NotReady' : 'Ready', labels: c.labelled ? { tier: 'gold' } : {} }));
+    const clusters = r.clusters.map((c, i) => cluster(`c${i}`, { domain: REGIONS[c.region]!, capacity: 10, provider: 'local', phase: c.notReady && i > 0 ? 'NotReady' : 'Ready', labels: c.labelled ? { tier: 'gold' } : {} }));
     // p12 and p13 do not exist: stored and pinned names of gone Prods.
     const prods = r.prods.map((p, i) =>
-      prod(`p${i}`, `c${p.cluster % clusters.length}`, {
+      prod(`p${i}`, {
+        cluster: `c${p.cluster % clusters.length}`,
         role: p.test && i % 3 === 0 ? 'test' : 'normal',
         phase: p.pending ? 'Pending' : 'Ready',
         ...(p.replaces !== undefined && p.replaces !== i ? { replaces: `p${p.replaces}` } : {}),
@@ -48,11 +49,13 @@ const fleets = fc
     const tenants = r.tenants.map((t, i) =>
       tenant(
         `t${(i * 7919) % 1000}-${i}`,
-        { users: t.users, redundancy: t.redundancy, test: t.test && i % 4 === 0, pin: t.pin.map((p) => `p${p}`), ...(t.selector ? { selector: t.selector } : {}) },
-        t.stored.length > 0 ? t.stored.map((p) => `p${p}`) : undefined,
+        {
+          spec: { users: t.users, redundancy: t.redundancy, test: t.test && i % 4 === 0, pin: t.pin.map((p) => `p${p}`), ...(t.selector ? { selector: t.selector } : {}) },
+          ...(t.stored.length > 0 ? { prods: t.stored.map((p) => `p${p}`) } : {}),
+        },
       ),
     );
-    const objs: FleetObjects = { fleet: fleet('web', r.maxUsersPerProd ? { maxUsersPerProd: r.maxUsersPerProd } : {}), clusters, prods, tenants };
+    const objs: FleetObjects = { fleet: fleet('web', { app: { command: 'node' }, spec: r.maxUsersPerProd ? { maxUsersPerProd: r.maxUsersPerProd } : {} }), clusters, prods, tenants };
     return { objs, epsilon: r.epsilon };
   });
 
@@ -104,7 +107,7 @@ describe('scheduler worker thread', () => {
   });
 
   it('fails the jobs in flight when the thread ends, and the next job runs on a new thread', async () => {
-    const objs: FleetObjects = { fleet: fleet('web'), clusters: [cluster('a', 'tokyo')], prods: [prod('p', 'a')], tenants: [tenant('t')] };
+    const objs: FleetObjects = { fleet: fleet('web', { app: { command: 'node' } }), clusters: [cluster('a', { domain: 'tokyo', capacity: 10, provider: 'local', phase: 'Ready' })], prods: [prod('p', { cluster: 'a', phase: 'Ready' })], tenants: [tenant('t')] };
     const w = new SchedulerWorker();
     try {
       // Ended before the new thread has even loaded its code: the job cannot have been answered.

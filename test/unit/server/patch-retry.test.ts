@@ -12,14 +12,14 @@ import type { AnyResource } from '../../../src/api/resource.js';
 import { isDroverError } from '../../../src/errors.js';
 import { patchObject, type HandlerContext } from '../../../src/server/resource-handlers.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { fleetDoc } from '../../helpers/fixtures.js';
+import { fleet as fleetDoc } from '../../helpers/fixtures.js';
 
 const req = { headers: { 'content-type': 'application/merge-patch+json' } } as unknown as IncomingMessage;
 
 /** A store where another writer changes the Fleet's labels right before each of our first `races` updates. */
 async function racingStore(races: number): Promise<{ store: MemoryStore; inner: MemoryStore; updates: () => number }> {
   const inner = new MemoryStore();
-  await inner.create(fleetDoc('web', { command: 'true' }));
+  await inner.create(fleetDoc('web', { app: { command: 'true', healthPath: '/healthz' }, prods: 1, warmup: { requests: 2 } }));
   let n = 0;
   const store = Object.create(inner) as MemoryStore;
   store.update = async <T extends AnyResource>(obj: T): Promise<T> => {
