@@ -5,7 +5,6 @@
  * arguments and flags that name them. A server that does not answer gives no names, never an error.
  */
 import type { Command, Option } from 'commander';
-import { buildProgram } from './main.js';
 
 /** Which kind an argument or flag names, by the command it belongs to. */
 function kindOfArgument(path: readonly string[], argName: string, kindArg: string | undefined): string | undefined {
@@ -36,7 +35,8 @@ function findOption(cmds: readonly Command[], word: string): Option | undefined 
   return undefined;
 }
 
-export async function complete(words: readonly string[]): Promise<string[]> {
+/** `buildProgram` comes from main.ts, which loads this module: passed in, so the two do not import each other. */
+export async function complete(words: readonly string[], buildProgram: () => Promise<Command>): Promise<string[]> {
   const program = await buildProgram();
   const cur = words.at(-1) ?? '';
   const before = words.slice(0, -1);

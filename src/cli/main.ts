@@ -66,7 +66,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   // The completion scripts' helper: words typed so far, not a command line to validate (complete.ts).
   if (args[0] === '__complete') {
     const { complete } = await import('./complete.js');
-    for (const c of await complete(args.slice(1))) process.stdout.write(`${c}\n`);
+    for (const c of await complete(args.slice(1), buildProgram)) process.stdout.write(`${c}\n`);
     return 0;
   }
   const name = commandNameOf(args);

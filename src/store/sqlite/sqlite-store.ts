@@ -23,8 +23,8 @@ import { parseLabelSelector } from '../label-selector.js';
 import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type UpdateOutcome } from '../object-semantics.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchEventType, WatchOptions } from '../store.js';
 import { WatchHub, type HistorySource } from '../watch-hub.js';
-import { ensurePrivateFile, tightenFile } from '../private-files.js';
-import { migrate, openPragmas, type SyncMode } from './schema.js';
+import type { SyncMode } from './schema.js';
+import { openDatabase, type BatchResult, type Committed, type Op, type Outcome, type Pending, type Row } from './database.js';
 
 export interface SqliteStoreOptions {
   /** Changes kept for watch replay; older revisions answer DROVER_E_GONE. Default 100,000. */
@@ -44,40 +44,8 @@ export interface SqliteStoreOptions {
   fsync?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 }
 
-type Op =
-  | { type: 'create'; obj: AnyResource }
-  | { type: 'update'; obj: AnyResource }
-  | { type: 'updateStatus'; obj: AnyResource }
-  | { type: 'delete'; kind: string; name: string; resourceVersion: string | undefined };
-
-interface Pending {
-  op: Op;
-  resolve(v: AnyResource): void;
-  reject(e: unknown): void;
-}
-
-type Outcome = { ok: true; value: AnyResource; event?: WatchEvent } | { ok: false; error: DroverError };
-
-interface BatchResult {
-  outcomes: Outcome[];
-  rev: bigint;
-  compacted: bigint;
-  historyBytes: number;
-}
-
-interface Row {
-  json: string;
-}
-
 /** Objects parsed per event-loop turn by `list`. */
 const LIST_CHUNK = 1_000;
-
-/** A committed group waiting for the fsync that makes it durable. */
-interface Committed {
-  batch: Pending[];
-  outcomes: Outcome[];
-  rev: bigint;
-}
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -422,29 +390,5 @@ export class SqliteStore implements Store {
   private read(kind: string, name: string): AnyResource | undefined {
     const row = this.stmts.get.get(kind, name);
     return row ? (JSON.parse(row.json) as AnyResource) : undefined;
-  }
-}
-
-function openDatabase(file: string, sync: SyncMode): Database.Database {
-  // SQLite creates the -wal and -shm files with the database file's mode: a 0600 database keeps all three
-  // private. Created here before SQLite does (with the umask's 0644), tightened if it existed wider.
-  ensurePrivateFile(file);
-  for (const side of [`${file}-wal`, `${file}-shm`, `${file}-journal`]) tightenFile(side);
-  const db = new Database(file);
-  try {
-    openPragmas(db, sync);
-    // Take the write lock now (EXCLUSIVE mode keeps it) so a second server on the same data dir fails at
-    // start instead of corrupting the revision sequence later.
-    db.transaction(() => migrate(db)).immediate();
-    return db;
-  } catch (e) {
-    db.close();
-    if (e instanceof Error && 'code' in e && (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED')) {
-      throw new DroverError('DROVER_E_UNAVAILABLE', `the store ${file} is in use by another process`, {
-        cause: e,
-        fix: 'stop the other drover server using this data dir, or pass another --data',
-      });
-    }
-    throw e;
   }
 }
