@@ -279,7 +279,7 @@ export class Agent {
       try {
         await this.opts.driver.retire(name);
         if (retiring) {
-          const cur = await this.opts.store.get<Prod>('Prod', name);
+          const cur = await this.opts.store.get('Prod', name);
           if (cur) await this.writeStatus(cur, retiringStatus(cur, 'Retired'));
         }
         this.drainingSince.delete(name);

@@ -4,7 +4,6 @@
  * are applied in any order and clusters join later; but a user who mistyped a fleet or a domain must hear
  * of it at once, not find out from a tenant that never gets a Prod.
  */
-import type { Cluster } from '../api/kinds/cluster.js';
 import type { Tenant } from '../api/kinds/tenant.js';
 import type { TrafficPolicy } from '../api/kinds/traffic-policy.js';
 import type { AnyResource } from '../api/resource.js';
@@ -20,7 +19,7 @@ export async function applyWarnings(store: Store, o: AnyResource): Promise<strin
     const out: string[] = [];
     if (!(await store.get('Fleet', p.spec.fleet))) out.push(missingFleet(p.spec.fleet, 'the policy routes nothing'));
     if (p.spec.endpointGroups.length === 0) return out;
-    const domains = new Set((await store.list<Cluster>('Cluster')).items.map((c) => c.spec.domain ?? c.spec.region));
+    const domains = new Set((await store.list('Cluster')).items.map((c) => c.spec.domain ?? c.spec.region));
     p.spec.endpointGroups.forEach((g, i) => {
       if (!domains.has(g.domain)) {
         out.push(

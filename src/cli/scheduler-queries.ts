@@ -3,7 +3,6 @@
  * objects through the API, then hand them to the pure scheduler. Computed client-side so a dry-run needs
  * no server support and uses exactly the controller's code.
  */
-import type { Cluster, Fleet, Prod, Tenant } from '../api/index.js';
 import { errors } from '../errors.js';
 import { explainTenant, type TenantExplanation } from '../scheduler/explain.js';
 import { planClusterFailure, type FailurePlan } from '../scheduler/plan-failure.js';
@@ -12,10 +11,10 @@ import type { Store } from '../store/store.js';
 
 export async function loadFleetObjects(store: Store, fleet: string): Promise<FleetObjects> {
   const [f, clusters, prods, tenants] = await Promise.all([
-    store.get<Fleet>('Fleet', fleet),
-    store.list<Cluster>('Cluster'),
-    store.list<Prod>('Prod'),
-    store.list<Tenant>('Tenant'),
+    store.get('Fleet', fleet),
+    store.list('Cluster'),
+    store.list('Prod'),
+    store.list('Tenant'),
   ]);
   return {
     fleet: f,
@@ -26,7 +25,7 @@ export async function loadFleetObjects(store: Store, fleet: string): Promise<Fle
 }
 
 export async function explainTenantFromStore(store: Store, name: string, epsilon?: number): Promise<TenantExplanation> {
-  const t = await store.get<Tenant>('Tenant', name);
+  const t = await store.get('Tenant', name);
   if (!t) throw errors.notFound('Tenant', name);
   const { snap, result } = scheduleFleet(await loadFleetObjects(store, t.spec.fleet), { epsilon });
   const i = snap.tenantNames.indexOf(name);
@@ -34,8 +33,8 @@ export async function explainTenantFromStore(store: Store, name: string, epsilon
 }
 
 export async function planFailureFromStore(store: Store, cluster: string, fleet?: string, epsilon?: number): Promise<FailurePlan[]> {
-  if (!(await store.get<Cluster>('Cluster', cluster))) throw errors.notFound('Cluster', cluster);
-  const fleets = fleet ? [fleet] : (await store.list<Fleet>('Fleet')).items.map((f) => f.metadata.name);
+  if (!(await store.get('Cluster', cluster))) throw errors.notFound('Cluster', cluster);
+  const fleets = fleet ? [fleet] : (await store.list('Fleet')).items.map((f) => f.metadata.name);
   const plans: FailurePlan[] = [];
   for (const f of fleets) plans.push(planClusterFailure(f, await loadFleetObjects(store, f), cluster, epsilon));
   return plans;

@@ -16,8 +16,6 @@
  * again for 5 minutes.
  */
 import { CloudTraffic, type CloudTraffic as CloudTrafficT } from '../api/kinds/cloud-traffic.js';
-import type { Cluster } from '../api/kinds/cluster.js';
-import type { TrafficPlan } from '../api/kinds/traffic-plan.js';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/labels.js';
 import { durationMs } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
@@ -98,8 +96,8 @@ export function cloudTrafficController(opts: CloudTrafficControllerOptions = {})
     if (mine && revision(cached) < mine.rv && mine.status) ct.status = mine.status;
     track(ct);
     const periodMs = durationMs(ct.spec.syncPeriod);
-    const plan = ctx.cache ? ctx.cache.get<TrafficPlan>('TrafficPlan', ct.spec.fleet) : await ctx.store.get('TrafficPlan', ct.spec.fleet);
-    const clusters = ctx.cache ? ctx.cache.list<Cluster>('Cluster') : (await ctx.store.list('Cluster')).items;
+    const plan = ctx.cache ? ctx.cache.get('TrafficPlan', ct.spec.fleet) : await ctx.store.get('TrafficPlan', ct.spec.fleet);
+    const clusters = ctx.cache ? ctx.cache.list('Cluster') : (await ctx.store.list('Cluster')).items;
     const compiled = plan ? compileCloud(ct.spec, plan.spec, clusters) : undefined;
     const t = now();
     const requested = ct.metadata.annotations[ANNOTATION_SYNC_REQUESTED_AT];

@@ -205,7 +205,7 @@ export class TrafficController implements Reconciler {
 
   /** The route as stored: the cache's copy, or this controller's own later write the cache does not show yet. */
   private current(ctx: ReconcileContext, name: string): TrafficRoute | undefined {
-    return this.written.current(name, ctx.cache?.get<TrafficRoute>('TrafficRoute', name));
+    return this.written.current(name, ctx.cache?.get('TrafficRoute', name));
   }
 
   private async writeRoute(ctx: ReconcileContext, existing: TrafficRoute | undefined, spec: TrafficRouteSpec, fleet: Fleet): Promise<void> {

@@ -122,7 +122,7 @@ export async function ensureSuccessor(store: Store, desired: Prod): Promise<Prod
     return await store.create(desired);
   } catch (e) {
     if (!isDroverError(e, 'DROVER_E_ALREADY_EXISTS')) throw e;
-    const existing = await store.get<Prod>('Prod', desired.metadata.name);
+    const existing = await store.get('Prod', desired.metadata.name);
     if (!existing) throw e;
     if (existing.spec.replaces !== desired.spec.replaces || existing.spec.version !== desired.spec.version) {
       throw new Error(`Prod ${desired.metadata.name} exists but is not the successor of ${desired.spec.replaces ?? '?'} on ${desired.spec.version}`);

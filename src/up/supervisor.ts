@@ -164,7 +164,7 @@ export class UpSupervisor {
     const isCluster = (d: unknown) => (d as { kind?: unknown }).kind === 'Cluster';
     await this.apply(this.file.documents.filter(isCluster));
     // A restore requested before this run is history, not a request to this supervisor.
-    for (const c of (await this.cp.store.list<Cluster>('Cluster')).items) {
+    for (const c of (await this.cp.store.list('Cluster')).items) {
       const v = c.metadata.annotations[ANNOTATION_RESTORE_REQUESTED_AT];
       if (v) this.restoreSeen.set(c.metadata.name, v);
     }
@@ -247,7 +247,7 @@ export class UpSupervisor {
   private async waitForHeartbeats(names: string[], since: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const fresh = async () => {
-      const cs = (await this.cp!.store.list<Cluster>('Cluster')).items;
+      const cs = (await this.cp!.store.list('Cluster')).items;
       return names.every((n) => {
         const hb = cs.find((c) => c.metadata.name === n)?.status?.lastHeartbeat;
         return hb !== undefined && Date.parse(hb) >= since;
@@ -293,7 +293,7 @@ export class UpSupervisor {
     const names = new Set(this.file?.localClusters.map((c) => c.metadata.name));
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && !this.stopping) {
-      const ready = (await this.cp!.store.list<Cluster>('Cluster')).items.filter((c) => names.has(c.metadata.name) && c.status?.phase === 'Ready');
+      const ready = (await this.cp!.store.list('Cluster')).items.filter((c) => names.has(c.metadata.name) && c.status?.phase === 'Ready');
       if (ready.length === names.size) {
         this.opts.out(`clusters: ${[...names].join(', ')} Ready`);
         return;
@@ -334,7 +334,7 @@ export class UpSupervisor {
     if (this.stopping || !this.cp) return;
     let clusters: Cluster[];
     try {
-      clusters = (await this.cp.store.list<Cluster>('Cluster')).items;
+      clusters = (await this.cp.store.list('Cluster')).items;
     } catch {
       return;
     }

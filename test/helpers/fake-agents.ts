@@ -5,7 +5,7 @@ import { isDroverError } from '../../src/errors.js';
 import type { Store } from '../../src/store/store.js';
 
 export async function prodsOf(store: Store, fleetName: string): Promise<Prod[]> {
-  return (await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === fleetName);
+  return (await store.list('Prod')).items.filter((p) => p.spec.fleet === fleetName);
 }
 
 async function ignoringRaces(write: () => Promise<unknown>): Promise<void> {
@@ -50,10 +50,10 @@ export class FakeAgents {
     try {
       const now = new Date().toISOString();
       for (const name of this.alive) {
-        const c = await this.store.get<Cluster>('Cluster', name);
+        const c = await this.store.get('Cluster', name);
         if (c) await ignoringRaces(() => this.store.updateStatus<Cluster>({ ...c, status: { phase: 'Unknown', prods: 0, conditions: [], ...c.status, lastHeartbeat: now } }));
       }
-      for (const p of (await this.store.list<Prod>('Prod')).items) {
+      for (const p of (await this.store.list('Prod')).items) {
         if (!this.alive.has(p.spec.cluster)) continue;
         const st = p.status ?? { phase: 'Pending' as const, restarts: 0, warmupPassed: 0, conditions: [] };
         if (p.spec.retire && st.phase !== 'Retired') {

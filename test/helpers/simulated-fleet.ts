@@ -40,7 +40,7 @@ export function simulateAgent(store: Store, opts: { endpoint?: (p: Prod) => stri
   let on = true;
   const loop = (async () => {
     while (on) {
-      for (const p of (await store.list<Prod>('Prod')).items) {
+      for (const p of (await store.list('Prod')).items) {
         opts.seen?.(p);
         const want = p.spec.retire ? 'Retired' : 'Ready';
         const endpoint = opts.endpoint?.(p);

@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import type { Fleet } from '../../src/api/kinds/fleet.js';
 import type { Prod } from '../../src/api/kinds/prod.js';
 import { fleetTemplate } from '../../src/api/template.js';
 import type { RemoteStore } from '../../src/client/remote-store.js';
@@ -148,7 +147,7 @@ export class RolloutWatch {
 
   private async poll(): Promise<void> {
     while (this.on) {
-      const ps = (await this.store.list<Prod>('Prod').catch(() => ({ items: [] as Prod[] }))).items.filter((p) => p.spec.fleet === 'web' && !p.spec.retire);
+      const ps = (await this.store.list('Prod').catch(() => ({ items: [] as Prod[] }))).items.filter((p) => p.spec.fleet === 'web' && !p.spec.retire);
       const live = new Set(ps.map((p) => p.metadata.name));
       const inFlight = ps.filter((p) => p.spec.replaces !== undefined && live.has(p.spec.replaces)).length;
       this.maxInFlight = Math.max(this.maxInFlight, inFlight);
@@ -164,10 +163,10 @@ export class RolloutWatch {
 
 /** Six web Prods, all Ready, none retiring, all on the Fleet's current template; resolves to them. */
 export async function settledOn(store: RemoteStore, hash?: string): Promise<Prod[] | undefined> {
-  const fleet = await store.get<Fleet>('Fleet', 'web');
+  const fleet = await store.get('Fleet', 'web');
   if (!fleet) return undefined;
   const want = hash ?? fleetTemplate(fleet).hash;
-  const ps = (await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === 'web');
+  const ps = (await store.list('Prod')).items.filter((p) => p.spec.fleet === 'web');
   const ok = ps.length === 6 && ps.every((p) => !p.spec.retire && p.status?.phase === 'Ready' && p.spec.template?.hash === want);
   return ok ? ps : undefined;
 }

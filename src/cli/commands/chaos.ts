@@ -1,6 +1,5 @@
 /** `drover chaos kill-cluster|restore NAME`: lose a local cluster at once, and bring it back (library: src/up/chaos.ts). */
 import type { Command } from 'commander';
-import type { Cluster } from '../../api/kinds/cluster.js';
 import { withExitCode } from '../action.js';
 import { outputOption, renderResult } from '../format/output.js';
 import { out, withStore } from '../kit.js';
@@ -40,7 +39,7 @@ export function register(program: Command): void {
       withExitCode((name: string, o: { timeout: string | number } & Output, cmd: Command) =>
         withStore(cmd, async (store) => {
           const { requestRestore, waitForAgentRestart } = await chaosLib();
-          const before = (await store.get<Cluster>('Cluster', name))?.status?.agent?.startedAt;
+          const before = (await store.get('Cluster', name))?.status?.agent?.startedAt;
           const requestedAt = await requestRestore(store, name);
           if (o.output === undefined) out(`cluster ${name}: restore requested`);
           const back = await waitForAgentRestart(store, name, before, Number(o.timeout));

@@ -6,9 +6,6 @@
  */
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import type { CloudTraffic } from '../../api/kinds/cloud-traffic.js';
-import type { Cluster } from '../../api/kinds/cluster.js';
-import type { TrafficPlan } from '../../api/kinds/traffic-plan.js';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../../api/labels.js';
 import { errors } from '../../errors.js';
 import { withExitCode } from '../action.js';
@@ -42,10 +39,10 @@ export function register(program: Command): void {
         ]);
         const store = await connect(opts);
         try {
-          const raw = await store.get<CloudTraffic>('CloudTraffic', name);
+          const raw = await store.get('CloudTraffic', name);
           if (!raw) throw errors.notFound('CloudTraffic', name);
           const ct = schema.parse(raw);
-          const [plan, clusters] = await Promise.all([store.get<TrafficPlan>('TrafficPlan', ct.spec.fleet), store.list<Cluster>('Cluster')]);
+          const [plan, clusters] = await Promise.all([store.get('TrafficPlan', ct.spec.fleet), store.list('Cluster')]);
           const compiled = plan ? compileCloud(ct.spec, plan.spec, clusters.items) : undefined;
           const changes = compiled ? plannedChanges(compiled.state, ct.status) : [];
           const notes = compiled ? compiled.notes : [`fleet ${ct.spec.fleet} has no traffic plan yet: nothing to steer`];
@@ -79,7 +76,7 @@ export function register(program: Command): void {
           }
           const deadline = Date.now() + Number(opts.timeout);
           while (Date.now() < deadline) {
-            const ct = await store.get<CloudTraffic>('CloudTraffic', name);
+            const ct = await store.get('CloudTraffic', name);
             const st = ct?.status;
             if (ct && st?.lastSyncTime && st.lastSyncTime >= at) {
               const synced = st.conditions.find((c) => c.type === 'Synced');

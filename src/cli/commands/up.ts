@@ -1,6 +1,5 @@
 /** `drover up [FILE]`: the whole system on this machine (library: src/up/supervisor.ts). */
 import type { Command } from 'commander';
-import type { Tenant } from '../../api/kinds/tenant.js';
 import type { UpSupervisor } from '../../up/supervisor.js';
 import { withExitCode } from '../action.js';
 import { configPath, writeConfig } from '../config.js';
@@ -65,7 +64,7 @@ async function runUp(fileArg: string | undefined, opts: UpCliOptions): Promise<n
 async function printSummary(up: UpSupervisor, out: (s: string) => void): Promise<void> {
   const [{ tenantCurlLines }, { renderList }] = await Promise.all([import('../../up/tenant-hints.js'), import('../format/render.js')]);
   await withStore({ server: up.apiUrl, ...(up.token ? { token: up.token } : {}) }, async (store) => {
-    const tenants = (await store.list<Tenant>('Tenant')).items;
+    const tenants = (await store.list('Tenant')).items;
     const prods = await store.list('Prod');
     out('');
     out(`API:  ${up.apiUrl}`);

@@ -117,7 +117,7 @@ describe('control plane → edge (static stability)', () => {
     store.setDown(true);
     await waitFor('the edge notices the control plane is gone', () => source.status().connected === false, { timeoutMs: 3000 });
     // The scheduler moves the tenant meanwhile; the edge cannot know yet.
-    const t = (await memory.get<Tenant>('Tenant', 'shop'))!;
+    const t = (await memory.get('Tenant', 'shop'))!;
     await memory.updateStatus({ ...t, status: { ...t.status!, prods: ['web-2'] } });
     // A tenant change is the tenant's own route (its key), not a rewrite of the fleet's plan.
     await controller.reconcile(ctx, 'tenant/shop');

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { ANNOTATION_CHAOS_KILLED_AT, type CloudTraffic, type Cluster, type Event } from '../../../src/api/index.js';
+import { ANNOTATION_CHAOS_KILLED_AT } from '../../../src/api/index.js';
 import { exampleAppPath } from '../../helpers/fixtures.js';
 import { UpRun } from '../../helpers/drover-up.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -68,7 +68,7 @@ describe('CloudTraffic in drover up (dryRun, no AWS credentials)', () => {
     const weight = (cluster: string, region: string) => `weight[${lb(cluster, region)}]`;
     // The first sync: both regions' endpoints planned at their plan weight, AWS not read.
     await waitFor('the first dryRun sync', async () => {
-      const ct = await store.get<CloudTraffic>('CloudTraffic', 'web-ga');
+      const ct = await store.get('CloudTraffic', 'web-ga');
       const sim = ct?.status?.simulated?.['endpointGroup/ap-northeast-1'];
       return ct?.status?.observedSource === 'unknown' && sim !== undefined && Number(sim[weight("tokyo", "ap-northeast-1")] ?? 0) > 0;
     }, { timeoutMs: 60_000 });
@@ -78,9 +78,9 @@ describe('CloudTraffic in drover up (dryRun, no AWS credentials)', () => {
 
     await up.drover('chaos', 'kill-cluster', 'tokyo');
     // From the kill itself (the CLI records it before it sends SIGKILL), not from spawning the CLI.
-    const killedAt = Date.parse((await store.get<Cluster>('Cluster', 'tokyo'))!.metadata.annotations[ANNOTATION_CHAOS_KILLED_AT]!);
+    const killedAt = Date.parse((await store.get('Cluster', 'tokyo'))!.metadata.annotations[ANNOTATION_CHAOS_KILLED_AT]!);
     const ev = await waitFor('a WouldUpdate Event for tokyo', async () => {
-      const events = (await store.list<Event>('Event')).items.filter((e) => e.spec.involvedObject.name === 'web-ga' && e.spec.reason === 'WouldUpdate');
+      const events = (await store.list('Event')).items.filter((e) => e.spec.involvedObject.name === 'web-ga' && e.spec.reason === 'WouldUpdate');
       return events.find((e) => e.spec.message.includes(`${weight('tokyo', 'ap-northeast-1')} 128→0`));
     }, { timeoutMs: 20_000 });
     const seconds = (Date.parse(ev.spec.lastTimestamp) - killedAt) / 1000;

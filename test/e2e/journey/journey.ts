@@ -10,11 +10,8 @@
  * done what the step asks (or a deadline), then a short tail so late failures count against their step.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
-import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Release } from '../../../src/api/kinds/release.js';
-import type { Tenant } from '../../../src/api/kinds/tenant.js';
 import type { RemoteStore } from '../../../src/client/remote-store.js';
 import { mutate } from '../../../src/release/successor.js';
 import { clustersFile, droverBin, UpRun } from '../../helpers/drover-up.js';
@@ -81,8 +78,8 @@ export class Journey {
   }
 
   private async served(): Promise<boolean> {
-    const prods = new Map((await this.store.list<Prod>('Prod')).items.map((p) => [p.metadata.name, p]));
-    const ts = (await this.store.list<Tenant>('Tenant')).items;
+    const prods = new Map((await this.store.list('Prod')).items.map((p) => [p.metadata.name, p]));
+    const ts = (await this.store.list('Tenant')).items;
     return ts.length === tenants.length && ts.every((t) => (t.status?.prods ?? []).some((n) => prods.get(n)?.status?.phase === 'Ready'));
   }
 
@@ -115,10 +112,10 @@ export class Journey {
 
   /** Redundant tenants whose Ready Prods are in fewer than two failure domains, with those domains. */
   async singleDomainTenants(): Promise<{ tenant: string; domains: string[] }[]> {
-    const clusters = new Map((await this.store.list<Cluster>('Cluster')).items.map((c) => [c.metadata.name, c.spec.domain ?? c.spec.region]));
-    const prods = new Map((await this.store.list<Prod>('Prod')).items.map((p) => [p.metadata.name, p]));
+    const clusters = new Map((await this.store.list('Cluster')).items.map((c) => [c.metadata.name, c.spec.domain ?? c.spec.region]));
+    const prods = new Map((await this.store.list('Prod')).items.map((p) => [p.metadata.name, p]));
     const out: { tenant: string; domains: string[] }[] = [];
-    for (const t of (await this.store.list<Tenant>('Tenant')).items) {
+    for (const t of (await this.store.list('Tenant')).items) {
       if (t.spec.redundancy !== 2) continue;
       const domains = [...new Set((t.status?.prods ?? []).map((n) => prods.get(n)).filter((p) => p?.status?.phase === 'Ready').map((p) => clusters.get(p!.spec.cluster) ?? '?'))];
       if (domains.length < 2) out.push({ tenant: t.metadata.name, domains });
@@ -131,7 +128,7 @@ export class Journey {
     return waitFor(
       `release ${name} to end`,
       async () => {
-        const r = await this.store.get<Release>('Release', name);
+        const r = await this.store.get('Release', name);
         const phase = r?.status?.phase;
         if (phase === 'Paused') await this.drover('release', 'promote', name);
         return phase === 'Succeeded' || phase === 'RolledBack' || phase === 'Failed' || phase === 'Aborted' ? r : undefined;
@@ -161,7 +158,7 @@ export class Journey {
         env: { ...env, DROVER_CONFIG: this.up.config },
         stdio: 'ignore',
       });
-      await waitFor('kobe Ready', async () => (await this.store.get<Cluster>('Cluster', 'kobe'))?.status?.phase === 'Ready', { timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor('kobe Ready', async () => (await this.store.get('Cluster', 'kobe'))?.status?.phase === 'Ready', { timeoutMs: 30_000, intervalMs: 200 });
       const out = await this.drover('cluster', 'replace', 'onprem', '--with', 'kobe', '--timeout', '60');
       code = out.code;
       moved = Number(/(\d+) Prods? moved/.exec(out.out)?.[1] ?? (out.code === 0 ? 0 : -1));
@@ -178,8 +175,8 @@ export class Journey {
    */
   async victim(): Promise<string> {
     for (const t of tenants.filter((x) => x.redundancy === 1)) {
-      const name = (await this.store.get<Tenant>('Tenant', t.name))?.status?.prods[0];
-      const cluster = name ? (await this.store.get<Prod>('Prod', name))?.spec.cluster : undefined;
+      const name = (await this.store.get('Tenant', t.name))?.status?.prods[0];
+      const cluster = name ? (await this.store.get('Prod', name))?.spec.cluster : undefined;
       if (cluster && ['tokyo', 'osaka', 'onprem'].includes(cluster)) return cluster;
     }
     return 'tokyo';
@@ -188,10 +185,10 @@ export class Journey {
   async killCluster(victim: string): Promise<StepResult> {
     return this.step('chaos kill-cluster', async () => {
       const out = await this.drover('chaos', 'kill-cluster', victim);
-      await waitFor(`${victim} NotReady`, async () => (await this.store.get<Cluster>('Cluster', victim))?.status?.phase === 'NotReady', { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor(`${victim} NotReady`, async () => (await this.store.get('Cluster', victim))?.status?.phase === 'NotReady', { timeoutMs: 30_000, intervalMs: 100 });
       await waitFor('every tenant served elsewhere', async () => {
-        const prods = new Map((await this.store.list<Prod>('Prod')).items.map((p) => [p.metadata.name, p]));
-        const ts = (await this.store.list<Tenant>('Tenant')).items;
+        const prods = new Map((await this.store.list('Prod')).items.map((p) => [p.metadata.name, p]));
+        const ts = (await this.store.list('Tenant')).items;
         return ts.every((t) => (t.status?.prods ?? []).some((n) => prods.get(n)?.status?.phase === 'Ready' && prods.get(n)?.spec.cluster !== victim));
       }, { timeoutMs: 60_000, intervalMs: 200 });
       return `${out.out.trim()} (${victim} ran the only Prod of a non-redundant tenant)`;
@@ -201,7 +198,7 @@ export class Journey {
   async restoreCluster(victim: string): Promise<StepResult> {
     return this.step('chaos restore', async () => {
       const out = await this.drover('chaos', 'restore', victim);
-      await waitFor(`${victim} Ready`, async () => (await this.store.get<Cluster>('Cluster', victim))?.status?.phase === 'Ready', { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor(`${victim} Ready`, async () => (await this.store.get('Cluster', victim))?.status?.phase === 'Ready', { timeoutMs: 30_000, intervalMs: 100 });
       return out.out.trim().split('\n').at(-1) ?? '';
     });
   }
@@ -222,7 +219,7 @@ export class Journey {
       const s = await this.drover('release', 'start', 'web', '--version', 'v3', '--bake', '1s', '--name', 'web-v3', '--max-parallel', '2');
       if (s.code !== 0) throw new Error(`release start failed: ${s.out}`);
       await waitFor('release v3 under way', async () => {
-        const r = await this.store.get<Release>('Release', 'web-v3');
+        const r = await this.store.get('Release', 'web-v3');
         return (r?.status?.waves ?? []).some((w) => w.state === 'Updating' || w.state === 'Baking') || r?.status?.phase === 'Succeeded';
       }, { timeoutMs: 60_000, intervalMs: 100 });
       await mutate<Fleet>(this.store, 'Fleet', 'web', (f) => void (f.spec.app.env = { ...f.spec.app.env, GREETING: 'hello' }));

@@ -23,7 +23,7 @@ function tenant(name: string, spec: Record<string, unknown>): Tenant {
 }
 
 async function web(): Promise<{ prods: Map<string, Prod>; clusters: Map<string, Cluster>; tenants: Tenant[] }> {
-  const [ps, cs, ts] = await Promise.all([store.list<Prod>('Prod'), store.list<Cluster>('Cluster'), store.list<Tenant>('Tenant')]);
+  const [ps, cs, ts] = await Promise.all([store.list('Prod'), store.list('Cluster'), store.list('Tenant')]);
   return {
     prods: new Map(ps.items.filter((p) => p.spec.fleet === 'web').map((p) => [p.metadata.name, p])),
     clusters: new Map(cs.items.map((c) => [c.metadata.name, c])),
@@ -53,7 +53,7 @@ after(async () => {
 
 describe('kill, restore, drain on drover up', () => {
   it('keeps redundancy and the test tenant on a test Prod', async () => {
-    const f = (await store.get<Fleet>('Fleet', 'web'))!;
+    const f = (await store.get('Fleet', 'web'))!;
     await store.update<Fleet>({ ...f, spec: { ...f.spec, testProds: 1 } });
     for (const t of [tenant('bigmart', { redundancy: 2 }), tenant('megastore', { redundancy: 2 }), tenant('qa', { test: true }), tenant('corner', {})]) await store.create(t);
     const settled = async (what: string, extra: (w: Awaited<ReturnType<typeof web>>) => boolean, timeoutMs = 60_000) =>

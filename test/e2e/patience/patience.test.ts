@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Cluster } from '../../../src/api/kinds/cluster.js';
-import type { Event } from '../../../src/api/kinds/event.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
 import { exampleAppPath, fleet } from '../../helpers/fixtures.js';
@@ -55,11 +54,11 @@ async function startServer(listen: string): Promise<void> {
 }
 
 async function webProds(): Promise<Prod[]> {
-  return (await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === 'web');
+  return (await store.list('Prod')).items.filter((p) => p.spec.fleet === 'web');
 }
 
 async function phase(name: string): Promise<string | undefined> {
-  return (await store.get<Cluster>('Cluster', name))?.status?.phase;
+  return (await store.get('Cluster', name))?.status?.phase;
 }
 
 function spread(ps: readonly Prod[]): Record<string, number> {
@@ -74,7 +73,7 @@ async function sixReady(): Promise<Prod[] | undefined> {
 }
 
 async function deletions(): Promise<string[]> {
-  return (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'ProdDeleted' || e.spec.reason === 'ProdRetiring').map((e) => e.spec.message);
+  return (await store.list('Event')).items.filter((e) => e.spec.reason === 'ProdDeleted' || e.spec.reason === 'ProdRetiring').map((e) => e.spec.message);
 }
 
 before(async () => {
@@ -86,7 +85,7 @@ before(async () => {
   for (const n of names) {
     agents.set(n, drover(['agent', '--cluster', n, '--server', url, '--state-dir', join(dir, 'agents', n)]));
   }
-  await waitFor('three clusters Ready', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 30_000 });
+  await waitFor('three clusters Ready', async () => (await store.list('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 30_000 });
   await store.create(fleet('web', { app: { command: process.execPath, args: [exampleAppPath] }, prods: 6, warmup: { requests: 2 } }));
   await waitFor('six Ready Prods spread 2/2/2', async () => {
     const ps = await sixReady();
@@ -159,12 +158,12 @@ describe('patience before destruction (real processes)', () => {
     assert.ok(restartedAt - downAt >= pauseMs);
     // Every stored heartbeat is now older than the grace; give the new control plane three graces to
     // have judged (and, with the old rules, deleted) — then check nothing was deleted.
-    await waitFor('every cluster Ready after the restart', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 10_000 });
+    await waitFor('every cluster Ready after the restart', async () => (await store.list('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 10_000 });
     await waitFor('three graces after the restart', () => Date.now() - restartedAt > 3 * grace, { timeoutMs: 10_000 });
     const after = await waitFor('six Ready Prods', sixReady, { timeoutMs: 10_000 });
     assert.deepEqual(after.map((p) => p.metadata.name).sort(), before.map((p) => p.metadata.name).sort(), '0 Prods deleted or replaced');
     assert.deepEqual(await deletions(), removalsBefore, 'no Prod retired or deleted');
-    const held = (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'NotReady');
+    const held = (await store.list('Event')).items.filter((e) => e.spec.reason === 'NotReady');
     assert.ok(
       held.every((e) => Date.parse(e.spec.lastTimestamp) < restartedAt),
       `no cluster called NotReady after the restart: ${held.map((e) => `${e.spec.involvedObject.name} ${e.spec.lastTimestamp}`).join(', ')}`,

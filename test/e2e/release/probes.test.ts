@@ -7,9 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Prod } from '../../../src/api/kinds/prod.js';
-import type { Release } from '../../../src/api/kinds/release.js';
-import type { TrafficRoute } from '../../../src/api/kinds/traffic-plan.js';
 import type { RemoteStore } from '../../../src/client/remote-store.js';
 import { clustersFile, UpRun } from '../../helpers/drover-up.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -24,7 +21,7 @@ spec: { fleet: web, users: 10, match: { hosts: [shop.web.localhost] } }
 describe('release probes decide with no user traffic (real processes)', { timeout: 300_000 }, () => {
   const up = new UpRun(file);
   let store: RemoteStore;
-  const release = async (name: string) => (await store.get<Release>('Release', name))!;
+  const release = async (name: string) => (await store.get('Release', name))!;
   const ended = (name: string) =>
     waitFor(`release ${name} to end`, async () => {
       const r = await release(name);
@@ -48,9 +45,9 @@ describe('release probes decide with no user traffic (real processes)', { timeou
     assert.equal(r.status?.phase, 'RolledBack', JSON.stringify(r.status?.decisions.slice(-3)));
     assert.match(r.status?.decisions.find((d) => d.action === 'GatesFailed')?.reason ?? '', /probes: error rate/);
     const live = await waitFor('every live Prod on v1 and the plan routing only to them', async () => {
-      const ps = (await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === 'web' && !p.spec.retire);
+      const ps = (await store.list('Prod')).items.filter((p) => p.spec.fleet === 'web' && !p.spec.retire);
       // What the edge executes for each tenant: its TrafficRoute (the fleet's TrafficPlan holds no tenants).
-      const routes = (await store.list<TrafficRoute>('TrafficRoute')).items.filter((r) => r.spec.fleet === 'web');
+      const routes = (await store.list('TrafficRoute')).items.filter((r) => r.spec.fleet === 'web');
       const routed = routes.flatMap((r) => r.spec.prods);
       const v1 = new Set(ps.filter((p) => p.spec.version === 'v1').map((p) => p.metadata.name));
       return ps.length === 3 && v1.size === 3 && routed.length > 0 && routed.every((n) => v1.has(n)) ? ps : undefined;

@@ -44,7 +44,7 @@ describe('drover up crash', () => {
     runs.push(first);
     const store1 = await first.running();
     const before = await waitFor('6 Prods Ready', async () => {
-      const r = readyProds((await store1.list<Prod>('Prod')).items);
+      const r = readyProds((await store1.list('Prod')).items);
       return r.length === 6 && r;
     }, { timeoutMs: 60_000 });
     const edge = edgeUrl(first.output);
@@ -74,7 +74,7 @@ describe('drover up crash', () => {
     await traffic.stop();
     assert.deepEqual(traffic.failed.map((f) => `${new Date(f.at).toISOString()} ${f.host}: ${f.why}`), [], 'no failed request from the SIGKILL until the next up serves');
 
-    const prods = (await store2.list<Prod>('Prod')).items;
+    const prods = (await store2.list('Prod')).items;
     assert.deepEqual(readyProds(prods), before, 'the same Prods are Ready: none replaced');
     assert.ok(prods.every((p) => p.status?.phase === 'Ready'), 'and no other Prod appeared');
     // Every process of the first run is alive and owned by the second (its agents' workloads, its edge).

@@ -6,9 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Event } from '../../../src/api/kinds/event.js';
-import type { Fleet } from '../../../src/api/kinds/fleet.js';
-import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { RemoteStore } from '../../../src/client/remote-store.js';
 import { UpRun } from '../../helpers/drover-up.js';
 import { exampleAppPath } from '../../helpers/fixtures.js';
@@ -37,8 +34,8 @@ const failures = () => JSON.stringify(Object.fromEntries(traffic.counts.failures
 
 /** What the store holds, for a failure message: the web Prods and the Fleet's conditions. */
 async function dump(): Promise<string> {
-  const ps = (await store.list<Prod>('Prod')).items.filter((p) => p.spec.fleet === 'web');
-  const f = await store.get<Fleet>('Fleet', 'web');
+  const ps = (await store.list('Prod')).items.filter((p) => p.spec.fleet === 'web');
+  const f = await store.get('Fleet', 'web');
   return JSON.stringify({
     prods: ps.map((p) => [p.metadata.name, p.spec.cluster, p.spec.replaces ?? '', p.spec.retire, p.spec.template?.hash, p.status?.phase, p.status?.message ?? '']),
     fleet: f?.status,
@@ -60,7 +57,7 @@ describe('template change on drover up', () => {
     const t0 = performance.now();
     await applyFleet(up, { env: { GREETING: 'hello' } });
     const after = await waitOrDump('every Prod on the new template', async () => {
-      const f = await store.get<Fleet>('Fleet', 'web');
+      const f = await store.get('Fleet', 'web');
       return f?.spec.app.env.GREETING === 'hello' ? settledOn(store) : undefined;
     }, 120_000);
     const ms = performance.now() - t0;
@@ -78,7 +75,7 @@ describe('template change on drover up', () => {
     traffic.reset();
     await applyFleet(up, { args: [exampleAppPath.replace(/server\.mjs$/, 'no-such-server.mjs')], env: { GREETING: 'hello' } });
     const stalled = await waitOrDump('the rollout to stop', async () => {
-      const f = await store.get<Fleet>('Fleet', 'web');
+      const f = await store.get('Fleet', 'web');
       const c = f?.status?.conditions.find((x) => x.type === 'RolloutStalled');
       return c?.status === 'True' ? { f: f!, c } : undefined;
     }, 90_000);
@@ -90,13 +87,13 @@ describe('template change on drover up', () => {
     const remaining = await waitOrDump('only the old Prods left', () => settledOn(store, goodHash), 30_000);
     assert.deepEqual(remaining.map((p) => p.metadata.name).sort(), good.map((p) => p.metadata.name).sort());
     // A while later nothing more was tried on the broken template.
-    const tried = async () => (await store.list<Prod>('Prod')).items.filter((p) => p.spec.template?.hash === badHash).length;
+    const tried = async () => (await store.list('Prod')).items.filter((p) => p.spec.template?.hash === badHash).length;
     const firstCount = await tried();
     const served = traffic.counts.ok;
     await waitFor('more traffic', () => traffic.counts.ok > served + 200, { timeoutMs: 30_000, intervalMs: 50 });
     assert.equal(await tried(), firstCount);
     assert.equal(firstCount, 0);
-    const events = (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'RolloutStalled' && e.spec.involvedObject.name === 'web');
+    const events = (await store.list('Event')).items.filter((e) => e.spec.reason === 'RolloutStalled' && e.spec.involvedObject.name === 'web');
     assert.equal(events.length, 1, 'one RolloutStalled event');
     assert.equal(traffic.counts.failed, 0, `failed requests: ${failures()}`);
   });

@@ -22,11 +22,11 @@ const up = new UpRun(clustersFile(6, 4, { osaka: 20_000 }, { tokyo: 2000 }));
 let store: RemoteStore;
 
 async function prods(): Promise<Prod[]> {
-  return (await store.list<Prod>('Prod')).items;
+  return (await store.list('Prod')).items;
 }
 
 async function clusters(): Promise<Map<string, Cluster>> {
-  return new Map((await store.list<Cluster>('Cluster')).items.map((c) => [c.metadata.name, c]));
+  return new Map((await store.list('Cluster')).items.map((c) => [c.metadata.name, c]));
 }
 
 /** Workload pids by Prod name, from every agent's state file. */

@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import { startControllers } from '../../../src/controllers/index.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { openStore } from '../../../src/store/open-store.js';
@@ -28,7 +27,7 @@ describe('controllers on the SQLite store', () => {
         agents.alive.add(n);
       }
       agents.start();
-      await waitFor('clusters Ready', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 10_000 });
+      await waitFor('clusters Ready', async () => (await store.list('Cluster')).items.every((c) => c.status?.phase === 'Ready'), { timeoutMs: 10_000 });
       await store.create(fleet('shop', { prods: 3 }));
       const ps = await waitFor('3 Ready Prods', async () => {
         const x = await prodsOf(store, 'shop');

@@ -76,10 +76,10 @@ describe('drover edge (process)', () => {
     // The fleet controller creates the Prod; this test plays the agent and reports it Ready at the upstream.
     let prodName = '';
     await waitFor('the fleet controller creates a Prod', async () => {
-      prodName = (await store.list<Prod>('Prod')).items.find((x) => x.spec.fleet === 'web')?.metadata.name ?? '';
+      prodName = (await store.list('Prod')).items.find((x) => x.spec.fleet === 'web')?.metadata.name ?? '';
       return prodName !== '';
     }, { timeoutMs: 10_000 });
-    const p = (await store.get<Prod>('Prod', prodName))!;
+    const p = (await store.get('Prod', prodName))!;
     await store.updateStatus({ ...p, metadata: { ...p.metadata, resourceVersion: undefined }, status: Prod.shape.status.unwrap().parse({ phase: 'Ready', endpoint: up.url, version: 'v1' }) });
     const t = await store.create(Tenant.parse({ ...meta('shop'), kind: 'Tenant', spec: { fleet: 'web', match: { hosts: ['shop.example.com'] } } }));
     await store.updateStatus({ ...t, metadata: { ...t.metadata, resourceVersion: undefined }, status: Tenant.shape.status.unwrap().parse({ prods: [prodName] }) });

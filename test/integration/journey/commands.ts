@@ -128,7 +128,7 @@ export class ActOnRelease implements JourneyCommand {
   check = (m: Readonly<Model>) => m.releases.length > 0;
   async run(m: Model, w: World): Promise<void> {
     const name = m.releases.at(-1)!;
-    const before = await w.store.get<Release>('Release', name);
+    const before = await w.store.get('Release', name);
     let refused: string | undefined;
     try {
       await actOnRelease(w.store, name, this.action);
@@ -137,7 +137,7 @@ export class ActOnRelease implements JourneyCommand {
       refused = e.message;
     }
     await w.settle();
-    const after = await w.store.get<Release>('Release', name);
+    const after = await w.store.get('Release', name);
     const acted = after?.status?.phase !== before?.status?.phase;
     const said = (after?.status?.decisions.length ?? 0) > (before?.status?.decisions.length ?? 0) || (after?.status?.message ?? '') !== (before?.status?.message ?? '');
     if (refused === undefined && !acted && !said) {
@@ -267,7 +267,7 @@ export class ReplaceCluster implements JourneyCommand {
     return this.from !== this.to && a?.alive === true && b?.alive === true && !b.cordoned;
   };
   async run(m: Model, w: World): Promise<void> {
-    const had = (await w.store.list<Prod>('Prod')).items.filter((p) => p.spec.cluster === this.from && !p.spec.retire && p.status?.phase !== 'Retired');
+    const had = (await w.store.list('Prod')).items.filter((p) => p.spec.cluster === this.from && !p.spec.retire && p.status?.phase !== 'Retired');
     let said: string | undefined;
     let moved = 0;
     let ok = false;

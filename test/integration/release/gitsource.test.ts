@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { API_VERSION } from '../../../src/api/meta.js';
 import type { GitSource } from '../../../src/api/kinds/git-source.js';
-import type { Release } from '../../../src/api/kinds/release.js';
 import { gitSourceController } from '../../../src/controllers/gitsource-controller.js';
 import { parseLsRemote, pickTag } from '../../../src/gitsource/refs.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
@@ -48,7 +47,7 @@ describe('GitSource controller with a real git repository', { skip }, () => {
     metadata: { name, labels: {}, annotations: {}, finalizers: [], ownerReferences: [] },
     spec: { fleet: 'shop', url: repo, interval: '30s', release: { maxParallel: 2, bake: '10s' }, ...spec },
   });
-  const releases = async (store: MemoryStore) => (await store.list<Release>('Release')).items;
+  const releases = async (store: MemoryStore) => (await store.list('Release')).items;
 
   it('picks the newest semver tag (not the newest name) and peels annotated tags', () => {
     const refs = parseLsRemote(execFileSync('git', ['ls-remote', '--tags', repo], { encoding: 'utf8' }));
@@ -65,7 +64,7 @@ describe('GitSource controller with a real git repository', { skip }, () => {
     await gitSourceController({ now: clock.now }).reconcile(ctx, 'web-tags');
     let rels = await releases(store);
     assert.deepEqual(rels.map((r) => [r.metadata.name, r.spec.version, r.spec.maxParallel]), [['web-tags-v1-10-0', 'v1.10.0', 2]]);
-    assert.equal((await store.get<GitSource>('GitSource', 'web-tags'))?.status?.lastVersion, 'v1.10.0');
+    assert.equal((await store.get('GitSource', 'web-tags'))?.status?.lastVersion, 'v1.10.0');
 
     // Next poll after the interval, by a fresh controller (a restart): nothing new.
     clock.t += 31_000;
@@ -103,7 +102,7 @@ describe('GitSource controller with a real git repository', { skip }, () => {
     const ctx = testContext(store);
     await store.create(source('broken', { tags: 'v*', url: join(repo, 'does-not-exist') }));
     await assert.rejects(gitSourceController().reconcile(ctx, 'broken'), /git ls-remote .* failed/);
-    assert.match((await store.get<GitSource>('GitSource', 'broken'))?.status?.message ?? '', /failed/);
+    assert.match((await store.get('GitSource', 'broken'))?.status?.message ?? '', /failed/);
     assert.ok(ctx.events.some((e) => e.type === 'Warning' && e.reason === 'PollFailed'));
     assert.equal((await releases(store)).length, 0);
   });

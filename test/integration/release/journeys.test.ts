@@ -7,8 +7,6 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Fleet } from '../../../src/api/kinds/fleet.js';
-import type { Prod } from '../../../src/api/kinds/prod.js';
 import { Release, waveProgress } from '../../../src/api/kinds/release.js';
 import { API_VERSION } from '../../../src/api/meta.js';
 import { columnsFor } from '../../../src/cli/format/columns.js';
@@ -35,8 +33,8 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
   /** Where the simulated agent says each version's Prods answer (none: no endpoint). */
   let endpoints: Record<string, string>;
 
-  const rel = async (n: string) => (await store.get<Release>('Release', n))!;
-  const live = async () => (await store.list<Prod>('Prod')).items.filter((p) => !p.spec.retire);
+  const rel = async (n: string) => (await store.get('Release', n))!;
+  const live = async () => (await store.list('Prod')).items.filter((p) => !p.spec.retire);
   const releaseEnds = (n: string) =>
     waitFor(`release ${n} to end`, async () => {
       const r = await rel(n);
@@ -62,7 +60,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
   it('release, then cluster replace: the Prods the release created move (they were skipped before)', async () => {
     await store.create(releaseDoc('shop-v2', 'v2', '50ms'));
     assert.equal((await releaseEnds('shop-v2')).status?.phase, 'Succeeded');
-    await waitFor('the v1 Prods to be deleted', async () => ((await store.list<Prod>('Prod')).items.length === 6 ? true : undefined), { timeoutMs: 20_000 });
+    await waitFor('the v1 Prods to be deleted', async () => ((await store.list('Prod')).items.length === 6 ? true : undefined), { timeoutMs: 20_000 });
     const onA = (await live()).filter((p) => p.spec.cluster === 'a');
     assert.ok(onA.length > 0 && onA.every((p) => p.spec.replaces !== undefined), 'the Prods on a are successors a release created');
 
@@ -179,7 +177,7 @@ describe('release journeys (fleet + release controllers, simulated agent)', () =
     const [a, b] = [await releaseEnds('first'), await releaseEnds('second')];
     assert.deepEqual([a.status?.phase, b.status?.phase], ['Succeeded', 'Succeeded']);
     assert.ok(b.status?.decisions.some((d) => d.action === 'Waiting' && /release first/.test(d.reason)), JSON.stringify(b.status?.decisions.slice(0, 2)));
-    assert.equal((await store.get<Fleet>('Fleet', 'shop'))?.spec.version, 'v3');
+    assert.equal((await store.get('Fleet', 'shop'))?.spec.version, 'v3');
   });
 
   it('one wave counter: `get releases` and `release status` agree at every step', async () => {

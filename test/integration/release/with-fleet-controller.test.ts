@@ -6,8 +6,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { API_VERSION } from '../../../src/api/meta.js';
-import type { Fleet } from '../../../src/api/kinds/fleet.js';
-import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Release } from '../../../src/api/kinds/release.js';
 import type { Tenant } from '../../../src/api/kinds/tenant.js';
 import { fleetController } from '../../../src/controllers/fleet-controller.js';
@@ -40,7 +38,7 @@ describe('release controller with the fleet controller (Manager, MemoryStore)', 
     manager.start();
     try {
       const prods = await waitFor('six Ready Prods', async () => {
-        const ps = (await store.list<Prod>('Prod')).items.filter((p) => !p.spec.retire && p.status?.phase === 'Ready');
+        const ps = (await store.list('Prod')).items.filter((p) => !p.spec.retire && p.status?.phase === 'Ready');
         return ps.length === 6 ? ps : undefined;
       }, slow);
       // Simulated scheduler: test tenant on the test Prod, the others spread.
@@ -64,14 +62,14 @@ describe('release controller with the fleet controller (Manager, MemoryStore)', 
       };
       await store.create(rel);
       const done = await waitFor('the release to succeed', async () => {
-        const r = await store.get<Release>('Release', 'shop-v2');
+        const r = await store.get('Release', 'shop-v2');
         if (r?.status?.phase === 'RolledBack' || r?.status?.phase === 'Failed') throw new Error(JSON.stringify(r.status.decisions));
         return r?.status?.phase === 'Succeeded' ? r : undefined;
       }, slow);
       assert.equal(done.status?.waves[0]?.riskClass, 'test');
-      assert.equal((await store.get<Fleet>('Fleet', 'shop'))?.spec.version, 'v2');
+      assert.equal((await store.get('Fleet', 'shop'))?.spec.version, 'v2');
       const live = await waitFor('the retired v1 Prods to be deleted', async () => {
-        const all = (await store.list<Prod>('Prod')).items;
+        const all = (await store.list('Prod')).items;
         return all.length === 6 ? all : undefined;
       }, slow);
       assert.ok(live.every((p) => p.spec.version === 'v2' && !p.spec.retire), JSON.stringify(live.map((p) => [p.metadata.name, p.spec.version])));

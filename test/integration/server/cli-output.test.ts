@@ -83,10 +83,10 @@ describe('machine-readable output of every command', () => {
     const text = watch([]);
     const json = watch(['-o', 'json']);
     await waitFor('the first status lines', () => text.out().includes('phase=') && json.out().includes('\n'));
-    const r = (await store.get<Release>('Release', 'watched'))!;
+    const r = (await store.get('Release', 'watched'))!;
     await store.updateStatus<Release>({ ...r, status: { conditions: [], phase: 'Progressing', fromVersion: 'v1', currentWave: 0, waves: [{ index: 0, riskClass: 'test', prods: ['tokyo-2'], replacements: [], users: 10, state: 'Baking' }], decisions: [] } });
     await waitFor('the Progressing lines', () => text.out().includes('phase=Progressing') && json.out().includes('"phase":"Progressing"'));
-    const r2 = (await store.get<Release>('Release', 'watched'))!;
+    const r2 = (await store.get('Release', 'watched'))!;
     await store.updateStatus<Release>({ ...r2, status: { ...r2.status!, phase: 'Succeeded', waves: [{ ...r2.status!.waves[0]!, state: 'Passed' }], decisions: [{ time: new Date().toISOString(), action: 'Completed', reason: 'all waves passed' }] } });
     assert.equal(await text.code, 0);
     assert.equal(await json.code, 0);

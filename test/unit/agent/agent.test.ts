@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Agent } from '../../../src/agent/agent.js';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Prod, ProdPhase } from '../../../src/api/kinds/prod.js';
 import { LocalDriver } from '../../../src/drivers/local/local-driver.js';
 import { groupMembers, isAlive } from '../../../src/drivers/local/process-table.js';
@@ -27,7 +26,7 @@ async function startAgent(): Promise<Agent> {
 }
 
 async function prod(name: string): Promise<Prod | undefined> {
-  return store.get<Prod>('Prod', name);
+  return store.get('Prod', name);
 }
 
 async function phaseOf(name: string): Promise<ProdPhase | undefined> {
@@ -60,7 +59,7 @@ describe('Agent with the local driver', () => {
   it('registers its cluster and heartbeats into its status', async () => {
     agent = await startAgent();
     const c = await waitFor('heartbeat', async () => {
-      const cl = await store.get<Cluster>('Cluster', 'tokyo');
+      const cl = await store.get('Cluster', 'tokyo');
       return cl?.status?.lastHeartbeat ? cl : undefined;
     });
     assert.equal(c.spec.provider, 'local');
@@ -69,7 +68,7 @@ describe('Agent with the local driver', () => {
     assert.equal(c.spec.capacity.prods, 5);
     assert.equal(c.status?.agent?.pid, process.pid);
     const first = c.status?.lastHeartbeat ?? '';
-    await waitFor('next heartbeat', async () => ((await store.get<Cluster>('Cluster', 'tokyo'))?.status?.lastHeartbeat ?? '') > first);
+    await waitFor('next heartbeat', async () => ((await store.get('Cluster', 'tokyo'))?.status?.lastHeartbeat ?? '') > first);
   });
 
   it('runs the Prods bound to its cluster through Provisioning and WarmingUp to Ready, and only those', async () => {

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Agent } from '../../../src/agent/agent.js';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { ClusterDriver, ClusterHealth, WorkloadObservation } from '../../../src/drivers/driver.js';
 import { KubeApiError } from '../../../src/drivers/kubernetes/kube-http.js';
@@ -69,8 +68,8 @@ describe('Agent when the cluster API is unreachable (driver double for the clust
     await store.close();
   });
 
-  const prod = () => store.get<Prod>('Prod', 'web-1');
-  const cluster = () => store.get<Cluster>('Cluster', 'k1');
+  const prod = () => store.get('Prod', 'web-1');
+  const cluster = () => store.get('Cluster', 'k1');
 
   it('reports node counts and the server version with its heartbeats', async () => {
     // warmup needs answers from the endpoint; one request that nobody answers is fine for this test

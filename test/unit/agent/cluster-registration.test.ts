@@ -46,7 +46,7 @@ describe('writeHeartbeat', () => {
     await store.delete('Cluster', 'osaka');
     const now = new Date('2026-12-01T12:00:00Z');
     await writeHeartbeat(store, id, { pid: 42, startedAt: '2026-12-01T11:00:00Z' }, now);
-    const c = await store.get<Cluster>('Cluster', 'osaka');
+    const c = await store.get('Cluster', 'osaka');
     assert.equal(c?.status?.lastHeartbeat, now.toISOString());
     assert.equal(c?.status?.agent?.pid, 42);
   });
@@ -60,7 +60,7 @@ describe('writeHeartbeat', () => {
     store.updateStatus = async <T extends AnyResource>(obj: T): Promise<T> => {
       if (!raced) {
         raced = true;
-        const cur = (await inner.get<Cluster>('Cluster', 'osaka'))!;
+        const cur = (await inner.get('Cluster', 'osaka'))!;
         await inner.updateStatus<Cluster>({ ...cur, status: { ...cur.status, phase: 'Ready' } as Cluster['status'] });
       }
       return inner.updateStatus(obj);
@@ -68,7 +68,7 @@ describe('writeHeartbeat', () => {
     const now = new Date('2026-12-01T12:00:00Z');
     await writeHeartbeat(store, id, { pid: 42, startedAt: '2026-12-01T11:00:00Z' }, now);
     assert.ok(raced);
-    const c = await inner.get<Cluster>('Cluster', 'osaka');
+    const c = await inner.get('Cluster', 'osaka');
     assert.equal(c?.status?.lastHeartbeat, now.toISOString());
     assert.equal(c?.status?.phase, 'Ready');
   });

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Agent } from '../../../src/agent/agent.js';
-import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { AnyResource } from '../../../src/api/resource.js';
 import { LocalDriver } from '../../../src/drivers/local/local-driver.js';
 import { isAlive } from '../../../src/drivers/local/process-table.js';
@@ -85,7 +84,7 @@ describe('Agent static stability', () => {
     await inner.create(fleet('web', { app: { command: process.execPath, args: [exampleAppPath] }, prods: 1, warmup: { requests: 2 } }));
     await inner.create(prod('web-1', { fleet: 'web', cluster: 'osaka' }));
     const p = await waitFor('Ready', async () => {
-      const x = await inner.get<Prod>('Prod', 'web-1');
+      const x = await inner.get('Prod', 'web-1');
       return x?.status?.phase === 'Ready' && x;
     });
     const pid = readState(dir)[0]!.pid;

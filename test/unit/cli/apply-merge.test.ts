@@ -46,32 +46,32 @@ describe('applyDocument', () => {
     assert.equal(first.outcome, 'created');
     assert.ok(first.object.metadata.annotations[lastAppliedAnnotation]);
     // What `drover cluster cordon` does: a write outside apply.
-    const live = (await store.get<Cluster>('Cluster', 'tokyo'))!;
+    const live = (await store.get('Cluster', 'tokyo'))!;
     await store.update<Cluster>({ ...live, spec: { ...live.spec, cordoned: true } });
 
     const again = await applyDocument(store, cluster({ region: 'r1', domain: 'tokyo', capacity: { prods: 4 } }));
     assert.equal(again.outcome, 'unchanged');
-    assert.equal((await store.get<Cluster>('Cluster', 'tokyo'))!.spec.cordoned, true);
+    assert.equal((await store.get('Cluster', 'tokyo'))!.spec.cordoned, true);
 
     // `domain` dropped from the file: removed (the schema's default, the region, applies again).
     const dropped = await applyDocument(store, cluster({ region: 'r1', capacity: { prods: 4 } }));
     assert.equal(dropped.outcome, 'configured');
-    const c = (await store.get<Cluster>('Cluster', 'tokyo'))!;
+    const c = (await store.get('Cluster', 'tokyo'))!;
     assert.equal(c.spec.domain, undefined);
     assert.equal(c.spec.cordoned, true);
 
     // The file setting the field wins.
     await applyDocument(store, cluster({ region: 'r1', capacity: { prods: 4 }, cordoned: false }));
-    assert.equal((await store.get<Cluster>('Cluster', 'tokyo'))!.spec.cordoned, false);
+    assert.equal((await store.get('Cluster', 'tokyo'))!.spec.cordoned, false);
   });
 
   it('labels and annotations merge the same way; the record of the last apply is not part of the record', async () => {
     const store = new MemoryStore();
     await applyDocument(store, { ...cluster({}), metadata: { name: 'tokyo', labels: { site: 'aws', tier: 'a' } } });
-    const live = (await store.get<Cluster>('Cluster', 'tokyo'))!;
+    const live = (await store.get('Cluster', 'tokyo'))!;
     await store.update<Cluster>({ ...live, metadata: { ...live.metadata, annotations: { ...live.metadata.annotations, 'ops/note': 'keep' } } });
     await applyDocument(store, { ...cluster({}), metadata: { name: 'tokyo', labels: { site: 'aws' } } });
-    const c = (await store.get<Cluster>('Cluster', 'tokyo'))!;
+    const c = (await store.get('Cluster', 'tokyo'))!;
     assert.deepEqual(c.metadata.labels, { site: 'aws' });
     assert.equal(c.metadata.annotations['ops/note'], 'keep');
     const record = JSON.parse(c.metadata.annotations[lastAppliedAnnotation]!) as { metadata: { annotations?: Record<string, string> } };
@@ -82,7 +82,7 @@ describe('applyDocument', () => {
     const store = new MemoryStore();
     await store.create(prepareFree({ region: 'r1', cordoned: true, capacity: { prods: 2 } }));
     await applyDocument(store, cluster({ region: 'r1', capacity: { prods: 4 } }));
-    const c = (await store.get<Cluster>('Cluster', 'tokyo'))!;
+    const c = (await store.get('Cluster', 'tokyo'))!;
     assert.equal(c.spec.cordoned, true);
     assert.equal(c.spec.capacity.prods, 4);
   });

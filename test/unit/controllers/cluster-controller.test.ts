@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
-import type { Event } from '../../../src/api/kinds/event.js';
 import { clusterController } from '../../../src/controllers/cluster-controller.js';
 import { disruption, heartbeatVerdict } from '../../../src/controllers/cluster-health.js';
 import { LoopLagMonitor } from '../../../src/controllers/loop-lag.js';
@@ -74,22 +73,22 @@ describe('cluster controller', () => {
     const m = new Manager({ store, reconcilers: [clusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
     m.start();
     try {
-      const phase = async (n: string) => (await store.get<Cluster>('Cluster', n))?.status?.phase;
+      const phase = async (n: string) => (await store.get('Cluster', n))?.status?.phase;
       await waitFor('a cluster that never beat to be Unknown', async () => (await phase('silent')) === 'Unknown');
 
-      const c = (await store.get<Cluster>('Cluster', 'tokyo'))!;
+      const c = (await store.get('Cluster', 'tokyo'))!;
       const beat = Date.now();
       await store.updateStatus<Cluster>({ ...c, status: { ...c.status!, lastHeartbeat: new Date(beat).toISOString() } });
       await waitFor('Ready', async () => (await phase('tokyo')) === 'Ready');
       await waitFor('NotReady', async () => (await phase('tokyo')) === 'NotReady', { timeoutMs: 3000 });
       const late = Date.now() - beat;
       assert.ok(late < grace + 1500, `NotReady ${late} ms after the last heartbeat (grace ${grace} ms)`);
-      const nr = (await store.get<Cluster>('Cluster', 'tokyo'))!;
+      const nr = (await store.get('Cluster', 'tokyo'))!;
       assert.equal(nr.status?.conditions.find((x) => x.type === 'Ready')?.status, 'False');
 
       await store.updateStatus<Cluster>({ ...nr, status: { ...nr.status, lastHeartbeat: new Date().toISOString() } });
       await waitFor('Ready again', async () => (await phase('tokyo')) === 'Ready');
-      const reasons = (await store.list<Event>('Event')).items
+      const reasons = (await store.list('Event')).items
         .filter((e) => e.spec.involvedObject.name === 'tokyo')
         .map((e) => `${e.spec.type}/${e.spec.reason}/${e.spec.count}`)
         .sort();
@@ -112,7 +111,7 @@ describe('cluster controller', () => {
         spec: { fleet: 'web', cluster: 'osaka', version: 'v1', role: 'normal', retire: false, env: {}, takeover: false },
       });
       const c = await waitFor('the Prod to be counted', async () => {
-        const x = await store.get<Cluster>('Cluster', 'osaka');
+        const x = await store.get('Cluster', 'osaka');
         return x?.status?.prods === 1 ? x : undefined;
       });
       const sched = c.status?.conditions.find((x) => x.type === 'Schedulable');
@@ -147,12 +146,12 @@ describe('cluster controller', () => {
     m.start();
     agents.start();
     try {
-      await waitFor('silent NotReady', async () => (await store.get<Cluster>('Cluster', 'silent'))?.status?.phase === 'NotReady', { timeoutMs: 5000 });
+      await waitFor('silent NotReady', async () => (await store.get('Cluster', 'silent'))?.status?.phase === 'NotReady', { timeoutMs: 5000 });
       const after = Date.now() - startedAt;
       assert.ok(after >= grace, `silent judged ${after} ms after the start, not before one grace (${grace} ms)`);
-      const held = (await store.list<Event>('Event')).items.filter((e) => e.spec.reason === 'VerdictHeld').map((e) => e.spec.involvedObject.name);
+      const held = (await store.list('Event')).items.filter((e) => e.spec.reason === 'VerdictHeld').map((e) => e.spec.involvedObject.name);
       assert.ok(held.includes('silent'), 'the held verdict is recorded');
-      assert.equal((await store.get<Cluster>('Cluster', 'live'))?.status?.phase, 'Ready');
+      assert.equal((await store.get('Cluster', 'live'))?.status?.phase, 'Ready');
     } finally {
       watching.abort();
       await watch;

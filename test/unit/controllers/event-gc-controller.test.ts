@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Event } from '../../../src/api/kinds/event.js';
 import { eventGcController } from '../../../src/controllers/event-gc-controller.js';
 import { recordEvent } from '../../../src/runtime/events.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
@@ -21,7 +20,7 @@ describe('event gc', () => {
     m.start();
     try {
       const left = await waitFor('the old event to go', async () => {
-        const items = (await store.list<Event>('Event')).items;
+        const items = (await store.list('Event')).items;
         return items.length === 1 ? items : undefined;
       });
       assert.equal(left[0]?.spec.reason, 'Repeated');

@@ -43,7 +43,7 @@ async function start(clusters: Cluster[]): Promise<Env> {
   });
   m.start();
   await waitFor('every cluster Ready', async () =>
-    (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'),
+    (await store.list('Cluster')).items.every((c) => c.status?.phase === 'Ready'),
   );
   return {
     store,
@@ -64,7 +64,7 @@ async function settled(store: MemoryStore, name: string, n: number, extra: (ps: 
 }
 
 async function domainsOf(store: MemoryStore, ps: Prod[]): Promise<Record<string, number>> {
-  const clusters = new Map((await store.list<Cluster>('Cluster')).items.map((c) => [c.metadata.name, c]));
+  const clusters = new Map((await store.list('Cluster')).items.map((c) => [c.metadata.name, c]));
   const out: Record<string, number> = {};
   for (const p of ps) {
     const d = clusterDomain(clusters.get(p.spec.cluster)!);
@@ -74,7 +74,7 @@ async function domainsOf(store: MemoryStore, ps: Prod[]): Promise<Record<string,
 }
 
 async function setFleet(store: MemoryStore, name: string, change: (spec: Fleet['spec']) => Fleet['spec']): Promise<void> {
-  const f = (await store.get<Fleet>('Fleet', name))!;
+  const f = (await store.get('Fleet', name))!;
   await store.update<Fleet>({ ...f, spec: change(f.spec) });
 }
 
@@ -93,13 +93,13 @@ describe('fleet controller', () => {
     const ps = await settled(store, 'web', 6);
     assert.deepEqual(await domainsOf(store, ps), { tokyo: 2, osaka: 2, onprem: 2 });
     assert.equal(ps.filter((p) => p.spec.role === 'test').length, 1);
-    const f = (await store.get<Fleet>('Fleet', 'web'))!;
+    const f = (await store.get('Fleet', 'web'))!;
     for (const p of ps) {
       assert.match(p.metadata.name, /^web-[a-z0-9]{5}$/);
       assert.deepEqual(p.metadata.ownerReferences.map((r) => [r.kind, r.name, r.uid]), [['Fleet', 'web', f.metadata.uid]]);
     }
     const st = await waitFor('fleet status', async () => {
-      const x = (await store.get<Fleet>('Fleet', 'web'))!.status;
+      const x = (await store.get('Fleet', 'web'))!.status;
       return x?.readyProds === 6 ? x : undefined;
     });
     assert.deepEqual(st.versions, { v1: 6 });
@@ -109,13 +109,13 @@ describe('fleet controller', () => {
   it('keeps the Prods of a NotReady cluster (Unknown) until its eviction timeout, then replaces them; spreads back when it returns', async () => {
     const { store, agents } = env;
     const evictionTimeoutMs = 2500;
-    const osaka = (await store.get<Cluster>('Cluster', 'osaka'))!;
+    const osaka = (await store.get('Cluster', 'osaka'))!;
     await store.update<Cluster>({ ...osaka, spec: { ...osaka.spec, evictionTimeoutMs } });
     const before = await settled(store, 'web', 6);
     const lost = before.filter((p) => p.spec.cluster === 'osaka').map((p) => p.metadata.name);
     assert.equal(lost.length, 2);
     agents.alive.delete('osaka'); // the agent stops: no more heartbeats
-    await waitFor('osaka NotReady', async () => (await store.get<Cluster>('Cluster', 'osaka'))?.status?.phase === 'NotReady');
+    await waitFor('osaka NotReady', async () => (await store.get('Cluster', 'osaka'))?.status?.phase === 'NotReady');
     const notReadyAt = Date.now();
     const unknown = await waitFor('its Prods Unknown', async () => {
       const ps = (await prodsOf(store, 'web')).filter((p) => lost.includes(p.metadata.name));
@@ -160,7 +160,7 @@ describe('fleet controller', () => {
   it('retires extras and never places on cordoned or draining clusters', async () => {
     const { store } = env;
     for (const [name, flag] of [['tokyo', 'cordoned'], ['onprem-1', 'draining']] as const) {
-      const c = (await store.get<Cluster>('Cluster', name))!;
+      const c = (await store.get('Cluster', name))!;
       await store.update<Cluster>({ ...c, spec: { ...c.spec, [flag]: true } });
     }
     await setFleet(store, 'web', (s) => ({ ...s, prods: 2, testProds: 0 }));
@@ -173,7 +173,7 @@ describe('fleet controller', () => {
       assert.ok(['osaka', 'onprem-2'].includes(p.spec.cluster), `new Prod ${p.metadata.name} placed on ${p.spec.cluster}`);
     }
     for (const name of ['tokyo', 'onprem-1']) {
-      const c = (await store.get<Cluster>('Cluster', name))!;
+      const c = (await store.get('Cluster', name))!;
       await store.update<Cluster>({ ...c, spec: { ...c.spec, cordoned: false, draining: false } });
     }
   });
@@ -218,7 +218,7 @@ describe('fleet controller', () => {
       assert.equal(p.spec.cluster, old.find((o) => o.metadata.name === p.spec.replaces)?.spec.cluster, 'same cluster as its predecessor');
     }
     const st = await waitFor('versions in status', async () => {
-      const x = (await store.get<Fleet>('Fleet', 'web'))!.status;
+      const x = (await store.get('Fleet', 'web'))!.status;
       return x?.versions.v2 === 3 ? x : undefined;
     });
     assert.deepEqual(st.versions, { v2: 3 });
@@ -234,7 +234,7 @@ describe('fleet controller', () => {
     });
     await setFleet(store, 'web', (s) => ({ ...s, version: 'v3' }));
     await waitFor('the Progressing condition to name the release', async () =>
-      (await store.get<Fleet>('Fleet', 'web'))!.status?.conditions.some((c) => c.type === 'Progressing' && c.reason === 'ReleaseActive'),
+      (await store.get('Fleet', 'web'))!.status?.conditions.some((c) => c.type === 'Progressing' && c.reason === 'ReleaseActive'),
     );
     const ps = await prodsOf(store, 'web');
     assert.equal(ps.length, 3);

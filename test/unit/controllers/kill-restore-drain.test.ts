@@ -55,7 +55,7 @@ describe('kill, restore, drain', () => {
         prodsNow.clear();
         for (const p of await prodsOf(store, 'web')) prodsNow.set(p.metadata.name, p);
         clustersNow.clear();
-        for (const c of (await store.list<Cluster>('Cluster')).items) clustersNow.set(c.metadata.name, c);
+        for (const c of (await store.list('Cluster')).items) clustersNow.set(c.metadata.name, c);
       };
       const spread = () => {
         const out: Record<string, number> = {};
@@ -73,7 +73,7 @@ describe('kill, restore, drain', () => {
           { timeoutMs: 20_000 },
         );
       const tenantsServed = async () => {
-        const ts = (await store.list<Tenant>('Tenant')).items;
+        const ts = (await store.list('Tenant')).items;
         return ts.every((t) => (t.status?.prods.length ?? 0) === t.spec.redundancy);
       };
 
@@ -88,7 +88,7 @@ describe('kill, restore, drain', () => {
           const prods = t.status?.prods ?? [];
           qaHistory.push(prods);
           for (const name of prods) {
-            const p = prodsNow.get(name) ?? (await store.get<Prod>('Prod', name));
+            const p = prodsNow.get(name) ?? (await store.get('Prod', name));
             if (p?.spec.role !== 'test') violations.push(`qa assigned to ${name}, a ${p?.spec.role ?? 'vanished'} Prod`);
           }
         }
@@ -116,7 +116,7 @@ describe('kill, restore, drain', () => {
         'tenants off onprem with their redundancy',
         async () => {
           await refresh();
-          const ts = (await store.list<Tenant>('Tenant')).items;
+          const ts = (await store.list('Tenant')).items;
           return ts.every((t) => {
             const prods = t.status?.prods ?? [];
             const domains = new Set(prods.map((n) => clusterDomain(clustersNow.get(prodsNow.get(n)?.spec.cluster ?? '') ?? cluster('x'))));

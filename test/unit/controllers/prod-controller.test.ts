@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
-import type { Event } from '../../../src/api/kinds/event.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
 import { prodController } from '../../../src/controllers/prod-controller.js';
 import { decideProd } from '../../../src/controllers/prod-lifecycle.js';
@@ -96,7 +95,7 @@ describe('prod controller', () => {
     const m = new Manager({ store, reconcilers: [prodController()], logger: silentLogger });
     m.start();
     try {
-      const get = async () => (await store.get<Prod>('Prod', 'web-abcde'))!;
+      const get = async () => (await store.get('Prod', 'web-abcde'))!;
       const agentWrites = async (phase: NonNullable<Prod['status']>['phase']) => {
         for (;;) {
           const p = await get();
@@ -118,7 +117,7 @@ describe('prod controller', () => {
       await waitFor('Draining', async () => (await get()).status?.phase === 'Draining');
       await agentWrites('Retired');
       await waitFor('Retired announced', async () => (await get()).status?.conditions.some((c) => c.reason === 'Retired'));
-      const events = (await store.list<Event>('Event')).items.filter((e) => e.spec.involvedObject.name === 'web-abcde');
+      const events = (await store.list('Event')).items.filter((e) => e.spec.involvedObject.name === 'web-abcde');
       assert.deepEqual(
         events.map((e) => `${e.spec.reason}/${e.spec.count}`).sort(),
         ['Draining/1', 'Pending/1', 'Provisioning/1', 'Ready/1', 'Retired/1', 'WarmingUp/1'],

@@ -43,11 +43,11 @@ async function seed(store: Store): Promise<void> {
 }
 
 async function tenants(store: Store): Promise<Tenant[]> {
-  return (await store.list<Tenant>('Tenant')).items;
+  return (await store.list('Tenant')).items;
 }
 
 async function setClusterPhase(store: Store, name: string, phase: 'Ready' | 'NotReady'): Promise<void> {
-  const c = await store.get<Cluster>('Cluster', name);
+  const c = await store.get('Cluster', name);
   assert.ok(c);
   await store.updateStatus({ ...c, status: { ...c.status, conditions: c.status?.conditions ?? [], prods: 0, phase } });
 }
@@ -104,7 +104,7 @@ describe('scheduler controller', () => {
     await r.reconcile(ctx, 'web');
     assert.ok(!(await tenants(store)).some((t) => t.status?.prods.includes('tokyo-1b')), 'successor waits for takeover');
     const onPred = (await tenants(store)).filter((t) => t.status?.prods.includes('tokyo-1')).map((t) => t.metadata.name);
-    const pred = await store.get<Prod>('Prod', 'tokyo-1');
+    const pred = await store.get('Prod', 'tokyo-1');
     assert.ok(pred);
     await store.update({ ...pred, spec: { ...pred.spec, retire: true } });
     await r.reconcile(ctx, 'web');
@@ -120,7 +120,7 @@ describe('scheduler controller', () => {
     const r = schedulerController();
     await r.reconcile(ctx, 'web');
     const setSpec = async (name: string, patch: Partial<Cluster['spec']>) => {
-      const c = await store.get<Cluster>('Cluster', name);
+      const c = await store.get('Cluster', name);
       assert.ok(c);
       await store.update({ ...c, spec: { ...c.spec, ...patch } });
     };
@@ -132,20 +132,20 @@ describe('scheduler controller', () => {
     rev = await store.revision();
     await r.reconcile(ctx, 'web');
     assert.equal(await store.revision(), rev, 'a drain builds first: tenants stay until a successor takes them or the fleet cannot build one');
-    for (const p of (await store.list<Prod>('Prod')).items.filter((x) => x.spec.cluster === 'virginia')) {
+    for (const p of (await store.list('Prod')).items.filter((x) => x.spec.cluster === 'virginia')) {
       await store.update<Prod>({ ...p, metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, [evacuationBlockedAnnotation]: 'no room' } } });
     }
     await r.reconcile(ctx, 'web');
     assert.ok(!(await tenants(store)).some((t) => t.status?.prods.some((p) => p.startsWith('virginia-'))));
     assert.match(events.at(-1)?.message ?? '', /^Moved \d+ tenants?: cluster virginia draining$/);
 
-    const t = await store.get<Tenant>('Tenant', 't01');
+    const t = await store.get('Tenant', 't01');
     assert.ok(t);
     assert.equal(t.status?.prods.length, 1);
     await store.update({ ...t, spec: { ...t.spec, redundancy: 2 } });
     rev = await store.revision();
     await r.reconcile(ctx, 'web');
-    const after = await store.get<Tenant>('Tenant', 't01');
+    const after = await store.get('Tenant', 't01');
     assert.equal(after?.status?.prods.length, 2);
     assert.equal(after?.status?.prods[0], t.status?.prods[0], 'keeps its Prod and adds one');
     assert.equal(after?.status?.observedGeneration, after?.metadata.generation);
@@ -157,7 +157,7 @@ describe('scheduler controller', () => {
     await store.create(tenant('qa', { test: true }));
     const { ctx } = context(store);
     await schedulerController().reconcile(ctx, 'web');
-    const qa = await store.get<Tenant>('Tenant', 'qa');
+    const qa = await store.get('Tenant', 'qa');
     assert.deepEqual(qa?.status?.prods, []);
     assert.match(qa?.status?.reason ?? '', /^NoServingProd/);
     assert.equal(qa?.status?.conditions[0]?.status, 'False');
@@ -173,7 +173,7 @@ describe('scheduler controller', () => {
     assert.ok(watch?.mapToKeys, 'tenants are watched through a mapping');
     assert.ok((watch.delayMs ?? 0) > 0, 'tenant changes wait to share a pass');
     assert.ok(!r.watches.some((w) => w.kind !== 'Tenant' && (w.delayMs ?? 0) > 0), 'Prod and Cluster changes do not wait');
-    const t = await store.get<Tenant>('Tenant', 't01');
+    const t = await store.get('Tenant', 't01');
     assert.ok(t?.status, 't01 has a status');
     const keys = (obj: Tenant, type: 'ADDED' | 'MODIFIED' | 'DELETED') => watch.mapToKeys?.(obj, { type, store });
     assert.deepEqual(await keys(t, 'MODIFIED'), [], 'its own status write');
@@ -249,15 +249,15 @@ describe('scheduler controller', () => {
     };
     const rv = new Map<string, string | undefined>();
     for (const [name, edit] of Object.entries(edits)) {
-      const t = await store.get<Tenant>('Tenant', name);
+      const t = await store.get('Tenant', name);
       assert.ok(t?.status, `${name} has a status`);
       rv.set(name, (await store.updateStatus({ ...t, status: edit(t.status) })).metadata.resourceVersion);
     }
     await r.reconcile(ctx, 'web');
     const rewritten = new Set<string>();
-    for (const name of Object.keys(edits)) if ((await store.get<Tenant>('Tenant', name))?.metadata.resourceVersion !== rv.get(name)) rewritten.add(name);
+    for (const name of Object.keys(edits)) if ((await store.get('Tenant', name))?.metadata.resourceVersion !== rv.get(name)) rewritten.add(name);
     assert.deepEqual([...rewritten].sort(), ['t00', 't01', 't02', 't03'], 'rewritten exactly where the status says something else');
-    const t00 = await store.get<Tenant>('Tenant', 't00');
+    const t00 = await store.get('Tenant', 't00');
     assert.deepEqual(t00?.status?.conditions.map((c) => c.type), ['Routed', 'Scheduled'], 'one Scheduled condition, last');
   });
 

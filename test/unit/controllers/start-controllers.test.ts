@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { register } from 'prom-client';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import { startControllers } from '../../../src/controllers/index.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
@@ -19,7 +18,7 @@ describe('startControllers', () => {
     const running = await startControllers({ store, logger: silentLogger });
     try {
       // Placement only uses Ready clusters and does not rebalance later: wait for all three first.
-      await waitFor('clusters Ready', async () => (await store.list<Cluster>('Cluster')).items.every((c) => c.status?.phase === 'Ready'));
+      await waitFor('clusters Ready', async () => (await store.list('Cluster')).items.every((c) => c.status?.phase === 'Ready'));
       await store.create(fleet('shop', { prods: 3 }));
       const ps = await waitFor('3 Ready Prods', async () => {
         const x = await prodsOf(store, 'shop');

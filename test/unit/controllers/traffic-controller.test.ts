@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Cluster, Fleet, Prod, Tenant, type TrafficPlan, type TrafficRoute } from '../../../src/api/index.js';
+import { Cluster, Fleet, Prod, Tenant } from '../../../src/api/index.js';
 import { TrafficController } from '../../../src/controllers/traffic-controller.js';
 import { controllerFactories } from '../../../src/controllers/index.js';
 import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
@@ -31,25 +31,25 @@ describe('TrafficController', () => {
     const c = new TrafficController();
     assert.deepEqual(await c.listKeys(ctx), ['web']);
     await c.reconcile(ctx, 'web');
-    const first = await store.get<TrafficPlan>('TrafficPlan', 'web');
+    const first = await store.get('TrafficPlan', 'web');
     assert.ok(first);
     assert.equal(first.spec.revision, 1);
     // Tenants are not in the plan object: each has its own TrafficRoute.
     assert.deepEqual(first.spec.tenants, []);
-    const route = await store.get<TrafficRoute>('TrafficRoute', 'shop');
+    const route = await store.get('TrafficRoute', 'shop');
     assert.deepEqual(route?.spec.prods, ['web-1']);
     assert.equal(route?.spec.fleet, 'web');
     assert.equal(first.metadata.ownerReferences[0]?.name, 'web');
 
     await c.reconcile(ctx, 'web');
-    const same = await store.get<TrafficPlan>('TrafficPlan', 'web');
+    const same = await store.get('TrafficPlan', 'web');
     assert.equal(same?.metadata.resourceVersion, first.metadata.resourceVersion);
 
-    const cl = await store.get<Cluster>('Cluster', 'c1');
+    const cl = await store.get('Cluster', 'c1');
     await store.update({ ...cl!, spec: { ...cl!.spec, cordoned: true } });
     assert.deepEqual(c.watches.find((w) => w.kind === 'Cluster')?.mapToKeys?.(cl!, { type: 'MODIFIED', store }), ['web']);
     await c.reconcile(ctx, 'web');
-    const second = await store.get<TrafficPlan>('TrafficPlan', 'web');
+    const second = await store.get('TrafficPlan', 'web');
     assert.equal(second?.spec.revision, 2);
     assert.equal(second?.spec.endpoints[0]?.failoverTarget, false);
   });
@@ -72,9 +72,9 @@ describe('TrafficController', () => {
     }
     const c = new TrafficController();
     await c.reconcile(ctx, 'web');
-    const plan = await store.get<TrafficPlan>('TrafficPlan', 'web');
+    const plan = await store.get('TrafficPlan', 'web');
     const rev = await store.revision();
-    const t = await store.get<Tenant>('Tenant', 't3');
+    const t = await store.get('Tenant', 't3');
     await store.update({ ...t!, spec: { ...t!.spec, match: { hosts: ['new.test'] } } });
     const before = await store.revision();
     const changes: string[] = [];
@@ -84,9 +84,9 @@ describe('TrafficController', () => {
     })();
     assert.deepEqual(c.watches.filter((w) => w.kind === 'Tenant' && !w.delayMs).flatMap((w) => w.mapToKeys?.(t!, { type: 'MODIFIED', store }) as string[]), ['tenant/t3']);
     await c.reconcile(ctx, 'tenant/t3');
-    assert.deepEqual((await store.get<TrafficRoute>('TrafficRoute', 't3'))?.spec.hosts, ['new.test']);
+    assert.deepEqual((await store.get('TrafficRoute', 't3'))?.spec.hosts, ['new.test']);
     assert.equal(BigInt(await store.revision()) - BigInt(before), 1n, 'one write: the route of t3');
-    assert.equal((await store.get<TrafficPlan>('TrafficPlan', 'web'))?.metadata.resourceVersion, plan?.metadata.resourceVersion);
+    assert.equal((await store.get('TrafficPlan', 'web'))?.metadata.resourceVersion, plan?.metadata.resourceVersion);
     await waitFor('the route event', () => changes.length >= 1);
     ac.abort();
     await seen.catch(() => {});

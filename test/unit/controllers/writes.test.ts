@@ -17,7 +17,7 @@ describe('writes from a copy in hand', () => {
       cur.spec.takeover = true;
     });
     assert.equal(calls, 1, 'the change ran on the stored object');
-    const stored = await store.get<Prod>('Prod', 'web-1');
+    const stored = await store.get('Prod', 'web-1');
     assert.equal(stored?.spec.takeover, true);
     assert.equal(stored?.metadata.annotations.other, 'x', 'the other writer’s change is kept');
     assert.equal(w?.metadata.resourceVersion, stored?.metadata.resourceVersion);
@@ -35,8 +35,8 @@ describe('writes from a copy in hand', () => {
     const store = new MemoryStore();
     const desired = prod('web-1', { cluster: 'tokyo', phase: 'Ready' });
     await createOrMutate<Prod>(store, desired, () => false);
-    assert.ok(await store.get<Prod>('Prod', 'web-1'));
+    assert.ok(await store.get('Prod', 'web-1'));
     await createOrMutate<Prod>(store, { ...desired, spec: { ...desired.spec, cluster: 'osaka' } }, (cur) => void (cur.spec.cluster = 'osaka'));
-    assert.equal((await store.get<Prod>('Prod', 'web-1'))?.spec.cluster, 'osaka');
+    assert.equal((await store.get('Prod', 'web-1'))?.spec.cluster, 'osaka');
   });
 });

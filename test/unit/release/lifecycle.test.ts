@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { API_VERSION } from '../../../src/api/meta.js';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
-import type { Prod } from '../../../src/api/kinds/prod.js';
 import { Release } from '../../../src/api/kinds/release.js';
 import { cordonMessage, drainReport, setClusterState } from '../../../src/lifecycle/cluster-ops.js';
 import { replaceCandidates, replaceCluster, type ReplaceProgress } from '../../../src/lifecycle/replace.js';
@@ -67,13 +66,13 @@ describe('cluster lifecycle', () => {
     } finally {
       stop();
     }
-    const prods = (await store.list<Prod>('Prod')).items;
+    const prods = (await store.list('Prod')).items;
     const onD = prods.filter((p) => p.spec.cluster === 'd');
     assert.deepEqual(onD.map((p) => p.spec.replaces).sort(), ['a-1', 'a-2']);
     assert.ok(onD.every((p) => p.spec.takeover && p.spec.version === 'v1' && !p.spec.retire));
     assert.ok(prods.filter((p) => p.spec.cluster === 'a').every((p) => p.spec.retire));
     assert.equal(prods.find((p) => p.metadata.name === 'b-1')?.spec.retire, false);
-    assert.equal((await store.get<Cluster>('Cluster', 'a'))?.spec.cordoned, true);
+    assert.equal((await store.get('Cluster', 'a'))?.spec.cordoned, true);
     const steps = progress.map((p) => p.step);
     assert.equal(steps[0], 'cordoned');
     assert.ok(steps.lastIndexOf('swapped') < steps.indexOf('retired'), 'OLD Prods retire only after every successor took over');
@@ -86,7 +85,7 @@ describe('cluster lifecycle', () => {
     const stop = runAgent(store, { skip: (p) => p.spec.cluster === 'd' });
     try {
       const running = replaceCluster(store, 'a', 'd', { pollMs: 5, timeoutMs: 10_000 });
-      const s = await waitFor('the successor on d', async () => (await store.list<Prod>('Prod')).items.find((p) => p.spec.cluster === 'd'), { intervalMs: 5 });
+      const s = await waitFor('the successor on d', async () => (await store.list('Prod')).items.find((p) => p.spec.cluster === 'd'), { intervalMs: 5 });
       await store.updateStatus({ ...s, status: { conditions: [], restarts: 3, warmupPassed: 0, phase: 'Failed', message: 'crash loop' } });
       const res = await running;
       assert.equal(res.ok, false);
@@ -94,7 +93,7 @@ describe('cluster lifecycle', () => {
     } finally {
       stop();
     }
-    const prods = (await store.list<Prod>('Prod')).items;
+    const prods = (await store.list('Prod')).items;
     assert.equal(prods.find((p) => p.metadata.name === 'a-1')?.spec.retire, false);
     assert.ok(prods.filter((p) => p.spec.cluster === 'd').every((p) => p.spec.retire && !p.spec.takeover));
   });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { API_VERSION } from '../../../src/api/meta.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
-import type { Prod } from '../../../src/api/kinds/prod.js';
 import type { Gate, Release, ReleaseSpec } from '../../../src/api/kinds/release.js';
 import { releaseController } from '../../../src/controllers/release-controller.js';
 import type { GateCheck, GateVerdict } from '../../../src/release/gates/index.js';
@@ -73,8 +72,8 @@ describe('release controller', () => {
         return verdict(c);
       },
     });
-  const rel = async (n: string) => (await store.get<Release>('Release', n))!;
-  const prodsNow = async () => (await store.list<Prod>('Prod')).items;
+  const rel = async (n: string) => (await store.get('Release', n))!;
+  const prodsNow = async () => (await store.list('Prod')).items;
   const world = () => agentStep(store, clock.iso());
 
   it('releases the talk fleet wave by wave in risk order and moves the Fleet to v2', async () => {
@@ -94,7 +93,7 @@ describe('release controller', () => {
     assert.ok(st.waves.every((w) => w.state === 'Passed'));
     assert.deepEqual(swappedEarly, []);
     assert.ok(clock.t - bakeStart >= 4 * 30_000, 'each of the 4 waves baked 30s');
-    assert.equal((await store.get<Fleet>('Fleet', 'shop'))?.spec.version, 'v2');
+    assert.equal((await store.get('Fleet', 'shop'))?.spec.version, 'v2');
     const prods = await prodsNow();
     const live = prods.filter((p) => !p.spec.retire);
     assert.equal(live.length, 6);
@@ -145,7 +144,7 @@ describe('release controller', () => {
     assert.equal(succ[0]?.spec.retire, true);
     const c2 = (await prodsNow()).find((p) => p.metadata.name === 'c-2');
     assert.equal(c2?.spec.retire, false, 'the known-good Prod stays');
-    assert.equal((await store.get<Fleet>('Fleet', 'shop'))?.spec.version, 'v1');
+    assert.equal((await store.get('Fleet', 'shop'))?.spec.version, 'v1');
     const actions = st.decisions.map((d) => d.action);
     assert.deepEqual(actions.slice(-2), ['GatesFailed', 'RolledBack']);
     assert.match(st.decisions.at(-2)?.reason ?? '', /50\.00%/);
@@ -214,12 +213,12 @@ describe('release controller: successors that never serve', () => {
     await store.create(releaseDoc('crash'));
     await r.reconcile(ctx, 'crash'); // plan
     await r.reconcile(ctx, 'crash'); // wave 0 successors
-    const succ = (await store.list<Prod>('Prod')).items.find((p) => p.spec.replaces === 'c-2')!;
+    const succ = (await store.list('Prod')).items.find((p) => p.spec.replaces === 'c-2')!;
     await store.updateStatus({ ...succ, status: { conditions: [], restarts: 5, warmupPassed: 0, phase: 'Failed', message: 'exit code 1' } });
     await r.reconcile(ctx, 'crash');
-    const st = (await store.get<Release>('Release', 'crash'))!.status!;
+    const st = (await store.get('Release', 'crash'))!.status!;
     assert.equal(st.phase, 'RolledBack');
     assert.match(st.decisions.find((d) => d.action === 'GatesFailed')?.reason ?? '', /failed: exit code 1/);
-    assert.equal((await store.get<Prod>('Prod', succ.metadata.name))?.spec.retire, true);
+    assert.equal((await store.get('Prod', succ.metadata.name))?.spec.retire, true);
   });
 });

@@ -30,7 +30,7 @@ export function testContext(store: MemoryStore): ReconcileContext & { events: Re
 
 /** What the agent would do: run every live Prod and report it Ready on its spec'd version. */
 export async function agentStep(store: MemoryStore, at: string, opts: { skip?: (p: Prod) => boolean } = {}): Promise<void> {
-  for (const p of (await store.list<Prod>('Prod')).items) {
+  for (const p of (await store.list('Prod')).items) {
     if (opts.skip?.(p)) continue;
     const want = p.spec.retire
       ? { phase: 'Retired' as const }

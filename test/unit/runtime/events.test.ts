@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Event } from '../../../src/api/kinds/event.js';
 import { LABEL_INVOLVED_KIND, LABEL_INVOLVED_NAME } from '../../../src/api/labels.js';
 import { eventName, recordEvent } from '../../../src/runtime/events.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
@@ -16,7 +15,7 @@ describe('recordEvent', () => {
     const fleet = fleetDoc('web', { app: { command: 'true', healthPath: '/healthz' }, prods: 1, warmup: { requests: 2 } });
     const at = new Date('2026-12-01T10:00:00Z');
     await Promise.all(Array.from({ length: 16 }, () => recordEvent(store, fleet, 'Normal', 'Scaled', 'to 3 Prods', { now: () => at })));
-    const { items } = await store.list<Event>('Event');
+    const { items } = await store.list('Event');
     assert.equal(items.length, 1);
     const ev = items[0]!;
     assert.equal(ev.metadata.name, eventName(fleet, 'Scaled', 'to 3 Prods'));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Event } from '../../../src/api/kinds/event.js';
 import type { AnyResource } from '../../../src/api/resource.js';
 import { recordEvent } from '../../../src/runtime/events.js';
 import type { Leadership, LeaderElector } from '../../../src/runtime/leader-election.js';
@@ -264,7 +263,7 @@ describe('recordEvent', () => {
     assert.equal(e1.metadata.name, e2.metadata.name);
     assert.match(e1.metadata.name, /^tokyo-[0-9a-f]{10}$/);
     assert.notEqual(other.metadata.name, e1.metadata.name);
-    const stored = (await store.get<Event>('Event', e1.metadata.name))!;
+    const stored = (await store.get('Event', e1.metadata.name))!;
     assert.equal(stored.spec.count, 2);
     assert.equal(stored.spec.firstTimestamp, t(1)().toISOString());
     assert.equal(stored.spec.lastTimestamp, t(5)().toISOString());

@@ -111,7 +111,7 @@ describe('explain and plan from a store', () => {
 
   it('shows NAME USERS REDUNDANCY PRODS DOMAINS in drover get tenants', async () => {
     const store = await seeded();
-    const a = await store.get<Tenant>('Tenant', 'a');
+    const a = await store.get('Tenant', 'a');
     assert.ok(a);
     const cols = columnsFor('Tenant', false);
     assert.deepEqual(cols.map((c) => c.header), ['NAME', 'USERS', 'REDUNDANCY', 'PRODS', 'DOMAINS']);

@@ -24,7 +24,7 @@ async function racingStore(races: number): Promise<{ store: MemoryStore; inner: 
   const store = Object.create(inner) as MemoryStore;
   store.update = async <T extends AnyResource>(obj: T): Promise<T> => {
     if (n++ < races) {
-      const cur = (await inner.get<Fleet>('Fleet', 'web'))!;
+      const cur = (await inner.get('Fleet', 'web'))!;
       await inner.update<Fleet>({ ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, [`other-${n}`]: 'x' } } });
     }
     return inner.update(obj);
@@ -42,16 +42,16 @@ describe('PATCH conflict policy', () => {
     const a = await patchObject(ctx(store, { spec: { prods: 7 } }), req, 'web', false);
     assert.equal(a.status, 200);
     assert.equal(updates(), 3);
-    const f = (await inner.get<Fleet>('Fleet', 'web'))!;
+    const f = (await inner.get('Fleet', 'web'))!;
     assert.equal(f.spec.prods, 7);
     assert.deepEqual(f.metadata.labels, { 'other-1': 'x', 'other-2': 'x' });
   });
 
   it('answers a pinned patch that lost the race with a conflict, without retrying or writing', async () => {
     const { store, inner, updates } = await racingStore(1);
-    const rv = (await inner.get<Fleet>('Fleet', 'web'))!.metadata.resourceVersion;
+    const rv = (await inner.get('Fleet', 'web'))!.metadata.resourceVersion;
     await assert.rejects(patchObject(ctx(store, { metadata: { resourceVersion: rv }, spec: { prods: 7 } }), req, 'web', false), (e) => isDroverError(e, 'DROVER_E_CONFLICT'));
     assert.equal(updates(), 1);
-    assert.equal((await inner.get<Fleet>('Fleet', 'web'))!.spec.prods, 1);
+    assert.equal((await inner.get('Fleet', 'web'))!.spec.prods, 1);
   });
 });

@@ -153,7 +153,7 @@ describe('the sharded plan (TrafficPlan + TrafficRoutes) assembles to the single
     try {
       assert.deepEqual(last[0], legacyCompilePlan(input));
       const first = routes[0]!;
-      const stored = await store.get<TrafficRoute>('TrafficRoute', first.metadata.name);
+      const stored = await store.get('TrafficRoute', first.metadata.name);
       await store.update({ ...stored!, spec: { ...stored!.spec, hosts: ['moved.test'] } });
       const changed = input.tenants.map((t) => (t.metadata.name === first.metadata.name ? { ...t, spec: { ...t.spec, match: { ...t.spec.match, hosts: ['moved.test'] } } } : t));
       const want = legacyCompilePlan({ ...input, tenants: changed });

@@ -53,7 +53,7 @@ describe('addKubernetesCluster (a mock API server stands in for a real cluster)'
     assert.equal(r.created, true);
     assert.deepEqual(r.warnings, []);
     assert.deepEqual(r.health, { reachable: true, serverVersion: '1.31', nodes: { ready: 1, total: 1 } });
-    const stored = await store.get<Cluster>('Cluster', 'k1');
+    const stored = await store.get('Cluster', 'k1');
     assert.ok(stored);
     assert.equal(stored.spec.provider, 'eks');
     assert.equal(stored.spec.version, '1.31');
@@ -63,7 +63,7 @@ describe('addKubernetesCluster (a mock API server stands in for a real cluster)'
 
     const again = await addKubernetesCluster(store, { name: 'k1', context: 'kind-drover', kubeconfig, ingressHost: 'prods.example.com' });
     assert.equal(again.created, false);
-    const updated = await store.get<Cluster>('Cluster', 'k1');
+    const updated = await store.get('Cluster', 'k1');
     assert.equal(updated?.spec.region, 'eu-west-1', 'fields not given again are kept');
     assert.equal(updated?.spec.kubernetes?.ingressHost, 'prods.example.com');
   });
@@ -77,14 +77,14 @@ describe('addKubernetesCluster (a mock API server stands in for a real cluster)'
     store.get = async <T extends AnyResource>(kind: string, name: string): Promise<T | undefined> => {
       const got = await inner.get<T>(kind, name);
       if (beats++ === 0) {
-        const c = (await inner.get<Cluster>('Cluster', 'k1'))!;
+        const c = (await inner.get('Cluster', 'k1'))!;
         await inner.updateStatus<Cluster>({ ...c, status: { ...c.status, lastHeartbeat: new Date().toISOString() } as Cluster['status'] });
       }
       return got;
     };
     const r = await addKubernetesCluster(store, { name: 'k1', context: 'kind-drover', kubeconfig, capacity: 7 });
     assert.equal(r.created, false);
-    const c = await inner.get<Cluster>('Cluster', 'k1');
+    const c = await inner.get('Cluster', 'k1');
     assert.equal(c?.spec.capacity.prods, 7);
     assert.equal(c?.spec.region, 'eu-west-1');
     assert.ok(c?.status?.lastHeartbeat, 'the heartbeat is kept');
@@ -102,7 +102,7 @@ describe('addKubernetesCluster (a mock API server stands in for a real cluster)'
     assert.equal(r.warnings.length, 1);
     assert.match(r.warnings[0] ?? '', /not reachable now/);
     assert.doesNotMatch(r.warnings[0] ?? '', new RegExp(TOKEN));
-    assert.equal((await store.get<Cluster>('Cluster', 'k2'))?.spec.version, undefined);
+    assert.equal((await store.get('Cluster', 'k2'))?.spec.version, undefined);
   });
 });
 
