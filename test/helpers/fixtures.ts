@@ -114,7 +114,7 @@ export function tenant(name: string, opts: TenantOptions = {}): Tenant {
 }
 
 /**
- * The talk's example fleet `shop` (SEEDS 004): A-1, A-2, B-1, B-2, C-1, C-2; C-2 is the test Prod with the
+ * The example fleet `shop` of the platform team's talk: A-1, A-2, B-1, B-2, C-1, C-2; C-2 is the test Prod with the
  * test tenant; C-1 has few users; redundant tenants across A and B (r1 on A-2+B-2, r2 on A-1+B-1);
  * non-redundant tenants on A-1 and B-2.
  */
