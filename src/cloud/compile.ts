@@ -7,11 +7,12 @@ import type { CloudState, CloudTrafficSpec } from '../api/kinds/cloud-traffic.js
 import type { TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
 import { compileGlobalAccelerator, gaDesiredState, type DesiredGa } from './global-accelerator/compile.js';
 import { compileRoute53, recordsState, type DesiredRoute53 } from './route53/compile.js';
+import { compileTargetGroup, targetGroupDesiredState, type DesiredTargetGroup } from './target-group/compile.js';
 
 export type CompiledCloud =
   | { provider: 'globalAccelerator'; state: CloudState; notes: string[]; failStatic: boolean; ga: DesiredGa }
   | { provider: 'route53'; state: CloudState; notes: string[]; failStatic: boolean; r53: DesiredRoute53 }
-  | { provider: 'targetGroup'; state: CloudState; notes: string[]; failStatic: boolean };
+  | { provider: 'targetGroup'; state: CloudState; notes: string[]; failStatic: boolean; tg: DesiredTargetGroup };
 
 export function compileCloud(spec: CloudTrafficSpec, plan: TrafficPlanSpec, clusters: readonly Cluster[]): CompiledCloud {
   if (spec.globalAccelerator) {
@@ -22,5 +23,10 @@ export function compileCloud(spec: CloudTrafficSpec, plan: TrafficPlanSpec, clus
     const r53 = compileRoute53(spec.route53, plan, clusters);
     return { provider: 'route53', state: recordsState(r53.records), notes: r53.notes, failStatic: r53.failStatic, r53 };
   }
-  return { provider: 'targetGroup', state: {}, notes: ['targetGroup is not implemented yet: nothing is compiled or written'], failStatic: false };
+  if (spec.targetGroup) {
+    const tg = compileTargetGroup(spec.targetGroup, plan, clusters);
+    return { provider: 'targetGroup', state: targetGroupDesiredState(tg), notes: tg.notes, failStatic: tg.failStatic, tg };
+  }
+  // The schema requires exactly one provider; an object that bypassed it steers nothing.
+  return { provider: 'targetGroup', state: {}, notes: ['no provider set'], failStatic: false, tg: { targets: new Map(), notes: [], failStatic: false } };
 }

@@ -53,7 +53,7 @@ export function formatCloudDiff(d: CloudDiff): string {
         : 'never synced: compared with an empty state';
   out.push(`Observed: ${src}`);
   if (d.lastError) out.push(`Last error: ${d.lastError.code}: ${d.lastError.message} (${d.lastError.time})`);
-  if (d.failStatic) out.push('Fail static: every cluster looks lost at once; plan weights kept.');
+  if (d.failStatic) out.push(`Fail static: every cluster looks lost at once; ${d.provider === 'targetGroup' ? 'current registrations kept (nothing is deregistered)' : 'plan weights kept'}.`);
   for (const n of d.notes) out.push(`Note: ${n}`);
   out.push('');
   if (d.changes.length === 0) out.push('No changes. The cloud matches the traffic plan.');

@@ -15,6 +15,8 @@ export interface Observation {
   claims: ReadonlySet<string>;
   /** Why Drover will not touch a resource it would otherwise change ("endpointGroup/eu-west-1: owned by x"). */
   notOwned: string[];
+  /** targetGroup: the targets Drover registered that the group still holds (the next `status.registered`). */
+  registered?: string[];
 }
 
 export interface CloudTarget<O extends Observation = Observation> {

@@ -101,7 +101,8 @@ export function cloudTrafficController(opts: CloudTrafficControllerOptions = {})
     const compiled = plan ? compileCloud(ct.spec, plan.spec, clusters) : undefined;
     const t = now();
     const requested = ct.metadata.annotations[ANNOTATION_SYNC_REQUESTED_AT];
-    const desiredJson = canonicalJson(compiled?.state ?? null);
+    // Fail static changes no desired state (plan weights, registrations kept) but is said at once.
+    const desiredJson = canonicalJson({ state: compiled?.state ?? null, failStatic: compiled?.failStatic ?? false });
     const last = memo.get(name);
     if (last && last.desired === desiredJson && last.generation === ct.metadata.generation && last.requested === requested && t < last.dueAt) {
       return { requeueAfterMs: last.dueAt - t };
@@ -111,7 +112,7 @@ export function cloudTrafficController(opts: CloudTrafficControllerOptions = {})
     const input: SyncInput = { ct, desired: compiled?.state, notes: compiled?.notes ?? [], failStatic: compiled?.failStatic ?? false, now: new Date(t).toISOString() };
     let observation: Observation | undefined;
     let target;
-    if (compiled && compiled.provider !== 'targetGroup') {
+    if (compiled) {
       const dry = ct.spec.mode === 'dryRun';
       if (dry && t < credentialsMissingUntil) {
         input.readError = { code: 'CredentialsProviderError', message: 'no AWS credentials (not asked again for a while)', errorClass: 'credentials' };
@@ -126,8 +127,6 @@ export function cloudTrafficController(opts: CloudTrafficControllerOptions = {})
           if (input.readError.errorClass === 'credentials') credentialsMissingUntil = now() + CREDENTIALS_PAUSE_MS;
         }
       }
-    } else if (compiled) {
-      input.unsupported = true;
     }
 
     const decision = decideSync(input);

@@ -18,6 +18,7 @@
 import type { CloudChange, CloudState, CloudTraffic, CloudTrafficStatus } from '../api/kinds/cloud-traffic.js';
 import { CloudTrafficStatus as StatusSchema } from '../api/kinds/cloud-traffic.js';
 import { diffStates, driftOf, summarizeChanges } from '../cloud/state.js';
+import { registeredAfter } from '../cloud/target-group/compile.js';
 import { setCondition } from './conditions.js';
 
 export interface SyncEvent {
@@ -35,7 +36,6 @@ export const CloudTrafficReason = [
   'SyncFailed',
   'FailStatic',
   'PlanMissing',
-  'NotImplemented',
   'IncompleteTargets',
 ] as const;
 export type CloudTrafficReason = (typeof CloudTrafficReason)[number];
@@ -53,11 +53,12 @@ export interface SyncInput {
   desired: CloudState | undefined;
   notes: readonly string[];
   failStatic: boolean;
-  /** What AWS holds (owned/claimable resources), or the read's failure, or neither when not read. */
-  observed?: { state: CloudState; writable: ReadonlySet<string>; notOwned: readonly string[] };
+  /**
+   * What AWS holds (owned/claimable resources), or the read's failure, or neither when not read.
+   * `registered` (targetGroup): Drover's targets the group still holds, the next `status.registered`.
+   */
+  observed?: { state: CloudState; writable: ReadonlySet<string>; notOwned: readonly string[]; registered?: readonly string[] };
   readError?: ReadFailure;
-  /** The provider has no adapter yet. */
-  unsupported?: boolean;
   now: string;
 }
 
@@ -78,6 +79,13 @@ function restrict(state: CloudState | undefined, keep: (resource: string) => boo
   return out;
 }
 
+/** What AWS would hold after `changes`: resources they delete (targetGroup targets) leave the simulation. */
+function simulate(prev: CloudState | undefined, target: CloudState, changes: readonly CloudChange[]): CloudState {
+  const out: CloudState = { ...(prev ?? {}), ...target };
+  for (const c of changes) if (c.action === 'delete') delete out[c.resource];
+  return out;
+}
+
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export function decideSync(input: SyncInput): SyncDecision {
@@ -95,11 +103,6 @@ export function decideSync(input: SyncInput): SyncDecision {
     s.conditions = setCondition(s.conditions, { type, status, reason, message }, now, gen);
   };
 
-  if (input.unsupported) {
-    cond(base, 'Synced', 'False', 'NotImplemented', 'targetGroup is not implemented yet');
-    if (prev.conditions.find((c) => c.type === 'Synced')?.reason !== 'NotImplemented') events.push({ type: 'Warning', reason: 'NotImplemented', message: 'targetGroup is not implemented yet: nothing is read or written' });
-    return { changes: [], write: false, drift: [], status: base, events };
-  }
   if (!input.desired) {
     cond(base, 'Synced', 'False', 'PlanMissing', `fleet ${ct.spec.fleet} has no traffic plan yet: nothing to steer`);
     if (prev.conditions.find((c) => c.type === 'Synced')?.reason !== 'PlanMissing') events.push({ type: 'Warning', reason: 'PlanMissing', message: `fleet ${ct.spec.fleet} has no traffic plan yet` });
@@ -128,6 +131,7 @@ export function decideSync(input: SyncInput): SyncDecision {
     status.observed = observed.state;
     status.observedSource = 'aws';
     status.notOwned = [...observed.notOwned];
+    if (observed.registered) status.registered = [...observed.registered];
     changes = diffStates(observed.state, target);
     drift = driftOf(restrict(prev.lastApplied, writable), observed.state);
   } else {
@@ -146,7 +150,8 @@ export function decideSync(input: SyncInput): SyncDecision {
   }
   cond(status, 'Drifted', drift.length > 0 ? 'True' : 'False', drift.length > 0 ? 'DriftDetected' : 'NoDrift', drift.length > 0 ? summarizeChanges(drift) : '');
   if (input.failStatic && !prev.conditions.some((c) => c.type === 'FailStatic' && c.status === 'True')) {
-    events.push({ type: 'Warning', reason: 'FailStatic', message: 'every cluster looks lost at once: keeping the plan weights (the control plane is the likelier fault)' });
+    const kept = status.provider === 'targetGroup' ? 'keeping the current registrations' : 'keeping the plan weights';
+    events.push({ type: 'Warning', reason: 'FailStatic', message: `every cluster looks lost at once: ${kept} (the control plane is the likelier fault)` });
   }
   cond(status, 'FailStatic', input.failStatic ? 'True' : 'False', input.failStatic ? 'AllClustersLost' : 'SomeClusterLive', '');
 
@@ -157,7 +162,7 @@ export function decideSync(input: SyncInput): SyncDecision {
       status.planned = changes;
       status.plannedTime = now;
       // What AWS would hold now, for the next sync's baseline while AWS cannot be read.
-      status.simulated = { ...(prev.simulated ?? {}), ...target };
+      status.simulated = simulate(prev.simulated, target, changes);
       if (!sameJson(changes, prev.planned)) events.push({ type: 'Normal', reason: 'WouldUpdate', message: `dryRun, not written: ${summary}` });
       cond(status, 'Synced', 'True', 'DryRun', observed ? 'planned change computed; nothing written (dryRun)' : 'planned change computed; AWS not read (observed: unknown), nothing written (dryRun)');
     }
@@ -178,6 +183,8 @@ export function settleSync(input: SyncInput, decision: SyncDecision, outcome: { 
   const status: CloudTrafficStatus = { ...decision.status };
   const events: SyncEvent[] = [];
   const summary = summarizeChanges(decision.changes);
+  // Targets Drover registered: counted even when the write failed part-way (the next read prunes them).
+  if (status.provider === 'targetGroup') status.registered = registeredAfter(status.registered ?? [], decision.changes, outcome.ok);
   if (outcome.ok) {
     const writable = input.observed ? (r: string) => input.observed!.writable.has(r) : () => true;
     const applied = restrict(input.desired, writable);

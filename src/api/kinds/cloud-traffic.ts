@@ -64,13 +64,23 @@ export const Route53Spec = z
   .strict();
 export type Route53Spec = z.infer<typeof Route53Spec>;
 
+/**
+ * An ELBv2 target group (target type `ip`) shared by several clusters: Drover registers the serving Prods'
+ * endpoints of every Ready, uncordoned, undrained cluster of the fleet, and deregisters only targets it
+ * registered itself (`status.registered`); targets registered by anyone else are never deregistered, only
+ * listed in `status.notOwned`. One DescribeTargetHealth per sync; one RegisterTargets and one
+ * DeregisterTargets per change (≤ 500 targets a call). Compiler: src/cloud/target-group/.
+ */
 export const TargetGroupSpec = z
   .object({
-    targetGroupArn: z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:/, 'must be an ELBv2 target group ARN'),
+    targetGroupArn: z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\//, 'must be an ELBv2 target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)'),
     /** Port registered for each target; default: the port of each Prod's endpoint. */
     port: z.number().int().min(1).max(65535).optional(),
+    /** Passed with each registration: `all` for IPs outside the target group's VPC (peered, on premises). */
+    availabilityZone: z.string().min(1).optional(),
   })
   .strict();
+export type TargetGroupSpec = z.infer<typeof TargetGroupSpec>;
 
 export const CloudTrafficMode = z.enum(['apply', 'dryRun']);
 
@@ -132,7 +142,12 @@ export const CloudTrafficStatus = z
     /** The change of the last sync that changed something (applied, or only planned in dryRun). */
     planned: z.array(CloudChange).default([]),
     plannedTime: z.string().optional(),
-    /** Resources Drover refused to touch because it does not own them: `<resource>: <reason>`. */
+    /**
+     * targetGroup: the targets (`ip:port`) Drover registered and the target group still holds; the only
+     * ones it ever deregisters.
+     */
+    registered: z.array(z.string()).optional(),
+    /** Resources Drover refused to touch because it does not own them: `<resource>: <reason>` (targetGroup: targets registered by others). */
     notOwned: z.array(z.string()).default([]),
     lastError: z.object({ code: z.string(), message: z.string(), time: z.string() }).strict().optional(),
     lastSyncTime: z.string().optional(),

@@ -81,3 +81,22 @@ export function r53CloudTraffic(route53: Record<string, unknown> = {}, extra: Re
     spec: { fleet: 'web', mode: 'apply', route53: { hostedZoneId: 'Z3M3LMPEXAMPLE', recordName: 'www.example.com', ...route53 }, ...extra },
   });
 }
+
+export const TARGET_GROUP = `arn:aws:elasticloadbalancing:ap-northeast-1:${ACCOUNT}:targetgroup/web-shared/73e2d6bc24d8a067`;
+
+/** A Prod serving on a pod IP (what an `ip` target group registers). */
+export function podProd(name: string, clusterName: string, ip: string, port = 8080, phase: 'Ready' | 'Draining' = 'Ready'): Prod {
+  return Prod.parse({ ...meta(name), kind: 'Prod', spec: { fleet: 'web', cluster: clusterName, version: 'v1' }, status: { phase, endpoint: `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}` } });
+}
+
+/** p1…p4 on pod IPs: tokyo-a 10.0.1.11, tokyo-b 10.0.2.12, osaka-a 10.1.1.13, osaka-b 10.1.2.14, port 8080. */
+export const podProds = (): Prod[] => [podProd('p1', 'tokyo-a', '10.0.1.11'), podProd('p2', 'tokyo-b', '10.0.2.12'), podProd('p3', 'osaka-a', '10.1.1.13'), podProd('p4', 'osaka-b', '10.1.2.14')];
+
+export function tgCloudTraffic(targetGroup: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): CloudTraffic {
+  return CloudTraffic.parse({
+    ...meta('web-tg'),
+    kind: 'CloudTraffic',
+    metadata: { name: 'web-tg', generation: 1, resourceVersion: '1' },
+    spec: { fleet: 'web', mode: 'apply', targetGroup: { targetGroupArn: TARGET_GROUP, ...targetGroup }, ...extra },
+  });
+}

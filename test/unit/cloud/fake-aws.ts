@@ -1,9 +1,11 @@
 /**
  * Stateful fakes behind aws-sdk-client-mock, answering with the response shapes of the Global Accelerator
  * and Route 53 API references (ListEndpointGroups, ListTagsForResource, UpdateEndpointGroup, TagResource;
- * ListResourceRecordSets, ChangeResourceRecordSets with its atomic InvalidChangeBatch), so that a second
+ * ListResourceRecordSets, ChangeResourceRecordSets with its atomic InvalidChangeBatch; ELBv2's
+ * DescribeTargetHealth, RegisterTargets, DeregisterTargets with its `draining` state), so that a second
  * sync sees what the first one wrote.
  */
+import assert from 'node:assert/strict';
 import {
   GlobalAcceleratorClient,
   ListEndpointGroupsCommand,
@@ -14,9 +16,17 @@ import {
   type Tag,
 } from '@aws-sdk/client-global-accelerator';
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, Route53Client, type Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import {
+  DeregisterTargetsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
+  type TargetDescription,
+  type TargetHealthStateEnum,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../../src/cloud/clients.js';
-import { ACCELERATOR, egArn, LISTENER } from './cloud-fixtures.js';
+import { ACCELERATOR, egArn, LISTENER, TARGET_GROUP } from './cloud-fixtures.js';
 
 export function awsError(name: string, message: string, httpStatusCode = 400, fault: 'client' | 'server' = 'client'): Error {
   return Object.assign(new Error(message), { name, $fault: fault, $metadata: { httpStatusCode, requestId: 'req-1' } });
@@ -125,12 +135,77 @@ export class FakeZone {
   }
 }
 
-export function clientsOf(ga?: FakeGa, zone?: FakeZone): AwsClients {
+/** An ip-type target group; a deregistered target stays `draining` (the deregistration delay) until `settle()`. */
+export class FakeTargetGroup {
+  readonly client = new ElasticLoadBalancingV2Client({ region: 'ap-northeast-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  readonly mock = mockClient(this.client);
+  /** `ip:port` → the target and its health state. */
+  readonly targets = new Map<string, { target: TargetDescription; state: TargetHealthStateEnum }>();
+
+  constructor(readonly arn = TARGET_GROUP) {
+    const key = (t: TargetDescription) => `${t.Id}:${t.Port ?? 80}`;
+    const known = (input: { TargetGroupArn?: string }) => {
+      if (input.TargetGroupArn !== this.arn) throw awsError('TargetGroupNotFoundException', 'One or more target groups not found');
+    };
+    this.mock.on(DescribeTargetHealthCommand).callsFake((input: { TargetGroupArn?: string }) => {
+      known(input);
+      return {
+        TargetHealthDescriptions: [...this.targets.values()].map(({ target, state }) => ({
+          Target: structuredClone(target),
+          HealthCheckPort: String(target.Port ?? 80),
+          TargetHealth: state === 'healthy' ? { State: state } : state === 'draining' ? { State: state, Reason: 'Target.DeregistrationInProgress', Description: 'Target deregistration is in progress' } : { State: state, Reason: 'Elb.RegistrationInProgress', Description: 'Target registration is in progress' },
+        })),
+      };
+    });
+    this.mock.on(RegisterTargetsCommand).callsFake((input: { TargetGroupArn?: string; Targets?: TargetDescription[] }) => {
+      known(input);
+      for (const t of input.Targets ?? []) this.targets.set(key(t), { target: { Id: t.Id, Port: t.Port ?? 80, AvailabilityZone: t.AvailabilityZone ?? 'ap-northeast-1a' }, state: 'initial' });
+      return {};
+    });
+    this.mock.on(DeregisterTargetsCommand).callsFake((input: { TargetGroupArn?: string; Targets?: TargetDescription[] }) => {
+      known(input);
+      const missing = (input.Targets ?? []).filter((t) => !this.targets.has(key(t)));
+      if (missing.length > 0) throw awsError('InvalidTargetException', `The following targets are not registered in target group: ${missing.map(key).join(', ')}`);
+      for (const t of input.Targets ?? []) this.targets.get(key(t))!.state = 'draining';
+      return {};
+    });
+  }
+
+  /** A target registered by someone else (another cluster's aws-load-balancer-controller, a person). */
+  add(ip: string, port: number, state: TargetHealthStateEnum = 'healthy'): void {
+    this.targets.set(`${ip}:${port}`, { target: { Id: ip, Port: port, AvailabilityZone: 'ap-northeast-1a' }, state });
+  }
+
+  /** The deregistration delay elapses: draining targets leave; the rest turn healthy. */
+  settle(): void {
+    for (const [k, t] of this.targets) {
+      if (t.state === 'draining') this.targets.delete(k);
+      else t.state = 'healthy';
+    }
+  }
+
+  /** Targets not draining, sorted. */
+  registered(): string[] {
+    return [...this.targets].filter(([, t]) => t.state !== 'draining').map(([k]) => k).sort();
+  }
+
+  registerCalls(): string[][] {
+    return this.mock.commandCalls(RegisterTargetsCommand).map((c) => (c.args[0].input.Targets ?? []).map((t) => `${t.Id}:${t.Port}`));
+  }
+
+  deregisterCalls(): string[][] {
+    return this.mock.commandCalls(DeregisterTargetsCommand).map((c) => (c.args[0].input.Targets ?? []).map((t) => `${t.Id}:${t.Port}`));
+  }
+}
+
+export function clientsOf(ga?: FakeGa, zone?: FakeZone, tg?: FakeTargetGroup): AwsClients {
   return {
     globalAccelerator: () => ga?.client ?? new GlobalAcceleratorClient({}),
     route53: () => zone?.client ?? new Route53Client({}),
-    elbv2: () => {
-      throw new Error('not used');
+    elbv2: (region) => {
+      if (!tg) throw new Error('not used');
+      assert.equal(region, 'ap-northeast-1', 'the region comes from the target group ARN');
+      return tg.client;
     },
   };
 }
