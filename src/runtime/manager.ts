@@ -12,6 +12,7 @@
  *   error         → log at error (conflicts at warn), add again with per-key exponential backoff
  *   terminal      → log at error, forget; the key comes back only when its object changes
  */
+import { setMaxListeners } from 'node:events';
 import type { AnyResource } from '../api/resource.js';
 import type { Store, WatchEventType } from '../store/store.js';
 import { recordEvent, type EventType } from './events.js';
@@ -105,7 +106,10 @@ export class Manager {
       this.leading = true;
       this.logger.log('info', 'leading: starting controllers', { controllers: this.reconcilers.map((r) => r.name) });
       try {
-        await this.runControllers(AbortSignal.any([signal, leadership.lost]));
+        const term = AbortSignal.any([signal, leadership.lost]);
+        // Every reconciler, informer and worker of the term listens on it: more than the default 10 is normal.
+        setMaxListeners(0, term);
+        await this.runControllers(term);
       } finally {
         this.leading = false;
         await leadership.release().catch((e: unknown) => this.logger.log('error', 'releasing leadership failed', { error: errorText(e) }));
