@@ -43,7 +43,7 @@ export function register(program: Command): void {
             prepared.push({ p: prepareDocument(d.doc, { baseDir: d.source === '<stdin>' ? process.cwd() : dirname(d.source) }), context: describeDocument(d) });
           } catch (e) {
             invalid++;
-            process.stderr.write(formatError(e, describeDocument(d)));
+            process.stderr.write(await formatError(e, describeDocument(d)));
           }
         }
         if (invalid > 0) {
@@ -63,10 +63,10 @@ export function register(program: Command): void {
               failed++;
               if (isDroverError(e, 'DROVER_E_UNAVAILABLE')) {
                 // No server: every later document would fail the same way.
-                process.stderr.write(formatError(e));
+                process.stderr.write(await formatError(e));
                 break;
               }
-              process.stderr.write(formatError(e, context));
+              process.stderr.write(await formatError(e, context));
             }
           }
         });

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .action(
       withExitCode(async (kindArg: string, name: string, o: { output?: string }, cmd: Command) => {
         const [{ resolveKind }, { errors }, { describeResource }, { objectRef }] = await Promise.all([
-          import('../../api/registry.js'),
+          import('../../api/kind-names.js'),
           import('../../errors.js'),
           import('../format/describe.js'),
           import('../format/object-ref.js'),

@@ -23,7 +23,7 @@ export function register(program: Command): void {
       withExitCode(async (kindArg: string, name: string | undefined, _o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<GetOptions>();
         const [{ resolveKind }, { errors }, { parseOutputFormat, renderList, renderObject, renderRow }] = await Promise.all([
-          import('../../api/registry.js'),
+          import('../../api/kind-names.js'),
           import('../../errors.js'),
           import('../format/render.js'),
         ]);
