@@ -10,7 +10,7 @@ import type { PreparedDocument } from '../../client/apply-document.js';
 import { withExitCode } from '../action.js';
 import type { ConnectOptions } from '../connect.js';
 import { listOf, outputOption, renderResult } from '../format/output.js';
-import { withStore } from '../kit.js';
+import { oneShot, withStore } from '../kit.js';
 
 export function register(program: Command): void {
   program
@@ -52,6 +52,7 @@ export function register(program: Command): void {
         }
         let failed = 0;
         const applied: AnyResource[] = [];
+        oneShot();
         await withStore(opts, async (store) => {
           for (const { p, context } of prepared) {
             try {

@@ -4,7 +4,7 @@ import { withExitCode } from '../action.js';
 import type { ConnectOptions } from '../connect.js';
 import type { AnyResource } from '../../api/resource.js';
 import { listOf, outputOption, renderResult } from '../format/output.js';
-import { withStore } from '../kit.js';
+import { oneShot, withStore } from '../kit.js';
 
 interface DeleteOptions extends ConnectOptions {
   filename?: string;
@@ -51,6 +51,7 @@ export function register(program: Command): void {
           for (const name of names) targets.push({ kind: info.kind, name });
         }
         const deleted: AnyResource[] = [];
+        oneShot();
         await withStore(opts, async (store) => {
           for (const t of targets) {
             try {

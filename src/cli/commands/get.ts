@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { withExitCode } from '../action.js';
 import type { ConnectOptions } from '../connect.js';
-import { withStore } from '../kit.js';
+import { oneShot, withStore } from '../kit.js';
 
 interface GetOptions extends ConnectOptions {
   output?: string;
@@ -29,6 +29,7 @@ export function register(program: Command): void {
         ]);
         const info = resolveKind(kindArg);
         const format = parseOutputFormat(opts.output);
+        oneShot();
         return withStore(opts, async (store) => {
           let rv: string;
           if (name) {
