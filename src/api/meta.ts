@@ -3,8 +3,9 @@
  * kubectl read Drover objects without a manual.
  */
 import { z } from 'zod';
+import { API_VERSION } from './api-version.js';
 
-export const API_VERSION = 'drover.dev/v1alpha1' as const;
+export { API_VERSION };
 
 /** DNS-1123 label: what Kubernetes accepts as a namespace name, so a Prod name can become one. */
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -1,9 +1,10 @@
 /**
- * The kinds Drover knows, and the names by which the API and CLI accept them (singular, plural, short,
- * case-insensitive — as kubectl does).
+ * The kinds Drover knows with their schemas: what the server and validation use. The names alone (and
+ * the lookup by any of them) are in kind-names.ts, which loads no zod; this module adds each kind's
+ * schema and keeps the same lookups, returning the schema too.
  */
 import type { z } from 'zod';
-import { DroverError } from '../errors.js';
+import { kindNames, unknownKind, type KindNames, type RegisteredKind } from './kind-names.js';
 import { CloudTraffic } from './kinds/cloud-traffic.js';
 import { Cluster } from './kinds/cluster.js';
 import { Event } from './kinds/event.js';
@@ -15,33 +16,26 @@ import { Tenant } from './kinds/tenant.js';
 import { TrafficPlan, TrafficRoute } from './kinds/traffic-plan.js';
 import { TrafficPolicy } from './kinds/traffic-policy.js';
 
-export interface KindInfo {
-  kind: string;
-  plural: string;
-  singular: string;
-  shortNames: readonly string[];
+export interface KindInfo extends KindNames {
   schema: z.ZodTypeAny;
-  /** Written by controllers only: users may read but not create or change them. */
-  systemOwned: boolean;
 }
 
-function kind(kind: string, plural: string, shortNames: string[], schema: z.ZodTypeAny, systemOwned = false): KindInfo {
-  return { kind, plural, singular: kind.toLowerCase(), shortNames, schema, systemOwned };
-}
+// A Record over every registered kind: a kind added to kind-names.ts without a schema does not compile.
+const schemas: Record<RegisteredKind, z.ZodTypeAny> = {
+  Cluster,
+  Fleet,
+  Prod,
+  Tenant,
+  Release,
+  TrafficPolicy,
+  GitSource,
+  CloudTraffic,
+  TrafficPlan,
+  TrafficRoute,
+  Event,
+};
 
-export const kinds: readonly KindInfo[] = [
-  kind('Cluster', 'clusters', ['cl'], Cluster),
-  kind('Fleet', 'fleets', ['fl'], Fleet),
-  kind('Prod', 'prods', ['pr'], Prod),
-  kind('Tenant', 'tenants', ['tn'], Tenant),
-  kind('Release', 'releases', ['rel'], Release),
-  kind('TrafficPolicy', 'trafficpolicies', ['tp'], TrafficPolicy),
-  kind('GitSource', 'gitsources', ['gs'], GitSource),
-  kind('CloudTraffic', 'cloudtraffics', ['ct'], CloudTraffic),
-  kind('TrafficPlan', 'trafficplans', ['plan'], TrafficPlan, true),
-  kind('TrafficRoute', 'trafficroutes', ['route'], TrafficRoute, true),
-  kind('Event', 'events', ['ev'], Event, true),
-];
+export const kinds: readonly KindInfo[] = kindNames.map((k) => ({ ...k, schema: schemas[k.kind] }));
 
 const byAnyName = new Map<string, KindInfo>();
 for (const k of kinds) {
@@ -62,12 +56,4 @@ export function resolveKind(name: string): KindInfo {
   const k = findKind(name);
   if (!k) throw unknownKind(name);
   return k;
-}
-
-function unknownKind(name: string): DroverError {
-  const names = kinds.map((k) => k.plural).join(', ');
-  return new DroverError('DROVER_E_UNKNOWN_KIND', `unknown kind "${name}"`, {
-    field: 'kind',
-    fix: `use one of: ${names}`,
-  });
 }

@@ -89,8 +89,8 @@ export async function complete(words: readonly string[], buildProgram: () => Pro
   if (arg.argChoices) return match(arg.argChoices);
   const kind = kindOfArgument(path, arg.name(), operands[0]);
   if (kind === 'kind') {
-    const { kinds } = await import('../api/registry.js');
-    return match(kinds.map((k) => k.plural));
+    const { kindNames } = await import('../api/kind-names.js');
+    return match(kindNames.map((k) => k.plural));
   }
   return kind ? match(await namesOf(kind, conn)) : [];
 }
@@ -98,7 +98,7 @@ export async function complete(words: readonly string[], buildProgram: () => Pro
 /** Names of the objects of `kind` (any name of a kind), or none when the kind is unknown or the server silent. */
 async function namesOf(kindName: string, conn: { server?: string; token?: string }): Promise<string[]> {
   try {
-    const [{ findKind }, { withStore }] = await Promise.all([import('../api/registry.js'), import('./kit.js')]);
+    const [{ findKind }, { withStore }] = await Promise.all([import('../api/kind-names.js'), import('./kit.js')]);
     const info = findKind(kindName);
     if (!info) return [];
     let names: string[] = [];

@@ -4,6 +4,7 @@
  * kit (options.ts). Command files declare options and call these and the library; nothing else.
  */
 import type { Command } from 'commander';
+import { setFlagsFromString } from 'node:v8';
 import type { RemoteStore } from '../client/remote-store.js';
 import type { ConnectOptions } from './connect.js';
 
@@ -20,6 +21,16 @@ export async function withStore(opts: ConnectOptions | Command, fn: (store: Remo
   } finally {
     await store.close();
   }
+}
+
+/**
+ * For a command that makes a few requests and exits (get, describe, delete, apply): compile WebAssembly
+ * with V8's baseline compiler only. undici's HTTP parser (llhttp) is WebAssembly, and V8 optimises it on
+ * background threads that the process waits for at exit: ~400 ms after the last byte (issue 19). Not for
+ * long-running processes (edge, agent, server), where the optimised parser pays off.
+ */
+export function oneShot(): void {
+  setFlagsFromString('--liftoff-only');
 }
 
 function isCommand(v: ConnectOptions | Command): v is Command {

@@ -77,7 +77,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     const { formatError } = await import('./print-error.js');
-    process.stderr.write(formatError(e));
+    process.stderr.write(await formatError(e));
     return 1;
   }
 }

@@ -3,7 +3,8 @@
  * a terminal `-w` redraws the block on every change; piped (a file, `grep`) it prints one line per change,
  * and with `-o json` one compact object per line, so scripts read events instead of screens.
  */
-import { isReleaseFinished, waveProgress, type Release } from '../api/kinds/release.js';
+import type { Release } from '../api/kinds/release.js';
+import { isReleaseFinished, waveProgress } from '../api/release-progress.js';
 import { errors } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { renderResult, watchLine, type Result } from './format/output.js';

@@ -3,13 +3,14 @@
  * control plane. Errors come back as the server's catalogued DroverErrors (`isDroverError(e, 'DROVER_E_CONFLICT')`
  * works the same as against a local store); a watch is a streamed NDJSON response.
  */
-import { Agent, request, type Dispatcher } from 'undici';
-import { API_VERSION } from '../api/meta.js';
-import { kindByKind } from '../api/registry.js';
+import type { Agent, Dispatcher } from 'undici';
+import { API_VERSION } from '../api/api-version.js';
+import { kindByKind } from '../api/kind-names.js';
 import type { AnyResource } from '../api/resource.js';
 import type { KindMap, KindName } from '../api/kind-map.js';
 import { DroverError, errorCatalogue, type ErrorCode } from '../errors.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../store/store.js';
+import { undiciParts, type RequestOptions } from './undici-parts.js';
 
 export interface RemoteStoreOptions {
   /** Base URL of the API server, e.g. `http://127.0.0.1:7400`. */
@@ -32,7 +33,8 @@ export interface WireWatchEvent {
 
 export class RemoteStore implements Store {
   private readonly base: string;
-  private readonly agent: Agent;
+  // Made on the first request, so that undici loads only when the store is used (undici-parts.ts).
+  private pool: Agent | undefined;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly watchIdleTimeoutMs: number;
@@ -40,7 +42,6 @@ export class RemoteStore implements Store {
 
   constructor(opts: RemoteStoreOptions) {
     this.base = opts.server.replace(/\/+$/, '');
-    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1 });
     this.headers = { accept: 'application/json' };
     if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -143,10 +144,9 @@ export class RemoteStore implements Store {
       armIdle();
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(`${this.base}${path}?${params.toString()}`, {
+        res = await this.request(`${this.base}${path}?${params.toString()}`, {
           method: 'GET',
           headers: this.headers,
-          dispatcher: this.agent,
           signal: ac.signal,
           headersTimeout: this.timeoutMs,
           bodyTimeout: 0,
@@ -194,18 +194,24 @@ export class RemoteStore implements Store {
 
   async close(): Promise<void> {
     for (const ac of this.watches) ac.abort();
-    await this.agent.close().catch(() => this.agent.destroy());
+    const pool = this.pool;
+    if (pool) await pool.close().catch(() => pool.destroy());
+  }
+
+  private request(url: string, opts: RequestOptions): Promise<Dispatcher.ResponseData> {
+    const undici = undiciParts();
+    this.pool ??= new undici.Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1 });
+    return undici.request(this.pool, url, opts);
   }
 
   private async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     let res: Dispatcher.ResponseData;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     try {
-      res = await request(`${this.base}${path}`, {
+      res = await this.request(`${this.base}${path}`, {
         method,
         headers: payload === undefined ? this.headers : { ...this.headers, 'content-type': contentType },
         body: payload,
-        dispatcher: this.agent,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { baseStatus, dnsName, Duration } from '../meta.js';
 import { resourceSchema } from '../resource.js';
 
+// Zod-free, so that `drover get cloudtraffics` loads no schemas; re-exported for the readers that import it here.
+export { cloudProvider } from '../cloud-provider.js';
+
 /** Passed through to UpdateEndpointGroup when set; unset fields are left as the endpoint group has them. */
 export const GaHealthCheck = z
   .object({
@@ -159,10 +162,6 @@ export type CloudTrafficStatus = z.infer<typeof CloudTrafficStatus>;
 
 export const CloudTraffic = resourceSchema('CloudTraffic', CloudTrafficSpec, CloudTrafficStatus);
 export type CloudTraffic = z.infer<typeof CloudTraffic>;
-
-export function cloudProvider(spec: CloudTrafficSpec): CloudProvider {
-  return spec.globalAccelerator ? 'globalAccelerator' : spec.route53 ? 'route53' : 'targetGroup';
-}
 
 /** The owner id in tags and TXT records: the spec's, else `drover-<name>`. */
 export function cloudOwnerId(ct: { metadata: { name: string }; spec: CloudTrafficSpec }): string {

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { baseStatus, dnsName, Duration } from '../meta.js';
 import { resourceSchema } from '../resource.js';
 
+// Zod-free, so that the CLI's views load no schemas; re-exported for the readers that import them here.
+export { finishedReleasePhases, isReleaseActive, isReleaseFinished, waveProgress } from '../release-progress.js';
+
 export const Gate = z.discriminatedUnion('type', [
   z
     .object({
@@ -37,18 +40,6 @@ export type Gate = z.infer<typeof Gate>;
 
 export const ReleasePhase = z.enum(['Pending', 'Progressing', 'Paused', 'RollingBack', 'RolledBack', 'Succeeded', 'Failed', 'Aborted']);
 export type ReleasePhase = z.infer<typeof ReleasePhase>;
-
-/**
- * The one definition of "release finished": after these phases a Release no longer owns its fleet's
- * version or successors, takes no action, and another Release of the fleet may start. Every reader (the
- * release and fleet controllers, the CLI) asks `isReleaseFinished`.
- */
-export const finishedReleasePhases: readonly ReleasePhase[] = ['Succeeded', 'RolledBack', 'Failed', 'Aborted'];
-const finished = new Set<string>(finishedReleasePhases);
-export function isReleaseFinished(r: { status?: { phase?: string } | undefined } | ReleasePhase): boolean {
-  return finished.has(typeof r === 'string' ? r : (r.status?.phase ?? 'Pending'));
-}
-export const isReleaseActive = (r: { status?: { phase?: string } | undefined }): boolean => !isReleaseFinished(r);
 
 /**
  * Synthetic probes for the gates: during a wave's bake the release controller sends `rate` requests per
@@ -123,14 +114,3 @@ export const Release = resourceSchema('Release', ReleaseSpec, ReleaseStatus);
 export type Release = z.infer<typeof Release>;
 export type ReleaseSpec = z.infer<typeof ReleaseSpec>;
 export type ReleaseStatus = z.infer<typeof ReleaseStatus>;
-
-/**
- * The one wave counter every view shows (`get releases`, `release status`): waves passed of all waves,
- * and the index of the wave in flight (undefined once the release has finished or before it planned).
- */
-export function waveProgress(r: Pick<Release, 'status'>): { passed: number; total: number; current: number | undefined } {
-  const waves = r.status?.waves ?? [];
-  const passed = waves.filter((w) => w.state === 'Passed').length;
-  const cur = r.status?.currentWave ?? 0;
-  return { passed, total: waves.length, current: isReleaseFinished(r) || cur >= waves.length ? undefined : cur };
-}

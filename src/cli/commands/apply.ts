@@ -10,7 +10,7 @@ import type { PreparedDocument } from '../../client/apply-document.js';
 import { withExitCode } from '../action.js';
 import type { ConnectOptions } from '../connect.js';
 import { listOf, outputOption, renderResult } from '../format/output.js';
-import { withStore } from '../kit.js';
+import { oneShot, withStore } from '../kit.js';
 
 export function register(program: Command): void {
   program
@@ -43,7 +43,7 @@ export function register(program: Command): void {
             prepared.push({ p: prepareDocument(d.doc, { baseDir: d.source === '<stdin>' ? process.cwd() : dirname(d.source) }), context: describeDocument(d) });
           } catch (e) {
             invalid++;
-            process.stderr.write(formatError(e, describeDocument(d)));
+            process.stderr.write(await formatError(e, describeDocument(d)));
           }
         }
         if (invalid > 0) {
@@ -52,6 +52,7 @@ export function register(program: Command): void {
         }
         let failed = 0;
         const applied: AnyResource[] = [];
+        oneShot();
         await withStore(opts, async (store) => {
           for (const { p, context } of prepared) {
             try {
@@ -63,10 +64,10 @@ export function register(program: Command): void {
               failed++;
               if (isDroverError(e, 'DROVER_E_UNAVAILABLE')) {
                 // No server: every later document would fail the same way.
-                process.stderr.write(formatError(e));
+                process.stderr.write(await formatError(e));
                 break;
               }
-              process.stderr.write(formatError(e, context));
+              process.stderr.write(await formatError(e, context));
             }
           }
         });

@@ -4,7 +4,7 @@ import { withExitCode } from '../action.js';
 import type { ConnectOptions } from '../connect.js';
 import type { AnyResource } from '../../api/resource.js';
 import { listOf, outputOption, renderResult } from '../format/output.js';
-import { withStore } from '../kit.js';
+import { oneShot, withStore } from '../kit.js';
 
 interface DeleteOptions extends ConnectOptions {
   filename?: string;
@@ -25,7 +25,7 @@ export function register(program: Command): void {
       withExitCode(async (kind: string | undefined, names: string[], _o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<DeleteOptions>();
         const [{ resolveKind }, { DroverError, isDroverError }, { describeDocument, readManifests }, { formatError }, { objectRef }] = await Promise.all([
-          import('../../api/registry.js'),
+          import('../../api/kind-names.js'),
           import('../../errors.js'),
           import('../manifests.js'),
           import('../print-error.js'),
@@ -38,7 +38,7 @@ export function register(program: Command): void {
             const o = d.doc as { kind?: unknown; metadata?: { name?: unknown } } | undefined;
             if (d.error || typeof o?.kind !== 'string' || typeof o.metadata?.name !== 'string') {
               failed++;
-              process.stderr.write(formatError(d.error ?? new DroverError('DROVER_E_INVALID', 'document has no kind or metadata.name', { fix: 'set kind and metadata.name' }), describeDocument(d)));
+              process.stderr.write(await formatError(d.error ?? new DroverError('DROVER_E_INVALID', 'document has no kind or metadata.name', { fix: 'set kind and metadata.name' }), describeDocument(d)));
               continue;
             }
             targets.push({ kind: resolveKind(o.kind).kind, name: o.metadata.name, context: describeDocument(d) });
@@ -51,6 +51,7 @@ export function register(program: Command): void {
           for (const name of names) targets.push({ kind: info.kind, name });
         }
         const deleted: AnyResource[] = [];
+        oneShot();
         await withStore(opts, async (store) => {
           for (const t of targets) {
             try {
@@ -63,7 +64,7 @@ export function register(program: Command): void {
             } catch (e) {
               if (opts.ignoreNotFound && isDroverError(e, 'DROVER_E_NOT_FOUND')) continue;
               failed++;
-              process.stderr.write(formatError(e, t.context));
+              process.stderr.write(await formatError(e, t.context));
             }
           }
         });

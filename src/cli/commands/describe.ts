@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { withExitCode } from '../action.js';
 import { outputOption, renderResult } from '../format/output.js';
-import { out, withStore } from '../kit.js';
+import { out, oneShot, withStore } from '../kit.js';
 
 export function register(program: Command): void {
   program
@@ -14,12 +14,13 @@ export function register(program: Command): void {
     .action(
       withExitCode(async (kindArg: string, name: string, o: { output?: string }, cmd: Command) => {
         const [{ resolveKind }, { errors }, { describeResource }, { objectRef }] = await Promise.all([
-          import('../../api/registry.js'),
+          import('../../api/kind-names.js'),
           import('../../errors.js'),
           import('../format/describe.js'),
           import('../format/object-ref.js'),
         ]);
         const info = resolveKind(kindArg);
+        oneShot();
         return withStore(cmd, async (store) => {
           const obj = await store.get(info.kind, name);
           if (!obj) throw errors.notFound(info.kind, name);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { withExitCode } from '../action.js';
 import type { ConnectOptions } from '../connect.js';
-import { withStore } from '../kit.js';
+import { oneShot, withStore } from '../kit.js';
 
 interface GetOptions extends ConnectOptions {
   output?: string;
@@ -23,12 +23,13 @@ export function register(program: Command): void {
       withExitCode(async (kindArg: string, name: string | undefined, _o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<GetOptions>();
         const [{ resolveKind }, { errors }, { parseOutputFormat, renderList, renderObject, renderRow }] = await Promise.all([
-          import('../../api/registry.js'),
+          import('../../api/kind-names.js'),
           import('../../errors.js'),
           import('../format/render.js'),
         ]);
         const info = resolveKind(kindArg);
         const format = parseOutputFormat(opts.output);
+        oneShot();
         return withStore(opts, async (store) => {
           let rv: string;
           if (name) {

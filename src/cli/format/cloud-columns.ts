@@ -1,6 +1,6 @@
 /** `drover get cloudtraffic` columns: NAME FLEET PROVIDER MODE SYNCED DRIFT AGE (and more with -o wide). */
 import type { CloudTraffic } from '../../api/kinds/cloud-traffic.js';
-import { cloudProvider } from '../../api/kinds/cloud-traffic.js';
+import { cloudProvider } from '../../api/cloud-provider.js';
 import type { AnyResource } from '../../api/resource.js';
 import { formatAge } from './table.js';
 

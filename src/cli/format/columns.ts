@@ -1,6 +1,7 @@
 /** The table columns `drover get` prints per kind (and the extra ones of `-o wide`), all in one place. */
 import type { Cluster } from '../../api/kinds/cluster.js';
-import { waveProgress, type Release } from '../../api/kinds/release.js';
+import type { Release } from '../../api/kinds/release.js';
+import { waveProgress } from '../../api/release-progress.js';
 import type { AnyResource } from '../../api/resource.js';
 import { clusterSupportColumn } from '../../lifecycle/eks-calendar.js';
 import { cloudTrafficColumns } from './cloud-columns.js';

@@ -1,5 +1,6 @@
 /** Text views of release plans and progress for the CLI (pure, so they are tested without a server). */
-import { waveProgress, type Release } from '../../api/kinds/release.js';
+import type { Release } from '../../api/kinds/release.js';
+import { waveProgress } from '../../api/release-progress.js';
 import { formatAge, formatTable } from './table.js';
 import type { WavePlan } from '../../release/plan-waves.js';
 

@@ -1,5 +1,5 @@
 /** `drover get` output formats: a table (optionally wide), JSON, YAML, or `kind/name` lines. */
-import { API_VERSION } from '../../api/meta.js';
+import { API_VERSION } from '../../api/api-version.js';
 import type { AnyResource } from '../../api/resource.js';
 import { DroverError } from '../../errors.js';
 import { objectRef } from './object-ref.js';

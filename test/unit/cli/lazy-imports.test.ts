@@ -3,13 +3,18 @@
  * compiled dist, as users run it) under a resolve hook that records every module URL it imports, and
  * fails when a command module pulls in the server, the controllers, the edge, the drivers, the
  * scheduler, `drover up`'s supervisor, etcd3, @kubernetes/client-node or prom-client at load time.
+ * `get`, `describe` and `delete` resolve kind names without the schemas (zod) and reach the server
+ * through undici's Agent and request only, never its index (fetch, WebSocket, caches, mocks).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { startApiServer } from '../../../src/server/api-server.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { cluster } from '../../helpers/fixtures.js';
 
 const root = resolve(import.meta.dirname, '../../..');
 const bin = join(root, 'bin', 'drover.js');
@@ -25,6 +30,8 @@ export async function resolve(specifier, context, next) {
 }`;
 const dataUrl = (src: string) => `data:text/javascript,${encodeURIComponent(src)}`;
 const hook = dataUrl(`import { register } from 'node:module'; register(${JSON.stringify(dataUrl(hooks))});`);
+
+const ADMIN = 'admin-token-123456';
 
 const heavy: [string, RegExp][] = [
   ['the server', /\/dist\/server\//],
@@ -48,6 +55,26 @@ function importsOf(args: string[]): { urls: string[]; status: number | null; std
   });
   const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
   return { urls, status: r.status, stdout: r.stdout };
+}
+
+/** As importsOf, without blocking the event loop (the test's own API server must answer). */
+async function importsOfAsync(args: string[]): Promise<{ urls: string[]; status: number | null; stdout: string; stderr: string }> {
+  const log = join(mkdtempSync(join(tmpdir(), 'drover-imports-')), 'imports.log');
+  const child = spawn(process.execPath, ['--import', hook, bin, ...args], {
+    env: { ...process.env, DROVER_IMPORT_LOG: log, DROVER_CONFIG: join(tmpdir(), 'drover-no-config.yaml') },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const status = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+  return { urls, status, stdout, stderr };
+}
+
+/** The schemas (zod, the registry, the kinds) and undici's index: none of them is needed to read objects. */
+function schemasOrFullHttpClient(urls: readonly string[]): string[] {
+  return urls.filter((u) => /\/node_modules\/(zod|undici)\//.test(u) || /\/dist\/api\/(registry|validate|meta|resource)\.js$|\/dist\/api\/kinds\//.test(u));
 }
 
 function heavyIn(urls: readonly string[]): string[] {
@@ -87,6 +114,34 @@ describe('CLI start-up loads only what the command uses', () => {
     assert.equal(get.status, 1);
     assert.ok(get.urls.some((u) => u.endsWith('/dist/client/remote-store.js')), 'get reached the client');
     assert.deepEqual(heavyIn(get.urls), []);
+    // Printing "cannot reach" loads no schemas either.
+    assert.deepEqual(schemasOrFullHttpClient(get.urls), []);
+  });
+
+  it('`drover get clusters`, `describe` and `delete` against a server load neither zod nor undici\'s index', async () => {
+    const mem = new MemoryStore();
+    const api = await startApiServer({ store: mem, listen: '127.0.0.1:0', tokens: [{ token: ADMIN, role: 'admin' }], processMetrics: false });
+    try {
+      await mem.create(cluster('east'));
+      const get = await importsOfAsync(['--server', api.url, '--token', ADMIN, 'get', 'clusters']);
+      assert.equal(get.status, 0, get.stderr);
+      assert.match(get.stdout, /^NAME\b[^\n]*\neast\b/);
+      assert.ok(get.urls.some((u) => u.endsWith('/dist/cli/format/render.js')), 'get printed through the table formatter');
+      assert.deepEqual(schemasOrFullHttpClient(get.urls), []);
+
+      const desc = await importsOfAsync(['--server', api.url, '--token', ADMIN, 'describe', 'cl', 'east']);
+      assert.equal(desc.status, 0, desc.stderr);
+      assert.match(desc.stdout, /east/);
+      assert.deepEqual(schemasOrFullHttpClient(desc.urls), []);
+
+      const del = await importsOfAsync(['--server', api.url, '--token', ADMIN, 'delete', 'cluster', 'east']);
+      assert.equal(del.status, 0, del.stderr);
+      assert.equal(await mem.get('Cluster', 'east'), undefined);
+      assert.deepEqual(schemasOrFullHttpClient(del.urls), []);
+    } finally {
+      await api.close();
+      await mem.close();
+    }
   });
 
   it('loading every command module (`drover --help`) pulls in nothing heavy', () => {
