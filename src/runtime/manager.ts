@@ -45,6 +45,9 @@ interface Running {
   ctx: ReconcileContext;
 }
 
+/** Conflicts requeued this many times in a row before one is logged. */
+const QUIET_CONFLICT_RETRIES = 3;
+
 function aborted(signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     if (signal.aborted) resolve();
@@ -234,8 +237,13 @@ export class Manager {
         queue.addAfter(key, outcome.afterMs);
         return;
       case 'error': {
-        const level = isConflict(outcome.error) ? 'warn' : 'error';
-        this.logger.log(level, 'reconcile failed; retrying with backoff', { controller, key, retries: queue.retries(key), error: errorText(outcome.error) });
+        const retries = queue.retries(key);
+        // A conflict is expected now and then: a pass decided on a cached copy another writer had just
+        // changed. The requeue reads again; only a conflict that keeps coming back is worth an operator's eye.
+        const conflict = isConflict(outcome.error);
+        if (!conflict || retries >= QUIET_CONFLICT_RETRIES) {
+          this.logger.log(conflict ? 'warn' : 'error', 'reconcile failed; retrying with backoff', { controller, key, retries, error: errorText(outcome.error) });
+        }
         queue.addRateLimited(key);
         return;
       }
