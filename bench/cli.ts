@@ -9,12 +9,13 @@
  * bin/drover.js (built), for a before/after in one sitting. Uses hyperfine when it is installed (-N, no
  * shell), else a loop of spawns; reports median, min and max in ms.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
+import { randomBytes } from 'node:crypto';
+import { startDroverServer } from './lib/drover-server.js';
 import { RemoteStore } from '../src/client/remote-store.js';
 
 const { values } = parseArgs({
@@ -30,21 +31,11 @@ const root = resolve(import.meta.dirname, '..');
 const node = process.execPath;
 const kubectl = '/usr/bin/kubectl';
 
-async function startServer(dataDir: string): Promise<{ url: string; token: string; stop: () => void }> {
-  const proc = spawn(node, [join(root, 'bin', 'drover.js'), 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-controllers', '--no-write-config', '--backend', 'memory'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const url = await new Promise<string>((res, rej) => {
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    proc.once('exit', (code) => rej(new Error(`server exited with ${code}: ${out}`)));
-  });
-  const token = (parse(readFileSync(join(dataDir, 'tokens.yaml'), 'utf8')) as { admin: string }).admin;
-  return { url, token, stop: () => proc.kill('SIGKILL') };
+async function startServer(dataDir: string): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+  // The CLI reads this token from the config a user's server writes; here it is passed as DROVER_TOKEN.
+  const token = randomBytes(16).toString('hex');
+  const server = await startDroverServer({ dataDir, token, root, args: ['--no-controllers', '--backend', 'memory'], stderr: 'inherit' });
+  return { url: server.url, token, stop: () => server.stop() };
 }
 
 async function populate(store: RemoteStore, tenants: number): Promise<void> {
@@ -141,7 +132,7 @@ async function main(): Promise<void> {
     figures.push({ name: c.name, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), cpuMs: h?.cpuMs, exitCode });
   }
   load.push(os.loadavg()[0]!.toFixed(1));
-  server.stop();
+  await server.stop();
   rmSync(dataDir, { recursive: true, force: true });
   const ms = (n: number) => n.toFixed(0);
   console.log(`${RUNS} runs each (${hf ? 'hyperfine -N' : 'spawn loop'}), ${os.cpus().length} cores, load ${load.join(' → ')}, node ${process.version}\n`);

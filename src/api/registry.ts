@@ -4,7 +4,7 @@
  * schema and keeps the same lookups, returning the schema too.
  */
 import type { z } from 'zod';
-import { kindNames, unknownKind, type KindNames, type RegisteredKind } from './kind-names.js';
+import { findKind as findKindName, kindNames, resolveKind as resolveKindName, unknownKind, type KindNames, type RegisteredKind } from './kind-names.js';
 import { CloudTraffic } from './kinds/cloud-traffic.js';
 import { Cluster } from './kinds/cluster.js';
 import { Event } from './kinds/event.js';
@@ -37,23 +37,20 @@ const schemas: Record<RegisteredKind, z.ZodTypeAny> = {
 
 export const kinds: readonly KindInfo[] = kindNames.map((k) => ({ ...k, schema: schemas[k.kind] }));
 
-const byAnyName = new Map<string, KindInfo>();
-for (const k of kinds) {
-  for (const n of [k.kind.toLowerCase(), k.plural, k.singular, ...k.shortNames]) byAnyName.set(n, k);
-}
+const byKind = new Map<string, KindInfo>(kinds.map((k) => [k.kind, k]));
 
+/** The names are looked up once, in kind-names.ts; this adds the schema. */
 export function findKind(name: string): KindInfo | undefined {
-  return byAnyName.get(name.toLowerCase());
+  const k = findKindName(name);
+  return k && byKind.get(k.kind);
 }
 
 export function kindByKind(kindName: string): KindInfo {
-  const k = kinds.find((x) => x.kind === kindName);
+  const k = byKind.get(kindName);
   if (!k) throw unknownKind(kindName);
   return k;
 }
 
 export function resolveKind(name: string): KindInfo {
-  const k = findKind(name);
-  if (!k) throw unknownKind(name);
-  return k;
+  return kindByKind(resolveKindName(name).kind);
 }
