@@ -292,7 +292,7 @@ export function decideRelease(o: ReleaseObservation): ReleaseOutcome {
     }
     // Probes short of the gates' minimum (a loaded machine, a slow Prod): bake on a while rather than
     // call the wave inconclusive for want of requests the release sends itself.
-    const needed = Math.max(0, ...spec.gates.flatMap((g) => (g.type === 'promql' ? [] : [g.minRequests])));
+    const needed = Math.max(0, ...spec.gates.flatMap((g) => (g.type === 'promql' || g.type === 'cloudwatch' ? [] : [g.minRequests])));
     const extraMs = Math.max(bakeMs, PROBE_EXTRA_MIN_MS);
     if (out.probes && o.probeFewest !== undefined && o.probeFewest < needed && elapsed < bakeMs + extraMs) {
       w.reason = `probes: ${o.probeFewest} of the gates' ${needed} requests so far: baking on (at most ${Math.round((bakeMs + extraMs) / 1000)}s)`;

@@ -28,7 +28,7 @@ export function probesFor(rel: Release, w: Wave, prods: ReadonlyMap<string, Prod
     targets.push({ prod: succName, url, headers: tenant ? tenantHeaders(tenant) : {} });
   });
   if (targets.length === 0) return undefined;
-  const minRequests = rel.spec.gates.flatMap((g) => (g.type === 'promql' ? [] : [g.minRequests]));
+  const minRequests = rel.spec.gates.flatMap((g) => (g.type === 'promql' || g.type === 'cloudwatch' ? [] : [g.minRequests]));
   return {
     targets,
     ratePerProd: cfg.rate ?? defaultProbeRate(durationMs(rel.spec.bake), minRequests),

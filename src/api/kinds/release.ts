@@ -35,6 +35,29 @@ export const Gate = z.discriminatedUnion('type', [
       min: z.number().optional(),
     })
     .strict(),
+  z
+    .object({
+      type: z.literal('cloudwatch'),
+      /** e.g. HTTPCode_Target_5XX_Count, TargetResponseTime (src/release/gates/cloudwatch.ts). */
+      metricName: z.string().min(1).max(255),
+      namespace: z.string().min(1).max(255).default('AWS/ApplicationELB'),
+      /** Sum, Average, Minimum, Maximum, SampleCount or a percentile (p99, p99.9). */
+      statistic: z.string().regex(/^(Sum|Average|Minimum|Maximum|SampleCount|p\d{1,2}(\.\d+)?)$/, 'must be Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99').default('Sum'),
+      /** Default: the migration's fleet target group and load balancer (TargetGroup, LoadBalancer). */
+      dimensions: z.record(z.string().min(1)).optional(),
+      /** The gate passes when the value over the window is ≤ max (and ≥ min). */
+      max: z.number().optional(),
+      min: z.number().optional(),
+      /** CloudWatch accepts 1, 5, 10, 30 or a multiple of 60. */
+      periodSeconds: z
+        .number()
+        .int()
+        .positive()
+        .refine((s) => [1, 5, 10, 30].includes(s) || s % 60 === 0, 'must be 1, 5, 10, 30 or a multiple of 60 (CloudWatch periods)')
+        .default(60),
+      region: z.string().min(1).optional(),
+    })
+    .strict(),
 ]);
 export type Gate = z.infer<typeof Gate>;
 

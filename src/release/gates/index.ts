@@ -1,5 +1,7 @@
 /**
- * Runs a release's gates for one wave: edge stats once for all stats gates, PromQL per query.
+ * Runs a release's gates for one wave: edge stats once for all stats gates, PromQL per query, CloudWatch
+ * per metric (a Migration on an ALB passes the `cloudwatch` context: region and the fleet target group's
+ * dimensions; without it a cloudwatch gate that names no dimensions is inconclusive).
  *
  * Two sources feed the stats gates: the users' requests (every edge's `/stats`) and, when the release
  * probes, the synthetic probes' own counts (src/release/probes.ts), kept apart. Each stats gate is judged
@@ -10,6 +12,7 @@
 import type { Gate } from '../../api/kinds/release.js';
 import type { ProbeResults } from '../probes.js';
 import { fetchEdgeStats, type ProdStatsMap } from './edge-stats.js';
+import { evaluateCloudWatch, type CloudWatchContext } from './cloudwatch.js';
 import { evaluatePromQL } from './promql.js';
 import { evaluateErrorRate, evaluateLatency } from './stats-gates.js';
 import { combine, type GateResult, type GateVerdict } from './types.js';
@@ -27,11 +30,13 @@ export interface GateCheck {
   prometheusUrl?: string | undefined;
   /** The probes' counts over the window, when the release probes. */
   probes?: ProbeResults | undefined;
+  /** Where the `cloudwatch` gates read: set by a Migration on an ALB (src/cloud/alb/arns.ts albMetricContext). */
+  cloudwatch?: CloudWatchContext | undefined;
 }
 
 export type GateRunner = (check: GateCheck) => Promise<GateVerdict>;
 
-type StatsGate = Exclude<Gate, { type: 'promql' }>;
+type StatsGate = Exclude<Gate, { type: 'promql' } | { type: 'cloudwatch' }>;
 
 function evaluate(g: StatsGate, stats: ProdStatsMap, wave: readonly string[], baseline: readonly string[]): GateResult {
   const input = { stats, wave, baseline };
@@ -56,7 +61,7 @@ function probeResult(g: StatsGate, c: GateCheck, probes: ProbeResults): GateResu
 
 export const runGates: GateRunner = async (c) => {
   const results: GateResult[] = [];
-  const statsGates = c.gates.filter((g): g is StatsGate => g.type !== 'promql');
+  const statsGates = c.gates.filter((g): g is StatsGate => g.type !== 'promql' && g.type !== 'cloudwatch');
   if (statsGates.length > 0) {
     let users: (g: StatsGate) => GateResult;
     if (c.edgeStatsUrls.length === 0) {
@@ -71,5 +76,6 @@ export const runGates: GateRunner = async (c) => {
     for (const g of statsGates) results.push(c.probes ? mergeSources(users(g), probeResult(g, c, c.probes)) : users(g));
   }
   for (const g of c.gates) if (g.type === 'promql') results.push(await evaluatePromQL(g, c.prometheusUrl, c.wave));
+  for (const g of c.gates) if (g.type === 'cloudwatch') results.push(await evaluateCloudWatch(g, c.cloudwatch, c.windowMs));
   return combine(results);
 };
