@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandInput, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Gate } from '../../../src/api/kinds/release.js';
 import type { RetryPolicy } from '../../../src/cloud/aws-call.js';
@@ -50,7 +50,7 @@ describe('mocked AWS: cloudwatch gate (GetMetricData)', () => {
     assert.match(r.reason, /AWS\/ApplicationELB HTTPCode_Target_5XX_Count Sum = 3 over 120s \{TargetGroup=targetgroup\/drover-eks\/3bb63f11dfb0faf9,LoadBalancer=app\/game-alb\/50dc6c495c0c9188\}/);
     const calls = cw.commandCalls(GetMetricDataCommand);
     assert.equal(calls.length, 1);
-    const input = calls[0]!.args[0].input as GetMetricDataCommandInput;
+    const input = calls[0]!.args[0].input;
     assert.deepEqual(input.StartTime, new Date(NOW - 120_000));
     assert.deepEqual(input.EndTime, new Date(NOW));
     assert.deepEqual(
@@ -84,7 +84,7 @@ describe('mocked AWS: cloudwatch gate (GetMetricData)', () => {
     const r = await evaluateCloudWatch(gate({ metricName: 'TargetResponseTime', statistic: 'p99', max: 0.5 }), ctx, 180_000, deps());
     assert.equal(r.outcome, 'fail');
     assert.match(r.reason, /TargetResponseTime p99 = 0\.610 > 0\.5/);
-    assert.equal((cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input as GetMetricDataCommandInput).MetricDataQueries?.length, 1, 'no RequestCount for a non-count metric');
+    assert.equal((cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input).MetricDataQueries?.length, 1, 'no RequestCount for a non-count metric');
   });
 
   it('no datapoints is inconclusive; a count with none while RequestCount shows traffic is 0 (the ALB publishes counts only when non-zero)', async () => {
@@ -123,7 +123,7 @@ describe('mocked AWS: cloudwatch gate (GetMetricData)', () => {
   it('a window shorter than the period reads one whole period', async () => {
     cw.on(GetMetricDataCommand).resolves(answer({ gate: [0], requests: [10] }));
     await evaluateCloudWatch(gate({ periodSeconds: 300 }), ctx, 30_000, deps());
-    const input = cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input as GetMetricDataCommandInput;
+    const input = cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
     assert.deepEqual(input.StartTime, new Date(NOW - 300_000));
   });
 });
