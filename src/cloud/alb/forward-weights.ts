@@ -133,9 +133,9 @@ export async function syncAlbForwardWeights(target: AlbForwardTarget, fleetPerce
     const seen = readForward(actions, target);
     if (!seen.ok) return { ok: false, permanent: true, code: seen.code, message: `${where.describe}: ${seen.message}`, calls: calls() };
     const share = fleetShare(seen.observed);
-    // Half a percent: a hand-written 1/2 scale reads 33.3 %, which no whole-percent step equals.
+    // Against what was written (whole percents), within half a percent: a hand-written 1/2 reads 33.3 %.
     const drift =
-      lastAppliedFleetPercent !== undefined && Math.abs(share - lastAppliedFleetPercent) >= 0.5
+      lastAppliedFleetPercent !== undefined && Math.abs(share - Math.round(lastAppliedFleetPercent)) >= 0.5
         ? `${where.describe} holds ${describeWeights(seen.observed)}, Drover last set fleet ${lastAppliedFleetPercent}%: changed outside Drover`
         : undefined;
     const withDrift = drift ? { drift } : {};
