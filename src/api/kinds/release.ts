@@ -48,6 +48,11 @@ export const Gate = z.discriminatedUnion('type', [
       /** The gate passes when the value over the window is ≤ max (and ≥ min). */
       max: z.number().optional(),
       min: z.number().optional(),
+      /**
+       * Highest ratio of the fleet's value to the legacy target group's over the same window; counts are
+       * compared per request (HTTPCode_Target_5XX_Count / RequestCount on each side).
+       */
+      maxRatioToLegacy: z.number().positive().optional(),
       /** CloudWatch accepts 1, 5, 10, 30 or a multiple of 60. */
       periodSeconds: z
         .number()

@@ -47,14 +47,15 @@ export function targetGroupDimension(targetGroupArn: string): string {
 /**
  * The default dimensions of a cloudwatch gate on an ALB migration: the fleet's target group on that load
  * balancer (AWS/ApplicationELB publishes HTTPCode_Target_5XX_Count, TargetResponseTime, RequestCount… per
- * LoadBalancer + TargetGroup), and the region the metrics live in.
+ * LoadBalancer + TargetGroup), the legacy group's for ratios, and the region the metrics live in.
  */
-export function albMetricContext(t: AlbArns): { region?: string; dimensions: Record<string, string> } {
+export function albMetricContext(t: AlbArns): { region?: string; dimensions: Record<string, string>; legacyDimensions: Record<string, string> } {
   const lbArn = t.ruleArn ?? t.listenerArn;
-  const dimensions: Record<string, string> = { TargetGroup: targetGroupDimension(t.fleetTargetGroupArn) };
-  if (lbArn) dimensions.LoadBalancer = loadBalancerDimension(lbArn);
+  const lb: Record<string, string> = lbArn ? { LoadBalancer: loadBalancerDimension(lbArn) } : {};
+  const dimensions = { TargetGroup: targetGroupDimension(t.fleetTargetGroupArn), ...lb };
+  const legacyDimensions = { TargetGroup: targetGroupDimension(t.legacyTargetGroupArn), ...lb };
   const region = t.region ?? regionOfAlbArn(t.fleetTargetGroupArn);
-  return { ...(region ? { region } : {}), dimensions };
+  return { ...(region ? { region } : {}), dimensions, legacyDimensions };
 }
 
 /** Every problem of an AlbArns, each naming the field and the fix; empty when valid. */

@@ -1,5 +1,6 @@
 /**
- * GetMetricData for the gates: several metrics of one set of dimensions over one window, in one call
+ * GetMetricData for the gates: several metrics (of one set of dimensions unless a query names its own) over
+ * one window, in one call
  * (following NextToken, at most MAX_PAGES pages), through awsCall.
  */
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
@@ -11,6 +12,8 @@ export interface MetricQuery {
   namespace: string;
   metricName: string;
   statistic: string;
+  /** Default: the window's. */
+  dimensions?: Record<string, string>;
 }
 
 export interface MetricSeries {
@@ -30,12 +33,13 @@ export interface MetricWindow {
 const MAX_PAGES = 5;
 
 export async function getMetricData(client: CloudWatchClient, meter: CallMeter, queries: readonly MetricQuery[], w: MetricWindow, retry?: RetryPolicy): Promise<Map<string, MetricSeries>> {
-  const Dimensions = Object.entries(w.dimensions)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([Name, Value]) => ({ Name, Value }));
+  const dimensionList = (d: Record<string, string>) =>
+    Object.entries(d)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([Name, Value]) => ({ Name, Value }));
   const MetricDataQueries: MetricDataQuery[] = queries.map((q) => ({
     Id: q.id,
-    MetricStat: { Metric: { Namespace: q.namespace, MetricName: q.metricName, Dimensions }, Period: w.periodSeconds, Stat: q.statistic },
+    MetricStat: { Metric: { Namespace: q.namespace, MetricName: q.metricName, Dimensions: dimensionList(q.dimensions ?? w.dimensions) }, Period: w.periodSeconds, Stat: q.statistic },
     ReturnData: true,
   }));
   const out = new Map<string, MetricSeries>(queries.map((q) => [q.id, { values: [], status: 'Complete', messages: [] }]));

@@ -40,7 +40,11 @@ describe('mocked AWS: cloudwatch gate (GetMetricData)', () => {
   const ctx = albMetricContext(ALB);
 
   it('derives the ALB dimensions from the fleet target group and the rule, and the region from the ARN', () => {
-    assert.deepEqual(ctx, { region: 'eu-west-1', dimensions: { TargetGroup: 'targetgroup/drover-eks/3bb63f11dfb0faf9', LoadBalancer: 'app/game-alb/50dc6c495c0c9188' } });
+    assert.deepEqual(ctx, {
+      region: 'eu-west-1',
+      dimensions: { TargetGroup: 'targetgroup/drover-eks/3bb63f11dfb0faf9', LoadBalancer: 'app/game-alb/50dc6c495c0c9188' },
+      legacyDimensions: { TargetGroup: 'targetgroup/legacy-ec2/73e2d6bc24d8a067', LoadBalancer: 'app/game-alb/50dc6c495c0c9188' },
+    });
   });
 
   it('passes under the limit: the window\'s Sum is the sum of its datapoints; one call with the metric and RequestCount', async () => {
@@ -91,7 +95,7 @@ describe('mocked AWS: cloudwatch gate (GetMetricData)', () => {
     cw.on(GetMetricDataCommand).resolves(answer({ gate: [], requests: [] }));
     const none = await evaluateCloudWatch(gate(), ctx, 120_000, deps());
     assert.equal(none.outcome, 'inconclusive');
-    assert.match(none.reason, /no datapoints over 120s .* and no RequestCount either/);
+    assert.match(none.reason, /no datapoints and no RequestCount either over 120s \{TargetGroup=/);
 
     cw.reset();
     cw.on(GetMetricDataCommand).resolves(answer({ gate: [], requests: [250, 240] }));
@@ -118,6 +122,42 @@ describe('mocked AWS: cloudwatch gate (GetMetricData)', () => {
     assert.equal(denied.outcome, 'inconclusive');
     assert.match(denied.reason, /CloudWatch unavailable \(permanent\): GetMetricData: AccessDenied: User is not authorized/);
     assert.equal(cw.commandCalls(GetMetricDataCommand).length, 1);
+  });
+
+  it('maxRatioToLegacy: counts compared per request against the legacy group in the same call', async () => {
+    // Fleet 3 errors in 100 requests (3 %); legacy 10 in 10,000 (0.1 %): 30× worse.
+    cw.on(GetMetricDataCommand).resolves(answer({ gate: [3], requests: [100], legacy: [6, 4], legacyrequests: [5000, 5000] }));
+    const r = await evaluateCloudWatch(gate({ max: 50, maxRatioToLegacy: 2 }), ctx, 120_000, deps());
+    assert.equal(r.outcome, 'fail', r.reason);
+    assert.match(r.reason, /fleet 0\.030 per request = 30\.00× legacy 0\.001 > 2×/);
+    const input = cw.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
+    assert.deepEqual(
+      input.MetricDataQueries?.map((q) => [q.Id, q.MetricStat?.Metric?.MetricName, q.MetricStat?.Metric?.Dimensions?.find((d) => d.Name === 'TargetGroup')?.Value]),
+      [
+        ['gate', 'HTTPCode_Target_5XX_Count', 'targetgroup/drover-eks/3bb63f11dfb0faf9'],
+        ['requests', 'RequestCount', 'targetgroup/drover-eks/3bb63f11dfb0faf9'],
+        ['legacy', 'HTTPCode_Target_5XX_Count', 'targetgroup/legacy-ec2/73e2d6bc24d8a067'],
+        ['legacyrequests', 'RequestCount', 'targetgroup/legacy-ec2/73e2d6bc24d8a067'],
+      ],
+    );
+
+    // No 5xx on either side while both served (counts absent: 0; legacy floored at 0.1 %).
+    cw.reset();
+    cw.on(GetMetricDataCommand).resolves(answer({ gate: [], requests: [2000], legacy: [], legacyrequests: [90000] }));
+    const same = await evaluateCloudWatch(gate({ max: 50, maxRatioToLegacy: 2 }), ctx, 120_000, deps());
+    assert.equal(same.outcome, 'pass', same.reason);
+
+    // Latency compares values; no legacy datapoints is inconclusive.
+    cw.reset();
+    cw.on(GetMetricDataCommand).resolves(answer({ gate: [0.2, 0.25], legacy: [0.1] }));
+    const slow = await evaluateCloudWatch(gate({ metricName: 'TargetResponseTime', statistic: 'p99', max: 1, maxRatioToLegacy: 2 }), ctx, 120_000, deps());
+    assert.equal(slow.outcome, 'fail');
+    assert.match(slow.reason, /fleet 0\.250 = 2\.50× legacy 0\.100 > 2×/);
+    cw.reset();
+    cw.on(GetMetricDataCommand).resolves(answer({ gate: [0.2], legacy: [] }));
+    assert.equal((await evaluateCloudWatch(gate({ metricName: 'TargetResponseTime', statistic: 'p99', max: 1, maxRatioToLegacy: 2 }), ctx, 120_000, deps())).outcome, 'inconclusive');
+    // A gate with dimensions of its own has no legacy side.
+    assert.match((await evaluateCloudWatch(gate({ dimensions: { TargetGroup: 'targetgroup/x/1' }, maxRatioToLegacy: 2 }), ctx, 120_000, deps())).reason, /maxRatioToLegacy needs the legacy target group/);
   });
 
   it('a window shorter than the period reads one whole period', async () => {
@@ -151,9 +191,9 @@ describe('cloudwatch gate: schema and wiring into runGates', () => {
     assert.equal(cw.commandCalls(GetMetricDataCommand).length, 1);
   });
 
-  it('a gate without max or min says so rather than passing', async () => {
+  it('a gate without a limit says so rather than passing', async () => {
     const r = await evaluateCloudWatch(gate({ max: undefined }), albMetricContext(ALB), 60_000, deps());
     assert.equal(r.outcome, 'inconclusive');
-    assert.match(r.reason, /neither max nor min/);
+    assert.match(r.reason, /neither max, min nor maxRatioToLegacy/);
   });
 });
