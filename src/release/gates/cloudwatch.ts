@@ -51,7 +51,8 @@ const ALB_NAMESPACE = 'AWS/ApplicationELB';
 
 /** An ALB count that is published only when not zero (see the header). */
 export function publishedOnlyWhenNonZero(g: Pick<CloudWatchGate, 'namespace' | 'metricName' | 'statistic'>): boolean {
-  return g.namespace === ALB_NAMESPACE && g.statistic === 'Sum' && /Count$/.test(g.metricName) && g.metricName !== 'RequestCount';
+  // HealthyHostCount/UnHealthyHostCount are gauges published every minute: their absence is no zero.
+  return g.namespace === ALB_NAMESPACE && g.statistic === 'Sum' && /Count$/.test(g.metricName) && !/^(RequestCount|(Un)?HealthyHostCount)$/.test(g.metricName);
 }
 
 /** The value of the window and how it was taken, from the datapoints; undefined when there are none. */
