@@ -21,6 +21,7 @@ const requests: { action: string; params: URLSearchParams; host: string }[] = []
 let throttleNext = 1;
 let groups: [string, number][] = [[LEGACY, 1]];
 let sticky = 'false';
+let saved: { id: string | undefined; secret: string | undefined } = { id: undefined, secret: undefined };
 
 function rulesXml(): string {
   const tgs = groups.map(([arn, w]) => `<member><TargetGroupArn>${arn}</TargetGroupArn><Weight>${w}</Weight></member>`).join('');
@@ -59,12 +60,17 @@ before(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
   process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 });
 
 after(async () => {
   delete process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2;
+  for (const [k, v] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   await new Promise<void>((r) => server.close(() => r()));
 });
 
