@@ -47,9 +47,10 @@ export function failureKind(e: unknown): FailureKind | undefined {
  * plain-HTTP server behind an https:// URL.
  */
 export function tlsProblem(e: unknown): { field: string; what: string; fix: string } | undefined {
+  if (e instanceof DroverError) return undefined; // an answer: the handshake went well
   const code = errorCode(e);
   const msg = e instanceof Error ? e.message : '';
-  if (VERIFY.has(code) || code.startsWith('ERR_TLS_CERT') || /certificate/i.test(msg) && /verify|self.signed|issuer/i.test(msg)) {
+  if (VERIFY.has(code) || code.startsWith('ERR_TLS_CERT') || (/certificate/i.test(msg) && /verify|self.signed|issuer/i.test(msg))) {
     return {
       field: '--ca',
       what: `the server's TLS certificate is not trusted (${code || msg})`,

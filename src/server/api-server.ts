@@ -27,7 +27,7 @@ import {
   type HandlerContext,
 } from './resource-handlers.js';
 import { matchRoute, routeLabel, type Route } from './routes.js';
-import { createListener, type ApiTlsOptions } from './tls-listener.js';
+import { createListener, requireClientCert, type ApiTlsOptions } from './tls-listener.js';
 import { streamWatch } from './watch-stream.js';
 
 export interface ApiServerOptions {
@@ -200,7 +200,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const raw = req.url ?? '/';
       // Probes answer without a token; everything else is authenticated before any parsing that
       // could fail, so that an anonymous client learns nothing but 401.
-      const role = isProbePath(raw) ? undefined : tokens.authenticate(req);
+      const probe = isProbePath(raw);
+      if (opts.tls?.clientCaFile && !probe) requireClientCert(req);
+      const role = probe ? undefined : tokens.authenticate(req);
       const url = parseRequestUrl(raw);
       r = matchRoute(url.pathname);
       s.route = routeLabel(r);

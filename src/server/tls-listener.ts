@@ -1,8 +1,9 @@
 /**
  * The API server's socket: plain HTTP, or HTTPS with a certificate and key read from files and reloaded
  * when they change (the new context serves new connections; open ones keep theirs), and optionally
- * client certificates verified against a CA (`--client-ca`): a client without one signed by it is refused
- * in the handshake.
+ * client certificates verified against a CA (`--client-ca`). A client without one signed by it is refused
+ * on every request but the probes, with a 401 that names `--cert` — not in the handshake: with TLS 1.3 a
+ * handshake refusal reaches the client as "other side closed", which tells a user nothing.
  *
  * Files are polled (`fs.watchFile`): certificate tools replace files by rename, which inotify watches on
  * the old inode miss. A reload that fails (the key written a moment after the certificate, so they do
@@ -11,6 +12,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps, type ServerOptions as HttpsOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { DroverError } from '../errors.js';
 
 export interface ApiTlsOptions {
@@ -65,7 +67,7 @@ export function createListener(handler: Handler, tls: ApiTlsOptions | undefined,
 
 function readContext(tls: ApiTlsOptions): HttpsOptions {
   const opts: HttpsOptions = { cert: readPem(tls.certFile, '--tls-cert'), key: readPem(tls.keyFile, '--tls-key') };
-  if (tls.clientCaFile) Object.assign(opts, { ca: readPem(tls.clientCaFile, '--client-ca'), requestCert: true, rejectUnauthorized: true });
+  if (tls.clientCaFile) Object.assign(opts, { ca: readPem(tls.clientCaFile, '--client-ca'), requestCert: true, rejectUnauthorized: false });
   return opts;
 }
 
@@ -75,4 +77,16 @@ function readPem(path: string, flag: string): Buffer {
   } catch (e) {
     throw new DroverError('DROVER_E_INVALID', `${flag}: cannot read ${path}: ${(e as Error).message}`, { field: flag, fix: `pass the path of a PEM file with ${flag}`, cause: e });
   }
+}
+
+/** Refuses a request whose connection has no client certificate signed by the --client-ca. */
+export function requireClientCert(req: IncomingMessage): void {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (socket.authorized === true) return;
+  const presented = typeof socket.getPeerCertificate === 'function' && Object.keys(socket.getPeerCertificate()).length > 0;
+  const why = presented ? `its certificate is not signed by the server's --client-ca (${String(socket.authorizationError ?? 'not verified')})` : 'no client certificate was presented';
+  throw new DroverError('DROVER_E_UNAUTHORIZED', `this API server requires a client certificate: ${why}`, {
+    field: '--cert',
+    fix: 'pass a certificate signed by the CA the server was started with (--client-ca) as --cert FILE --key FILE (or `cert:`/`key:` in the CLI config)',
+  });
 }
