@@ -8,7 +8,7 @@
 import type { ClientTls } from '../client/client-tls.js';
 import { parseServerList } from '../client/failover.js';
 import { RemoteStore } from '../client/remote-store.js';
-import { readConfig, type CliConfig } from './config.js';
+import { configPath, readConfig, type CliConfig } from './config.js';
 
 export interface ConnectOptions {
   server?: string;
@@ -35,7 +35,7 @@ const ENV = { server: 'DROVER_SERVER', token: 'DROVER_TOKEN', ca: 'DROVER_CA', c
 export function resolveConnection(opts: ConnectOptions, env: NodeJS.ProcessEnv = process.env): Connection {
   const given = (k: keyof typeof ENV) => opts[k] ?? (env[ENV[k]] || undefined);
   // The file only when flags and environment leave the server or token open (reading it is the slow part).
-  const cfg: CliConfig = given('server') && given('token') ? {} : readConfig();
+  const cfg: CliConfig = given('server') && given('token') ? {} : readConfig(configPath(env));
   const pick = (k: keyof typeof ENV) => given(k) ?? cfg[k];
   const servers = parseServerList(pick('server') ?? DEFAULT_SERVER);
   const token = pick('token');
