@@ -254,7 +254,7 @@ export class RemoteStore implements Store {
             at.progressed = true;
             const rv = (ev.object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
             const newer = typeof rv === 'string' && newerRevision(rv, at.rv);
-            if (newer) at.rv = rv as string;
+            if (newer) at.rv = rv;
             // An event at or before where this watch already is came twice (a replica resumed it).
             if (ev.type === 'BOOKMARK' || (typeof rv === 'string' && !newer)) continue;
             yield { type: ev.type, object: ev.object as AnyResource };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RemoteStore } from '../../../src/client/remote-store.js';
 import type { ClientTls } from '../../../src/client/client-tls.js';
-import { DroverError, isDroverError } from '../../../src/errors.js';
+import { isDroverError } from '../../../src/errors.js';
 import { startApiServer, type ApiServer } from '../../../src/server/api-server.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { tenant } from '../../helpers/fixtures.js';
@@ -70,8 +70,8 @@ describe('TLS on the API server', () => {
     const bad = client(api.url, { ca: other.cert });
     await assert.rejects(bad.get('Tenant', 'tls-a'), (e) => {
       assert.ok(isDroverError(e, 'DROVER_E_TLS'), String(e));
-      assert.equal((e as DroverError).field, '--ca');
-      assert.match((e as DroverError).message, /not trusted/);
+      assert.equal((e).field, '--ca');
+      assert.match((e).message, /not trusted/);
       return true;
     });
     // Nor does a client without --ca (Node's public CAs do not know a private CA).
@@ -108,8 +108,8 @@ describe('TLS on the API server', () => {
     await client(api.url, { ca: ca.cert, cert: mine.cert, key: mine.key }).create(tenant('mtls'));
     const refusedFor = (why: RegExp) => (e: unknown) => {
       assert.ok(isDroverError(e, 'DROVER_E_UNAUTHORIZED'), String(e));
-      assert.equal((e as DroverError).field, '--cert');
-      assert.match((e as DroverError).message, why);
+      assert.equal((e).field, '--cert');
+      assert.match((e).message, why);
       return true;
     };
     await assert.rejects(client(api.url, { ca: ca.cert }).get('Tenant', 'mtls'), refusedFor(/no client certificate was presented/));
