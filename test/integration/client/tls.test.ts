@@ -78,6 +78,17 @@ describe('TLS on the API server', () => {
     await assert.rejects(client(api.url, {}).revision(), (e) => isDroverError(e, 'DROVER_E_TLS'));
   });
 
+  it('an https:// URL of a plain HTTP server fails with an error naming --server', async () => {
+    const mem = new MemoryStore();
+    const plain = await startApiServer({ store: mem, listen: '127.0.0.1:0', tokens: [{ token: TOKEN, role: 'admin' }], processMetrics: false });
+    servers.push({ api: plain, mem });
+    await assert.rejects(client(plain.url.replace('http:', 'https:'), { ca: ca.cert }).revision(), (e) => {
+      assert.ok(isDroverError(e, 'DROVER_E_TLS'), String(e));
+      assert.equal(e.field, '--server');
+      return true;
+    });
+  });
+
   it('picks up a rotated certificate without a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'drover-rotate-'));
     const first = ca.issue('first', { serverFor: HOSTS });
