@@ -34,7 +34,10 @@ export interface RemoteStoreOptions {
   token?: string;
   /** CA and client certificate files for https:// servers. */
   tls?: ClientTls;
-  /** Per-request timeout for ordinary calls (not watches). Default 30 s. */
+  /**
+   * Per-request timeout for ordinary calls (not watches). Default 30 s with one server; 10 s with several,
+   * where a replica that holds a request that long (paused, overloaded) is passed over for the next.
+   */
   timeoutMs?: number;
   /**
    * A watch with no data (event or heartbeat) for this long is treated as dead: it resumes on the next
@@ -71,7 +74,7 @@ export class RemoteStore implements Store {
     this.replicas = new Replicas(opts.server, opts.failover);
     this.headers = { accept: 'application/json' };
     if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.timeoutMs = opts.timeoutMs ?? (this.replicas.urls.length > 1 ? 10_000 : 30_000);
     this.watchIdleTimeoutMs = opts.watchIdleTimeoutMs ?? 45_000;
   }
 

@@ -34,9 +34,9 @@ describe('clients with several server URLs', () => {
     await api.close({ graceMs: 100 });
     await mem.close();
   });
-  const replicas = async (): Promise<RemoteStore> => {
+  const replicas = async (timeouts: { timeoutMs?: number; watchIdleTimeoutMs?: number } = {}): Promise<RemoteStore> => {
     proxies = await Promise.all([0, 1, 2].map(() => startReplicaProxy(api.url)));
-    const c = new RemoteStore({ server: proxies.map((p) => p.url), token: TOKEN, failover: { minBackoffMs: 10, maxBackoffMs: 50 } });
+    const c = new RemoteStore({ server: proxies.map((p) => p.url), token: TOKEN, failover: { minBackoffMs: 10, maxBackoffMs: 50 }, ...timeouts });
     clients.push(c);
     return c;
   };
@@ -133,6 +133,26 @@ describe('clients with several server URLs', () => {
     ac.abort();
     await watching;
     assert.deepEqual(seen, ['ADDED fo-held', 'ADDED fo-after']);
+  });
+
+  it('a replica that stops answering without closing (paused) is passed over after the timeouts', async () => {
+    const c = await replicas({ timeoutMs: 500, watchIdleTimeoutMs: 800 });
+    const from = await c.revision();
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const ev of c.watch({ kind: 'Tenant', resourceVersion: from, signal: ac.signal })) seen.push(ev.object.metadata.name);
+    })();
+    await direct.create(tenant('fo-before-pause'));
+    await waitFor('the watch on the first replica', () => seen.includes('fo-before-pause'));
+    proxies[0]!.freeze();
+    await direct.create(tenant('fo-paused'));
+    assert.equal((await c.get('Tenant', 'fo-paused'))?.metadata.name, 'fo-paused', 'the GET held by the paused replica went to the next');
+    assert.equal(c.url, proxies[1]!.url);
+    await waitFor('the watch to resume past the paused replica', () => seen.includes('fo-paused'), { timeoutMs: 5000 });
+    ac.abort();
+    await watching;
+    assert.deepEqual(seen, ['fo-before-pause', 'fo-paused']);
   });
 
   it('an informer over the replicas keeps its cache in step when its replica dies', async () => {
