@@ -36,6 +36,8 @@ export const errorCatalogue = {
   DROVER_E_POLICY_EXISTS: { status: 400, title: 'fleet already has a traffic policy' },
   // The CLI reached an HTTP server that is not Drover's API (src/client/remote-store.ts).
   DROVER_E_NOT_DROVER: { status: 502, title: 'not a Drover API server' },
+  // A client's TLS handshake with the API server failed (src/client/failover.ts): names the flag to fix.
+  DROVER_E_TLS: { status: 502, title: 'TLS handshake with the API server failed' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

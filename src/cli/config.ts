@@ -1,7 +1,8 @@
 /**
  * The CLI config file: where `drover server` / `drover up` write the API URL and an admin token so that
  * later commands find them. Path: $DROVER_CONFIG, else $XDG_CONFIG_HOME/drover/config.yaml, else
- * ~/.config/drover/config.yaml. Content: YAML `{server, token}`.
+ * ~/.config/drover/config.yaml. Content: YAML `{server, token, ca?, cert?, key?}`; `server` may list
+ * several replicas, as `a,b,c` or a YAML list (read back as `a,b,c`).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -10,9 +11,16 @@ import { DroverError } from '../errors.js';
 import { loadYaml } from './lazy-yaml.js';
 
 export interface CliConfig {
+  /** One URL, or several as `a,b,c`. */
   server?: string;
   token?: string;
+  /** PEM files: the CA of the server's certificate, and this client's certificate and key. */
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
+
+const KEYS = ['server', 'token', 'ca', 'cert', 'key'] as const;
 
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.DROVER_CONFIG) return env.DROVER_CONFIG;
@@ -39,23 +47,28 @@ export function readConfig(path = configPath()): CliConfig {
   }
   const d = doc as Record<string, unknown>;
   const out: CliConfig = {};
-  if (typeof d.server === 'string') out.server = d.server;
-  if (typeof d.token === 'string') out.token = d.token;
+  for (const k of KEYS) if (typeof d[k] === 'string') out[k] = d[k];
+  if (Array.isArray(d.server)) {
+    if (!d.server.every((s): s is string => typeof s === 'string')) {
+      throw new DroverError('DROVER_E_INVALID', `the CLI config ${path}: server is a list with an entry that is not a URL`, { field: 'server', fix: 'write `server:` as a URL, `a,b,c`, or a list of URLs' });
+    }
+    out.server = d.server.join(',');
+  }
   return out;
 }
 
 /**
- * The file as `writeConfig` writes it — `server: URL` and `token: TOKEN` lines of plain scalars — read
- * without the YAML parser (every command reads this file; the parser costs more than the command). Any
- * other shape, e.g. hand-edited with quotes or comments, returns undefined and goes through YAML.
+ * The file as `writeConfig` writes it — `key: value` lines of plain scalars — read without the YAML
+ * parser (every command reads this file; the parser costs more than the command). Any other shape, e.g.
+ * hand-edited with quotes, comments or a list, returns undefined and goes through YAML.
  */
 function plainConfig(text: string): CliConfig | undefined {
   const out: CliConfig = {};
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    const m = /^(server|token): ([A-Za-z0-9][A-Za-z0-9._~:/@%+=-]*)$/.exec(line);
+    const m = /^(server|token|ca|cert|key): ([A-Za-z0-9/.][A-Za-z0-9._~:/@%+=,-]*)$/.exec(line);
     if (!m) return undefined;
-    out[m[1] as 'server' | 'token'] = m[2]!;
+    out[m[1] as (typeof KEYS)[number]] = m[2]!;
   }
   return out;
 }

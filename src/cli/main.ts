@@ -13,7 +13,7 @@ import { commandNames, loadCommands, type RegisterCommand } from './commands/ind
 import { applyOptionKit } from './options.js';
 
 /** Global options that take a value: skipped when looking for the command name. */
-const GLOBAL_WITH_VALUE = new Set(['--server', '--token']);
+const GLOBAL_WITH_VALUE = new Set(['--server', '--token', '--ca', '--cert', '--key']);
 
 /**
  * The top-level command `args` (argv without node and script) runs, when it is one of ours; undefined for
@@ -36,8 +36,11 @@ export function commandNameOf(args: readonly string[]): string | undefined {
 export function createProgram(registers: readonly RegisterCommand[]): Command {
   const program = new Command('drover')
     .description('Drover: many identical production environments (Prods) across clusters, and the traffic between them')
-    .option('--server <url>', 'API server URL (default: DROVER_SERVER, the CLI config file, or http://127.0.0.1:7400)')
+    .option('--server <urls>', 'API server URL, or several replicas as URL,URL,… (default: DROVER_SERVER, the CLI config file, or http://127.0.0.1:7400)')
     .option('--token <token>', 'bearer token (default: DROVER_TOKEN or the CLI config file)')
+    .option('--ca <file>', 'PEM CA file to verify an https:// server with (default: DROVER_CA or `ca:` in the CLI config)')
+    .option('--cert <file>', 'PEM client certificate, for a server started with --client-ca (default: DROVER_CERT or `cert:`)')
+    .option('--key <file>', "PEM key of --cert (default: DROVER_KEY or `key:`)")
     // `--version` alone prints the version (see run); a program-level version option would swallow the
     // `--version V` of subcommands such as `drover release start FLEET --version V`.
     .option('-V', 'print the version (also `drover --version` or `drover version`)')

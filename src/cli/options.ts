@@ -101,6 +101,14 @@ export function url(v: string): string {
   throw new InvalidArgumentError(`"${v}" is not a URL; use e.g. http://127.0.0.1:9090`);
 }
 
+/** One URL or several, comma-separated (the replicas of a control plane: `--server a,b,c`). */
+export function urls(v: string): string {
+  const parts = v.split(',').map((p) => p.trim());
+  if (parts.some((p) => p === '')) throw new InvalidArgumentError(`"${v}" has an empty entry; use e.g. http://10.0.0.1:7400,http://10.0.0.2:7400`);
+  for (const p of parts) url(p);
+  return parts.join(',');
+}
+
 /** Synthetic probe requests per second per Prod: 0 (none) to 100. */
 export function probeRate(v: string): number {
   const n = Number(v.trim());
@@ -131,6 +139,7 @@ const byPlaceholder: Record<string, Parser> = {
   '<host:port>': hostPort,
   '<share>': share,
   '<url>': url,
+  '<urls>': urls,
 };
 
 /** The kit's parser for an option, if the kit knows its kind of value. */

@@ -2,27 +2,51 @@
  * A Store that speaks Drover's REST API: what the CLI, agents, edges and other processes use to reach the
  * control plane. Errors come back as the server's catalogued DroverErrors (`isDroverError(e, 'DROVER_E_CONFLICT')`
  * works the same as against a local store); a watch is a streamed NDJSON response.
+ *
+ * Several server URLs make one client of a replicated control plane (failover.ts): a request that finds
+ * its replica away goes to the next one, and a watch resumes on the next one from the last revision it
+ * delivered, so that its reader sees every change once. Which failed writes are retried (retry policy):
+ * GET, PUT (an update carrying metadata.resourceVersion cannot apply twice: the retry answers CONFLICT and
+ * the caller's conflict loop re-reads), PATCH (a merge patch gives the same object applied twice) and
+ * DELETE (a retry that finds the object gone says so) always; a create only when it names its object: a
+ * retry answered "already exists" reads the object and returns it when it holds what was sent (the first
+ * attempt made it), else fails with the ALREADY_EXISTS.
  */
 import type { Agent, Dispatcher } from 'undici';
 import { API_VERSION } from '../api/api-version.js';
 import { kindByKind } from '../api/kind-names.js';
 import type { AnyResource } from '../api/resource.js';
 import type { KindMap, KindName } from '../api/kind-map.js';
-import { DroverError, errorCatalogue, type ErrorCode } from '../errors.js';
+import { DroverError, isDroverError } from '../errors.js';
+import { sleep } from '../runtime/sleep.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../store/store.js';
+import { readClientTls, type ClientTls } from './client-tls.js';
+import { errorCode, failureKind, Replicas, tlsError, type ReplicaSetOptions } from './failover.js';
+import { documentTooLarge, errorFromBody, errorFromResponse, isJson, isNdjson, mediaType, notDrover, unavailable } from './remote-errors.js';
 import { undiciParts, type RequestOptions } from './undici-parts.js';
+import { contains, newerRevision, WATCH_FROM_HEADER } from './watch-resume.js';
+
+export { errorFromBody } from './remote-errors.js';
 
 export interface RemoteStoreOptions {
-  /** Base URL of the API server, e.g. `http://127.0.0.1:7400`. */
-  server: string;
+  /** Base URL(s) of the API server replicas, e.g. `http://127.0.0.1:7400`, a list, or `a,b,c`. */
+  server: string | readonly string[];
   token?: string;
-  /** Per-request timeout for ordinary calls (not watches). Default 30 s. */
+  /** CA and client certificate files for https:// servers. */
+  tls?: ClientTls;
+  /**
+   * Per-request timeout for ordinary calls (not watches). Default 30 s with one server; 10 s with several,
+   * where a replica that holds a request that long (paused, overloaded) is passed over for the next.
+   */
   timeoutMs?: number;
   /**
-   * A watch with no data (event or heartbeat) for this long is treated as dead and fails with
-   * DROVER_E_UNAVAILABLE, so the caller reconnects. Default 45 s (the server sends heartbeats every 10 s).
+   * A watch with no data (event or heartbeat) for this long is treated as dead: it resumes on the next
+   * replica, or fails with DROVER_E_UNAVAILABLE when none answers, so the caller reconnects. Default 45 s
+   * (the server sends heartbeats every 10 s).
    */
   watchIdleTimeoutMs?: number;
+  /** Rounds over the replicas and the backoff between rounds (failover.ts). */
+  failover?: ReplicaSetOptions;
 }
 
 /** One line of a watch stream, as the server writes it. */
@@ -31,8 +55,14 @@ export interface WireWatchEvent {
   object: unknown;
 }
 
+/** Filled in by `call`: whether an earlier attempt of the request may have reached a server. */
+interface Attempts {
+  maybeSent: boolean;
+  base?: string;
+}
+
 export class RemoteStore implements Store {
-  private readonly base: string;
+  private readonly replicas: Replicas;
   // Made on the first request, so that undici loads only when the store is used (undici-parts.ts).
   private pool: Agent | undefined;
   private readonly headers: Record<string, string>;
@@ -40,16 +70,21 @@ export class RemoteStore implements Store {
   private readonly watchIdleTimeoutMs: number;
   private readonly watches = new Set<AbortController>();
 
-  constructor(opts: RemoteStoreOptions) {
-    this.base = opts.server.replace(/\/+$/, '');
+  constructor(private readonly opts: RemoteStoreOptions) {
+    this.replicas = new Replicas(opts.server, opts.failover);
     this.headers = { accept: 'application/json' };
     if (opts.token) this.headers.authorization = `Bearer ${opts.token}`;
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.timeoutMs = opts.timeoutMs ?? (this.replicas.urls.length > 1 ? 10_000 : 30_000);
     this.watchIdleTimeoutMs = opts.watchIdleTimeoutMs ?? 45_000;
   }
 
+  /** The replica requests go to now. */
   get url(): string {
-    return this.base;
+    return this.replicas.current;
+  }
+
+  get urls(): readonly string[] {
+    return this.replicas.urls;
   }
 
   get<K extends KindName>(kind: K, name: string): Promise<KindMap[K] | undefined>;
@@ -73,7 +108,7 @@ export class RemoteStore implements Store {
     const q = opts.labelSelector ? `?labelSelector=${encodeURIComponent(opts.labelSelector)}` : '';
     const path = `${collectionPath(kind)}${q}`;
     const body = await this.call<{ items?: T[]; metadata?: { resourceVersion?: string } }>('GET', path);
-    if (!Array.isArray(body.items) || typeof body.metadata?.resourceVersion !== 'string') throw notDrover(this.base, path, 200, 'JSON that is not a Drover list');
+    if (!Array.isArray(body.items) || typeof body.metadata?.resourceVersion !== 'string') throw notDrover(this.url, path, 200, 'JSON that is not a Drover list');
     return { items: body.items, resourceVersion: body.metadata.resourceVersion };
   }
 
@@ -84,7 +119,16 @@ export class RemoteStore implements Store {
   }
 
   async create<T extends AnyResource>(obj: T): Promise<T> {
-    return this.call<T>('POST', collectionPath(obj.kind), obj);
+    const attempts: Attempts = { maybeSent: false };
+    try {
+      return await this.call<T>('POST', collectionPath(obj.kind), obj, 'application/json', attempts);
+    } catch (e) {
+      if (!attempts.maybeSent || !isDroverError(e, 'DROVER_E_ALREADY_EXISTS')) throw e;
+      // An earlier attempt may have made it: ours if it holds everything we sent.
+      const stored = await this.get<T>(obj.kind, obj.metadata.name);
+      if (stored && contains(stored, { metadata: { labels: obj.metadata.labels, annotations: obj.metadata.annotations }, spec: (obj as { spec?: unknown }).spec })) return stored;
+      throw e;
+    }
   }
 
   async update<T extends AnyResource>(obj: T): Promise<T> {
@@ -103,7 +147,13 @@ export class RemoteStore implements Store {
 
   async delete<T extends AnyResource = AnyResource>(kind: string, name: string, opts: { resourceVersion?: string } = {}): Promise<T> {
     const q = opts.resourceVersion ? `?resourceVersion=${encodeURIComponent(opts.resourceVersion)}` : '';
-    return this.call<T>('DELETE', `${objectPath(kind, name)}${q}`);
+    const attempts: Attempts = { maybeSent: false };
+    try {
+      return await this.call<T>('DELETE', `${objectPath(kind, name)}${q}`, undefined, 'application/json', attempts);
+    } catch (e) {
+      if (!attempts.maybeSent || !isDroverError(e, 'DROVER_E_NOT_FOUND')) throw e;
+      throw new DroverError('DROVER_E_NOT_FOUND', `${e.message} (the attempt on ${attempts.base ?? 'another replica'} that broke off has probably deleted it)`, { fix: 'nothing to do if you meant to delete it' });
+    }
   }
 
   async revision(): Promise<string> {
@@ -115,20 +165,57 @@ export class RemoteStore implements Store {
     return this.streamWatch(opts);
   }
 
+  /**
+   * The watch, resumed on the next replica when its stream breaks, idles out or ends: from the revision
+   * of the last event or BOOKMARK it delivered (a watch "from now" learns its starting revision from the
+   * response header), and events not newer than that are dropped, so the reader sees each change once.
+   */
   private async *streamWatch(opts: WatchOptions): AsyncGenerator<WatchEvent> {
-    const params = new URLSearchParams({ watch: 'true' });
-    if (opts.resourceVersion) params.set('resourceVersion', opts.resourceVersion);
-    if (opts.labelSelector) params.set('labelSelector', opts.labelSelector);
     let path: string;
     if (opts.kind === undefined) path = '/api/v1/watch';
     else if (opts.name !== undefined) path = objectPath(opts.kind, opts.name);
     else path = collectionPath(opts.kind);
-    if (opts.kind === undefined && opts.name !== undefined) params.set('name', opts.name);
-
     const ac = new AbortController();
     const onAbort = () => ac.abort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     this.watches.add(ac);
+    const at = { rv: opts.resourceVersion, progressed: false };
+    let failures = 0;
+    try {
+      while (!ac.signal.aborted) {
+        const base = this.replicas.current;
+        const params = new URLSearchParams({ watch: 'true' });
+        if (at.rv) params.set('resourceVersion', at.rv);
+        if (opts.labelSelector) params.set('labelSelector', opts.labelSelector);
+        if (opts.kind === undefined && opts.name !== undefined) params.set('name', opts.name);
+        at.progressed = false;
+        let failure: unknown;
+        try {
+          yield* this.watchOnce(base, `${path}?${params.toString()}`, ac.signal, at);
+        } catch (e) {
+          if (failureKind(e) === undefined) throw tlsError(base, e) ?? e;
+          failure = e;
+        }
+        if (ac.signal.aborted) return;
+        if (at.progressed) failures = 0;
+        failures++;
+        if (failures >= this.replicas.attempts) {
+          throw failure instanceof DroverError && this.replicas.urls.length === 1 ? failure : unavailable(this.replicas.urls, failure ?? 'watch stream ended');
+        }
+        await sleep(this.replicas.failed(base, failures), ac.signal);
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.watches.delete(ac);
+      ac.abort();
+    }
+  }
+
+  /** One watch request to one replica. Returns when aborted; throws what went wrong otherwise. */
+  private async *watchOnce(base: string, pathAndQuery: string, outer: AbortSignal, at: { rv: string | undefined; progressed: boolean }): AsyncGenerator<WatchEvent> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    outer.addEventListener('abort', onAbort, { once: true });
     let idle: NodeJS.Timeout | undefined;
     let idleExpired = false;
     const armIdle = () => {
@@ -140,26 +227,21 @@ export class RemoteStore implements Store {
       idle.unref();
     };
     try {
-      if (opts.signal?.aborted) return;
       armIdle();
       let res: Dispatcher.ResponseData;
       try {
-        res = await this.request(`${this.base}${path}?${params.toString()}`, {
-          method: 'GET',
-          headers: this.headers,
-          signal: ac.signal,
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: 0,
-        });
+        res = await this.request(`${base}${pathAndQuery}`, { method: 'GET', headers: this.headers, signal: ac.signal, headersTimeout: this.timeoutMs, bodyTimeout: 0 });
       } catch (e) {
-        if (ac.signal.aborted && !idleExpired) return;
-        throw unavailable(this.base, e);
+        if (outer.aborted) return;
+        throw idleExpired ? new DroverError('DROVER_E_UNAVAILABLE', `watch on ${base} got no answer`) : e;
       }
       if (!isJson(res) && !isNdjson(res)) {
         await res.body.dump().catch(() => undefined);
-        throw notDrover(this.base, path, res.statusCode, mediaType(res));
+        throw notDrover(base, pathAndQuery, res.statusCode, mediaType(res));
       }
       if (res.statusCode >= 400) throw await errorFromResponse(res);
+      const from = res.headers[WATCH_FROM_HEADER];
+      if (at.rv === undefined && typeof from === 'string' && from !== '') at.rv = from;
       let buf = '';
       try {
         for await (const chunk of res.body) {
@@ -171,23 +253,27 @@ export class RemoteStore implements Store {
             buf = buf.slice(nl + 1);
             if (line === '') continue;
             const ev = JSON.parse(line) as WireWatchEvent;
-            if (ev.type === 'BOOKMARK') continue;
             if (ev.type === 'ERROR') throw errorFromBody(ev.object, 500);
+            at.progressed = true;
+            const rv = (ev.object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+            const newer = typeof rv === 'string' && newerRevision(rv, at.rv);
+            if (newer) at.rv = rv;
+            // An event at or before where this watch already is came twice (a replica resumed it).
+            if (ev.type === 'BOOKMARK' || (typeof rv === 'string' && !newer)) continue;
             yield { type: ev.type, object: ev.object as AnyResource };
           }
         }
       } catch (e) {
         if (e instanceof DroverError) throw e;
-        if (ac.signal.aborted && !idleExpired) return;
-        throw unavailable(this.base, e);
+        if (outer.aborted) return;
+        throw idleExpired ? new DroverError('DROVER_E_UNAVAILABLE', `watch on ${base} went quiet for ${this.watchIdleTimeoutMs} ms`) : e;
       }
-      if (opts.signal?.aborted) return;
-      // The server ended the stream (shutdown): the caller reconnects.
-      throw new DroverError('DROVER_E_UNAVAILABLE', `watch stream from ${this.base} ended`, { fix: 'watch again from the last resourceVersion' });
+      if (outer.aborted) return;
+      // The server ended the stream (shutdown): resume elsewhere.
+      throw new DroverError('DROVER_E_UNAVAILABLE', `watch stream from ${base} ended`, { fix: 'watch again from the last resourceVersion' });
     } finally {
       if (idle) clearTimeout(idle);
-      opts.signal?.removeEventListener('abort', onAbort);
-      this.watches.delete(ac);
+      outer.removeEventListener('abort', onAbort);
       ac.abort();
     }
   }
@@ -200,15 +286,35 @@ export class RemoteStore implements Store {
 
   private request(url: string, opts: RequestOptions): Promise<Dispatcher.ResponseData> {
     const undici = undiciParts();
-    this.pool ??= new undici.Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1 });
+    this.pool ??= new undici.Agent({ keepAliveTimeout: 30_000, connections: 128, pipelining: 1, connect: readClientTls(this.opts.tls) });
     return undici.request(this.pool, url, opts);
   }
 
-  private async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
-    let res: Dispatcher.ResponseData;
+  /** One request, sent to the replicas in turn until one answers (the retry policy is in the file's header). */
+  private async call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, contentType = 'application/json', attempts: Attempts = { maybeSent: false }): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 1; ; attempt++) {
+      const base = this.replicas.current;
+      try {
+        return await this.callOnce<T>(base, method, path, payload, contentType);
+      } catch (e) {
+        const kind = failureKind(e);
+        if (kind === undefined) throw tlsError(base, e) ?? e;
+        if (kind === 'maybe-sent' && method === 'POST' && !namesItsObject(body)) {
+          throw new DroverError('DROVER_E_UNAVAILABLE', `the connection to ${base} broke during a create without a name; it may have been made`, { fix: 'list to see whether it was, then create again if not', cause: e });
+        }
+        if (kind === 'maybe-sent') Object.assign(attempts, { maybeSent: true, base });
+        if (attempt >= this.replicas.attempts) throw e instanceof DroverError && this.replicas.urls.length === 1 ? e : unavailable(this.replicas.urls, e);
+        await sleep(this.replicas.failed(base, attempt));
+      }
+    }
+  }
+
+  /** One attempt on one replica: the parsed answer, a DroverError for an error answer, or the socket's error. */
+  private async callOnce<T>(base: string, method: Dispatcher.HttpMethod, path: string, payload: string | undefined, contentType: string): Promise<T> {
+    let res: Dispatcher.ResponseData;
     try {
-      res = await this.request(`${this.base}${path}`, {
+      res = await this.request(`${base}${path}`, {
         method,
         headers: payload === undefined ? this.headers : { ...this.headers, 'content-type': contentType },
         body: payload,
@@ -221,10 +327,10 @@ export class RemoteStore implements Store {
       // server's advertised limit rather than blaming the network.
       if (payload !== undefined && SEND_BROKEN.has(errorCode(e))) {
         const size = Buffer.byteLength(payload);
-        const limit = await this.bodyLimit().catch(() => undefined);
+        const limit = await this.bodyLimit(base).catch(() => undefined);
         if (limit !== undefined && size > limit) throw documentTooLarge(size, limit);
       }
-      throw unavailable(this.base, e);
+      throw e;
     }
     // A 413 from something other than a Drover server (a proxy) carries no catalogued body.
     if (res.statusCode === 413 && !isJson(res) && payload !== undefined) {
@@ -233,17 +339,17 @@ export class RemoteStore implements Store {
     }
     if (!isJson(res)) {
       await res.body.dump().catch(() => undefined);
-      throw notDrover(this.base, path, res.statusCode, mediaType(res));
+      throw notDrover(base, path, res.statusCode, mediaType(res));
     }
     if (res.statusCode >= 400) throw await errorFromResponse(res);
     const parsed: unknown = await res.body.json().catch(() => undefined);
-    if (parsed === null || typeof parsed !== 'object') throw notDrover(this.base, path, res.statusCode, 'a body that is not a JSON object');
+    if (parsed === null || typeof parsed !== 'object') throw notDrover(base, path, res.statusCode, 'a body that is not a JSON object');
     return parsed as T;
   }
 
   /** The server's request body limit, from discovery (servers before it was advertised: undefined). */
-  private async bodyLimit(): Promise<number | undefined> {
-    const body = await this.call<{ limits?: { bodyBytes?: unknown } }>('GET', '/api/v1');
+  private async bodyLimit(base: string): Promise<number | undefined> {
+    const body = await this.callOnce<{ limits?: { bodyBytes?: unknown } }>(base, 'GET', '/api/v1', undefined, 'application/json');
     const n = body.limits?.bodyBytes;
     return typeof n === 'number' ? n : undefined;
   }
@@ -260,73 +366,9 @@ export function objectPath(kind: string, name: string): string {
 /** Socket errors that mean the server closed the connection while the request was being sent. */
 const SEND_BROKEN = new Set(['EPIPE', 'ECONNRESET', 'UND_ERR_SOCKET']);
 
-function errorCode(e: unknown): string {
-  return e instanceof Error ? ((e as { code?: string }).code ?? '') : '';
-}
-
-function documentTooLarge(size: number, limit: number | undefined): DroverError {
-  return new DroverError('DROVER_E_TOO_LARGE', `document too large: it is ${size} bytes${limit === undefined ? ', more than the server accepts' : `, larger than the API server's limit of ${limit} bytes`}`, {
-    fix: 'split it into smaller documents (large data belongs in the app, not in a spec), or start the server with a larger --body-limit',
-  });
-}
-
-function unavailable(base: string, cause: unknown): DroverError {
-  const detail = cause instanceof Error ? ((cause as { code?: string }).code ?? cause.message) : String(cause);
-  return new DroverError('DROVER_E_UNAVAILABLE', `cannot reach the Drover API server at ${base} (${detail})`, {
-    fix: 'start it with `drover server` (or `drover up`), or point --server / DROVER_SERVER at a running one',
-    cause,
-  });
-}
-
-function mediaType(res: Dispatcher.ResponseData): string {
-  const v = res.headers['content-type'];
-  return (Array.isArray(v) ? v[0] : v)?.split(';')[0]?.trim() || 'no content type';
-}
-
-function isJson(res: Dispatcher.ResponseData): boolean {
-  return /json/i.test(mediaType(res));
-}
-
-function isNdjson(res: Dispatcher.ResponseData): boolean {
-  return /ndjson|json-seq|stream/i.test(mediaType(res));
-}
-
-/**
- * Something answered HTTP at --server but it is not Drover's API (a web page, another service, a proxy's
- * error page): say so, instead of a parse error or a misleading "not found".
- */
-function notDrover(base: string, path: string, status: number, what: string): DroverError {
-  return new DroverError('DROVER_E_NOT_DROVER', `${base} is not a Drover API server (got HTTP ${status} ${what} from ${base}${path})`, {
-    field: '--server',
-    fix: 'point --server (or DROVER_SERVER, or the CLI config) at the URL `drover server` or `drover up` printed, e.g. http://127.0.0.1:7400',
-  });
-}
-
-async function errorFromResponse(res: Dispatcher.ResponseData): Promise<DroverError> {
-  const text = await res.body.text().catch(() => '');
-  let parsed: unknown = undefined;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: a proxy or something else answered
-  }
-  return errorFromBody(parsed ?? { message: text || `HTTP ${res.statusCode}` }, res.statusCode);
-}
-
-/** Maps an error body `{code, message, field?, fix?}` back to the DroverError the server raised. */
-export function errorFromBody(body: unknown, status: number): DroverError {
-  const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-  const code = typeof b.code === 'string' && b.code in errorCatalogue ? (b.code as ErrorCode) : codeForStatus(status);
-  const message = typeof b.message === 'string' ? b.message : `HTTP ${status}`;
-  return new DroverError(code, message, {
-    ...(typeof b.field === 'string' ? { field: b.field } : {}),
-    ...(typeof b.fix === 'string' ? { fix: b.fix } : {}),
-  });
-}
-
-function codeForStatus(status: number): ErrorCode {
-  for (const [code, info] of Object.entries(errorCatalogue)) if (info.status === status) return code as ErrorCode;
-  return status >= 500 ? 'DROVER_E_INTERNAL' : 'DROVER_E_BAD_REQUEST';
+function namesItsObject(body: unknown): boolean {
+  const name = (body as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+  return typeof name === 'string' && name !== '';
 }
 
 export const LIST_KIND = { apiVersion: API_VERSION, kind: 'List' } as const;

@@ -4,9 +4,10 @@
  * one error handler (src/server/http-io.ts `sendError`) turning errors into catalogued responses.
  */
 import { setMaxListeners } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { API_VERSION } from '../api/meta.js';
+import { WATCH_FROM_HEADER } from '../client/watch-resume.js';
 import { kinds } from '../api/registry.js';
 import { DroverError } from '../errors.js';
 import { parseHostPort } from '../runtime/http-io.js';
@@ -26,6 +27,7 @@ import {
   type HandlerContext,
 } from './resource-handlers.js';
 import { matchRoute, routeLabel, type Route } from './routes.js';
+import { createListener, requireClientCert, type ApiTlsOptions } from './tls-listener.js';
 import { streamWatch } from './watch-stream.js';
 
 export interface ApiServerOptions {
@@ -39,11 +41,15 @@ export interface ApiServerOptions {
   /** Include Node process metrics in /metrics. Default true. */
   processMetrics?: boolean;
   log?: (level: 'info' | 'error', msg: string, err?: unknown) => void;
+  /** Serve HTTPS with these files (reloaded on change), optionally requiring client certificates. */
+  tls?: ApiTlsOptions;
 }
 
 export interface ApiServer {
-  /** Base URL, e.g. `http://127.0.0.1:7400` (with the chosen port when asked for port 0). */
+  /** Base URL, e.g. `http://127.0.0.1:7400` (with the chosen port when asked for port 0; https:// with TLS). */
   url: string;
+  /** TLS certificate reloads applied since start. */
+  tlsReloads(): number;
   port: number;
   metrics: ApiMetrics;
   /** Stops accepting connections, ends watches, waits for in-flight requests (up to `graceMs`). */
@@ -146,9 +152,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     const labelSelector = q.get('labelSelector') ?? undefined;
     const name = w.name ?? q.get('name') ?? undefined;
+    // "From now" is pinned here and told to the client, so that a client which fails over to another
+    // replica before the first event resumes from this revision, not from that replica's "now".
+    const from = rv || (await store.revision());
+    res.setHeader(WATCH_FROM_HEADER, from);
     await streamWatch(req, res, {
       store,
-      watch: { ...(w.kind ? { kind: w.kind } : {}), ...(name ? { name } : {}), ...(rv ? { resourceVersion: rv } : {}), ...(labelSelector ? { labelSelector } : {}) },
+      watch: { ...(w.kind ? { kind: w.kind } : {}), ...(name ? { name } : {}), resourceVersion: from, ...(labelSelector ? { labelSelector } : {}) },
       heartbeatMs,
       shutdown: shutdown.signal,
       onStart: () => {
@@ -169,11 +179,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   const inflight = new Set<Promise<void>>();
-  const server = createServer((req, res) => {
-    const p = handle(req, res);
-    inflight.add(p);
-    void p.finally(() => inflight.delete(p));
-  });
+  const listener = createListener(
+    (req, res) => {
+      const p = handle(req, res);
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    },
+    opts.tls,
+    log,
+  );
+  const server = listener.server;
   server.keepAliveTimeout = 65_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -185,7 +200,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const raw = req.url ?? '/';
       // Probes answer without a token; everything else is authenticated before any parsing that
       // could fail, so that an anonymous client learns nothing but 401.
-      const role = isProbePath(raw) ? undefined : tokens.authenticate(req);
+      const probe = isProbePath(raw);
+      if (opts.tls?.clientCaFile && !probe) requireClientCert(req);
+      const role = probe ? undefined : tokens.authenticate(req);
       const url = parseRequestUrl(raw);
       r = matchRoute(url.pathname);
       s.route = routeLabel(r);
@@ -208,6 +225,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       const inUse = e.code === 'EADDRINUSE';
+      listener.stop();
       reject(
         new DroverError('DROVER_E_UNAVAILABLE', `cannot listen on ${host}:${port}: ${inUse ? 'address already in use' : e.message}`, {
           field: 'listen',
@@ -227,11 +245,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${urlHost}:${addr.port}`,
+    url: `${listener.scheme}://${urlHost}:${addr.port}`,
     port: addr.port,
     metrics,
+    tlsReloads: () => listener.reloads(),
     close({ graceMs = 5000 } = {}) {
       closing ??= (async () => {
+        listener.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         shutdown.abort();
         server.closeIdleConnections();

@@ -8,6 +8,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { startApiServer, type ApiServer } from './api-server.js';
 import { resolveTokens, type ResolvedTokens } from './auth.js';
+import type { ApiTlsOptions } from './tls-listener.js';
 
 export interface ControlPlaneConfig {
   dataDir: string;
@@ -19,6 +20,8 @@ export interface ControlPlaneConfig {
   bodyLimitBytes?: number;
   historySize?: number;
   watchHeartbeatMs?: number;
+  /** HTTPS for the API (src/server/tls-listener.ts). */
+  tls?: ApiTlsOptions;
   /** Start the controllers (default true). */
   controllers?: boolean;
   /** Edge admin URLs whose /stats feed release gates (drover up passes its edge's). */
@@ -51,6 +54,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       ...(cfg.listen ? { listen: cfg.listen } : {}),
       ...(cfg.bodyLimitBytes ? { bodyLimitBytes: cfg.bodyLimitBytes } : {}),
       ...(cfg.watchHeartbeatMs ? { watchHeartbeatMs: cfg.watchHeartbeatMs } : {}),
+      ...(cfg.tls ? { tls: cfg.tls } : {}),
     });
   } catch (e) {
     await store.close();

@@ -16,6 +16,9 @@ interface EdgeCommandOptions {
   id?: string;
   server?: string;
   token?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
   responseTimeout: string;
   upstreamIdleTimeout: string;
   headerTimeout: string;
@@ -80,7 +83,7 @@ async function runEdge(opts: EdgeCommandOptions): Promise<number> {
     from = `file ${opts.planFile}`;
   } else {
     const { connect, resolveConnection } = await import('../connect.js');
-    const store = await connect({ ...(opts.server ? { server: opts.server } : {}), ...(opts.token ? { token: opts.token } : {}) });
+    const store = await connect(opts);
     source = new StorePlanSource(store, { fleets, log });
     from = `control plane ${resolveConnection(opts).server}`;
   }

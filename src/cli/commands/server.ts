@@ -1,6 +1,7 @@
 /** `drover server`: the control plane (store + API + controllers) in the foreground until SIGTERM/SIGINT. */
 import { relative } from 'node:path';
 import { Option, type Command } from 'commander';
+import { DroverError } from '../../errors.js';
 import { withExitCode } from '../action.js';
 import { configPath, writeConfig } from '../config.js';
 import { untilSignal } from '../kit.js';
@@ -16,6 +17,10 @@ interface ServerOptions {
   historySize?: string;
   watchHeartbeat?: string;
   evictionTimeout?: number;
+  // TLS (issue 18, client side and TLS)
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
 }
 
 // Literals rather than imports: the control plane (SQLite, controllers) loads only when this command runs,
@@ -37,10 +42,15 @@ export function register(program: Command): void {
     .option('--eviction-timeout <ms>', "how long a cluster may be NotReady before its Prods are replaced, for clusters without spec.evictionTimeoutMs (e.g. 5m; default 5 minutes)")
     .addOption(new Option('--history-size <n>', 'changes kept for watch replay').hideHelp())
     .addOption(new Option('--watch-heartbeat <ms>', 'interval of BOOKMARK lines on idle watches').hideHelp())
+    // TLS (issue 18, client side and TLS): HTTPS with files reloaded on change, optional client certificates.
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); reloaded when the file changes')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert; reloaded when the file changes')
+    .option('--client-ca <file>', 'require client certificates signed by this PEM CA (clients pass --cert/--key)')
     .action(withExitCode(async (opts: ServerOptions) => runServer(opts)));
 }
 
 async function runServer(opts: ServerOptions): Promise<number> {
+  const tls = tlsOptions(opts);
   const { startControlPlane } = await import('../../server/control-plane.js');
   const cp = await startControlPlane({
     dataDir: opts.data,
@@ -53,6 +63,7 @@ async function runServer(opts: ServerOptions): Promise<number> {
     ...(opts.historySize ? { historySize: Number(opts.historySize) } : {}),
     ...(opts.watchHeartbeat ? { watchHeartbeatMs: Number(opts.watchHeartbeat) } : {}),
     ...(opts.evictionTimeout !== undefined ? { evictionTimeoutMs: Number(opts.evictionTimeout) } : {}),
+    ...(tls ? { tls } : {}),
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`drover server listening on ${cp.url}`);
@@ -71,4 +82,17 @@ async function runServer(opts: ServerOptions): Promise<number> {
   await cp.stop();
   out('stopped');
   return 0;
+}
+
+// TLS (issue 18, client side and TLS).
+function tlsOptions(opts: ServerOptions): { certFile: string; keyFile: string; clientCaFile?: string } | undefined {
+  if (opts.tlsCert === undefined && opts.tlsKey === undefined) {
+    if (opts.clientCa !== undefined) throw new DroverError('DROVER_E_INVALID', '--client-ca needs TLS', { field: '--client-ca', fix: 'pass --tls-cert FILE and --tls-key FILE too' });
+    return undefined;
+  }
+  if (opts.tlsCert === undefined || opts.tlsKey === undefined) {
+    const missing = opts.tlsCert === undefined ? '--tls-cert' : '--tls-key';
+    throw new DroverError('DROVER_E_INVALID', `TLS needs both --tls-cert and --tls-key; ${missing} is missing`, { field: missing, fix: 'pass both, as PEM files' });
+  }
+  return { certFile: opts.tlsCert, keyFile: opts.tlsKey, ...(opts.clientCa !== undefined ? { clientCaFile: opts.clientCa } : {}) };
 }

@@ -89,7 +89,7 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; env
       rej(new Error(`server did not start within ${opts.timeoutMs ?? 20000} ms:\n${output()}`));
     }, opts.timeoutMs ?? 20_000);
     const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(output());
+      const m = /listening on (https?:\/\/\S+)/.exec(output());
       if (m) {
         clearTimeout(timer);
         proc.stdout.off('data', check);

@@ -1,0 +1,69 @@
+/**
+ * A stand-in for one API server replica in failover tests: a TCP proxy on its own port in front of a real
+ * server. `kill()` does to the clients what a dying replica does — the listener goes (new connections are
+ * refused) and every open connection is reset, in-flight requests and watches included. Several proxies
+ * in front of one server are replicas over one shared store, as etcd-backed replicas are.
+ *
+ * Two ways to make the death land at a chosen moment: `freeze()` stops passing the server's bytes to the
+ * clients (what a replica does in its last moments: the changes it has are not sent), and `cutAnswers`
+ * resets a connection as soon as the server starts answering on it (the request was carried out, the
+ * client never hears of it: the ambiguous write).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export interface ReplicaProxy {
+  url: string;
+  /** Connections accepted so far. */
+  connections(): number;
+  /** Holds back everything the server sends from now on. */
+  freeze(): void;
+  /** Resets each connection when the server's answer begins, the next `n` times. */
+  cutAnswers(n: number): void;
+  kill(): Promise<void>;
+}
+
+export async function startReplicaProxy(target: string): Promise<ReplicaProxy> {
+  const t = new URL(target);
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  let frozen = false;
+  let cuts = 0;
+  const server: Server = createServer((client) => {
+    accepted++;
+    const upstream = connect(Number(t.port), t.hostname);
+    sockets.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (frozen) return;
+      if (cuts > 0) {
+        cuts--;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `${t.protocol}//127.0.0.1:${port}`,
+    connections: () => accepted,
+    freeze: () => void (frozen = true),
+    cutAnswers: (n) => void (cuts = n),
+    async kill() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.resetAndDestroy();
+      sockets.clear();
+      await closed;
+    },
+  };
+}
