@@ -52,6 +52,32 @@ export const GlobalAcceleratorSpec = z
   .strict();
 export type GlobalAcceleratorSpec = z.infer<typeof GlobalAcceleratorSpec>;
 
+/** Route 53's health checker regions (at least 3 when set). */
+export const Route53CheckerRegion = z.enum(['us-east-1', 'us-west-1', 'us-west-2', 'eu-west-1', 'ap-southeast-1', 'ap-southeast-2', 'ap-northeast-1', 'sa-east-1']);
+
+/**
+ * A Route 53 health check Drover creates and owns per cluster record (src/cloud/route53/health-checks.ts),
+ * aimed at the cluster's `spec.loadBalancer.address` (IP), else its `dnsName`. Type and interval cannot be
+ * changed on a check: changing them replaces it (new check, records repointed, old one deleted); the other
+ * settings are updated in place.
+ */
+export const Route53HealthCheck = z
+  .object({
+    type: z.enum(['HTTP', 'HTTPS', 'TCP']).default('HTTP'),
+    /** HTTP/HTTPS: the path requested (2xx/3xx is healthy). Default `/`. */
+    path: z.string().startsWith('/').max(255).optional(),
+    /** Default 80 (HTTP), 443 (HTTPS); required for TCP. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Route 53 accepts 10 or 30 seconds. */
+    intervalSeconds: z.union([z.literal(10), z.literal(30)]).default(30),
+    failureThreshold: z.number().int().min(1).max(10).default(3),
+    regions: z.array(Route53CheckerRegion).min(3, 'Route 53 needs at least 3 checker regions').optional(),
+  })
+  .strict()
+  .refine((h) => h.type !== 'TCP' || h.port !== undefined, { message: 'a TCP health check needs `port`', path: ['port'] })
+  .refine((h) => h.type !== 'TCP' || h.path === undefined, { message: 'a TCP health check has no `path`; remove it or use type HTTP/HTTPS', path: ['path'] });
+export type Route53HealthCheck = z.infer<typeof Route53HealthCheck>;
+
 export const Route53Spec = z
   .object({
     hostedZoneId: z.string().min(1),
@@ -61,8 +87,10 @@ export const Route53Spec = z
     type: z.enum(['A', 'AAAA', 'CNAME']).default('A'),
     ttl: z.number().int().min(0).max(2147483647).default(60),
     evaluateTargetHealth: z.boolean().default(true),
-    /** Route 53 health check ids per cluster, attached to that cluster's record. */
+    /** Existing Route 53 health check ids per cluster (bring your own), attached to that cluster's record; never modified. */
     healthCheckIds: z.record(z.string()).default({}),
+    /** Health checks Drover creates, owns and deletes, one per cluster record not in `healthCheckIds`. */
+    healthCheck: Route53HealthCheck.optional(),
   })
   .strict();
 export type Route53Spec = z.infer<typeof Route53Spec>;
@@ -150,6 +178,11 @@ export const CloudTrafficStatus = z
      * ones it ever deregisters.
      */
     registered: z.array(z.string()).optional(),
+    /**
+     * route53: the health checks Drover created and owns, cluster → id (deleted by the finalizer
+     * FINALIZER_HEALTH_CHECKS with the CloudTraffic).
+     */
+    healthChecks: z.record(z.string()).optional(),
     /** Resources Drover refused to touch because it does not own them: `<resource>: <reason>` (targetGroup: targets registered by others). */
     notOwned: z.array(z.string()).default([]),
     lastError: z.object({ code: z.string(), message: z.string(), time: z.string() }).strict().optional(),
@@ -162,6 +195,9 @@ export type CloudTrafficStatus = z.infer<typeof CloudTrafficStatus>;
 
 export const CloudTraffic = resourceSchema('CloudTraffic', CloudTrafficSpec, CloudTrafficStatus);
 export type CloudTraffic = z.infer<typeof CloudTraffic>;
+
+/** Held while Drover owns Route 53 health checks for a CloudTraffic: deleting it deletes them first. */
+export const FINALIZER_HEALTH_CHECKS = 'drover.dev/route53-health-checks';
 
 /** The owner id in tags and TXT records: the spec's, else `drover-<name>`. */
 export function cloudOwnerId(ct: { metadata: { name: string }; spec: CloudTrafficSpec }): string {
