@@ -96,8 +96,8 @@ export const Route53Spec = z
 export type Route53Spec = z.infer<typeof Route53Spec>;
 
 /**
- * An ELBv2 target group (target type `ip`) shared by several clusters: Drover registers the serving Prods'
- * endpoints of every Ready, uncordoned, undrained cluster of the fleet, and deregisters only targets it
+ * An ELBv2 target group (target type `ip`, or `instance` with node ports) shared by several clusters: Drover
+ * registers the serving Prods' endpoints of every Ready, uncordoned, undrained cluster of the fleet, and deregisters only targets it
  * registered itself (`status.registered`); targets registered by anyone else are never deregistered, only
  * listed in `status.notOwned`. One DescribeTargetHealth per sync; one RegisterTargets and one
  * DeregisterTargets per change (≤ 500 targets a call). Compiler: src/cloud/target-group/.
@@ -109,8 +109,18 @@ export const TargetGroupSpec = z
     port: z.number().int().min(1).max(65535).optional(),
     /** Passed with each registration: `all` for IPs outside the target group's VPC (peered, on premises). */
     availabilityZone: z.string().min(1).optional(),
+    /**
+     * The target group's target type. `instance`: the Prods are reached through a port on the cluster's
+     * nodes (Kubernetes Services of type NodePort: a Prod's endpoint port is its node port; local clusters:
+     * its host port); each serving Prod is registered on every instance of its cluster in `instanceIds`.
+     */
+    targetType: z.enum(['ip', 'instance']).default('ip'),
+    /** instance: EC2 instance ids of each cluster's nodes, by cluster name (nothing reports them to Drover). */
+    instanceIds: z.record(z.array(z.string().regex(/^i-[0-9a-f]{8,17}$/, 'an EC2 instance id (i-0123456789abcdef0)')).min(1)).default({}),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.targetType === 'instance' || Object.keys(t.instanceIds).length === 0, { message: '`instanceIds` needs `targetType: instance`', path: ['instanceIds'] })
+  .refine((t) => t.targetType === 'ip' || t.availabilityZone === undefined, { message: '`availabilityZone` applies to ip targets only; remove it for `targetType: instance`', path: ['availabilityZone'] });
 export type TargetGroupSpec = z.infer<typeof TargetGroupSpec>;
 
 export const CloudTrafficMode = z.enum(['apply', 'dryRun']);

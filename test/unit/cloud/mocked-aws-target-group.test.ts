@@ -187,6 +187,25 @@ describe('mocked AWS: ELBv2 target group shared by several clusters', () => {
     assert.match(await h.diffText(), /Fail static: every cluster looks lost at once; current registrations kept/);
   });
 
+  it('instance targets (node ports): registered per node, foreign instances kept, a killed cluster deregisters only its nodes', async () => {
+    const tg = new FakeTargetGroup();
+    tg.add('i-0fff9999eeee8888a', 30080); // another controller's node
+    const ct = tgCloudTraffic({ targetType: 'instance', instanceIds: { 'tokyo-a': ['i-0aaa1111bbbb2222c', 'i-0aaa1111bbbb2222d'], 'osaka-a': ['i-0ccc3333dddd4444e'] } });
+    const prods = [podProd('p1', 'tokyo-a', '10.0.1.11', 30080), podProd('p3', 'osaka-a', '10.1.1.13', 30081)];
+    const h = await harness(ct, tg, { prods });
+    await h.sync();
+    assert.deepEqual(tg.registerCalls(), [['i-0aaa1111bbbb2222c:30080', 'i-0aaa1111bbbb2222d:30080', 'i-0ccc3333dddd4444e:30081']]);
+    assert.equal(tg.mock.commandCalls(RegisterTargetsCommand)[0]!.args[0].input.Targets![0]!.AvailabilityZone, undefined, 'no zone for instance targets');
+    tg.settle();
+    tg.mock.resetHistory();
+    await h.sync();
+    assert.equal(tg.mock.commandCalls(RegisterTargetsCommand).length + tg.mock.commandCalls(DeregisterTargetsCommand).length, 0, 'idle');
+    await h.setPhase('tokyo-a', 'NotReady');
+    await h.pass();
+    assert.deepEqual(tg.deregisterCalls(), [['i-0aaa1111bbbb2222c:30080', 'i-0aaa1111bbbb2222d:30080']]);
+    assert.deepEqual(tg.registered(), ['i-0ccc3333dddd4444e:30081', 'i-0fff9999eeee8888a:30080']);
+  });
+
   it('a change of more than 500 targets is split into calls of 500', async () => {
     const tg = new FakeTargetGroup();
     const prods = Array.from({ length: 1100 }, (_, i) => podProd(`p${i}`, i % 2 ? 'tokyo-a' : 'osaka-a', `10.2.${Math.floor(i / 250)}.${(i % 250) + 1}`));
