@@ -97,7 +97,7 @@ export const OWNER_TAG = 'drover.dev/owner';
 export const RESOURCE_TAG = 'drover.dev/resource';
 export const ENDPOINT_TAG = 'drover.dev/endpoint';
 /** References of deleted checks stepped over before giving up (Route 53 forgets them after some days). */
-const MAX_INCARNATIONS = 16;
+const MAX_INCARNATIONS = 64;
 
 /** Every health check of the account, paging at Route 53's maximum of 1000 a page. */
 async function listAll(meter: CallMeter, client: Route53Client, retry?: RetryPolicy): Promise<HealthCheck[]> {
