@@ -208,6 +208,16 @@ async function updateCheck(meter: CallMeter, client: Route53Client, cur: OwnedHe
   // A spec without `regions` leaves the check's regions as they are (Route 53 reports its default set).
   const reset: ResettableElementName[] = [];
   if (s.fqdn === undefined && cur.settings.fqdn !== undefined) reset.push('FullyQualifiedDomainName');
+  try {
+    await updateCall(meter, client, cur, s, reset, retry);
+  } catch (e) {
+    // Someone changed the check between our read and our write: read again soon rather than at the next period.
+    if (isCode(e, 'HealthCheckVersionMismatch')) throw new AwsCallError('UpdateHealthCheck', 'HealthCheckVersionMismatch', 'transient', `health check ${cur.id} changed since it was read (version ${cur.version}); read again`, 1, { cause: e });
+    throw e;
+  }
+}
+
+async function updateCall(meter: CallMeter, client: Route53Client, cur: OwnedHealthCheck, s: HealthCheckSettings, reset: ResettableElementName[], retry?: RetryPolicy): Promise<void> {
   await awsCall(
     meter,
     'UpdateHealthCheck',

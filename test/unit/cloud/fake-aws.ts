@@ -157,6 +157,8 @@ export class FakeZone {
   readonly deletedRefs = new Set<string>();
   /** The next CreateHealthCheck creates the check, then its answer is lost (a 503 the SDK sees). */
   loseNextCreateAnswer = false;
+  /** Runs before the next UpdateHealthCheck is answered (someone editing the check at that moment). */
+  beforeNextUpdate: (() => void) | undefined;
   private nextId = 1;
 
   /** Called by the constructor: the health check API, as the Route 53 API reference describes it. */
@@ -177,6 +179,9 @@ export class FakeZone {
       return { HealthCheck: structuredClone(this.healthChecks.get(id)!.hc), Location: `https://route53.amazonaws.com/2013-04-01/healthcheck/${id}` };
     });
     this.mock.on(UpdateHealthCheckCommand).callsFake((input: UpdateHealthCheckRequest) => {
+      const hook = this.beforeNextUpdate;
+      this.beforeNextUpdate = undefined;
+      hook?.();
       const x = this.healthChecks.get(input.HealthCheckId!);
       if (!x) throw awsError('NoSuchHealthCheck', `No health check exists with the specified ID ${input.HealthCheckId}`, 404);
       if (input.HealthCheckVersion !== undefined && input.HealthCheckVersion !== x.hc.HealthCheckVersion) {

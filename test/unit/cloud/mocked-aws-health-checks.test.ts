@@ -114,6 +114,28 @@ describe('mocked AWS: Route 53 health checks owned by Drover', () => {
     assert.equal(zone.mock.calls().length, 3, 'in sync again: reads only');
   });
 
+  it('a check edited by someone between read and update is not overwritten: HealthCheckVersionMismatch, read again in 10 s', async () => {
+    const { zone, h, recordCheck, checkOf } = await setup();
+    await h.sync();
+    await mutate<CloudTraffic>(h.store, 'CloudTraffic', 'web-dns', (o) => {
+      o.spec.route53!.healthCheck = { ...o.spec.route53!.healthCheck!, failureThreshold: 5 };
+    });
+    const edited = recordCheck('osaka-a')!;
+    zone.beforeNextUpdate = () => {
+      const x = checkOf(edited)!;
+      x.hc.HealthCheckConfig!.ResourcePath = '/by-hand';
+      x.hc.HealthCheckVersion = 2;
+    };
+    const r = await h.pass();
+    assert.equal(checkOf(edited)!.hc.HealthCheckConfig!.ResourcePath, '/by-hand', 'the concurrent edit was not overwritten');
+    assert.equal((await h.status()).lastError?.code, 'HealthCheckVersionMismatch');
+    assert.equal(r.requeueAfterMs, 10_000, 'comes back soon, as for a transient error');
+    await h.sync();
+    assert.equal(checkOf(edited)!.hc.HealthCheckConfig!.ResourcePath, '/healthz', 'the next sync read version 2 and put Drover\'s settings back');
+    assert.equal(checkOf(edited)!.hc.HealthCheckConfig!.FailureThreshold, 5);
+    assert.equal((await h.status()).lastError, undefined);
+  });
+
   it('a check deleted by hand is made again (stepping past its deleted CallerReference); drift is reported', async () => {
     const { zone, h, recordCheck } = await setup();
     await h.sync();
