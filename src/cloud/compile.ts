@@ -6,7 +6,7 @@ import type { Cluster } from '../api/kinds/cluster.js';
 import type { CloudState, CloudTrafficSpec } from '../api/kinds/cloud-traffic.js';
 import type { TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
 import { compileGlobalAccelerator, gaDesiredState, type DesiredGa } from './global-accelerator/compile.js';
-import { compileRoute53, recordsState, type DesiredRoute53 } from './route53/compile.js';
+import { compileRoute53, route53DesiredState, type DesiredRoute53 } from './route53/compile.js';
 import { compileTargetGroup, targetGroupDesiredState, type DesiredTargetGroup } from './target-group/compile.js';
 
 export type CompiledCloud =
@@ -21,7 +21,7 @@ export function compileCloud(spec: CloudTrafficSpec, plan: TrafficPlanSpec, clus
   }
   if (spec.route53) {
     const r53 = compileRoute53(spec.route53, plan, clusters);
-    return { provider: 'route53', state: recordsState(r53.records), notes: r53.notes, failStatic: r53.failStatic, r53 };
+    return { provider: 'route53', state: route53DesiredState(r53), notes: r53.notes, failStatic: r53.failStatic, r53 };
   }
   if (spec.targetGroup) {
     const tg = compileTargetGroup(spec.targetGroup, plan, clusters);

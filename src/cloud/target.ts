@@ -17,6 +17,13 @@ export interface Observation {
   notOwned: string[];
   /** targetGroup: the targets Drover registered that the group still holds (the next `status.registered`). */
   registered?: string[];
+  /** route53: Drover's health checks, cluster → id (the next `status.healthChecks`). */
+  healthChecks?: Record<string, string>;
+}
+
+/** What a write learnt that the status records (route53: the ids of the health checks after it). */
+export interface ApplyResult {
+  healthChecks?: Record<string, string>;
 }
 
 export interface CloudTarget<O extends Observation = Observation> {
@@ -29,5 +36,5 @@ export interface CloudTarget<O extends Observation = Observation> {
   readonly failStatic: boolean;
   observe(meter: CallMeter, lastApplied: CloudState | undefined): Promise<O>;
   /** Makes `changes` (all on writable resources) in as few calls as the API allows. */
-  apply(meter: CallMeter, observed: O, changes: readonly CloudChange[], lastApplied: CloudState | undefined): Promise<void>;
+  apply(meter: CallMeter, observed: O, changes: readonly CloudChange[], lastApplied: CloudState | undefined): Promise<void | ApplyResult>;
 }

@@ -15,7 +15,7 @@
  * retries). Missing credentials in dryRun are not an error: observed is "unknown" and AWS is not asked
  * again for 5 minutes.
  */
-import { CloudTraffic, type CloudTraffic as CloudTrafficT } from '../api/kinds/cloud-traffic.js';
+import { CloudTraffic, FINALIZER_HEALTH_CHECKS, type CloudTraffic as CloudTrafficT } from '../api/kinds/cloud-traffic.js';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/labels.js';
 import { durationMs } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
@@ -24,7 +24,7 @@ import type { AwsClients } from '../cloud/clients.js';
 import { compileCloud } from '../cloud/compile.js';
 import type { Observation } from '../cloud/target.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
-import { mutateStatus } from '../store/mutate.js';
+import { mutate, mutateStatus } from '../store/mutate.js';
 import { canonicalJson } from '../store/object-semantics.js';
 import { decideSync, settleSync, type ReadFailure, type SyncEvent, type SyncInput } from './cloud-traffic-decide.js';
 
@@ -61,6 +61,15 @@ function failure(e: unknown): ReadFailure {
   throw e;
 }
 
+/**
+ * Held while Drover may own health checks: the spec asks for them in apply mode, or the status still
+ * records some (dryRun never creates any, so a laptop without AWS credentials can always delete).
+ */
+function needsFinalizer(ct: CloudTrafficT): boolean {
+  const asked = ct.spec.route53?.healthCheck !== undefined && ct.spec.mode === 'apply';
+  return asked || Object.keys(ct.status?.healthChecks ?? {}).length > 0;
+}
+
 export function cloudTrafficController(opts: CloudTrafficControllerOptions = {}): Reconciler {
   const now = opts.now ?? Date.now;
   let clients: AwsClients | undefined;
@@ -85,12 +94,23 @@ export function cloudTrafficController(opts: CloudTrafficControllerOptions = {})
     const cached = ctx.cache ? ctx.cache.get<CloudTrafficT>('CloudTraffic', name) : await ctx.store.get('CloudTraffic', name);
     if (!cached || cached.metadata.deletionTimestamp) {
       // What Drover wrote to AWS stays: deleting the CloudTraffic stops the steering, it does not undo it.
+      // Only what Drover made for this object alone (Route 53 health checks) goes, under the finalizer.
       fleetOf.delete(name);
       memo.delete(name);
       written.delete(name);
+      if (cached?.metadata.finalizers.includes(FINALIZER_HEALTH_CHECKS)) return finalize(ctx, CloudTraffic.parse(cached));
       return {};
     }
     const ct = CloudTraffic.parse(cached);
+    // Before the first health check is created: deleting the object must delete them.
+    if (needsFinalizer(ct) !== ct.metadata.finalizers.includes(FINALIZER_HEALTH_CHECKS)) {
+      await mutate<CloudTrafficT>(ctx.store, 'CloudTraffic', name, (o) => {
+        if (o.metadata.deletionTimestamp) return false;
+        const has = o.metadata.finalizers.includes(FINALIZER_HEALTH_CHECKS);
+        if (needsFinalizer(CloudTraffic.parse(o)) === has) return false;
+        o.metadata.finalizers = has ? o.metadata.finalizers.filter((f) => f !== FINALIZER_HEALTH_CHECKS) : [...o.metadata.finalizers, FINALIZER_HEALTH_CHECKS];
+      });
+    }
     // The cache lags our own status writes: a sync right after a write must compare with what it wrote.
     const mine = written.get(name);
     if (mine && revision(cached) < mine.rv && mine.status) ct.status = mine.status;
@@ -134,10 +154,10 @@ export function cloudTrafficController(opts: CloudTrafficControllerOptions = {})
     const events: SyncEvent[] = [...decision.events];
     let writeError: ReadFailure | undefined;
     if (decision.write && target && observation) {
-      let outcome: { ok: true } | { ok: false; error: ReadFailure };
+      let outcome: { ok: true; healthChecks?: Record<string, string> } | { ok: false; error: ReadFailure };
       try {
-        await target.apply(meter, observation, decision.changes, ct.status?.lastApplied);
-        outcome = { ok: true };
+        const result = await target.apply(meter, observation, decision.changes, ct.status?.lastApplied);
+        outcome = { ok: true, ...(result?.healthChecks ? { healthChecks: result.healthChecks } : {}) };
       } catch (e) {
         writeError = failure(e);
         outcome = { ok: false, error: writeError };
@@ -163,6 +183,25 @@ export function cloudTrafficController(opts: CloudTrafficControllerOptions = {})
     const waitMs = transient ? Math.min(TRANSIENT_RETRY_MS, periodMs) : periodMs;
     memo.set(name, { desired: desiredJson, dueAt: t + waitMs, generation: ct.metadata.generation, requested });
     return { requeueAfterMs: waitMs };
+  }
+
+  /** Deletes Drover's health checks of a CloudTraffic being deleted, then lets it go. */
+  async function finalize(ctx: ReconcileContext, ct: CloudTrafficT): Promise<Result> {
+    const meter = new CallMeter();
+    try {
+      const { releaseCloudResources } = await import('../cloud/targets.js');
+      const deleted = await releaseCloudResources(ct, await awsClients(), meter, opts.retry);
+      if (deleted.length > 0) await ctx.recordEvent(ct, 'Normal', 'HealthChecksDeleted', `deleted ${deleted.length} Route 53 health check(s) Drover created: ${deleted.join(', ')}`);
+    } catch (e) {
+      const f = failure(e);
+      await ctx.recordEvent(ct, 'Warning', 'CleanupFailed', `deleting Drover's Route 53 health checks failed: ${f.code}: ${f.message}; retried, or remove the finalizer ${FINALIZER_HEALTH_CHECKS} to leave them`);
+      return { requeueAfterMs: f.errorClass === 'throttling' || f.errorClass === 'transient' ? TRANSIENT_RETRY_MS : durationMs(ct.spec.syncPeriod) };
+    }
+    await mutate<CloudTrafficT>(ctx.store, 'CloudTraffic', ct.metadata.name, (o) => {
+      if (!o.metadata.finalizers.includes(FINALIZER_HEALTH_CHECKS)) return false;
+      o.metadata.finalizers = o.metadata.finalizers.filter((f) => f !== FINALIZER_HEALTH_CHECKS);
+    });
+    return {};
   }
 
   return {

@@ -37,6 +37,8 @@ export const CloudTrafficReason = [
   'FailStatic',
   'PlanMissing',
   'IncompleteTargets',
+  'HealthChecksDeleted',
+  'CleanupFailed',
 ] as const;
 export type CloudTrafficReason = (typeof CloudTrafficReason)[number];
 
@@ -57,7 +59,7 @@ export interface SyncInput {
    * What AWS holds (owned/claimable resources), or the read's failure, or neither when not read.
    * `registered` (targetGroup): Drover's targets the group still holds, the next `status.registered`.
    */
-  observed?: { state: CloudState; writable: ReadonlySet<string>; notOwned: readonly string[]; registered?: readonly string[] };
+  observed?: { state: CloudState; writable: ReadonlySet<string>; notOwned: readonly string[]; registered?: readonly string[]; healthChecks?: Readonly<Record<string, string>> };
   readError?: ReadFailure;
   now: string;
 }
@@ -132,6 +134,7 @@ export function decideSync(input: SyncInput): SyncDecision {
     status.observedSource = 'aws';
     status.notOwned = [...observed.notOwned];
     if (observed.registered) status.registered = [...observed.registered];
+    if (observed.healthChecks) status.healthChecks = { ...observed.healthChecks };
     changes = diffStates(observed.state, target);
     drift = driftOf(restrict(prev.lastApplied, writable), observed.state);
   } else {
@@ -177,7 +180,7 @@ export function decideSync(input: SyncInput): SyncDecision {
 }
 
 /** The status after the AWS write of `decision` (success, or the error it ended with). */
-export function settleSync(input: SyncInput, decision: SyncDecision, outcome: { ok: true } | { ok: false; error: ReadFailure }): { status: CloudTrafficStatus; events: SyncEvent[] } {
+export function settleSync(input: SyncInput, decision: SyncDecision, outcome: { ok: true; healthChecks?: Record<string, string> } | { ok: false; error: ReadFailure }): { status: CloudTrafficStatus; events: SyncEvent[] } {
   const { now } = input;
   const gen = input.ct.metadata.generation;
   const status: CloudTrafficStatus = { ...decision.status };
@@ -186,6 +189,7 @@ export function settleSync(input: SyncInput, decision: SyncDecision, outcome: { 
   // Targets Drover registered: counted even when the write failed part-way (the next read prunes them).
   if (status.provider === 'targetGroup') status.registered = registeredAfter(status.registered ?? [], decision.changes, outcome.ok);
   if (outcome.ok) {
+    if (outcome.healthChecks) status.healthChecks = { ...outcome.healthChecks };
     const writable = input.observed ? (r: string) => input.observed!.writable.has(r) : () => true;
     const applied = restrict(input.desired, writable);
     status.lastApplied = applied;

@@ -52,6 +52,32 @@ export const GlobalAcceleratorSpec = z
   .strict();
 export type GlobalAcceleratorSpec = z.infer<typeof GlobalAcceleratorSpec>;
 
+/** Route 53's health checker regions (at least 3 when set). */
+export const Route53CheckerRegion = z.enum(['us-east-1', 'us-west-1', 'us-west-2', 'eu-west-1', 'ap-southeast-1', 'ap-southeast-2', 'ap-northeast-1', 'sa-east-1']);
+
+/**
+ * A Route 53 health check Drover creates and owns per cluster record (src/cloud/route53/health-checks.ts),
+ * aimed at the cluster's `spec.loadBalancer.address` (IP), else its `dnsName`. Type and interval cannot be
+ * changed on a check: changing them replaces it (new check, records repointed, old one deleted); the other
+ * settings are updated in place.
+ */
+export const Route53HealthCheck = z
+  .object({
+    type: z.enum(['HTTP', 'HTTPS', 'TCP']).default('HTTP'),
+    /** HTTP/HTTPS: the path requested (2xx/3xx is healthy). Default `/`. */
+    path: z.string().startsWith('/').max(255).optional(),
+    /** Default 80 (HTTP), 443 (HTTPS); required for TCP. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Route 53 accepts 10 or 30 seconds. */
+    intervalSeconds: z.union([z.literal(10), z.literal(30)]).default(30),
+    failureThreshold: z.number().int().min(1).max(10).default(3),
+    regions: z.array(Route53CheckerRegion).min(3, 'Route 53 needs at least 3 checker regions').optional(),
+  })
+  .strict()
+  .refine((h) => h.type !== 'TCP' || h.port !== undefined, { message: 'a TCP health check needs `port`', path: ['port'] })
+  .refine((h) => h.type !== 'TCP' || h.path === undefined, { message: 'a TCP health check has no `path`; remove it or use type HTTP/HTTPS', path: ['path'] });
+export type Route53HealthCheck = z.infer<typeof Route53HealthCheck>;
+
 export const Route53Spec = z
   .object({
     hostedZoneId: z.string().min(1),
@@ -61,15 +87,17 @@ export const Route53Spec = z
     type: z.enum(['A', 'AAAA', 'CNAME']).default('A'),
     ttl: z.number().int().min(0).max(2147483647).default(60),
     evaluateTargetHealth: z.boolean().default(true),
-    /** Route 53 health check ids per cluster, attached to that cluster's record. */
+    /** Existing Route 53 health check ids per cluster (bring your own), attached to that cluster's record; never modified. */
     healthCheckIds: z.record(z.string()).default({}),
+    /** Health checks Drover creates, owns and deletes, one per cluster record not in `healthCheckIds`. */
+    healthCheck: Route53HealthCheck.optional(),
   })
   .strict();
 export type Route53Spec = z.infer<typeof Route53Spec>;
 
 /**
- * An ELBv2 target group (target type `ip`) shared by several clusters: Drover registers the serving Prods'
- * endpoints of every Ready, uncordoned, undrained cluster of the fleet, and deregisters only targets it
+ * An ELBv2 target group (target type `ip`, or `instance` with node ports) shared by several clusters: Drover
+ * registers the serving Prods' endpoints of every Ready, uncordoned, undrained cluster of the fleet, and deregisters only targets it
  * registered itself (`status.registered`); targets registered by anyone else are never deregistered, only
  * listed in `status.notOwned`. One DescribeTargetHealth per sync; one RegisterTargets and one
  * DeregisterTargets per change (≤ 500 targets a call). Compiler: src/cloud/target-group/.
@@ -81,8 +109,18 @@ export const TargetGroupSpec = z
     port: z.number().int().min(1).max(65535).optional(),
     /** Passed with each registration: `all` for IPs outside the target group's VPC (peered, on premises). */
     availabilityZone: z.string().min(1).optional(),
+    /**
+     * The target group's target type. `instance`: the Prods are reached through a port on the cluster's
+     * nodes (Kubernetes Services of type NodePort: a Prod's endpoint port is its node port; local clusters:
+     * its host port); each serving Prod is registered on every instance of its cluster in `instanceIds`.
+     */
+    targetType: z.enum(['ip', 'instance']).default('ip'),
+    /** instance: EC2 instance ids of each cluster's nodes, by cluster name (nothing reports them to Drover). */
+    instanceIds: z.record(z.array(z.string().regex(/^i-[0-9a-f]{8,17}$/, 'an EC2 instance id (i-0123456789abcdef0)')).min(1)).default({}),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.targetType === 'instance' || Object.keys(t.instanceIds).length === 0, { message: '`instanceIds` needs `targetType: instance`', path: ['instanceIds'] })
+  .refine((t) => t.targetType === 'ip' || t.availabilityZone === undefined, { message: '`availabilityZone` applies to ip targets only; remove it for `targetType: instance`', path: ['availabilityZone'] });
 export type TargetGroupSpec = z.infer<typeof TargetGroupSpec>;
 
 export const CloudTrafficMode = z.enum(['apply', 'dryRun']);
@@ -150,6 +188,11 @@ export const CloudTrafficStatus = z
      * ones it ever deregisters.
      */
     registered: z.array(z.string()).optional(),
+    /**
+     * route53: the health checks Drover created and owns, cluster → id (deleted by the finalizer
+     * FINALIZER_HEALTH_CHECKS with the CloudTraffic).
+     */
+    healthChecks: z.record(z.string()).optional(),
     /** Resources Drover refused to touch because it does not own them: `<resource>: <reason>` (targetGroup: targets registered by others). */
     notOwned: z.array(z.string()).default([]),
     lastError: z.object({ code: z.string(), message: z.string(), time: z.string() }).strict().optional(),
@@ -162,6 +205,9 @@ export type CloudTrafficStatus = z.infer<typeof CloudTrafficStatus>;
 
 export const CloudTraffic = resourceSchema('CloudTraffic', CloudTrafficSpec, CloudTrafficStatus);
 export type CloudTraffic = z.infer<typeof CloudTraffic>;
+
+/** Held while Drover owns Route 53 health checks for a CloudTraffic: deleting it deletes them first. */
+export const FINALIZER_HEALTH_CHECKS = 'drover.dev/route53-health-checks';
 
 /** The owner id in tags and TXT records: the spec's, else `drover-<name>`. */
 export function cloudOwnerId(ct: { metadata: { name: string }; spec: CloudTrafficSpec }): string {

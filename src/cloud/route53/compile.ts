@@ -11,18 +11,50 @@
  * - failover: PRIMARY = the live cluster of the highest-dial domain (then highest weight, then name);
  *   SECONDARY = the best live cluster of another domain (else of the same domain). SetIdentifiers `drover-primary`/`drover-secondary`
  *   stay put while their targets move, so a failover is one UPSERT.
+ * - health checks (`spec.route53.healthCheck`): one Drover-owned check per cluster that has a record
+ *   candidate (failover: every candidate, not only the two in records, so that a failover repoints a record
+ *   at a check that already runs) and no `healthCheckIds` entry; its record's HealthCheckId is the symbol
+ *   `healthCheck/<cluster>` until the write resolves it (src/cloud/route53/target.ts).
  */
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { Cluster } from '../../api/kinds/cluster.js';
 import type { CloudState, Route53Spec } from '../../api/kinds/cloud-traffic.js';
 import type { TrafficPlanSpec } from '../../api/kinds/traffic-plan.js';
 import { fleetTraffic, type ClusterTraffic } from '../cluster-weights.js';
-import { normalizeName, recordKey } from './names.js';
+import { healthCheckFields, type DesiredHealthCheck } from './health-check-settings.js';
+import { normalizeName, recordFields, recordKey } from './names.js';
+
+export { recordFields };
 
 export interface DesiredRoute53 {
+  /** HealthCheckId `healthCheck/<cluster>` stands for the id of Drover's check of that cluster (resolved on write). */
   records: ResourceRecordSet[];
+  /** Health checks Drover owns, keyed by cluster (spec.route53.healthCheck). */
+  healthChecks: DesiredHealthCheck[];
   notes: string[];
   failStatic: boolean;
+}
+
+export const HEALTH_CHECK_PREFIX = 'healthCheck/';
+export const hcResource = (key: string): string => `${HEALTH_CHECK_PREFIX}${key}`;
+
+/** The check of one cluster: at its load balancer's address, else its DNS name. */
+function healthCheckOf(spec: Route53Spec, c: ClusterTraffic): DesiredHealthCheck | undefined {
+  const hc = spec.healthCheck;
+  const lb = c.loadBalancer;
+  if (!hc || !lb || (!lb.address && !lb.dnsName)) return undefined;
+  return {
+    key: c.cluster,
+    settings: {
+      type: hc.type,
+      port: hc.port ?? (hc.type === 'HTTPS' ? 443 : 80),
+      intervalSeconds: hc.intervalSeconds,
+      failureThreshold: hc.failureThreshold,
+      ...(lb.address ? { ipAddress: lb.address } : { fqdn: lb.dnsName! }),
+      ...(hc.type !== 'TCP' ? { path: hc.path ?? '/' } : {}),
+      ...(hc.regions ? { regions: [...hc.regions] } : {}),
+    },
+  };
 }
 
 function target(spec: Route53Spec, c: ClusterTraffic): Partial<ResourceRecordSet> | undefined {
@@ -78,8 +110,16 @@ export function compileRoute53(spec: Route53Spec, plan: TrafficPlanSpec, cluster
     candidates.push({ c, t });
   }
   const name = normalizeName(spec.recordName);
+  const healthChecks: DesiredHealthCheck[] = [];
+  for (const { c } of candidates) {
+    if (spec.healthCheckIds[c.cluster] !== undefined || !spec.healthCheck) continue;
+    const d = healthCheckOf(spec, c);
+    if (d) healthChecks.push(d);
+    else notes.push(`cluster ${c.cluster}: no health check (spec.loadBalancer has neither address nor dnsName to check)`);
+  }
+  const owned = new Set(healthChecks.map((d) => d.key));
   const base = (t: Partial<ResourceRecordSet>, id: string, c: ClusterTraffic): ResourceRecordSet => {
-    const hc = spec.healthCheckIds[c.cluster];
+    const hc = spec.healthCheckIds[c.cluster] ?? (owned.has(c.cluster) ? hcResource(c.cluster) : undefined);
     return { Name: name, Type: spec.type, SetIdentifier: id, ...t, ...(hc ? { HealthCheckId: hc } : {}) };
   };
   const records: ResourceRecordSet[] = [];
@@ -109,28 +149,21 @@ export function compileRoute53(spec: Route53Spec, plan: TrafficPlanSpec, cluster
     if (secondary) records.push({ ...base(secondary.t, 'drover-secondary', secondary.c), Failover: 'SECONDARY' });
   }
   records.sort((a, b) => (recordKey(a) < recordKey(b) ? -1 : 1));
-  return { records, notes, failStatic: traffic.failStatic };
+  healthChecks.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return { records, healthChecks, notes, failStatic: traffic.failStatic };
 }
 
 export const r53Resource = (r: ResourceRecordSet): string => `record/${recordKey(r)}`;
 
-/** A record set as flat fields: what Drover sets on it. */
-export function recordFields(r: ResourceRecordSet): CloudState[string] {
-  const f: CloudState[string] = {};
-  if (r.Weight !== undefined) f.weight = r.Weight;
-  if (r.Failover !== undefined) f.failover = r.Failover;
-  if (r.AliasTarget) {
-    f.alias = `${r.AliasTarget.HostedZoneId ?? ''}/${normalizeName(r.AliasTarget.DNSName ?? '')}`;
-    f.evaluateTargetHealth = r.AliasTarget.EvaluateTargetHealth ?? false;
-  }
-  if (r.ResourceRecords) f.values = r.ResourceRecords.map((v) => v.Value ?? '').sort().join(',');
-  if (r.TTL !== undefined) f.ttl = r.TTL;
-  if (r.HealthCheckId !== undefined) f.healthCheckId = r.HealthCheckId;
-  return f;
-}
-
 export function recordsState(records: readonly ResourceRecordSet[]): CloudState {
   const out: CloudState = {};
   for (const r of records) out[r53Resource(r)] = recordFields(r);
+  return out;
+}
+
+/** The desired state: the records, and Drover's health checks as `healthCheck/<cluster>`. */
+export function route53DesiredState(d: DesiredRoute53): CloudState {
+  const out = recordsState(d.records);
+  for (const hc of d.healthChecks) out[hcResource(hc.key)] = healthCheckFields(hc.settings);
   return out;
 }

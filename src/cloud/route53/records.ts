@@ -18,11 +18,15 @@ import {
   type Change,
   type ResourceRecordSet,
   type Route53Client,
+  type RRType,
 } from '@aws-sdk/client-route-53';
 import { awsCall, type CallMeter, type RetryPolicy } from '../aws-call.js';
-import { normalizeName, recordKey } from './names.js';
+import { normalizeName, recordFields, recordKey } from './names.js';
 
-export { normalizeName, recordKey };
+export { normalizeName, recordFields, recordKey };
+
+/** Two record sets are the same when every field Drover sets is (recordFields). */
+export const sameRecord = (a: ResourceRecordSet, b: ResourceRecordSet): boolean => JSON.stringify(recordFields(a)) === JSON.stringify(recordFields(b));
 
 export const OWNER_PREFIX = '_drover.';
 
@@ -146,4 +150,65 @@ export async function writeBatch(meter: CallMeter, client: Route53Client, zoneId
     retry,
   );
   return out.ChangeInfo?.Id;
+}
+
+/** One weighted record set of a name, as the load balancer mirror's DNS split and CloudTraffic write it. */
+export interface WeightedRecord {
+  /** Unique per name and type, stable across syncs (`drover-<cluster>`, `source`, `target`). */
+  setIdentifier: string;
+  /** 0–255; 0 takes the record out of answers while another has weight > 0. */
+  weight: number;
+  /** An alias (a load balancer: its DNS name and canonical hosted zone id) or plain values with a TTL. */
+  target: { alias: { hostedZoneId: string; dnsName: string; evaluateTargetHealth?: boolean } } | { values: string[]; ttl: number };
+  /** A health check id (from syncOwnedHealthChecks, or the user's): unhealthy → left out of answers. */
+  healthCheckId?: string;
+}
+
+export function weightedRecordSet(name: string, type: RRType, r: WeightedRecord): ResourceRecordSet {
+  const t = r.target;
+  return {
+    Name: normalizeName(name),
+    Type: type,
+    SetIdentifier: r.setIdentifier,
+    Weight: r.weight,
+    ...('alias' in t
+      ? { AliasTarget: { HostedZoneId: t.alias.hostedZoneId, DNSName: normalizeName(t.alias.dnsName), EvaluateTargetHealth: t.alias.evaluateTargetHealth ?? true } }
+      : { TTL: t.ttl, ResourceRecords: t.values.map((Value) => ({ Value })) }),
+    ...(r.healthCheckId ? { HealthCheckId: r.healthCheckId } : {}),
+  };
+}
+
+/** A name Drover writes, and who it writes as. */
+export interface NameRef {
+  zoneId: string;
+  name: string;
+  type: RRType;
+  /** The owner id in the TXT ownership record (two control planes on one zone need two). */
+  ownerId: string;
+  /** What owns it, for people (`loadbalancermirror/web`): written into the TXT record. */
+  resourceRef: string;
+}
+
+export interface NameSyncResult {
+  ownership: OwnedName['ownership'];
+  /** The batch (empty: in sync, or not owned). */
+  changes: Change[];
+  /** True when the batch was sent (not in dryRun, not empty). */
+  written: boolean;
+  /** Route 53's change id (GetChange tells when it is INSYNC). */
+  changeId?: string;
+}
+
+/**
+ * Makes a name hold exactly `desired` (record sets of `ref.type`; build them with weightedRecordSet): two
+ * ListResourceRecordSets, then one ChangeResourceRecordSets when something differs and the name is Drover's
+ * (or free: it is claimed with the TXT record in the same batch). A foreign name is left untouched and said
+ * so in `ownership`. `dryRun` plans and writes nothing.
+ */
+export async function syncOwnedName(meter: CallMeter, client: Route53Client, ref: NameRef, desired: readonly ResourceRecordSet[], opts: { retry?: RetryPolicy; dryRun?: boolean } = {}): Promise<NameSyncResult> {
+  const owned = await readOwnedName(meter, client, ref.zoneId, ref.name, ref.type, ref.ownerId, opts.retry);
+  const changes = planNameChanges(owned, desired, ref.ownerId, ref.resourceRef, sameRecord);
+  if (opts.dryRun || changes.length === 0) return { ownership: owned.ownership, changes, written: false };
+  const changeId = await writeBatch(meter, client, ref.zoneId, changes, `drover ${ref.resourceRef}`, opts.retry);
+  return { ownership: owned.ownership, changes, written: true, ...(changeId ? { changeId } : {}) };
 }

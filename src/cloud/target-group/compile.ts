@@ -1,6 +1,6 @@
 /**
- * The traffic plan as the targets of one ELBv2 target group (target type `ip`) shared by every cluster of
- * the fleet. Pure.
+ * The traffic plan as the targets of one ELBv2 target group (target type `ip` or `instance`) shared by every
+ * cluster of the fleet. Pure.
  *
  * - A target per serving Prod (plan endpoint `active`, in a group with weight > 0) of a cluster that is
  *   Ready, uncordoned and undrained (src/cloud/cluster-weights.ts decides; a target group has no weights,
@@ -8,6 +8,10 @@
  * - Its address: the host of the Prod's endpoint URL when it is an IP a load balancer can reach (not
  *   loopback or unspecified); else the cluster's `spec.loadBalancer.address` (a node or host-port address)
  *   with the Prod's port. The port is `targetGroup.port` when set, else the endpoint URL's port.
+ * - `instance` target groups: a serving Prod is one target per instance of its cluster
+ *   (`targetGroup.instanceIds[cluster]`), at the endpoint URL's port — the node port of a Kubernetes
+ *   Service of type NodePort (the driver's `serviceType=NodePort` puts it in the endpoint), a local
+ *   cluster's host port. Instance ids come from the spec: neither the Cluster nor its agent knows them.
  * - Fail static (every cluster looks lost at once): the health-zeroed clusters keep their plan targets, as
  *   GA keeps plan weights; the target adapter also deregisters nothing then (src/cloud/target-group/target.ts).
  */
@@ -18,14 +22,15 @@ import type { TrafficPlanSpec } from '../../api/kinds/traffic-plan.js';
 import { fleetTraffic } from '../cluster-weights.js';
 
 export interface DesiredTarget {
-  ip: string;
+  /** What RegisterTargets names: an IP address (`ip`), or an EC2 instance id (`instance`). */
+  id: string;
   port: number;
   cluster: string;
   prods: string[];
 }
 
 export interface DesiredTargetGroup {
-  /** Target id (`ip:port`, `[v6]:port`) → target. */
+  /** Target id (`ip:port`, `[v6]:port`, `i-…:port`) → target. */
   targets: Map<string, DesiredTarget>;
   notes: string[];
   failStatic: boolean;
@@ -33,8 +38,8 @@ export interface DesiredTargetGroup {
 
 export const TARGET_PREFIX = 'target/';
 
-export function targetId(ip: string, port: number): string {
-  return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+export function targetId(id: string, port: number): string {
+  return isIP(id) === 6 ? `[${id}]:${port}` : `${id}:${port}`;
 }
 
 export const tgResource = (id: string): string => `${TARGET_PREFIX}${id}`;
@@ -83,6 +88,12 @@ export function compileTargetGroup(spec: TargetGroupSpec, plan: TrafficPlanSpec,
   for (const g of plan.groups) for (const m of g.endpoints) if (m.weight > 0) serving.add(m.prod);
   const targets = new Map<string, DesiredTarget>();
   const notes: string[] = [];
+  const add = (id: string, port: number, cluster: string, prod: string): void => {
+    const key = targetId(id, port);
+    const t = targets.get(key);
+    if (t) t.prods.push(prod);
+    else targets.set(key, { id, port, cluster, prods: [prod] });
+  };
   for (const prod of [...serving].sort()) {
     const e = byProd.get(prod);
     if (!e || e.state !== 'active') continue;
@@ -90,15 +101,22 @@ export function compileTargetGroup(spec: TargetGroupSpec, plan: TrafficPlanSpec,
     if (!c || c.weight <= 0) continue;
     const hp = endpointHostPort(e.url);
     const port = spec.port ?? hp?.port;
+    if (spec.targetType === 'instance') {
+      const instances = spec.instanceIds[c.cluster] ?? [];
+      if (instances.length === 0 || port === undefined) {
+        notes.push(`Prod ${prod} (cluster ${c.cluster}) serves the fleet but cannot be registered as instance targets: ${instances.length === 0 ? `targetGroup.instanceIds has no instances for cluster ${c.cluster}` : `its endpoint ${e.url} has no port`}`);
+        continue;
+      }
+      // Every node of the cluster forwards its node port to the Prod.
+      for (const i of instances) add(i, port, c.cluster, prod);
+      continue;
+    }
     const address = hp && reachableIp(hp.host) ? hp.host : c.loadBalancer?.address !== undefined && isIP(c.loadBalancer.address) ? c.loadBalancer.address : undefined;
     if (address === undefined || port === undefined) {
       notes.push(`Prod ${prod} (cluster ${c.cluster}) serves the fleet but has no address a target group can register: its endpoint ${e.url} is not a reachable IP and the cluster has no spec.loadBalancer.address IP`);
       continue;
     }
-    const id = targetId(address, port);
-    const t = targets.get(id);
-    if (t) t.prods.push(prod);
-    else targets.set(id, { ip: address, port, cluster: c.cluster, prods: [prod] });
+    add(address, port, c.cluster, prod);
   }
   return { targets, notes, failStatic: traffic.failStatic };
 }

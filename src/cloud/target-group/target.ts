@@ -99,7 +99,7 @@ export function targetGroupTarget(
         changes.filter((c) => c.action === action && c.resource.startsWith(TARGET_PREFIX)).map((c) => c.resource.slice(TARGET_PREFIX.length));
       const register = ids('create').flatMap((id): TargetDescription[] => {
         const d = desired.targets.get(id);
-        return d ? [{ Id: d.ip, Port: d.port, ...zone }] : [];
+        return d ? [{ Id: d.id, Port: d.port, ...zone }] : [];
       });
       // Only Drover's own targets are ever deregistered: foreign ones are not writable (see observe), and
       // this filter holds that even if a change said otherwise.

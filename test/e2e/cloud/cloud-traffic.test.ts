@@ -7,50 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ANNOTATION_CHAOS_KILLED_AT } from '../../../src/api/index.js';
-import { exampleAppPath } from '../../helpers/fixtures.js';
+import { cloudTrafficFile, gaWeightField, isolateAwsEnv } from '../../helpers/cloud-aws.js';
 import { UpRun } from '../../helpers/drover-up.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-const LISTENER = 'arn:aws:globalaccelerator::123456789012:accelerator/1234abcd-abcd-1234-abcd-1234abcdefgh/listener/0123vxyz';
-const lb = (name: string, region: string) => `arn:aws:elasticloadbalancing:${region}:123456789012:loadbalancer/app/${name}/50dc6c495c0c9188`;
-
-const cluster = (name: string, region: string) => `apiVersion: drover.dev/v1alpha1
-kind: Cluster
-metadata: { name: ${name} }
-spec:
-  provider: local
-  region: ${region}
-  domain: ${name}
-  capacity: { prods: 3 }
-  loadBalancer: { arn: "${lb(name, region)}" }
----
-`;
-
-const fileText = `${cluster('tokyo', 'ap-northeast-1')}${cluster('osaka', 'ap-northeast-3')}apiVersion: drover.dev/v1alpha1
-kind: Fleet
-metadata: { name: web }
-spec:
-  prods: 2
-  version: v1
-  app: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(exampleAppPath)}], healthPath: /healthz }
-  warmup: { requests: 2 }
----
-apiVersion: drover.dev/v1alpha1
-kind: CloudTraffic
-metadata: { name: web-ga }
-spec:
-  fleet: web
-  mode: dryRun
-  globalAccelerator:
-    listenerArn: "${LISTENER}"
-    endpointGroups: [{ region: ap-northeast-1 }, { region: ap-northeast-3 }]
-`;
-
 // No AWS credentials anywhere (and no instance metadata service to ask): observed is "unknown".
-for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
-process.env.AWS_EC2_METADATA_DISABLED = 'true';
-process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config';
-process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/aws-credentials';
+isolateAwsEnv();
 
 const runs: UpRun[] = [];
 after(async () => {
@@ -62,10 +24,10 @@ after(async () => {
 
 describe('CloudTraffic in drover up (dryRun, no AWS credentials)', () => {
   it('chaos kill-cluster: the GA change Drover would make shows in `drover cloud diff` and an Event within seconds', async () => {
-    const up = new UpRun(fileText);
+    const up = new UpRun(cloudTrafficFile({ mode: 'dryRun' }));
     runs.push(up);
     const store = await up.running();
-    const weight = (cluster: string, region: string) => `weight[${lb(cluster, region)}]`;
+    const weight = gaWeightField;
     // The first sync: both regions' endpoints planned at their plan weight, AWS not read.
     await waitFor('the first dryRun sync', async () => {
       const ct = await store.get('CloudTraffic', 'web-ga');

@@ -130,4 +130,20 @@ describe('Route 53 compiler', () => {
     assert.equal(t.TTL, 30);
     assert.equal(t.HealthCheckId, 'hc-1');
   });
+  it('owned health checks: one per cluster record (not for bring-your-own ids), at the address else the DNS name; records name them', () => {
+    const clusters = world();
+    clusters[2]!.spec.loadBalancer = { ...clusters[2]!.spec.loadBalancer, address: '203.0.113.7' };
+    const { d } = weights({ healthCheck: { type: 'TCP', port: 443, intervalSeconds: 10 }, healthCheckIds: { 'tokyo-b': 'hc-mine' } }, clusters);
+    assert.deepEqual(d.healthChecks.map((h) => h.key), ['osaka-a', 'osaka-b', 'tokyo-a']);
+    assert.deepEqual(d.healthChecks[0]!.settings, { type: 'TCP', port: 443, intervalSeconds: 10, failureThreshold: 3, ipAddress: '203.0.113.7' });
+    assert.equal(d.healthChecks[1]!.settings.fqdn, 'osaka-b-1234.ap-northeast-3.elb.amazonaws.com');
+    const hc = Object.fromEntries(d.records.map((r) => [r.SetIdentifier!, r.HealthCheckId]));
+    assert.deepEqual(hc, { 'drover-osaka-a': 'healthCheck/osaka-a', 'drover-osaka-b': 'healthCheck/osaka-b', 'drover-tokyo-a': 'healthCheck/tokyo-a', 'drover-tokyo-b': 'hc-mine' });
+    // failover: the two records name the checks of the clusters they point at; every candidate keeps its check.
+    const f = weights({ routing: 'failover', healthCheck: {} }).d;
+    assert.deepEqual(f.records.map((r) => [r.SetIdentifier, r.HealthCheckId]), [['drover-primary', 'healthCheck/tokyo-a'], ['drover-secondary', 'healthCheck/osaka-a']]);
+    assert.equal(f.healthChecks.length, 4);
+    assert.throws(() => Route53Spec.parse({ hostedZoneId: 'Z1', recordName: 'x', healthCheck: { type: 'TCP' } }), /a TCP health check needs `port`/);
+    assert.throws(() => Route53Spec.parse({ hostedZoneId: 'Z1', recordName: 'x', healthCheck: { regions: ['us-east-1'] } }), /at least 3 checker regions/);
+  });
 });

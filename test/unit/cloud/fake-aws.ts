@@ -1,7 +1,9 @@
 /**
  * Stateful fakes behind aws-sdk-client-mock, answering with the response shapes of the Global Accelerator
  * and Route 53 API references (ListEndpointGroups, ListTagsForResource, UpdateEndpointGroup, TagResource;
- * ListResourceRecordSets, ChangeResourceRecordSets with its atomic InvalidChangeBatch; ELBv2's
+ * ListResourceRecordSets, ChangeResourceRecordSets with its atomic InvalidChangeBatch; health checks:
+ * CreateHealthCheck with its CallerReference rules, UpdateHealthCheck with HealthCheckVersion, ListHealthChecks
+ * paged by Marker, DeleteHealthCheck, ChangeTagsForResource; ELBv2's
  * DescribeTargetHealth, RegisterTargets, DeregisterTargets with its `draining` state), so that a second
  * sync sees what the first one wrote.
  */
@@ -15,7 +17,22 @@ import {
   type EndpointGroup,
   type Tag,
 } from '@aws-sdk/client-global-accelerator';
-import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, Route53Client, type Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  ChangeTagsForResourceCommand,
+  CreateHealthCheckCommand,
+  DeleteHealthCheckCommand,
+  ListHealthChecksCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  UpdateHealthCheckCommand,
+  type Change,
+  type HealthCheck,
+  type HealthCheckConfig,
+  type ResourceRecordSet,
+  type Tag as R53Tag,
+  type UpdateHealthCheckRequest,
+} from '@aws-sdk/client-route-53';
 import {
   DeregisterTargetsCommand,
   DescribeTargetHealthCommand,
@@ -128,11 +145,106 @@ export class FakeZone {
       this.records = structuredClone(next);
       return { ChangeInfo: { Id: '/change/C2682N5HXP0BZ4', Status: 'PENDING', SubmittedAt: new Date() } };
     });
+    this.mockHealthChecks();
   }
 
   batches(): Change[][] {
     return this.mock.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch!.Changes!);
   }
+
+  readonly healthChecks = new Map<string, { hc: HealthCheck; tags: R53Tag[] }>();
+  /** CallerReferences of deleted checks: Route 53 refuses them for a while (HealthCheckAlreadyExists). */
+  readonly deletedRefs = new Set<string>();
+  /** The next CreateHealthCheck creates the check, then its answer is lost (a 503 the SDK sees). */
+  loseNextCreateAnswer = false;
+  /** Runs before the next UpdateHealthCheck is answered (someone editing the check at that moment). */
+  beforeNextUpdate: (() => void) | undefined;
+  private nextId = 1;
+
+  /** Called by the constructor: the health check API, as the Route 53 API reference describes it. */
+  private mockHealthChecks(): void {
+    const same = (a: HealthCheckConfig, b: HealthCheckConfig) => JSON.stringify(completeConfig(a)) === JSON.stringify(completeConfig(b));
+    this.mock.on(CreateHealthCheckCommand).callsFake((input: { CallerReference: string; HealthCheckConfig: HealthCheckConfig }) => {
+      const existing = [...this.healthChecks.values()].find((x) => x.hc.CallerReference === input.CallerReference);
+      if (existing) {
+        if (same(existing.hc.HealthCheckConfig!, input.HealthCheckConfig)) return { HealthCheck: structuredClone(existing.hc), Location: `https://route53.amazonaws.com/2013-04-01/healthcheck/${existing.hc.Id}` };
+        throw awsError('HealthCheckAlreadyExists', `A health check with the caller reference ${input.CallerReference} already exists with different settings.`, 409);
+      }
+      if (this.deletedRefs.has(input.CallerReference)) throw awsError('HealthCheckAlreadyExists', `The caller reference ${input.CallerReference} was used by a deleted health check.`, 409);
+      const id = this.add(input.CallerReference, input.HealthCheckConfig);
+      if (this.loseNextCreateAnswer) {
+        this.loseNextCreateAnswer = false;
+        throw awsError('ServiceUnavailable', 'Service Unavailable', 503, 'server');
+      }
+      return { HealthCheck: structuredClone(this.healthChecks.get(id)!.hc), Location: `https://route53.amazonaws.com/2013-04-01/healthcheck/${id}` };
+    });
+    this.mock.on(UpdateHealthCheckCommand).callsFake((input: UpdateHealthCheckRequest) => {
+      const hook = this.beforeNextUpdate;
+      this.beforeNextUpdate = undefined;
+      hook?.();
+      const x = this.healthChecks.get(input.HealthCheckId!);
+      if (!x) throw awsError('NoSuchHealthCheck', `No health check exists with the specified ID ${input.HealthCheckId}`, 404);
+      if (input.HealthCheckVersion !== undefined && input.HealthCheckVersion !== x.hc.HealthCheckVersion) {
+        throw awsError('HealthCheckVersionMismatch', 'The value of HealthCheckVersion in the request doesn\'t match the value of HealthCheckVersion in the health check.', 409);
+      }
+      const c = x.hc.HealthCheckConfig!;
+      if (input.IPAddress !== undefined && c.IPAddress === undefined) throw awsError('InvalidInput', 'You can\'t add an IP address to a health check that has none.');
+      for (const k of ['IPAddress', 'Port', 'ResourcePath', 'FullyQualifiedDomainName', 'FailureThreshold', 'Regions', 'EnableSNI', 'Inverted', 'Disabled'] as const) {
+        if (input[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = structuredClone(input[k]);
+      }
+      for (const r of input.ResetElements ?? []) delete (c as unknown as Record<string, unknown>)[r];
+      x.hc.HealthCheckVersion = (x.hc.HealthCheckVersion ?? 1) + 1;
+      return { HealthCheck: structuredClone(x.hc) };
+    });
+    this.mock.on(DeleteHealthCheckCommand).callsFake((input: { HealthCheckId: string }) => {
+      const x = this.healthChecks.get(input.HealthCheckId);
+      if (!x) throw awsError('NoSuchHealthCheck', `No health check exists with the specified ID ${input.HealthCheckId}`, 404);
+      this.healthChecks.delete(input.HealthCheckId);
+      this.deletedRefs.add(x.hc.CallerReference!);
+      return {};
+    });
+    this.mock.on(ListHealthChecksCommand).callsFake((input: { Marker?: string; MaxItems?: number }) => {
+      const all = [...this.healthChecks.values()].map((x) => x.hc).sort((a, b) => (a.Id! < b.Id! ? -1 : 1));
+      const from = input.Marker ? all.findIndex((h) => h.Id === input.Marker) : 0;
+      const max = Math.min(input.MaxItems ?? 100, 1000);
+      const page = all.slice(Math.max(0, from), Math.max(0, from) + max);
+      const next = all[Math.max(0, from) + max];
+      return { HealthChecks: structuredClone(page), Marker: input.Marker ?? '', IsTruncated: next !== undefined, ...(next ? { NextMarker: next.Id } : {}), MaxItems: max };
+    });
+    this.mock.on(ChangeTagsForResourceCommand).callsFake((input: { ResourceType: string; ResourceId: string; AddTags?: R53Tag[] }) => {
+      const x = this.healthChecks.get(input.ResourceId);
+      if (input.ResourceType !== 'healthcheck' || !x) throw awsError('NoSuchHealthCheck', `No health check exists with the specified ID ${input.ResourceId}`, 404);
+      for (const t of input.AddTags ?? []) x.tags = [...x.tags.filter((o) => o.Key !== t.Key), t];
+      return {};
+    });
+  }
+
+  /** A health check as Route 53 holds it (someone else's, when the reference is not Drover's). */
+  add(callerReference: string, config: HealthCheckConfig): string {
+    const id = `${String(this.nextId++).padStart(8, '0')}-1111-2222-3333-444455556666`;
+    this.healthChecks.set(id, { hc: { Id: id, CallerReference: callerReference, HealthCheckConfig: completeConfig(config), HealthCheckVersion: 1 }, tags: [] });
+    return id;
+  }
+
+  calls(command: typeof CreateHealthCheckCommand | typeof UpdateHealthCheckCommand | typeof DeleteHealthCheckCommand | typeof ChangeTagsForResourceCommand): number {
+    return this.mock.commandCalls(command as typeof CreateHealthCheckCommand).length;
+  }
+}
+
+/** What Route 53 answers for a config: its defaults filled in (every checker region when none is set). */
+function completeConfig(c: HealthCheckConfig): HealthCheckConfig {
+  const https = c.Type === 'HTTPS' || c.Type === 'HTTPS_STR_MATCH';
+  return {
+    ...c,
+    Port: c.Port ?? (https ? 443 : 80),
+    RequestInterval: c.RequestInterval ?? 30,
+    FailureThreshold: c.FailureThreshold ?? 3,
+    MeasureLatency: c.MeasureLatency ?? false,
+    Inverted: c.Inverted ?? false,
+    Disabled: c.Disabled ?? false,
+    EnableSNI: c.EnableSNI ?? false,
+    Regions: c.Regions ?? ['sa-east-1', 'us-west-1', 'us-west-2', 'ap-northeast-1', 'ap-southeast-1', 'eu-west-1', 'us-east-1', 'ap-southeast-2'],
+  };
 }
 
 /** An ip-type target group; a deregistered target stays `draining` (the deregistration delay) until `settle()`. */

@@ -1,54 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DeregisterTargetsCommand, DescribeTargetHealthCommand, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { TargetGroupSpec, type CloudTraffic, type Cluster, type Event, type Prod } from '../../../src/api/index.js';
+import { TargetGroupSpec, type CloudTraffic, type Cluster, type Prod } from '../../../src/api/index.js';
 import { CallMeter } from '../../../src/cloud/aws-call.js';
 import { compileCloud } from '../../../src/cloud/compile.js';
-import { cloudDiff, formatCloudDiff } from '../../../src/cloud/format-diff.js';
-import { diffStates, plannedChanges } from '../../../src/cloud/state.js';
+import { diffStates } from '../../../src/cloud/state.js';
 import { targetGroupTarget } from '../../../src/cloud/target-group/target.js';
-import { cloudTrafficController } from '../../../src/controllers/cloud-traffic-controller.js';
-import { recordEvent } from '../../../src/runtime/events.js';
-import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
-import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { mutateStatus } from '../../../src/store/mutate.js';
 import { plan, podProd, podProds, policy, TARGET_GROUP, tgCloudTraffic, world } from './cloud-fixtures.js';
+import { cloudHarness } from './cloud-harness.js';
 import { awsError, clientsOf, FakeTargetGroup } from './fake-aws.js';
 
 const ALL = ['10.0.1.11:8080', '10.0.2.12:8080', '10.1.1.13:8080', '10.1.2.14:8080'];
 
-async function harness(ct: CloudTraffic, tg: FakeTargetGroup, opts: { clusters?: Cluster[]; prods?: Prod[] } = {}) {
-  const store = new MemoryStore();
-  const clusters = opts.clusters ?? world();
-  for (const c of clusters) await store.create(c);
-  const pol = policy([{ domain: 'tokyo', trafficDial: 100 }, { domain: 'osaka', trafficDial: 100 }]);
-  await store.create({ apiVersion: 'drover.dev/v1alpha1', kind: 'TrafficPlan', metadata: { name: 'web', labels: {}, annotations: {}, finalizers: [], ownerReferences: [] }, spec: plan(opts.prods ?? podProds(), clusters, pol) });
-  await store.create(ct);
-  let clock = Date.parse('2026-12-01T12:00:00Z');
-  const controller = cloudTrafficController({ clients: () => clientsOf(undefined, undefined, tg), retry: { attempts: 4, baseMs: 1, capMs: 2, sleep: async () => {} }, now: () => clock });
-  const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async (o, t, r, m) => void (await recordEvent(store, o, t, r, m)) };
-  return {
-    store,
-    async sync() {
-      clock += 120_000;
-      return controller.reconcile(ctx, ct.metadata.name);
-    },
-    pass: () => controller.reconcile(ctx, ct.metadata.name),
-    status: async () => (await store.get('CloudTraffic', ct.metadata.name))!.status!,
-    eventMessages: async () => (await store.list('Event')).items.map((e: Event) => `${e.spec.reason}: ${e.spec.message}`),
-    async setPhase(cluster: string, phase: 'Ready' | 'NotReady') {
-      await mutateStatus<Cluster>(store, 'Cluster', cluster, (c) => {
-        c.status = { ...c.status!, phase };
-      });
-    },
-    /** `drover cloud diff` as the CLI computes it, from the stored objects. */
-    async diffText() {
-      const cur = (await store.get('CloudTraffic', ct.metadata.name))!;
-      const p = (await store.get('TrafficPlan', 'web'))!;
-      const compiled = compileCloud(cur.spec, p.spec, (await store.list('Cluster')).items);
-      return formatCloudDiff(cloudDiff(cur, plannedChanges(compiled.state, cur.status), p.spec.revision, compiled.notes, compiled.failStatic));
-    },
-  };
+function harness(ct: CloudTraffic, tg: FakeTargetGroup, opts: { clusters?: Cluster[]; prods?: Prod[] } = {}) {
+  return cloudHarness(ct, { clients: clientsOf(undefined, undefined, tg), prods: opts.prods ?? podProds(), ...(opts.clusters ? { clusters: opts.clusters } : {}) });
 }
 
 describe('mocked AWS: ELBv2 target group shared by several clusters', () => {
@@ -220,6 +185,25 @@ describe('mocked AWS: ELBv2 target group shared by several clusters', () => {
     assert.equal(st.conditions.find((c) => c.type === 'FailStatic')?.status, 'True');
     assert.match((await h.eventMessages()).join('\n'), /FailStatic: every cluster looks lost at once: keeping the current registrations/);
     assert.match(await h.diffText(), /Fail static: every cluster looks lost at once; current registrations kept/);
+  });
+
+  it('instance targets (node ports): registered per node, foreign instances kept, a killed cluster deregisters only its nodes', async () => {
+    const tg = new FakeTargetGroup();
+    tg.add('i-0fff9999eeee8888a', 30080); // another controller's node
+    const ct = tgCloudTraffic({ targetType: 'instance', instanceIds: { 'tokyo-a': ['i-0aaa1111bbbb2222c', 'i-0aaa1111bbbb2222d'], 'osaka-a': ['i-0ccc3333dddd4444e'] } });
+    const prods = [podProd('p1', 'tokyo-a', '10.0.1.11', 30080), podProd('p3', 'osaka-a', '10.1.1.13', 30081)];
+    const h = await harness(ct, tg, { prods });
+    await h.sync();
+    assert.deepEqual(tg.registerCalls(), [['i-0aaa1111bbbb2222c:30080', 'i-0aaa1111bbbb2222d:30080', 'i-0ccc3333dddd4444e:30081']]);
+    assert.equal(tg.mock.commandCalls(RegisterTargetsCommand)[0]!.args[0].input.Targets![0]!.AvailabilityZone, undefined, 'no zone for instance targets');
+    tg.settle();
+    tg.mock.resetHistory();
+    await h.sync();
+    assert.equal(tg.mock.commandCalls(RegisterTargetsCommand).length + tg.mock.commandCalls(DeregisterTargetsCommand).length, 0, 'idle');
+    await h.setPhase('tokyo-a', 'NotReady');
+    await h.pass();
+    assert.deepEqual(tg.deregisterCalls(), [['i-0aaa1111bbbb2222c:30080', 'i-0aaa1111bbbb2222d:30080']]);
+    assert.deepEqual(tg.registered(), ['i-0ccc3333dddd4444e:30081', 'i-0fff9999eeee8888a:30080']);
   });
 
   it('a change of more than 500 targets is split into calls of 500', async () => {

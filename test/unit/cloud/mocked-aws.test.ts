@@ -2,47 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ListEndpointGroupsCommand, ListTagsForResourceCommand, TagResourceCommand, UpdateEndpointGroupCommand } from '@aws-sdk/client-global-accelerator';
 import type { CloudTraffic, Cluster, Event, TrafficPolicy } from '../../../src/api/index.js';
-import { cloudTrafficController } from '../../../src/controllers/cloud-traffic-controller.js';
-import { recordEvent } from '../../../src/runtime/events.js';
-import type { ReconcileContext } from '../../../src/runtime/reconciler.js';
-import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { mutate, mutateStatus } from '../../../src/store/mutate.js';
+import { mutate } from '../../../src/store/mutate.js';
 import { ownerRecordName } from '../../../src/cloud/route53/records.js';
-import { ACCELERATOR, gaCloudTraffic, lbArn, plan, policy, r53CloudTraffic, world, worldProds } from './cloud-fixtures.js';
+import { ACCELERATOR, gaCloudTraffic, lbArn, policy, r53CloudTraffic } from './cloud-fixtures.js';
+import { cloudHarness } from './cloud-harness.js';
 import { awsError, clientsOf, FakeGa, FakeZone } from './fake-aws.js';
 
 const TAG = (region: string) => `drover.dev/owner/0123vxyz/${region}`;
 const OWNER = 'drover-web-ga';
 const FOREIGN_EP = 'arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0123456789abcdef0';
 
-async function harness(ct: CloudTraffic, opts: { ga?: FakeGa; zone?: FakeZone; pol?: TrafficPolicy; clusters?: Cluster[] } = {}) {
-  const store = new MemoryStore();
-  const clusters = opts.clusters ?? world();
-  const pol = opts.pol ?? policy([{ domain: 'tokyo', trafficDial: 100 }, { domain: 'osaka', trafficDial: 100 }]);
-  for (const c of clusters) await store.create(c);
-  await store.create({ apiVersion: 'drover.dev/v1alpha1', kind: 'TrafficPlan', metadata: { name: 'web', labels: {}, annotations: {}, finalizers: [], ownerReferences: [] }, spec: plan(worldProds(), clusters, pol) });
-  await store.create(ct);
-  let clock = Date.parse('2026-12-01T12:00:00Z');
-  const controller = cloudTrafficController({ clients: () => clientsOf(opts.ga, opts.zone), retry: { attempts: 4, baseMs: 1, capMs: 2, sleep: async () => {} }, now: () => clock });
-  const ctx: ReconcileContext = { store, cache: store.view(), signal: new AbortController().signal, recordEvent: async (o, t, r, m) => void (await recordEvent(store, o, t, r, m)) };
-  return {
-    store,
-    /** One full sync: the clock moves past the sync period, so the pass reads AWS even if nothing changed. */
-    async sync() {
-      clock += 120_000;
-      return controller.reconcile(ctx, ct.metadata.name);
-    },
-    /** A pass prompted by a change, at the same time (no sync period elapsed). */
-    pass: () => controller.reconcile(ctx, ct.metadata.name),
-    status: async () => (await store.get('CloudTraffic', ct.metadata.name))!.status!,
-    events: async () => (await store.list('Event')).items.map((e: Event) => e.spec.reason),
-    eventMessages: async () => (await store.list('Event')).items.map((e: Event) => `${e.spec.reason}: ${e.spec.message}`),
-    async setPhase(cluster: string, phase: 'Ready' | 'NotReady') {
-      await mutateStatus<Cluster>(store, 'Cluster', cluster, (c) => {
-        c.status = { ...c.status!, phase };
-      });
-    },
-  };
+function harness(ct: CloudTraffic, opts: { ga?: FakeGa; zone?: FakeZone; pol?: TrafficPolicy; clusters?: Cluster[] } = {}) {
+  return cloudHarness(ct, { clients: clientsOf(opts.ga, opts.zone), ...(opts.pol ? { pol: opts.pol } : {}), ...(opts.clusters ? { clusters: opts.clusters } : {}) });
 }
 
 function ownedGa(): FakeGa {

@@ -53,13 +53,37 @@ describe('target group compiler: the serving Prods of every live cluster, as ip:
     const r = tg(world(), prods, both, spec({ port: 443 }));
     assert.deepEqual(r.targets, { '10.0.1.11:443': 'tokyo-a', '[2001:db8::13]:443': 'osaka-a' });
     assert.deepEqual(r.desired.targets.get('10.0.1.11:443')!.prods, ['p1', 'p2']);
-    assert.equal(r.desired.targets.get('[2001:db8::13]:443')!.ip, '2001:db8::13');
+    assert.equal(r.desired.targets.get('[2001:db8::13]:443')!.id, '2001:db8::13');
   });
 
   it('fail static: every cluster lost for health reasons keeps its targets; a cordoned one stays out', () => {
     const r = tg(world({ 'tokyo-a': { phase: 'NotReady' }, 'tokyo-b': { phase: 'Unknown' }, 'osaka-a': { phase: 'NotReady' }, 'osaka-b': { cordoned: true } }));
     assert.equal(r.failStatic, true);
     assert.deepEqual(Object.keys(r.targets).sort(), ['10.0.1.11:8080', '10.0.2.12:8080', '10.1.1.13:8080']);
+  });
+
+  it('instance targets: each serving Prod on every node of its cluster, at its endpoint port (the node port)', () => {
+    const s = spec({ targetType: 'instance', instanceIds: { 'tokyo-a': ['i-0aaa1111bbbb2222c', 'i-0aaa1111bbbb2222d'], 'osaka-a': ['i-0ccc3333dddd4444e'] } });
+    const prods = [podProd('p1', 'tokyo-a', '10.0.1.11', 30080), podProd('p2', 'tokyo-a', '10.0.1.11', 30081), podProd('p3', 'osaka-a', '10.1.1.13', 30080), podProd('p4', 'osaka-b', '10.1.2.14', 30080)];
+    const r = tg(world(), prods, both, s);
+    assert.deepEqual(r.targets, {
+      'i-0aaa1111bbbb2222c:30080': 'tokyo-a',
+      'i-0aaa1111bbbb2222c:30081': 'tokyo-a',
+      'i-0aaa1111bbbb2222d:30080': 'tokyo-a',
+      'i-0aaa1111bbbb2222d:30081': 'tokyo-a',
+      'i-0ccc3333dddd4444e:30080': 'osaka-a',
+    });
+    assert.deepEqual(r.desired.targets.get('i-0aaa1111bbbb2222d:30081'), { id: 'i-0aaa1111bbbb2222d', port: 30081, cluster: 'tokyo-a', prods: ['p2'] });
+    assert.match(r.notes.join('\n'), /Prod p4 \(cluster osaka-b\).*targetGroup\.instanceIds has no instances for cluster osaka-b/);
+    // A NotReady cluster's nodes leave with it.
+    assert.deepEqual(Object.keys(tg(world({ 'tokyo-a': { phase: 'NotReady' } }), prods, both, s).targets), ['i-0ccc3333dddd4444e:30080']);
+  });
+
+  it('the schema: instance ids only with targetType instance, and well formed; no availability zone for instances', () => {
+    assert.throws(() => spec({ instanceIds: { 'tokyo-a': ['i-0aaa1111bbbb2222c'] } }), /`instanceIds` needs `targetType: instance`/);
+    assert.throws(() => spec({ targetType: 'instance', instanceIds: { 'tokyo-a': ['web-node-1'] } }), /an EC2 instance id/);
+    assert.throws(() => spec({ targetType: 'instance', availabilityZone: 'all' }), /applies to ip targets only/);
+    assert.equal(spec().targetType, 'ip');
   });
 
   it('the schema wants a target group ARN', () => {
