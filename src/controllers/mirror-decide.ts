@@ -100,6 +100,8 @@ export function settleMirror(f: MirrorFacts): { status: LoadBalancerMirrorStatus
     status.lastDiffTime = f.now;
     if (f.wrote.ok) events.push({ type: 'Normal', reason: prev.built.loadBalancerArn ? 'Updated' : 'Created', message: summarizeChanges(f.changes) });
   }
+  // Unknown when AWS could not be read: the last known pending change stays.
+  if (f.observed) status.pending = f.wrote?.ok || f.changes.length === 0 ? [] : f.changes;
   if (f.desired) {
     const desired = countTargets(f.desired);
     const registered = f.wrote?.ok ? desired : countTargets(f.observed?.state);

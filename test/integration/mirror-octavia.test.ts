@@ -54,7 +54,7 @@ describe('LoadBalancerMirror: real Octavia, mocked AWS', () => {
     const [nlb] = [...elb.lbs.values()];
     assert.equal(nlb?.Type, 'network');
     assert.equal(st.built.loadBalancerArn, nlb?.LoadBalancerArn);
-    assert.deepEqual(elb.tags.get(nlb!.LoadBalancerArn!)?.find((x) => x.Key === 'drover.dev/owner'), { Key: 'drover.dev/owner', Value: 'drover-web' });
+    assert.deepEqual(elb.tags.get(nlb.LoadBalancerArn!)?.find((x) => x.Key === 'drover.dev/owner'), { Key: 'drover.dev/owner', Value: 'drover-web' });
     const [tg] = [...elb.tgs.values()];
     assert.equal(tg?.Protocol, 'TCP');
     assert.equal(tg?.Port, 443);
@@ -64,7 +64,7 @@ describe('LoadBalancerMirror: real Octavia, mocked AWS', () => {
     assert.equal(tg?.HealthCheckPath, '/healthz');
     assert.equal(tg?.HealthCheckIntervalSeconds, 5);
     assert.equal(tg?.UnhealthyThresholdCount, 2);
-    assert.deepEqual(elb.registered(tg!.TargetGroupName!), ['10.0.0.11:8443', '10.0.0.12:8443']);
+    assert.deepEqual(elb.registered(tg.TargetGroupName!), ['10.0.0.11:8443', '10.0.0.12:8443']);
     const [listener] = [...elb.listeners.values()];
     assert.equal(listener?.Port, 443);
     assert.equal(listener?.DefaultActions?.[0]?.TargetGroupArn, tg?.TargetGroupArn);
@@ -203,7 +203,7 @@ describe('LoadBalancerMirror: real Octavia, mocked AWS', () => {
     await h.sync();
     st = await h.status();
     assert.equal(st.lastError?.field, 'spec.target.nlb.subnets');
-    assert.match(st.lastError!.message, /same VPC.*fix: list existing subnets of one VPC/);
+    assert.match(st.lastError.message, /same VPC.*fix: list existing subnets of one VPC/);
     assert.equal(elb.lbs.size, 0);
   });
 
@@ -215,7 +215,7 @@ describe('LoadBalancerMirror: real Octavia, mocked AWS', () => {
     const spec = octaviaSpec(lb, octavia!.cloudsYaml, { dns: { route53: { hostedZoneId: 'ZMIRROR', recordName: 'web.example.com', healthChecks: { source: { type: 'TCP' }, target: { type: 'TCP' } } } } });
     const h = await harness(mirror('web', spec), elb, { route53: zone.client });
     await h.sync();
-    let st = await h.status();
+    const st = await h.status();
     assert.equal(st.lastError, undefined, JSON.stringify(st.lastError));
     const records = zone.records.filter((r) => r.Type === 'A');
     assert.deepEqual(records.map((r) => `${r.SetIdentifier} ${r.Weight} ${r.HealthCheckId}`).sort(), ['drover-source 90 hc-1', 'drover-target 10 hc-2']);

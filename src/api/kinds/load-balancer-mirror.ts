@@ -142,6 +142,8 @@ export const LoadBalancerMirrorStatus = z
     inSync: z.boolean().optional(),
     /** What AWS held at the last sync, as flat fields per resource (the shape CloudTraffic uses). */
     observed: CloudState.optional(),
+    /** Changes the last sync found and did not make (a failed write, a resource not Drover's): `drover mirror diff`. */
+    pending: z.array(CloudChange).default([]),
     /** The change of the last sync that changed something. */
     lastDiff: z.array(CloudChange).default([]),
     lastDiffTime: z.string().optional(),

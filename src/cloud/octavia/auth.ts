@@ -105,7 +105,7 @@ export function resolveOctaviaAuth(cloud: { name: string; configPath?: string | 
   }
   const entry = ((doc.clouds ?? {}) as Dict)[cloud.name];
   if (!entry || typeof entry !== 'object') {
-    throw new OctaviaError('OctaviaConfig', `cloud "${cloud.name}" is not in ${path} (clouds: ${Object.keys((doc.clouds ?? {}) as Dict).join(', ') || 'none'})`, { field: 'spec.source.octavia.cloud.name', fix: 'name a cloud of that clouds.yaml' });
+    throw new OctaviaError('OctaviaConfig', `cloud "${cloud.name}" is not in ${path} (clouds: ${Object.keys(doc.clouds ?? {}).join(', ') || 'none'})`, { field: 'spec.source.octavia.cloud.name', fix: 'name a cloud of that clouds.yaml' });
   }
   return fromCloud(entry as Dict);
 }
