@@ -54,13 +54,14 @@ try {
     const ip = `10.9.1.${i + 1}`;
     // A random phase of the sync period, as a person's change would fall.
     await new Promise((r) => setTimeout(r, Math.random() * 1000));
-    const t0 = Date.now();
+    // From the moment Octavia holds the member (its POST answered and the provider marked it ACTIVE).
     const id = await o.createMember(pool, ip, 8443);
+    const t0 = Date.now();
     await waitFor(`RegisterTargets ${ip}`, () => elb.mock.commandCalls(RegisterTargetsCommand).some((c) => c.args[0].input.Targets?.some((t) => t.Id === ip)), { timeoutMs: 60_000, intervalMs: 5 });
     added.push(Date.now() - t0);
     await new Promise((r) => setTimeout(r, Math.random() * 1000));
-    const t1 = Date.now();
     await o.deleteMember(pool, id);
+    const t1 = Date.now();
     await waitFor(`DeregisterTargets ${ip}`, () => elb.mock.commandCalls(DeregisterTargetsCommand).some((c) => c.args[0].input.Targets?.some((t) => t.Id === ip)), { timeoutMs: 60_000, intervalMs: 5 });
     removed.push(Date.now() - t1);
   }
