@@ -229,6 +229,15 @@ describe('LoadBalancerMirror: real Octavia, mocked AWS', () => {
     await h.sync();
     assert.equal(zone.mock.commandCalls(ChangeResourceRecordSetsCommand).length, 0, 'idle DNS: no batch');
 
+    // `drover mirror shift web --target 100` changes the spec's weights: the next pass (at once, not at
+    // the end of the period) writes them in one batch.
+    const cur = await h.get();
+    await h.store.update({ ...cur, spec: { ...cur.spec, dns: { route53: { ...cur.spec.dns!.route53, weights: { source: 0, target: 100 } } } } });
+    await h.pass();
+    assert.equal(zone.mock.commandCalls(ChangeResourceRecordSetsCommand).length, 1);
+    assert.deepEqual(zone.records.filter((r) => r.Type === 'A').map((r) => `${r.SetIdentifier} ${r.Weight}`).sort(), ['drover-source 0', 'drover-target 100']);
+    assert.deepEqual((await h.status()).dns?.weights, { source: 0, target: 100 });
+
     await h.store.delete('LoadBalancerMirror', 'web');
     await h.sync();
     assert.equal(elb.lbs.size, 0);

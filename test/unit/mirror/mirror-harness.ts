@@ -79,9 +79,9 @@ export async function harness(m: Mirror, elb: FakeElb, opts: MirrorControllerOpt
   return {
     store,
     hc,
-    /** A sync one period later (the controller's memo lets it through). */
-    async sync() {
-      clock += 60_000;
+    /** A sync `afterMs` later (default one minute: past the tests' sync period, so the memo lets it through). */
+    async sync(afterMs = 60_000) {
+      clock += afterMs;
       return controller.reconcile(ctx, name);
     },
     /** A pass at the same instant (a watch event of our own status write). */
