@@ -17,11 +17,11 @@ function fakeOctavia(members: string[]): typeof fetch {
     [`/v2/lbaas/pools?loadbalancer_id=${LB}`]: { pools: [{ id: 'p1', name: 'web', protocol: 'TCP', lb_algorithm: 'ROUND_ROBIN', healthmonitor_id: null }] },
     '/v2/lbaas/pools/p1/members': { members: members.map((ip) => ({ id: ip, address: ip, protocol_port: 8443, weight: 1, admin_state_up: true, backup: false })) },
   };
-  return (async (input: string | URL | Request) => {
-    const path = String(input).replace(/^http:\/\/octavia\.test/, '');
+  return async (input: string | URL | Request) => {
+    const path = (input instanceof Request ? input.url : input.toString()).replace(/^http:\/\/octavia\.test/, '');
     const doc = docs[path];
     return doc ? new Response(JSON.stringify(doc), { status: 200 }) : new Response('{"faultstring": "not found"}', { status: 404 });
-  }) as typeof fetch;
+  };
 }
 
 const spec = (extra: Record<string, unknown> = {}) => ({
