@@ -86,10 +86,21 @@ try {
     await o.createMember(p, `10.8.${i}.2`, 2000 + i);
     await o.createHealthMonitor(p, { type: 'TCP', delay: 10, timeout: 5, max_retries: 3 });
   }
+  // Octavia's own time per call, by path (its API runs single-threaded under simple_server here).
+  const octaviaTimes = new Map<string, number[]>();
+  const timedFetch: typeof fetch = async (input, init) => {
+    const t = Date.now();
+    try {
+      return await fetch(input, init);
+    } finally {
+      const path = (input instanceof Request ? input.url : input.toString()).replace(/^https?:\/\/[^/]+/, '').replace(/[0-9a-f-]{36}/g, '{id}');
+      octaviaTimes.set(path, [...(octaviaTimes.get(path) ?? []), Date.now() - t]);
+    }
+  };
   const elb2 = new FakeElb();
   const s2: { reads: number; writes: number; octavia: number; ms: number }[] = [];
   let started = 0;
-  const c2 = mirrorController({ clients: () => clientsFor(elb2), syncHealthChecks: new FakeHealthChecks().sync, onSync: (_n, m, octavia) => void s2.push({ reads: m.reads, writes: m.writes, octavia, ms: Date.now() - started }), now: () => Date.now() + s2.length * 3_600_000 });
+  const c2 = mirrorController({ octavia: { fetch: timedFetch, timeoutMs: 120_000 }, clients: () => clientsFor(elb2), syncHealthChecks: new FakeHealthChecks().sync, onSync: (_n, m, octavia) => void s2.push({ reads: m.reads, writes: m.writes, octavia, ms: Date.now() - started }), now: () => Date.now() + s2.length * 3_600_000 });
   const store2 = new MemoryStore();
   await store2.create(mirror('big', octaviaSpec(big, o.cloudsYaml)));
   const ctx = { store: store2, cache: store2.view(), signal: new AbortController().signal, recordEvent: async () => {} };
@@ -101,7 +112,7 @@ try {
   }
   // Octavia's share: the same reads alone.
   const { OctaviaReader, OctaviaMeter } = await import('../src/cloud/octavia/reader.js');
-  const reader = new OctaviaReader({ name: 'test', configPath: o.cloudsYaml });
+  const reader = new OctaviaReader({ name: 'test', configPath: o.cloudsYaml }, { fetch: timedFetch, timeoutMs: 120_000 });
   for (let i = 0; i < 3; i++) {
     const t = Date.now();
     await reader.read(new OctaviaMeter(), big);
@@ -111,6 +122,12 @@ try {
   console.log(`20 listeners, 40 members: first sync ${first!.octavia} Octavia calls, ${first!.reads} AWS reads, ${first!.writes} AWS writes (${first!.ms} ms)`);
   for (const s of rest) console.log(`  idle sync: ${s.octavia} Octavia calls, ${s.reads} AWS reads, ${s.writes} AWS writes (${s.ms} ms)`);
   console.log(`  Octavia's read of that LB alone: ${stats(octaviaMs)}`);
+  const byKind = new Map<string, number[]>();
+  for (const [path, ms] of octaviaTimes) {
+    const k = path.replace(/\?.*$/, '').replace(/pools\/\{id\}\/members/, 'pools/{id}/members');
+    byKind.set(k, [...(byKind.get(k) ?? []), ...ms]);
+  }
+  for (const [k, ms] of byKind) console.log(`    GET ${k}: ${stats(ms)}`);
 } finally {
   await o.stop();
 }

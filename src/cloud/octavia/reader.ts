@@ -2,7 +2,7 @@
  * Reads one Octavia load balancer through the Octavia v2 API (`/v2/lbaas/…`): the LB, its listeners and
  * pools (one list call each, filtered by `loadbalancer_id`), each pool's members (one call per pool) and
  * the health monitors of its pools (one list call, only when a pool has one). So a sync costs
- * 3 + pools (+1) GETs, whatever the number of members.
+ * 3 + pools (+1) GETs, whatever the number of members; the member lists are read 4 at a time.
  *
  * Errors name the spec field and the fix: no such LB (404), Octavia not reachable (connection refused,
  * timeout), credentials refused (401/403). A 401 drops the cached token so the next read authenticates again.
@@ -62,6 +62,22 @@ export interface OctaviaLoadBalancer {
   provisioningStatus: string;
   listeners: OctaviaListener[];
   pools: OctaviaPool[];
+}
+
+/** Member lists read at once: an LB of 20 pools is read in ~5 round trips, without flooding the API. */
+export const MEMBER_READS_AT_ONCE = 4;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, () => worker()));
+  return out;
 }
 
 /** Counts Octavia API calls (bench/, status). */
@@ -171,9 +187,10 @@ export class OctaviaReader {
         });
       }
     }
-    const pools: OctaviaPool[] = [];
-    for (const p of poolDocs) {
-      const members = (await this.list(meter, `/v2/lbaas/pools/${encodeURIComponent(str(p.id))}/members`, 'members')).map(
+    // Members are one call per pool (Octavia has no list across pools): a few at a time, in pool order.
+    const memberLists = await mapLimit(poolDocs, MEMBER_READS_AT_ONCE, (p) => this.list(meter, `/v2/lbaas/pools/${encodeURIComponent(str(p.id))}/members`, 'members'));
+    const pools = poolDocs.map((p, i): OctaviaPool => {
+      const members = (memberLists[i] ?? []).map(
         (m): OctaviaMember => ({
           id: str(m.id),
           address: str(m.address),
@@ -187,7 +204,7 @@ export class OctaviaReader {
         }),
       );
       const hm = monitors.get(str(p.healthmonitor_id));
-      pools.push({
+      return {
         id: str(p.id),
         name: str(p.name),
         protocol: str(p.protocol),
@@ -195,8 +212,8 @@ export class OctaviaReader {
         ...(str(p.healthmonitor_id) ? { healthMonitorId: str(p.healthmonitor_id) } : {}),
         members,
         ...(hm ? { healthMonitor: hm } : {}),
-      });
-    }
+      };
+    });
     return {
       id: str(lb.id),
       name: str(lb.name),
