@@ -3,6 +3,7 @@
  * against a real `drover server` (controllers off: the test writes the status the mirror controller would).
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LoadBalancerMirror } from '../../../src/api/kinds/load-balancer-mirror.js';
@@ -85,5 +86,38 @@ describe('drover mirror and get mirrors', () => {
     r = await cli('mirror', 'shift', 'web', '--target', '100', '--timeout', '500');
     assert.equal(r.code, 1);
     assert.match(r.stderr, /do not hold the new weights yet/);
+  });
+});
+
+describe('drover mirror sync against a running controller', () => {
+  let server: ServerProcess;
+  let store: RemoteStore;
+  before(async () => {
+    server = await startServer({ dataDir: join(tempDir(), 'data') });
+    store = new RemoteStore({ server: server.url, token: server.adminToken });
+    // An Octavia that is not there: the sync runs and says why it could not read the source.
+    const dir = tempDir('drover-mirror-cli-');
+    writeFileSync(join(dir, 'clouds.yaml'), 'clouds:\n  test:\n    auth_type: none\n    load_balancer_endpoint_override: http://127.0.0.1:1\n');
+    await store.create(
+      LoadBalancerMirror.parse({
+        apiVersion: 'drover.dev/v1alpha1',
+        kind: 'LoadBalancerMirror',
+        metadata: { name: 'web' },
+        spec: { source: { octavia: { loadBalancerId: '9cc72e60-4e37-4c16-9215-652a2f03d85f', cloud: { name: 'test', configPath: join(dir, 'clouds.yaml') } } }, target: { nlb: { region: 'eu-west-1', subnets: ['subnet-0a1'] } }, syncPeriod: '10m' },
+      }),
+    );
+  });
+  after(async () => {
+    await store?.close();
+    await server?.stop('SIGKILL');
+  });
+
+  it('asks for a sync, waits for it, and exits 1 naming the field when the source cannot be read', async () => {
+    const r = await runCli(['mirror', 'sync', 'web', '--timeout', '20000'], { server });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /mirror web: synced at \S+ \(\d+ Octavia calls, 0 AWS reads, 0 writes\)/);
+    assert.match(r.stderr, /not synced: OctaviaUnreachable: spec\.source\.octavia\.cloud: Octavia at http:\/\/127\.0\.0\.1:1 is unreachable/);
+    const m = await store.get('LoadBalancerMirror', 'web');
+    assert.ok(m?.metadata.finalizers.includes('drover.dev/nlb-mirror'));
   });
 });
