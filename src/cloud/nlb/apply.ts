@@ -25,6 +25,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall, AwsCallError, type CallMeter, type RetryPolicy } from '../aws-call.js';
+import { OctaviaError } from '../octavia/errors.js';
 import { chunks } from '../target-group/target.js';
 import { TAG_POOL, tgFields, type DesiredNlb, type DesiredTargetGroup } from './compile.js';
 import type { Built, ObservedNlb } from './observe.js';
@@ -49,6 +50,13 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 /** Brings AWS to `desired`; records ARNs in `built` (mutated) as they are created. */
 export async function applyNlb(meter: CallMeter, client: ElasticLoadBalancingV2Client, desired: DesiredNlb, observed: ObservedNlb, built: Built, targetAz: string, retry?: RetryPolicy): Promise<void> {
   let lb = observed.lb;
+  if (lb && lb.scheme !== desired.scheme) {
+    // ELBv2 cannot change a load balancer's scheme: say so instead of "updating" it every sync.
+    throw new OctaviaError('InvalidTarget', `the NLB ${desired.name} was built ${lb.scheme}; an NLB's scheme cannot be changed to ${desired.scheme}`, {
+      field: 'spec.target.nlb.scheme',
+      fix: `set it back to ${lb.scheme}, or delete the mirror and create it again to build a new NLB`,
+    });
+  }
   if (!lb) {
     const res = await awsCall(meter, 'CreateLoadBalancer', 'write', () =>
       client.send(new CreateLoadBalancerCommand({ Name: desired.name, Type: 'network', Scheme: desired.scheme, IpAddressType: 'ipv4', Subnets: desired.subnets, Tags: tagList(desired.tags) })),

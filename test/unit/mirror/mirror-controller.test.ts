@@ -83,4 +83,21 @@ describe('mirror controller (fake Octavia, mocked AWS)', () => {
     assert.equal(st.lastError?.field, 'spec.source.service');
     assert.deepEqual(elb.calls, []);
   });
+
+  it('a scheme change (immutable in ELBv2) is refused once, naming the field, and never written', async () => {
+    const elb = new FakeElb();
+    const h = await harness(mirror('web', spec()), elb, { octavia: { fetch: fakeOctavia(['10.0.0.1']), env } });
+    await h.sync();
+    const cur = await h.get();
+    await h.store.update({ ...cur, spec: { ...cur.spec, target: { nlb: { ...cur.spec.target.nlb, scheme: 'internal' } } } });
+    elb.calls.length = 0;
+    await h.sync();
+    await h.sync();
+    const st = await h.status();
+    assert.deepEqual(elb.writes(), []);
+    assert.equal(st.lastError?.field, 'spec.target.nlb.scheme');
+    assert.match(st.lastError.message, /was built internet-facing; an NLB's scheme cannot be changed to internal/);
+    assert.equal((await h.events()).filter((e) => e.startsWith('SyncFailed')).length, 1, 'one Event, not one per sync');
+    assert.equal((await h.events()).filter((e) => e.startsWith('Updated')).length, 0);
+  });
 });
