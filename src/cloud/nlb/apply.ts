@@ -106,6 +106,14 @@ export async function applyNlb(meter: CallMeter, client: ElasticLoadBalancingV2C
     }
   }
 
+  // A listener whose port a new one takes (Octavia replaced TCP:53 by UDP:53) goes first: one per port.
+  const wantedPorts = new Set([...desired.listeners.values()].filter((l) => !observed.listeners.has(l.key)).map((l) => l.port));
+  for (const [key, l] of observed.listeners) {
+    if (desired.listeners.has(key) || !wantedPorts.has(Number(key.split(':')[1]))) continue;
+    await awsCall(meter, 'DeleteListener', 'write', () => client.send(new DeleteListenerCommand({ ListenerArn: l.arn })), retry);
+    delete built.listeners[key];
+    observed.listeners.delete(key);
+  }
   for (const l of desired.listeners.values()) {
     const arn = tgArn.get(l.targetGroup)!;
     const have = observed.listeners.get(l.key);

@@ -10,16 +10,17 @@ import { harness, mirror } from './mirror-harness.js';
 const LB = '9cc72e60-4e37-4c16-9215-652a2f03d85f';
 
 /** Octavia's v2 answers for one LB with a TCP:443 listener and a pool of `members`. */
-function fakeOctavia(members: string[]): typeof fetch {
+function fakeOctavia(members: string[], protocol = () => 'TCP'): typeof fetch {
   const docs: Record<string, unknown> = {
     [`/v2/lbaas/loadbalancers/${LB}`]: { loadbalancer: { id: LB, name: 'web', vip_address: '10.20.0.5', operating_status: 'ONLINE', provisioning_status: 'ACTIVE', listeners: [{ id: 'l1' }], pools: [{ id: 'p1' }] } },
-    [`/v2/lbaas/listeners?loadbalancer_id=${LB}`]: { listeners: [{ id: 'l1', name: 'tls', protocol: 'TCP', protocol_port: 443, default_pool_id: 'p1', admin_state_up: true, l7policies: [] }] },
-    [`/v2/lbaas/pools?loadbalancer_id=${LB}`]: { pools: [{ id: 'p1', name: 'web', protocol: 'TCP', lb_algorithm: 'ROUND_ROBIN', healthmonitor_id: null }] },
+    [`/v2/lbaas/listeners?loadbalancer_id=${LB}`]: () => ({ listeners: [{ id: 'l1', name: 'tls', protocol: protocol(), protocol_port: 443, default_pool_id: 'p1', admin_state_up: true, l7policies: [] }] }),
+    [`/v2/lbaas/pools?loadbalancer_id=${LB}`]: () => ({ pools: [{ id: 'p1', name: 'web', protocol: protocol(), lb_algorithm: 'ROUND_ROBIN', healthmonitor_id: null }] }),
     '/v2/lbaas/pools/p1/members': { members: members.map((ip) => ({ id: ip, address: ip, protocol_port: 8443, weight: 1, admin_state_up: true, backup: false })) },
   };
   return async (input: string | URL | Request) => {
     const path = (input instanceof Request ? input.url : input.toString()).replace(/^http:\/\/octavia\.test/, '');
-    const doc = docs[path];
+    const entry = docs[path];
+    const doc: unknown = typeof entry === 'function' ? (entry as () => unknown)() : entry;
     return doc ? new Response(JSON.stringify(doc), { status: 200 }) : new Response('{"faultstring": "not found"}', { status: 404 });
   };
 }
@@ -99,5 +100,23 @@ describe('mirror controller (fake Octavia, mocked AWS)', () => {
     assert.match(st.lastError.message, /was built internet-facing; an NLB's scheme cannot be changed to internal/);
     assert.equal((await h.events()).filter((e) => e.startsWith('SyncFailed')).length, 1, 'one Event, not one per sync');
     assert.equal((await h.events()).filter((e) => e.startsWith('Updated')).length, 0);
+  });
+
+  it('Octavia replacing TCP:443 by UDP:443: the old listener goes first, then the new one and its group; the old group is deleted', async () => {
+    let proto = 'TCP';
+    const elb = new FakeElb();
+    const h = await harness(mirror('web', spec()), elb, { octavia: { fetch: fakeOctavia(['10.0.0.1'], () => proto), env } });
+    await h.sync();
+    const oldGroup = [...elb.tgs.values()][0]!.TargetGroupName!;
+    proto = 'UDP';
+    elb.calls.length = 0;
+    await h.sync();
+    const st = await h.status();
+    assert.equal(st.lastError, undefined, JSON.stringify(st.lastError));
+    assert.deepEqual(elb.writes(), ['CreateTargetGroup', 'DeleteListener', 'CreateListener', 'RegisterTargets', 'DeleteTargetGroup']);
+    assert.deepEqual([...elb.listeners.values()].map((l) => `${l.Protocol}:${l.Port}`), ['UDP:443']);
+    assert.deepEqual([...elb.tgs.values()].map((t) => t.Protocol), ['UDP']);
+    assert.ok(![...elb.tgs.values()].some((t) => t.TargetGroupName === oldGroup));
+    assert.deepEqual(Object.keys(st.built.listeners), ['UDP:443']);
   });
 });
