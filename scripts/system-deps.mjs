@@ -9,6 +9,8 @@ export const systemDeps = [
   { bin: 'etcd', pkg: 'etcd-server', for: 'the etcd store backend' },
   { bin: 'haproxy', pkg: 'haproxy', for: 'edge benchmark peer and conformance of a second data plane', path: '/usr/sbin/haproxy' },
   { bin: 'nginx', pkg: 'nginx', for: 'edge benchmark peer', path: '/usr/sbin/nginx' },
+  // python3-octavia comes with it; test/helpers/octavia-server.ts runs it with noauth, SQLite and the noop provider.
+  { bin: 'octavia-api', pkg: 'octavia-api', for: 'the load balancer mirror (a real Octavia v2 API)', path: '/usr/bin/octavia-api' },
   // The Kubernetes test kit (../shared/kubernetes/start.sh) makes its PKI and unpacks its binaries with these.
   { bin: 'openssl', pkg: 'openssl', for: 'the Kubernetes test kit (certificates)' },
   { bin: 'curl', pkg: 'curl', for: 'the Kubernetes test kit (readiness checks)' },

@@ -6,6 +6,7 @@ import type { CloudTraffic } from './kinds/cloud-traffic.js';
 import type { Cluster } from './kinds/cluster.js';
 import type { Event } from './kinds/event.js';
 import type { Fleet } from './kinds/fleet.js';
+import type { LoadBalancerMirror } from './kinds/load-balancer-mirror.js';
 import type { GitSource } from './kinds/git-source.js';
 import type { Prod } from './kinds/prod.js';
 import type { Release } from './kinds/release.js';
@@ -19,6 +20,7 @@ export interface KindMap {
   Event: Event;
   Fleet: Fleet;
   GitSource: GitSource;
+  LoadBalancerMirror: LoadBalancerMirror;
   Prod: Prod;
   Release: Release;
   Tenant: Tenant;

@@ -29,6 +29,7 @@ export const kindNames = [
   names('TrafficPolicy', 'trafficpolicies', ['tp']),
   names('GitSource', 'gitsources', ['gs']),
   names('CloudTraffic', 'cloudtraffics', ['ct']),
+  names('LoadBalancerMirror', 'loadbalancermirrors', ['mirror', 'mirrors', 'lbm']),
   names('TrafficPlan', 'trafficplans', ['plan'], true),
   names('TrafficRoute', 'trafficroutes', ['route'], true),
   names('Event', 'events', ['ev'], true),

@@ -25,6 +25,7 @@ export const commandTable: Readonly<Record<string, readonly CommandModule[]>> = 
   up: [() => import('./up.js')],
   chaos: [() => import('./chaos.js')],
   cloud: [() => import('./cloud.js')],
+  mirror: [() => import('./mirror.js')],
   completion: [() => import('./completion.js')],
 };
 

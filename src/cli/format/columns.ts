@@ -5,6 +5,7 @@ import { waveProgress } from '../../api/release-progress.js';
 import type { AnyResource } from '../../api/resource.js';
 import { clusterSupportColumn } from '../../lifecycle/eks-calendar.js';
 import { cloudTrafficColumns } from './cloud-columns.js';
+import { mirrorColumns } from './mirror-columns.js';
 import { formatAge } from './table.js';
 
 export interface Column {
@@ -149,6 +150,7 @@ const columnsByKind: Record<string, Column[]> = {
     col('MESSAGE', 'status.message', undefined, true),
   ],
   CloudTraffic: cloudTrafficColumns,
+  LoadBalancerMirror: mirrorColumns,
   Event: [
     { header: 'LAST SEEN', value: (o, now) => formatAge(str(at(o, 'spec.lastTimestamp'), ''), now) },
     col('TYPE', 'spec.type'),
