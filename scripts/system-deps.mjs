@@ -39,5 +39,5 @@ export function ensureSystemDeps(deps = systemDeps) {
     console.warn(`[setup] apt-get failed (${e.message}); tests that need ${pkgs.join(', ')} will skip`);
   }
   // Debian starts some services on install; Drover's tests start their own on loopback ports.
-  for (const svc of ['nginx', 'haproxy', 'prometheus', 'etcd']) spawnSync('sh', ['-c', `service ${svc} stop`], { stdio: 'ignore' });
+  for (const svc of ['nginx', 'haproxy', 'prometheus', 'etcd', 'octavia-api']) spawnSync('sh', ['-c', `service ${svc} stop`], { stdio: 'ignore' });
 }
