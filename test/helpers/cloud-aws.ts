@@ -72,6 +72,9 @@ export interface FakeGaServer {
   weightOf(endpointArn: string): number | undefined;
   /** The next calls of `op` answer this error (GA's JSON error shape) instead. */
   failNext(op: string, code: string, message: string, times?: number): void;
+  /** Every call of `op` answers this error until `stopFailing()`. */
+  failAlways(op: string, code: string, message: string): void;
+  stopFailing(): void;
   /** The environment that points the SDK at this server, with dummy credentials. */
   env(): Record<string, string>;
   close(): Promise<void>;
@@ -88,6 +91,7 @@ interface Endpoint {
 export async function startFakeGlobalAccelerator(): Promise<FakeGaServer> {
   const calls: GaCall[] = [];
   const failures: { op: string; code: string; message: string }[] = [];
+  const always = new Map<string, { code: string; message: string }>();
   const groups = CLUSTERS.map((c) => ({
     EndpointGroupArn: `${LISTENER}/endpoint-group/${c.region}`,
     EndpointGroupRegion: c.region,
@@ -108,8 +112,8 @@ export async function startFakeGlobalAccelerator(): Promise<FakeGaServer> {
       calls.push({ at: Date.now(), op, input });
       const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `req-${calls.length}` };
       const failure = failures.findIndex((f) => f.op === op);
-      if (failure >= 0) {
-        const f = failures.splice(failure, 1)[0]!;
+      const f = failure >= 0 ? failures.splice(failure, 1)[0] : always.get(op);
+      if (f) {
         res.writeHead(400, { ...headers, 'x-amzn-errortype': f.code });
         res.end(JSON.stringify({ __type: f.code, Message: f.message }));
         return;
@@ -138,6 +142,13 @@ export async function startFakeGlobalAccelerator(): Promise<FakeGaServer> {
     weightOf: (arn) => groups.flatMap((g) => g.EndpointDescriptions).find((e) => e.EndpointId === arn)?.Weight,
     failNext(op, code, message, times = 1) {
       for (let i = 0; i < times; i++) failures.push({ op, code, message });
+    },
+    failAlways(op, code, message) {
+      always.set(op, { code, message });
+    },
+    stopFailing() {
+      failures.length = 0;
+      always.clear();
     },
     env: () => ({ AWS_ENDPOINT_URL_GLOBAL_ACCELERATOR: url, AWS_ACCESS_KEY_ID: 'fake', AWS_SECRET_ACCESS_KEY: 'fake', AWS_EC2_METADATA_DISABLED: 'true' }),
     close: () => new Promise<void>((r) => server.close(() => r())),

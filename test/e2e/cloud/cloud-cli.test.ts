@@ -50,8 +50,9 @@ describe('mocked AWS: drover cloud diff and sync through the CLI against a real 
     assert.equal(diff.code, 0, diff.stdout + diff.stderr);
     assert.match(diff.stdout, /No changes\. The cloud matches the traffic plan\./);
 
-    // tokyo's agent stops (its heartbeats end); GA refuses the controller's update, and the first forced sync's.
-    ga.failNext('UpdateEndpointGroup', 'AccessDeniedException', 'User: arn:aws:iam::123456789012:user/drover is not authorized to perform: globalaccelerator:UpdateEndpointGroup', 2);
+    // tokyo's agent stops (its heartbeats end); GA refuses every update (the controller's, however many
+    // passes the plan's changes cause, and the first forced sync's) until the permission is "granted".
+    ga.failAlways('UpdateEndpointGroup', 'AccessDeniedException', 'User: arn:aws:iam::123456789012:user/drover is not authorized to perform: globalaccelerator:UpdateEndpointGroup');
     agents.alive.delete('tokyo');
     await waitFor('the refused update recorded', async () => (await store.get<CloudTraffic>('CloudTraffic', 'web-ga'))?.status?.lastError?.code === 'AccessDeniedException', { timeoutMs: 30_000 });
     assert.equal(ga.weightOf(TOKYO), 128, 'nothing written');
@@ -71,6 +72,7 @@ describe('mocked AWS: drover cloud diff and sync through the CLI against a real 
     assert.match(sync.stderr, /cloudtraffic web-ga: not synced: AccessDeniedException: /);
     assert.equal(ga.weightOf(TOKYO), 128);
 
+    ga.stopFailing();
     const updatesBefore = ga.calls.filter((c) => c.op === 'UpdateEndpointGroup').length;
     sync = await runCli(['cloud', 'sync', 'web-ga', '--timeout', '20000'], { server });
     assert.equal(sync.code, 0, sync.stdout + sync.stderr);
