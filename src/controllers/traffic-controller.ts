@@ -24,6 +24,7 @@ import { API_VERSION } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
 import type { ReconcileContext, Reconciler, Result, WatchSpec } from '../runtime/reconciler.js';
+import type { WatchEventType } from '../store/store.js';
 import { runPool } from '../runtime/run-pool.js';
 import { computeFallbacksOffThread, OFF_THREAD_MIN_TENANTS } from '../scheduler/worker-client.js';
 import { schedulingSignature } from '../scheduler/signature.js';
@@ -62,9 +63,7 @@ interface FleetInputs {
   fleet: Fleet | undefined;
   prods: Prod[];
   clusters: Cluster[];
-  tenants: Tenant[];
   policy: TrafficPolicy | undefined;
-  routes: TrafficRoute[];
 }
 
 export class TrafficController implements Reconciler {
@@ -84,8 +83,18 @@ export class TrafficController implements Reconciler {
     { kind: 'Cluster', mapToKeys: (): string[] => [...this.known] },
     { kind: 'TrafficPlan' },
     // A route changed or deleted by someone else is put back.
-    { kind: 'TrafficRoute', mapToKeys: (obj) => [TENANT_PREFIX + obj.metadata.name] },
+    { kind: 'TrafficRoute', mapToKeys: (obj, change) => this.routeChanged(obj, change.type) },
   ];
+  /** Revisions of this controller's route writes until their event comes back (a pass for it would find nothing to do). */
+  private readonly echoes = new Map<string, string>();
+
+  private routeChanged(obj: AnyResource, type: WatchEventType): string[] {
+    const name = obj.metadata.name;
+    const mine = this.echoes.get(name);
+    if (mine !== undefined && (type === 'DELETED' || mine === obj.metadata.resourceVersion)) this.echoes.delete(name);
+    if (type !== 'DELETED' && mine === obj.metadata.resourceVersion) return [];
+    return [TENANT_PREFIX + name];
+  }
 
   private tenantChanged(obj: AnyResource): string[] {
     for (const f of fleetOf(obj)) {
@@ -118,8 +127,9 @@ export class TrafficController implements Reconciler {
       this.memo.delete(key);
       if (existing) await deleteIgnoringNotFound(ctx, 'TrafficPlan', key);
       // Routes are removed with their plan: the data planes no longer follow the fleet.
+      const { routes } = await this.tenantsAndRoutes(ctx, key);
       await runPool(
-        input.routes.map((r) => () => this.deleteRoute(ctx, r.metadata.name)),
+        routes.map((r) => () => this.deleteRoute(ctx, r.metadata.name)),
         WRITE_CONCURRENCY,
       );
       return {};
@@ -136,9 +146,10 @@ export class TrafficController implements Reconciler {
     // The what-if may run on the scheduler's thread: a tenant change meanwhile flags `prev` again, and is
     // not in its result (with no `prev` to flag, the next refresh is due anyway when it ran off-thread).
     if (fallbacksDue && prev) prev.tenantsChanged = false;
+    const { tenants, routes } = routesDue ? await this.tenantsAndRoutes(ctx, key) : { tenants: [], routes: [] };
     const memo: FleetMemo =
       fallbacksDue || !prev
-        ? { routing, routingSig, schedSig, fallbacks: await computeFallbacksOffThread({ fleet, clusters: input.clusters, prods: input.prods, tenants: input.tenants }), fallbacksAt: Date.now(), tenantsChanged: prev ? prev.tenantsChanged : input.tenants.length >= OFF_THREAD_MIN_TENANTS }
+        ? { routing, routingSig, schedSig, fallbacks: await computeFallbacksOffThread({ fleet, clusters: input.clusters, prods: input.prods, tenants }), fallbacksAt: Date.now(), tenantsChanged: prev ? prev.tenantsChanged : tenants.length >= OFF_THREAD_MIN_TENANTS }
         : { ...prev, routing, routingSig };
     this.memo.set(key, memo);
     const { fallbacks } = memo;
@@ -166,16 +177,17 @@ export class TrafficController implements Reconciler {
     const writes: (() => Promise<void>)[] = [];
     const wanted = new Set<string>();
     let n = 0;
-    for (const t of input.tenants) {
+    for (const t of tenants) {
       if (++n % YIELD_EVERY === 0) await yieldToLoop();
       if (t.metadata.deletionTimestamp) continue;
       wanted.add(t.metadata.name);
-      const spec: TrafficRouteSpec = { ...compileTenant(routing, t, fallbacks.get(t.metadata.name)), fleet: key };
       const route = this.current(ctx, t.metadata.name);
+      if (!route && unplaced(t)) continue;
+      const spec: TrafficRouteSpec = { ...compileTenant(routing, t, fallbacks.get(t.metadata.name)), fleet: key };
       if (route && sameRoute(route.spec, spec)) continue;
       writes.push(() => this.writeRoute(ctx, route, spec, fleet));
     }
-    for (const r of input.routes) if (!wanted.has(r.metadata.name)) writes.push(() => this.deleteRoute(ctx, r.metadata.name));
+    for (const r of routes) if (!wanted.has(r.metadata.name)) writes.push(() => this.deleteRoute(ctx, r.metadata.name));
     await runPool(writes, WRITE_CONCURRENCY);
     return later;
   }
@@ -197,6 +209,9 @@ export class TrafficController implements Reconciler {
     // No fleet pass yet (a new fleet, or this controller just started): it compiles this route too.
     if (!this.memo.has(fleetName)) return this.reconcileFleet(ctx, fleetName);
     const memo = this.memo.get(fleetName)!;
+    // Not placed yet: its route would name no Prod, and the scheduler's status write comes within a
+    // moment (and brings this tenant back here). One write per new tenant instead of two.
+    if (!route && unplaced(tenant)) return {};
     const spec: TrafficRouteSpec = { ...compileTenant(memo.routing, tenant, memo.fallbacks.get(name)), fleet: fleetName };
     if (route && sameRoute(route.spec, spec)) return {};
     await this.writeRoute(ctx, route, spec, fleet);
@@ -230,7 +245,10 @@ export class TrafficController implements Reconciler {
       };
       w = await createOrMutate<TrafficRoute>(ctx.store, desired, change);
     }
-    if (w && ctx.cache) this.written.updated(w);
+    if (w && ctx.cache) {
+      this.written.updated(w);
+      if (w.metadata.resourceVersion !== undefined) this.echoes.set(name, w.metadata.resourceVersion);
+    }
   }
 
   private async deleteRoute(ctx: ReconcileContext, name: string): Promise<void> {
@@ -238,24 +256,25 @@ export class TrafficController implements Reconciler {
     await deleteIgnoringNotFound(ctx, 'TrafficRoute', name);
   }
 
+  /**
+   * The fleet's objects but its tenants and routes: a heartbeat or a Prod's status change comes here
+   * several times a second, and finding the fleet's tenants and routes goes over every one of them.
+   */
   private async inputs(ctx: ReconcileContext, key: string): Promise<FleetInputs> {
     const read = reader(ctx);
-    const [fleet, prods, clusters, tenants, policies, routes] = await Promise.all([
-      read.get('Fleet', key),
-      read.list('Prod'),
-      read.list('Cluster'),
-      read.list('Tenant'),
-      read.list('TrafficPolicy'),
-      read.list('TrafficRoute'),
-    ]);
+    const [fleet, prods, clusters, policies] = await Promise.all([read.get('Fleet', key), read.list('Prod'), read.list('Cluster'), read.list('TrafficPolicy')]);
     return {
       fleet,
       prods: prods.filter((p) => p.spec.fleet === key),
       clusters,
-      tenants: tenants.filter((t) => t.spec.fleet === key),
       policy: policies.find((p) => p.metadata.name === key && p.spec.fleet === key) ?? policies.find((p) => p.spec.fleet === key),
-      routes: routes.filter((r) => r.spec.fleet === key),
     };
+  }
+
+  private async tenantsAndRoutes(ctx: ReconcileContext, key: string): Promise<{ tenants: Tenant[]; routes: TrafficRoute[] }> {
+    const read = reader(ctx);
+    const [tenants, routes] = await Promise.all([read.list('Tenant'), read.list('TrafficRoute')]);
+    return { tenants: tenants.filter((t) => t.spec.fleet === key), routes: routes.filter((r) => r.spec.fleet === key) };
   }
 }
 
@@ -263,8 +282,38 @@ function routingSignature(r: FleetRouting): string {
   return JSON.stringify([r.tenantHeader, [...r.swaps], [...r.serving].sort(), [...r.fallbackOk].sort((a, b) => (a[0] < b[0] ? -1 : 1))]);
 }
 
+/**
+ * A tenant the scheduler has not written yet (no status at all). Only a route that does not exist waits
+ * for it: an existing route follows the tenant's spec at once.
+ */
+function unplaced(t: Tenant): boolean {
+  return t.status === undefined;
+}
+
+/** Equal as JSON (what `canonicalJson` compares), without building the two strings for every route of a fleet. */
 function sameRoute(a: TrafficRouteSpec, b: TrafficRouteSpec): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  return sameJson(a, b);
+}
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  // Keys whose value is undefined are not in the JSON.
+  let n = 0;
+  for (const k in ao) {
+    if (ao[k] === undefined) continue;
+    n++;
+    if (!sameJson(ao[k], bo[k])) return false;
+  }
+  for (const k in bo) if (bo[k] !== undefined) n--;
+  return n === 0;
 }
 
 function yieldToLoop(): Promise<void> {
