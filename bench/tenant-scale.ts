@@ -12,6 +12,8 @@
  * - heartbeat verdicts: Clusters seen NotReady although every heartbeat was sent on time, Prods deleted;
  * - bytes an edge received on its plan watches (TrafficPlan, and TrafficRoute where it exists) per
  *   tenant created;
+ * - store writes per tenant created (revisions from the first create until the plan caught up, heartbeats
+ *   and Prod status writes included);
  * - `drover.db` (+ WAL) size after, against the JSON size of the objects it holds.
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -210,6 +212,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
   }
   console.log(`plan: caught up ${((performance.now() - s0) / 1000).toFixed(1)} s after the last create`);
+  const revAfter = BigInt(await store.revision());
+  console.log(`store writes: ${revAfter - BigInt(rv)} from the first create until the plan caught up = ${(Number(revAfter - BigInt(rv)) / N).toFixed(2)} per tenant created`);
   hbLate.sort((a, b) => a - b);
   console.log(`heartbeats: ${hbLate.length} written, write latency p99 ${pct(hbLate, 99).toFixed(0)} ms, max ${(hbLate.at(-1) ?? NaN).toFixed(0)} ms; clusters seen NotReady: ${notReady}; Prods deleted: ${prodsDeleted}`);
   const edgeBytes = planBytes.bytes + routeBytes.bytes;
