@@ -42,6 +42,8 @@ const TENANT_PREFIX = 'tenant/';
  * what-if costs one assignment pass per cluster over the whole fleet (seconds at 100k tenants).
  */
 const FALLBACK_REFRESH_MS = 30_000;
+/** Longest a new tenant's first route waits for the scheduler's placement (its batch is 200 ms). */
+const PLACEMENT_WAIT_MS = 1_000;
 /** Route writes in flight at once during a fleet pass (the store commits them in groups). */
 const WRITE_CONCURRENCY = 64;
 /** A fleet pass yields to the event loop after this many tenants, so the API keeps answering. */
@@ -85,6 +87,31 @@ export class TrafficController implements Reconciler {
     // A route changed or deleted by someone else is put back.
     { kind: 'TrafficRoute', mapToKeys: (obj, change) => this.routeChanged(obj, change.type) },
   ];
+  /** When each tenant without a status was first seen here (see `waitForPlacement`). */
+  private readonly unplacedSince = new Map<string, number>();
+
+  /**
+   * How much longer a new tenant's first route waits for the scheduler's placement (0: no wait). Written
+   * before it, the route names no Prod and is rewritten a moment later when the status comes (the
+   * status write brings the tenant back here): one route write per new tenant instead of two. The wait
+   * is bounded, so a tenant the scheduler does not place (scheduler down) still gets its route — until
+   * then its host is unmatched at the edge, as it was before the first route write. An existing route
+   * follows its tenant's spec at once.
+   */
+  private waitForPlacement(t: Tenant): number {
+    const name = t.metadata.name;
+    if (t.status !== undefined) {
+      this.unplacedSince.delete(name);
+      return 0;
+    }
+    const now = Date.now();
+    const since = this.unplacedSince.get(name) ?? now;
+    this.unplacedSince.set(name, since);
+    const left = since + PLACEMENT_WAIT_MS - now;
+    if (left <= 0) this.unplacedSince.delete(name);
+    return Math.max(0, left);
+  }
+
   /** Revisions of this controller's route writes until their event comes back (a pass for it would find nothing to do). */
   private readonly echoes = new Map<string, string>();
 
@@ -182,7 +209,7 @@ export class TrafficController implements Reconciler {
       if (t.metadata.deletionTimestamp) continue;
       wanted.add(t.metadata.name);
       const route = this.current(ctx, t.metadata.name);
-      if (!route && unplaced(t)) continue;
+      if (!route && this.waitForPlacement(t) > 0) continue;
       const spec: TrafficRouteSpec = { ...compileTenant(routing, t, fallbacks.get(t.metadata.name)), fleet: key };
       if (route && sameRoute(route.spec, spec)) continue;
       writes.push(() => this.writeRoute(ctx, route, spec, fleet));
@@ -197,6 +224,7 @@ export class TrafficController implements Reconciler {
     const tenant = await read.get('Tenant', name);
     const route = this.current(ctx, name);
     if (!tenant || tenant.metadata.deletionTimestamp) {
+      this.unplacedSince.delete(name);
       if (route) await this.deleteRoute(ctx, name);
       return {};
     }
@@ -209,9 +237,10 @@ export class TrafficController implements Reconciler {
     // No fleet pass yet (a new fleet, or this controller just started): it compiles this route too.
     if (!this.memo.has(fleetName)) return this.reconcileFleet(ctx, fleetName);
     const memo = this.memo.get(fleetName)!;
-    // Not placed yet: its route would name no Prod, and the scheduler's status write comes within a
-    // moment (and brings this tenant back here). One write per new tenant instead of two.
-    if (!route && unplaced(tenant)) return {};
+    if (!route) {
+      const wait = this.waitForPlacement(tenant);
+      if (wait > 0) return { requeueAfterMs: wait };
+    }
     const spec: TrafficRouteSpec = { ...compileTenant(memo.routing, tenant, memo.fallbacks.get(name)), fleet: fleetName };
     if (route && sameRoute(route.spec, spec)) return {};
     await this.writeRoute(ctx, route, spec, fleet);
@@ -280,14 +309,6 @@ export class TrafficController implements Reconciler {
 
 function routingSignature(r: FleetRouting): string {
   return JSON.stringify([r.tenantHeader, [...r.swaps], [...r.serving].sort(), [...r.fallbackOk].sort((a, b) => (a[0] < b[0] ? -1 : 1))]);
-}
-
-/**
- * A tenant the scheduler has not written yet (no status at all). Only a route that does not exist waits
- * for it: an existing route follows the tenant's spec at once.
- */
-function unplaced(t: Tenant): boolean {
-  return t.status === undefined;
 }
 
 /** Equal as JSON (what `canonicalJson` compares), without building the two strings for every route of a fleet. */
