@@ -2,31 +2,31 @@
  * The scheduler controller: one reconcile per fleet, writing Tenant status only where it changed.
  *
  * Work in proportion to the change. A *full pass* computes the whole assignment from the watched objects
- * (seeded by each Tenant's current status.prods, so it is stable); it runs when what the scheduler reads
- * of the fleet's Prods and Clusters changed (`schedulingSignature`: a heartbeat does not count), on the
- * first pass, and at least every `FULL_PASS_EVERY_MS`. Between full passes, a burst of Tenant changes
- * makes an *incremental pass* over those tenants alone, with the rest of the fleet's load and demand
- * preloaded (`AssignOptions.preload`): what a full pass that keeps everyone else would give them.
+ * (seeded by each Tenant's current status.prods, so it is stable), on the scheduler's worker thread for a
+ * large fleet; it runs when what the scheduler reads of the fleet's Prods and Clusters changed
+ * (`schedulingSignature`: a heartbeat does not count), on the first pass, and at least every
+ * `FULL_PASS_EVERY_MS` (the periodic safety net). Between full passes, a burst of Tenant changes makes an
+ * *incremental pass* over those tenants alone, with the rest of the fleet's load and demand preloaded
+ * (`AssignOptions.preload`): what a full pass that keeps everyone else would give them. Which tenants
+ * changed comes from the watch (`TenantFeed`'s dirty sets), so an incremental pass reads, places and
+ * writes O(changed tenants), not O(fleet); a pass with nothing changed reads no tenant at all.
  * Level-based all the same: a full pass never relies on having seen the event that caused a change.
  */
-import type { Condition, Fleet, Tenant } from '../api/index.js';
-import type { AnyResource } from '../api/resource.js';
-import type { ReconcileContext, Reconciler, Result, WatchChange } from '../runtime/reconciler.js';
+import type { Fleet, Tenant } from '../api/index.js';
+import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
 import { diffPlacements, summarizeMoves } from '../scheduler/moves.js';
-import { assignTenants } from '../scheduler/assign-tenants.js';
 import { schedulingSignature } from '../scheduler/signature.js';
-import { buildSnapshot, tenantPlacement, type FleetObjects, type FleetSnapshot, type TenantPlacement } from '../scheduler/snapshot.js';
-import { scheduleFleetOffThread } from '../scheduler/worker-client.js';
+import { tenantPlacement, type FleetObjects, type FleetSnapshot } from '../scheduler/snapshot.js';
+import { OFF_THREAD_MIN_TENANTS, scheduleFleetOffThread } from '../scheduler/worker-client.js';
 import type { AssignResult } from '../scheduler/model.js';
-import { nowIso } from '../store/object-semantics.js';
-import type { Store } from '../store/store.js';
 import { runPool } from '../runtime/run-pool.js';
 import { OwnWrites } from './own-writes.js';
 import { reader } from './reads.js';
 import { allFleets, fleetOf } from './watch-maps.js';
-import { updateStatusOrMutate } from '../store/mutate.js';
+import { incremental, placedAsIs, stateAfterFullPass, TenantFeed, yieldToLoop, YIELD_EVERY, type FleetState } from './scheduler-state.js';
+import { upToDate, writeIfChanged } from './scheduler-status.js';
 
-export const SCHEDULED_CONDITION = 'Scheduled' as const;
+export { SCHEDULED_CONDITION, desiredStatus } from './scheduler-status.js';
 export const MovedEventReason = 'TenantsMoved' as const;
 /**
  * Status writes in flight at once. The store commits the writes queued meanwhile together (one fsync for
@@ -38,44 +38,9 @@ const TENANT_BATCH_MS = 200;
 /** The full pass re-balances what incremental passes only add to (bounds drift as tenants arrive). */
 const FULL_PASS_EVERY_MS = 60_000;
 
-/** What the last pass left, per fleet: enough to place a few more tenants without the others. */
-interface FleetState {
-  sig: string;
-  fullAt: number;
-  /** Users on each Prod, by name. */
-  load: Map<string, number>;
-  /** Users of redundancy-1 and redundancy-2 tenants, per role (0 normal, 1 test). */
-  demand1: [number, number];
-  demand2: [number, number];
-  /** Each tenant's contribution: where its users count. */
-  tenants: Map<string, TenantEntry>;
-}
-
-interface TenantEntry {
-  users: number;
-  redundancy: number;
-  role: 0 | 1;
-  prods: string[];
-  /** The Tenant's resourceVersion as this controller last saw or wrote it. */
-  rv: string | undefined;
-}
-
-type TenantStatus = NonNullable<Tenant['status']>;
-
 export interface SchedulerControllerOptions {
   /** Load bound: no Prod above (1+epsilon)·mean users. */
   epsilon?: number;
-}
-
-/**
- * A Tenant change, except a status write that leaves the spec as last observed: that is this controller's
- * own write (it alone sets status.prods), and a pass for it would find nothing to do — one wasted pass
- * over the whole fleet per tenant written.
- */
-function tenantChangeKeys(obj: AnyResource, change: WatchChange): string[] {
-  const observed = (obj.status as { observedGeneration?: unknown } | undefined)?.observedGeneration;
-  if (change.type === 'MODIFIED' && observed !== undefined && observed === obj.metadata.generation) return [];
-  return fleetOf(obj);
 }
 
 export function schedulerController(sched: SchedulerControllerOptions = {}): Reconciler {
@@ -84,81 +49,97 @@ export function schedulerController(sched: SchedulerControllerOptions = {}): Rec
   // Status writes only: no ghost to expire, so no time limit.
   const written = new OwnWrites<Tenant>(Infinity);
   const states = new Map<string, FleetState>();
+  const feed = new TenantFeed();
   return {
     name: 'scheduler',
     resyncMs: 60_000,
     watches: [
       { kind: 'Fleet' },
-      // Tenants arrive in bursts (an import, a sign-up wave); each pass covers the whole fleet, so they
-      // wait a little and share one. Prods and Clusters do not wait: a failure moves tenants at once.
-      { kind: 'Tenant', mapToKeys: tenantChangeKeys, delayMs: TENANT_BATCH_MS },
+      // Tenants arrive in bursts (an import, a sign-up wave): they wait a little and share one pass.
+      // Prods and Clusters do not wait: a failure moves tenants at once.
+      { kind: 'Tenant', mapToKeys: (obj, change) => feed.onChange(obj, change.type, (t) => placedAsIs(states.get(t.spec.fleet), t)), delayMs: TENANT_BATCH_MS },
       { kind: 'Prod', mapToKeys: fleetOf },
       // A cluster's health concerns every fleet with Prods on it; cheaper to re-run all fleets than to ask.
       { kind: 'Cluster', mapToKeys: allFleets },
     ],
     async listKeys(ctx: ReconcileContext): Promise<string[]> {
       const read = reader(ctx);
-      const [fleets, tenants] = await Promise.all([read.list('Fleet'), read.list('Tenant')]);
-      const keys = new Set([...fleets.map((f) => f.metadata.name), ...tenants.map((t) => t.spec.fleet)]);
-      return [...keys].sort();
+      const fleets = (await read.list('Fleet')).map((f) => f.metadata.name);
+      // The tenants' fleets (a tenant of a missing fleet gets a status saying so) without listing every Tenant.
+      const withTenants = feed.fed ? feed.fleets() : (await read.list('Tenant')).map((t) => t.spec.fleet);
+      return [...new Set([...fleets, ...withTenants])].sort();
     },
     async reconcile(ctx: ReconcileContext, key: string): Promise<Result> {
       const state = states.get(key);
-      const objs = await observe(ctx, key);
-      if (ctx.cache && state) {
-        const { fleet, prods, clusters } = objs;
-        const sig = schedulingSignature(fleet, prods, clusters);
-        if (sig === state.sig && Date.now() - state.fullAt < FULL_PASS_EVERY_MS) {
-          // Level-based still: the tenants that differ from what the last pass left (new, changed by
-          // anyone but this controller, gone) are found by resourceVersion, a Map lookup each.
-          const all = objs.tenants;
-          const changed = new Set<string>();
-          const seen = new Set<string>();
-          for (const t of all) {
-            seen.add(t.metadata.name);
-            if (state.tenants.get(t.metadata.name)?.rv !== t.metadata.resourceVersion) changed.add(t.metadata.name);
-          }
-          for (const name of state.tenants.keys()) if (!seen.has(name)) changed.add(name);
-          if (changed.size === 0) return {};
-          const tenants = all.filter((t) => changed.has(t.metadata.name));
-          const { snap, result } = incremental(state, { fleet, clusters, prods, tenants }, changed, sched.epsilon);
-          const wrote = await apply(ctx, fleet, tenants, snap, result);
-          for (const [name, rv] of wrote) {
-            const e = state.tenants.get(name);
-            if (e) e.rv = rv;
+      const read = reader(ctx);
+      const [fleet, clusters, allProds] = await Promise.all([read.get('Fleet', key), read.list('Cluster'), read.list('Prod')]);
+      const prods = allProds.filter((p) => p.spec.fleet === key);
+      const sig = schedulingSignature(fleet, prods, clusters);
+      if (ctx.cache && state && sig === state.sig && Date.now() - state.fullAt < FULL_PASS_EVERY_MS) {
+        const found = feed.fed ? fromFeed(ctx, key) : await byResourceVersion(ctx, key, state);
+        // Thousands changed at once (a restart's first pass, an import): the full pass, off the loop, costs less.
+        if (found.changed.size <= OFF_THREAD_MIN_TENANTS) {
+          if (found.changed.size === 0) return {};
+          try {
+            const { snap, result } = incremental(state, { fleet, clusters, prods, tenants: found.tenants }, found.changed, sched.epsilon);
+            const wrote = await apply(ctx, fleet, found.tenants, snap, result);
+            for (const [name, rv] of wrote) {
+              const e = state.tenants.get(name);
+              if (e) e.rv = rv;
+            }
+          } catch (e) {
+            // The changed tenants were taken from the feed: the next pass is a full one, which covers them.
+            states.delete(key);
+            throw e;
           }
           return {};
         }
       }
+      // A full pass covers every change seen so far; those that come while it runs make the next pass.
+      feed.take(key);
       states.delete(key);
-      if (objs.tenants.length === 0) return {};
+      const tenants = written.overlay(await read.list('Tenant'), (t) => t.spec.fleet === key);
+      if (tenants.length === 0) return {};
+      const objs: FleetObjects = { fleet, clusters, prods, tenants };
       const { snap, result } = await scheduleFleetOffThread(objs, { epsilon: sched.epsilon });
-      const wrote = await apply(ctx, objs.fleet, objs.tenants, snap, result);
-      if (ctx.cache) {
-        const next = stateAfterFullPass(schedulingSignature(objs.fleet, objs.prods, objs.clusters), objs.tenants, snap, result);
-        for (const [name, rv] of wrote) {
-          const e = next.tenants.get(name);
-          if (e) e.rv = rv;
-        }
-        states.set(key, next);
+      // The state before the writes: their events then find the tenants placed as they are (`placedAsIs`).
+      const next = ctx.cache ? await stateAfterFullPass(sig, tenants, snap, result) : undefined;
+      if (next) states.set(key, next);
+      const wrote = await apply(ctx, fleet, tenants, snap, result);
+      for (const [name, rv] of wrote) {
+        const e = next?.tenants.get(name);
+        if (e) e.rv = rv;
       }
       return {};
     },
   };
 
+  /** The fleet's tenants the watch saw change since the last pass, as stored (own writes laid over the cache). */
+  function fromFeed(ctx: ReconcileContext, key: string): { changed: Set<string>; tenants: Tenant[] } {
+    const changed = feed.take(key);
+    const tenants: Tenant[] = [];
+    if (changed.size > OFF_THREAD_MIN_TENANTS) return { changed, tenants };
+    for (const name of changed) {
+      const t = written.current(name, ctx.cache.get('Tenant', name));
+      if (t && t.spec.fleet === key) tenants.push(t);
+    }
+    return { changed, tenants };
+  }
+
   /**
-   * The fleet's objects (from the cache under the manager), tenants overlaid with this controller's own
-   * writes the cache does not show yet.
+   * Without a watch feeding changes: the tenants that differ from what the last pass left (new, changed
+   * by anyone but this controller, gone), found by resourceVersion, a Map lookup each.
    */
-  async function observe(ctx: ReconcileContext, key: string): Promise<FleetObjects> {
-    const read = reader(ctx);
-    const [fleet, clusters, prods, tenants] = await Promise.all([read.get('Fleet', key), read.list('Cluster'), read.list('Prod'), read.list('Tenant')]);
-    return {
-      fleet,
-      clusters,
-      prods: prods.filter((p) => p.spec.fleet === key),
-      tenants: written.overlay(tenants, (t) => t.spec.fleet === key),
-    };
+  async function byResourceVersion(ctx: ReconcileContext, key: string, state: FleetState): Promise<{ changed: Set<string>; tenants: Tenant[] }> {
+    const all = written.overlay(await reader(ctx).list('Tenant'), (t) => t.spec.fleet === key);
+    const changed = new Set<string>();
+    const seen = new Set<string>();
+    for (const t of all) {
+      seen.add(t.metadata.name);
+      if (state.tenants.get(t.metadata.name)?.rv !== t.metadata.resourceVersion) changed.add(t.metadata.name);
+    }
+    for (const name of state.tenants.keys()) if (!seen.has(name)) changed.add(name);
+    return { changed, tenants: all.filter((t) => changed.has(t.metadata.name)) };
   }
 
   /** Writes the tenants' new status where it changed, and one event for the moves; returns the written resourceVersions. */
@@ -168,14 +149,16 @@ export function schedulerController(sched: SchedulerControllerOptions = {}): Rec
     const byName = new Map(mine.map((t) => [t.metadata.name, t]));
     const writes: (() => Promise<void>)[] = [];
     for (let i = 0; i < snap.tenantNames.length; i++) {
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
       const tenant = byName.get(snap.tenantNames[i] ?? '');
       if (!tenant) continue;
       const placement = tenantPlacement(snap, result, i);
       if (upToDate(tenant, placement)) continue;
       writes.push(async () => {
         const w = await writeIfChanged(store, tenant, placement);
-        if (w) wrote.set(w.metadata.name, w.metadata.resourceVersion);
-        if (w && ctx.cache) written.updated(w);
+        if (!w) return;
+        wrote.set(w.metadata.name, w.metadata.resourceVersion);
+        if (ctx.cache) written.updated(w);
       });
     }
     try {
@@ -192,126 +175,4 @@ export function schedulerController(sched: SchedulerControllerOptions = {}): Rec
     }
     return wrote;
   }
-}
-
-/** The fleet's load and demand after a full pass, per tenant so that a changed one can be taken out. */
-function stateAfterFullPass(sig: string, tenants: readonly Tenant[], snap: FleetSnapshot, result: AssignResult): FleetState {
-  const byName = new Map(tenants.map((t) => [t.metadata.name, t]));
-  const state: FleetState = { sig, fullAt: Date.now(), load: new Map(), demand1: [0, 0], demand2: [0, 0], tenants: new Map() };
-  snap.prodInfo.forEach((p, i) => state.load.set(p.name, result.load[i] ?? 0));
-  for (let i = 0; i < snap.tenantNames.length; i++) {
-    const name = snap.tenantNames[i] ?? '';
-    const t = byName.get(name);
-    if (!t) continue;
-    const prods: string[] = [];
-    for (const p of [result.slot0[i] ?? -1, result.slot1[i] ?? -1]) if (p >= 0) prods.push(snap.prodInfo[p]?.name ?? '');
-    const entry: TenantEntry = { users: t.spec.users, redundancy: t.spec.redundancy, role: t.spec.test ? 1 : 0, prods, rv: t.metadata.resourceVersion };
-    state.tenants.set(name, entry);
-    (entry.redundancy === 2 ? state.demand2 : state.demand1)[entry.role] += entry.users;
-  }
-  return state;
-}
-
-/**
- * Places the changed tenants alone, the rest of the fleet preloaded, and updates the state with the
- * result. A changed tenant's old contribution is taken out first (its users may have changed; it may be
- * gone); its stored Prods still seed it, so it stays where it is when it may.
- */
-function incremental(state: FleetState, objs: FleetObjects, changed: ReadonlySet<string>, epsilon: number | undefined): { snap: FleetSnapshot; result: AssignResult } {
-  for (const name of changed) {
-    const old = state.tenants.get(name);
-    if (!old) continue;
-    for (const p of old.prods) state.load.set(p, (state.load.get(p) ?? 0) - old.users);
-    (old.redundancy === 2 ? state.demand2 : state.demand1)[old.role] -= old.users;
-    state.tenants.delete(name);
-  }
-  const snap = buildSnapshot(objs, { epsilon });
-  const load = Float64Array.from(snap.prodInfo, (p) => state.load.get(p.name) ?? 0);
-  const result = assignTenants({ ...snap.input, options: { ...snap.input.options, preload: { load, demand1: [...state.demand1], demand2: [...state.demand2] } } });
-  const byName = new Map(objs.tenants.map((t) => [t.metadata.name, t]));
-  for (let i = 0; i < snap.tenantNames.length; i++) {
-    const name = snap.tenantNames[i] ?? '';
-    const t = byName.get(name);
-    if (!t) continue;
-    const prods: string[] = [];
-    for (const p of [result.slot0[i] ?? -1, result.slot1[i] ?? -1]) {
-      if (p < 0) continue;
-      const pn = snap.prodInfo[p]?.name ?? '';
-      prods.push(pn);
-      state.load.set(pn, (state.load.get(pn) ?? 0) + t.spec.users);
-    }
-    const entry: TenantEntry = { users: t.spec.users, redundancy: t.spec.redundancy, role: t.spec.test ? 1 : 0, prods, rv: t.metadata.resourceVersion };
-    state.tenants.set(name, entry);
-    (entry.redundancy === 2 ? state.demand2 : state.demand1)[entry.role] += entry.users;
-  }
-  return { snap, result };
-}
-
-/** What the Scheduled condition should say, without its transition time. */
-function desiredCondition(t: Tenant, placement: TenantPlacement): Pick<Condition, 'status' | 'reason' | 'message' | 'observedGeneration'> {
-  return {
-    status: placement.prods.length > 0 ? 'True' : 'False',
-    reason: placement.reasons[0] ?? (placement.prods.length >= t.spec.redundancy ? 'Assigned' : 'Unassigned'),
-    message: placement.reason ?? `on ${placement.prods.join(', ')} in ${placement.domains.join(', ')}`,
-    observedGeneration: t.metadata.generation,
-  };
-}
-
-/** The status the scheduler wants for a tenant, keeping fields it does not own. */
-export function desiredStatus(t: Tenant, placement: TenantPlacement): TenantStatus {
-  const old = t.status;
-  const { status, reason, message } = desiredCondition(t, placement);
-  const prev = old?.conditions.find((c) => c.type === SCHEDULED_CONDITION);
-  const condition: Condition = {
-    type: SCHEDULED_CONDITION,
-    status,
-    reason,
-    message,
-    lastTransitionTime: prev && prev.status === status && prev.reason === reason ? prev.lastTransitionTime : nowIso(),
-    observedGeneration: t.metadata.generation,
-  };
-  const next: TenantStatus = {
-    ...(old ?? { conditions: [] }),
-    observedGeneration: t.metadata.generation,
-    prods: placement.prods,
-    domains: placement.domains,
-    conditions: [...(old?.conditions ?? []).filter((c) => c.type !== SCHEDULED_CONDITION), condition],
-  };
-  if (placement.reason === undefined) delete next.reason;
-  else next.reason = placement.reason;
-  return next;
-}
-
-/**
- * Whether the stored status already says what the placement says, without building it: most tenants'
- * does. Exactly `sameStatus(t.status, desiredStatus(t, placement))` (Condition is strict: no other keys;
- * a Scheduled condition that is not alone or not last is moved by `desiredStatus`, a change).
- */
-function upToDate(t: Tenant, placement: TenantPlacement): boolean {
-  const s = t.status;
-  if (!s || s.observedGeneration !== t.metadata.generation || s.reason !== placement.reason) return false;
-  if (!sameList(s.prods, placement.prods) || !sameList(s.domains, placement.domains)) return false;
-  const c = s.conditions.at(-1);
-  if (!c || c.type !== SCHEDULED_CONDITION || s.conditions.filter((x) => x.type === SCHEDULED_CONDITION).length !== 1) return false;
-  const d = desiredCondition(t, placement);
-  return c.status === d.status && c.reason === d.reason && c.message === d.message && c.observedGeneration === d.observedGeneration;
-}
-
-function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/**
- * Writes the placement's status on the tenant as read (`upToDate` found it stale); when that copy was
- * stale, on the stored one, unless the tenant is gone or its spec changed meanwhile (the watch has queued
- * another pass that sees the new spec). Returns what it wrote, undefined when it wrote nothing.
- */
-async function writeIfChanged(store: Store, tenant: Tenant, placement: TenantPlacement): Promise<Tenant | undefined> {
-  let wrote = true;
-  const w = await updateStatusOrMutate<Tenant>(store, { ...tenant, status: desiredStatus(tenant, placement) }, (cur) => {
-    wrote = cur.metadata.generation === tenant.metadata.generation && !upToDate(cur, placement);
-    if (!wrote) return false;
-    cur.status = desiredStatus(cur, placement);
-  });
-  return wrote ? w : undefined;
 }

@@ -24,6 +24,7 @@ import { API_VERSION } from '../api/meta.js';
 import type { AnyResource } from '../api/resource.js';
 import { isDroverError } from '../errors.js';
 import type { ReconcileContext, Reconciler, Result, WatchSpec } from '../runtime/reconciler.js';
+import type { WatchEventType } from '../store/store.js';
 import { runPool } from '../runtime/run-pool.js';
 import { computeFallbacksOffThread, OFF_THREAD_MIN_TENANTS } from '../scheduler/worker-client.js';
 import { schedulingSignature } from '../scheduler/signature.js';
@@ -41,6 +42,8 @@ const TENANT_PREFIX = 'tenant/';
  * what-if costs one assignment pass per cluster over the whole fleet (seconds at 100k tenants).
  */
 const FALLBACK_REFRESH_MS = 30_000;
+/** Longest a new tenant's first route waits for the scheduler's placement (its batch is 200 ms). */
+const PLACEMENT_WAIT_MS = 1_000;
 /** Route writes in flight at once during a fleet pass (the store commits them in groups). */
 const WRITE_CONCURRENCY = 64;
 /** A fleet pass yields to the event loop after this many tenants, so the API keeps answering. */
@@ -62,9 +65,7 @@ interface FleetInputs {
   fleet: Fleet | undefined;
   prods: Prod[];
   clusters: Cluster[];
-  tenants: Tenant[];
   policy: TrafficPolicy | undefined;
-  routes: TrafficRoute[];
 }
 
 export class TrafficController implements Reconciler {
@@ -84,8 +85,43 @@ export class TrafficController implements Reconciler {
     { kind: 'Cluster', mapToKeys: (): string[] => [...this.known] },
     { kind: 'TrafficPlan' },
     // A route changed or deleted by someone else is put back.
-    { kind: 'TrafficRoute', mapToKeys: (obj) => [TENANT_PREFIX + obj.metadata.name] },
+    { kind: 'TrafficRoute', mapToKeys: (obj, change) => this.routeChanged(obj, change.type) },
   ];
+  /** When each tenant without a status was first seen here (see `waitForPlacement`). */
+  private readonly unplacedSince = new Map<string, number>();
+
+  /**
+   * How much longer a new tenant's first route waits for the scheduler's placement (0: no wait). Written
+   * before it, the route names no Prod and is rewritten a moment later when the status comes (the
+   * status write brings the tenant back here): one route write per new tenant instead of two. The wait
+   * is bounded, so a tenant the scheduler does not place (scheduler down) still gets its route — until
+   * then its host is unmatched at the edge, as it was before the first route write. An existing route
+   * follows its tenant's spec at once.
+   */
+  private waitForPlacement(t: Tenant): number {
+    const name = t.metadata.name;
+    if (t.status !== undefined) {
+      this.unplacedSince.delete(name);
+      return 0;
+    }
+    const now = Date.now();
+    const since = this.unplacedSince.get(name) ?? now;
+    this.unplacedSince.set(name, since);
+    const left = since + PLACEMENT_WAIT_MS - now;
+    if (left <= 0) this.unplacedSince.delete(name);
+    return Math.max(0, left);
+  }
+
+  /** Revisions of this controller's route writes until their event comes back (a pass for it would find nothing to do). */
+  private readonly echoes = new Map<string, string>();
+
+  private routeChanged(obj: AnyResource, type: WatchEventType): string[] {
+    const name = obj.metadata.name;
+    const mine = this.echoes.get(name);
+    if (mine !== undefined && (type === 'DELETED' || mine === obj.metadata.resourceVersion)) this.echoes.delete(name);
+    if (type !== 'DELETED' && mine === obj.metadata.resourceVersion) return [];
+    return [TENANT_PREFIX + name];
+  }
 
   private tenantChanged(obj: AnyResource): string[] {
     for (const f of fleetOf(obj)) {
@@ -118,8 +154,9 @@ export class TrafficController implements Reconciler {
       this.memo.delete(key);
       if (existing) await deleteIgnoringNotFound(ctx, 'TrafficPlan', key);
       // Routes are removed with their plan: the data planes no longer follow the fleet.
+      const { routes } = await this.tenantsAndRoutes(ctx, key);
       await runPool(
-        input.routes.map((r) => () => this.deleteRoute(ctx, r.metadata.name)),
+        routes.map((r) => () => this.deleteRoute(ctx, r.metadata.name)),
         WRITE_CONCURRENCY,
       );
       return {};
@@ -136,9 +173,10 @@ export class TrafficController implements Reconciler {
     // The what-if may run on the scheduler's thread: a tenant change meanwhile flags `prev` again, and is
     // not in its result (with no `prev` to flag, the next refresh is due anyway when it ran off-thread).
     if (fallbacksDue && prev) prev.tenantsChanged = false;
+    const { tenants, routes } = routesDue ? await this.tenantsAndRoutes(ctx, key) : { tenants: [], routes: [] };
     const memo: FleetMemo =
       fallbacksDue || !prev
-        ? { routing, routingSig, schedSig, fallbacks: await computeFallbacksOffThread({ fleet, clusters: input.clusters, prods: input.prods, tenants: input.tenants }), fallbacksAt: Date.now(), tenantsChanged: prev ? prev.tenantsChanged : input.tenants.length >= OFF_THREAD_MIN_TENANTS }
+        ? { routing, routingSig, schedSig, fallbacks: await computeFallbacksOffThread({ fleet, clusters: input.clusters, prods: input.prods, tenants }), fallbacksAt: Date.now(), tenantsChanged: prev ? prev.tenantsChanged : tenants.length >= OFF_THREAD_MIN_TENANTS }
         : { ...prev, routing, routingSig };
     this.memo.set(key, memo);
     const { fallbacks } = memo;
@@ -166,16 +204,17 @@ export class TrafficController implements Reconciler {
     const writes: (() => Promise<void>)[] = [];
     const wanted = new Set<string>();
     let n = 0;
-    for (const t of input.tenants) {
+    for (const t of tenants) {
       if (++n % YIELD_EVERY === 0) await yieldToLoop();
       if (t.metadata.deletionTimestamp) continue;
       wanted.add(t.metadata.name);
-      const spec: TrafficRouteSpec = { ...compileTenant(routing, t, fallbacks.get(t.metadata.name)), fleet: key };
       const route = this.current(ctx, t.metadata.name);
+      if (!route && this.waitForPlacement(t) > 0) continue;
+      const spec: TrafficRouteSpec = { ...compileTenant(routing, t, fallbacks.get(t.metadata.name)), fleet: key };
       if (route && sameRoute(route.spec, spec)) continue;
       writes.push(() => this.writeRoute(ctx, route, spec, fleet));
     }
-    for (const r of input.routes) if (!wanted.has(r.metadata.name)) writes.push(() => this.deleteRoute(ctx, r.metadata.name));
+    for (const r of routes) if (!wanted.has(r.metadata.name)) writes.push(() => this.deleteRoute(ctx, r.metadata.name));
     await runPool(writes, WRITE_CONCURRENCY);
     return later;
   }
@@ -185,6 +224,7 @@ export class TrafficController implements Reconciler {
     const tenant = await read.get('Tenant', name);
     const route = this.current(ctx, name);
     if (!tenant || tenant.metadata.deletionTimestamp) {
+      this.unplacedSince.delete(name);
       if (route) await this.deleteRoute(ctx, name);
       return {};
     }
@@ -197,6 +237,10 @@ export class TrafficController implements Reconciler {
     // No fleet pass yet (a new fleet, or this controller just started): it compiles this route too.
     if (!this.memo.has(fleetName)) return this.reconcileFleet(ctx, fleetName);
     const memo = this.memo.get(fleetName)!;
+    if (!route) {
+      const wait = this.waitForPlacement(tenant);
+      if (wait > 0) return { requeueAfterMs: wait };
+    }
     const spec: TrafficRouteSpec = { ...compileTenant(memo.routing, tenant, memo.fallbacks.get(name)), fleet: fleetName };
     if (route && sameRoute(route.spec, spec)) return {};
     await this.writeRoute(ctx, route, spec, fleet);
@@ -230,7 +274,10 @@ export class TrafficController implements Reconciler {
       };
       w = await createOrMutate<TrafficRoute>(ctx.store, desired, change);
     }
-    if (w && ctx.cache) this.written.updated(w);
+    if (w && ctx.cache) {
+      this.written.updated(w);
+      if (w.metadata.resourceVersion !== undefined) this.echoes.set(name, w.metadata.resourceVersion);
+    }
   }
 
   private async deleteRoute(ctx: ReconcileContext, name: string): Promise<void> {
@@ -238,24 +285,25 @@ export class TrafficController implements Reconciler {
     await deleteIgnoringNotFound(ctx, 'TrafficRoute', name);
   }
 
+  /**
+   * The fleet's objects but its tenants and routes: a heartbeat or a Prod's status change comes here
+   * several times a second, and finding the fleet's tenants and routes goes over every one of them.
+   */
   private async inputs(ctx: ReconcileContext, key: string): Promise<FleetInputs> {
     const read = reader(ctx);
-    const [fleet, prods, clusters, tenants, policies, routes] = await Promise.all([
-      read.get('Fleet', key),
-      read.list('Prod'),
-      read.list('Cluster'),
-      read.list('Tenant'),
-      read.list('TrafficPolicy'),
-      read.list('TrafficRoute'),
-    ]);
+    const [fleet, prods, clusters, policies] = await Promise.all([read.get('Fleet', key), read.list('Prod'), read.list('Cluster'), read.list('TrafficPolicy')]);
     return {
       fleet,
       prods: prods.filter((p) => p.spec.fleet === key),
       clusters,
-      tenants: tenants.filter((t) => t.spec.fleet === key),
       policy: policies.find((p) => p.metadata.name === key && p.spec.fleet === key) ?? policies.find((p) => p.spec.fleet === key),
-      routes: routes.filter((r) => r.spec.fleet === key),
     };
+  }
+
+  private async tenantsAndRoutes(ctx: ReconcileContext, key: string): Promise<{ tenants: Tenant[]; routes: TrafficRoute[] }> {
+    const read = reader(ctx);
+    const [tenants, routes] = await Promise.all([read.list('Tenant'), read.list('TrafficRoute')]);
+    return { tenants: tenants.filter((t) => t.spec.fleet === key), routes: routes.filter((r) => r.spec.fleet === key) };
   }
 }
 
@@ -263,8 +311,30 @@ function routingSignature(r: FleetRouting): string {
   return JSON.stringify([r.tenantHeader, [...r.swaps], [...r.serving].sort(), [...r.fallbackOk].sort((a, b) => (a[0] < b[0] ? -1 : 1))]);
 }
 
+/** Equal as JSON (what `canonicalJson` compares), without building the two strings for every route of a fleet. */
 function sameRoute(a: TrafficRouteSpec, b: TrafficRouteSpec): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  return sameJson(a, b);
+}
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  // Keys whose value is undefined are not in the JSON.
+  let n = 0;
+  for (const k in ao) {
+    if (ao[k] === undefined) continue;
+    n++;
+    if (!sameJson(ao[k], bo[k])) return false;
+  }
+  for (const k in bo) if (bo[k] !== undefined) n--;
+  return n === 0;
 }
 
 function yieldToLoop(): Promise<void> {

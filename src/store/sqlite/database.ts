@@ -28,6 +28,7 @@ export interface BatchResult {
   rev: bigint;
   compacted: bigint;
   historyBytes: number;
+  objectBytes: number;
 }
 
 export interface Row {

@@ -24,6 +24,7 @@ import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type 
 import type { ListOptions, ListResult, Store, WatchEvent, WatchEventType, WatchOptions } from '../store.js';
 import { WatchHub, type HistorySource } from '../watch-hub.js';
 import type { SyncMode } from './schema.js';
+import { compactHistory, type HistoryBudget } from './history.js';
 import { openDatabase, type BatchResult, type Committed, type Op, type Outcome, type Pending, type Row } from './database.js';
 
 export interface SqliteStoreOptions {
@@ -36,6 +37,10 @@ export interface SqliteStoreOptions {
    * Default 64 MiB.
    */
   historyBytes?: number;
+  /** History bytes kept per byte of the objects' own JSON (history.ts says why). Default 1. */
+  historyRatio?: number;
+  /** History bytes always allowed, whatever the objects' size (up to `historyBytes`). Default 8 MiB. */
+  historyFloorBytes?: number;
   /** Commit queued writes together and fsync off the event loop (default). Off: one transaction, hence one fsync, per write. */
   groupCommit?: boolean;
   /** Most writes in one transaction, so that one commit never holds the event loop for long. */
@@ -50,10 +55,11 @@ const LIST_CHUNK = 1_000;
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly hub: WatchHub;
-  private readonly historySize: bigint;
-  private readonly historyBytesMax: number;
+  private readonly budget: HistoryBudget;
   /** Bytes of JSON in `changes` now. */
   private historyBytes: number;
+  /** Bytes of JSON in `objects` now: what the history's byte budget follows. */
+  private objectBytes: number;
   private readonly maxBatch: number;
   /** The last revision committed (it may not be durable yet: see `durableRev`). */
   private rev: bigint;
@@ -77,6 +83,7 @@ export class SqliteStore implements Store {
 
   private readonly stmts: {
     get: Database.Statement<[string, string], Row>;
+    exists: Database.Statement<[string, string], unknown>;
     list: Database.Statement<[string], string>;
     upsert: Database.Statement<[string, string, bigint, string]>;
     remove: Database.Statement<[string, string]>;
@@ -92,10 +99,11 @@ export class SqliteStore implements Store {
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     const historySize = opts.historySize ?? 100_000;
     if (!Number.isInteger(historySize) || historySize < 1) throw new RangeError(`historySize must be a positive integer, got ${historySize}`);
-    this.historySize = BigInt(historySize);
     const historyBytes = opts.historyBytes ?? 64 * 2 ** 20;
     if (!Number.isFinite(historyBytes) || historyBytes < 1) throw new RangeError(`historyBytes must be positive, got ${historyBytes}`);
-    this.historyBytesMax = historyBytes;
+    const ratio = opts.historyRatio ?? 1;
+    if (!(ratio > 0)) throw new RangeError(`historyRatio must be positive, got ${ratio}`);
+    this.budget = { size: BigInt(historySize), maxBytes: historyBytes, ratio, floorBytes: opts.historyFloorBytes ?? 8 * 2 ** 20 };
     this.maxBatch = opts.groupCommit === false ? 1 : Math.max(1, opts.maxBatch ?? 1024);
     const sync: SyncMode = opts.groupCommit === false ? 'full' : 'wal-only';
     this.db = openDatabase(file, sync);
@@ -106,6 +114,7 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.stmts = {
       get: db.prepare('SELECT json FROM objects WHERE kind = ? AND name = ?'),
+      exists: db.prepare('SELECT 1 FROM objects WHERE kind = ? AND name = ?'),
       list: db.prepare<[string], string>('SELECT json FROM objects WHERE kind = ? ORDER BY name').pluck(),
       upsert: db.prepare('INSERT INTO objects (kind, name, rev, json) VALUES (?, ?, ?, ?) ON CONFLICT (kind, name) DO UPDATE SET rev = excluded.rev, json = excluded.json'),
       remove: db.prepare('DELETE FROM objects WHERE kind = ? AND name = ?'),
@@ -124,7 +133,9 @@ export class SqliteStore implements Store {
     this.rev = metaRev > BigInt(maxChange) ? metaRev : BigInt(maxChange);
     this.durableRev = this.rev;
     this.compacted = BigInt(meta.get('compacted') ?? '0');
-    this.historyBytes = Number(db.prepare<[], { b: number | bigint | null }>('SELECT sum(length(CAST(json AS BLOB))) AS b FROM changes').get()?.b ?? 0);
+    const bytesOf = (table: string) => Number(db.prepare<[], { b: number | bigint | null }>(`SELECT sum(length(CAST(json AS BLOB))) AS b FROM ${table}`).get()?.b ?? 0);
+    this.historyBytes = bytesOf('changes');
+    this.objectBytes = bytesOf('objects');
     const history: HistorySource = { since: (from) => this.since(from) };
     this.hub = new WatchHub(history, () => this.durableRev);
     this.commitBatch = db.transaction((ops: Op[]) => this.applyBatch(ops));
@@ -250,6 +261,7 @@ export class SqliteStore implements Store {
         this.rev = r.rev;
         this.compacted = r.compacted;
         this.historyBytes = r.historyBytes;
+        this.objectBytes = r.objectBytes;
       } catch (e) {
         // The transaction rolled back: nothing of this group is stored, so every caller hears about it.
         const err = new DroverError('DROVER_E_INTERNAL', `store write failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -318,9 +330,10 @@ export class SqliteStore implements Store {
     let rev = this.rev;
     // Set on the store only once the transaction committed (flush), as rev and compacted are.
     let historyBytes = this.historyBytes;
+    let objectBytes = this.objectBytes;
     const outcomes: Outcome[] = [];
     for (const op of ops) {
-      let result: { type: WatchEventType; out: UpdateOutcome<AnyResource> };
+      let result: { type: WatchEventType; out: UpdateOutcome<AnyResource>; storedBytes: number };
       try {
         result = this.decide(op, (rev + 1n).toString());
       } catch (e) {
@@ -336,59 +349,42 @@ export class SqliteStore implements Store {
       rev += 1n;
       const { kind, metadata } = out.obj;
       const json = JSON.stringify(out.obj);
+      const bytes = Buffer.byteLength(json);
       if (type === 'DELETED') this.stmts.remove.run(kind, metadata.name);
       else this.stmts.upsert.run(kind, metadata.name, rev, json);
       this.stmts.change.run(rev, type, kind, metadata.name, json);
-      historyBytes += Buffer.byteLength(json);
+      historyBytes += bytes;
+      objectBytes += (type === 'DELETED' ? 0 : bytes) - result.storedBytes;
       // Parsed copies: the caller, the watchers and a later replay all see the same normalised JSON.
       outcomes.push({ ok: true, value: JSON.parse(json) as AnyResource, event: { type, object: JSON.parse(json) as AnyResource } });
     }
     let compacted = this.compacted;
     if (rev !== this.rev) {
       this.stmts.setMeta.run(rev.toString(), 'revision');
-      let keepFrom = rev - this.historySize;
-      if (historyBytes > this.historyBytesMax) {
-        // Oldest first, until three quarters of the budget are left (so this runs once per quarter
-        // of the budget written, not on every commit); never the newest change.
-        const excess = historyBytes - (this.historyBytesMax * 3) / 4;
-        let freed = 0;
-        for (const row of this.stmts.oldest.iterate(compacted)) {
-          const r = BigInt(row.rev);
-          if (r >= rev) break;
-          freed += Number(row.b);
-          if (r > keepFrom) keepFrom = r;
-          if (freed >= excess) break;
-        }
-      }
-      if (keepFrom > compacted) {
-        historyBytes -= Number(this.stmts.bytesUpTo.get(compacted, keepFrom)?.b ?? 0);
-        this.stmts.compact.run(keepFrom);
-        this.stmts.setMeta.run(keepFrom.toString(), 'compacted');
-        compacted = keepFrom;
-      }
+      ({ compacted, historyBytes } = compactHistory(this.stmts, this.budget, { rev, compacted, historyBytes, objectBytes }));
     }
-    return { outcomes, rev, compacted, historyBytes };
+    return { outcomes, rev, compacted, historyBytes, objectBytes };
   }
 
-  private decide(op: Op, rev: string): { type: WatchEventType; out: UpdateOutcome<AnyResource> } {
+  private decide(op: Op, rev: string): { type: WatchEventType; out: UpdateOutcome<AnyResource>; storedBytes: number } {
     if (op.type === 'delete') {
       const stored = this.read(op.kind, op.name);
       if (!stored) throw errors.notFound(op.kind, op.name);
-      const out = prepareDelete(stored, rev, op.resourceVersion);
-      return { type: out.op === 'delete' ? 'DELETED' : 'MODIFIED', out };
+      const out = prepareDelete(stored.obj, rev, op.resourceVersion);
+      return { type: out.op === 'delete' ? 'DELETED' : 'MODIFIED', out, storedBytes: stored.bytes };
+    }
+    if (op.type === 'create') {
+      if (this.stmts.exists.get(op.obj.kind, op.obj.metadata.name) !== undefined) throw errors.alreadyExists(op.obj.kind, op.obj.metadata.name);
+      return { type: 'ADDED', out: { op: 'put', obj: prepareCreate(op.obj, rev) }, storedBytes: 0 };
     }
     const stored = this.read(op.obj.kind, op.obj.metadata.name);
-    if (op.type === 'create') {
-      if (stored) throw errors.alreadyExists(op.obj.kind, op.obj.metadata.name);
-      return { type: 'ADDED', out: { op: 'put', obj: prepareCreate(op.obj, rev) } };
-    }
     if (!stored) throw errors.notFound(op.obj.kind, op.obj.metadata.name);
-    const out = op.type === 'update' ? prepareUpdate(stored, op.obj, rev) : prepareUpdateStatus(stored, op.obj, rev);
-    return { type: out.op === 'delete' ? 'DELETED' : 'MODIFIED', out };
+    const out = op.type === 'update' ? prepareUpdate(stored.obj, op.obj, rev) : prepareUpdateStatus(stored.obj, op.obj, rev);
+    return { type: out.op === 'delete' ? 'DELETED' : 'MODIFIED', out, storedBytes: stored.bytes };
   }
 
-  private read(kind: string, name: string): AnyResource | undefined {
+  private read(kind: string, name: string): { obj: AnyResource; bytes: number } | undefined {
     const row = this.stmts.get.get(kind, name);
-    return row ? (JSON.parse(row.json) as AnyResource) : undefined;
+    return row ? { obj: JSON.parse(row.json) as AnyResource, bytes: Buffer.byteLength(row.json) } : undefined;
   }
 }

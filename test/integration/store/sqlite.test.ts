@@ -171,6 +171,57 @@ describe('SQLite history bounded by size', () => {
   });
 });
 
+describe('SQLite history bounded by the objects\' size', () => {
+  it('keeps at most the objects\' own JSON size of history (above the floor), so the database stays O(objects)', async () => {
+    const dataDir = freshDir();
+    await mkdir(dataDir, { recursive: true });
+    const file = join(dataDir, 'drover.db');
+    const floor = 64 * 1024;
+    const historyBytes = () => {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        return (db.prepare('SELECT sum(length(CAST(json AS BLOB))) AS b FROM changes').get() as { b: number }).b;
+      } finally {
+        db.close();
+      }
+    };
+    // The byte cap (64 MiB) is far away: only the objects' size can bound this history.
+    let store = new SqliteStore(file, { historyFloorBytes: floor });
+    const pad = 'x'.repeat(2_000);
+    try {
+      // 20 objects of ~2 kB (~40 kB, under the floor), each rewritten 20 times: ~840 kB of changes.
+      for (let i = 0; i < 20; i++) {
+        let cur = await store.create(obj('Tenant', `t${i}`, { spec: { pad, n: 0 } }));
+        for (let k = 1; k <= 20; k++) cur = await store.update({ ...cur, spec: { pad, n: k } });
+      }
+    } finally {
+      await store.close();
+    }
+    const small = historyBytes();
+    assert.ok(small <= floor, `history ${small} bytes over the ${floor}-byte floor while the objects are smaller`);
+    // More objects (~400 kB): the budget grows with them, and stays under their size.
+    store = new SqliteStore(file, { historyFloorBytes: floor });
+    try {
+      for (let i = 20; i < 200; i++) await store.create(obj('Tenant', `t${i}`, { spec: { pad, n: 0 } }));
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 200; i++) {
+          const cur = await store.get<AnyResource>('Tenant', `t${i}`);
+          assert.ok(cur);
+          await store.update({ ...cur, spec: { pad, n: round + 100 } });
+        }
+      }
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    const objects = (db.prepare('SELECT sum(length(CAST(json AS BLOB))) AS b FROM objects').get() as { b: number }).b;
+    db.close();
+    const large = historyBytes();
+    assert.ok(large > floor, `history ${large} bytes: the budget did not grow with the objects`);
+    assert.ok(large <= objects, `history ${large} bytes over the objects' ${objects}`);
+  });
+});
+
 describe('SQLite group commit: nothing is told before its fsync', () => {
   /** An fsync that waits until released, counting the calls. */
   function heldFsync() {

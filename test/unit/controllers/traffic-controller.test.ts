@@ -93,4 +93,35 @@ describe('TrafficController', () => {
     assert.deepEqual(changes, ['t3']);
     assert.ok(BigInt(rev) < BigInt(before));
   });
+  it("writes a new tenant's route once, when the scheduler has placed it, and without a placement after a bounded wait", async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+    const { store, ctx } = await setup();
+    const c = new TrafficController();
+    await c.reconcile(ctx, 'web');
+    const created = await store.create(Tenant.parse({ ...meta('new'), kind: 'Tenant', spec: { fleet: 'web', match: { hosts: ['new.test'] } } }));
+    const writes: string[] = [];
+    const counting: ReconcileContext = {
+      ...ctx,
+      store: Object.assign(Object.create(store) as MemoryStore, {
+        create: (o: Parameters<MemoryStore['create']>[0]) => (writes.push(`create ${o.kind}`), store.create(o)),
+        update: (o: Parameters<MemoryStore['update']>[0]) => (writes.push(`update ${o.kind}`), store.update(o)),
+      }),
+    };
+    // Not placed yet: no route, come back within the wait.
+    const r1 = await c.reconcile(counting, 'tenant/new');
+    assert.ok((r1.requeueAfterMs ?? 0) > 0 && (r1.requeueAfterMs ?? 0) <= 1_000, `requeue after ${r1.requeueAfterMs}`);
+    assert.equal(await store.get('TrafficRoute', 'new'), undefined);
+    // Placed: one route write, naming its Prod.
+    await store.updateStatus({ ...created, status: Tenant.shape.status.unwrap().parse({ prods: ['web-1'] }) });
+    assert.deepEqual(await c.reconcile(counting, 'tenant/new'), {});
+    assert.deepEqual((await store.get('TrafficRoute', 'new'))?.spec.prods, ['web-1']);
+    assert.deepEqual(writes, ['create TrafficRoute']);
+
+    // A tenant the scheduler never places still gets its route once the wait is over.
+    await store.create(Tenant.parse({ ...meta('orphan'), kind: 'Tenant', spec: { fleet: 'web', match: { hosts: ['orphan.test'] } } }));
+    assert.ok(((await c.reconcile(counting, 'tenant/orphan')).requeueAfterMs ?? 0) > 0);
+    t.mock.timers.tick(1_000);
+    assert.deepEqual(await c.reconcile(counting, 'tenant/orphan'), {});
+    assert.deepEqual((await store.get('TrafficRoute', 'orphan'))?.spec.prods, []);
+  });
 });
