@@ -7,6 +7,7 @@ import type { Cluster } from './kinds/cluster.js';
 import type { Event } from './kinds/event.js';
 import type { Fleet } from './kinds/fleet.js';
 import type { GitSource } from './kinds/git-source.js';
+import type { Migration } from './kinds/migration.js';
 import type { Prod } from './kinds/prod.js';
 import type { Release } from './kinds/release.js';
 import type { Tenant } from './kinds/tenant.js';
@@ -19,6 +20,7 @@ export interface KindMap {
   Event: Event;
   Fleet: Fleet;
   GitSource: GitSource;
+  Migration: Migration;
   Prod: Prod;
   Release: Release;
   Tenant: Tenant;

@@ -29,6 +29,7 @@ export const kindNames = [
   names('TrafficPolicy', 'trafficpolicies', ['tp']),
   names('GitSource', 'gitsources', ['gs']),
   names('CloudTraffic', 'cloudtraffics', ['ct']),
+  names('Migration', 'migrations', ['mig']),
   names('TrafficPlan', 'trafficplans', ['plan'], true),
   names('TrafficRoute', 'trafficroutes', ['route'], true),
   names('Event', 'events', ['ev'], true),

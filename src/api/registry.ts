@@ -10,6 +10,7 @@ import { Cluster } from './kinds/cluster.js';
 import { Event } from './kinds/event.js';
 import { Fleet } from './kinds/fleet.js';
 import { GitSource } from './kinds/git-source.js';
+import { Migration } from './kinds/migration.js';
 import { Prod } from './kinds/prod.js';
 import { Release } from './kinds/release.js';
 import { Tenant } from './kinds/tenant.js';
@@ -30,6 +31,7 @@ const schemas: Record<RegisteredKind, z.ZodTypeAny> = {
   TrafficPolicy,
   GitSource,
   CloudTraffic,
+  Migration,
   TrafficPlan,
   TrafficRoute,
   Event,

@@ -10,6 +10,7 @@ import { clusterController } from './cluster-controller.js';
 import { eventGcController } from './event-gc-controller.js';
 import { fleetController } from './fleet-controller.js';
 import { gitSourceController } from './gitsource-controller.js';
+import { migrationController } from './migration-controller.js';
 import type { ControlPlaneOptions, ControllerFactory } from './options.js';
 import { prodController } from './prod-controller.js';
 import { referenceController } from './reference-controller.js';
@@ -31,6 +32,7 @@ export const controllerFactories: ControllerFactory[] = [
   () => schedulerController(),
   () => referenceController(),
   () => cloudTrafficController(),
+  (o) => migrationController({ ...(o.edgeStatsUrls ? { edgeStatsUrls: o.edgeStatsUrls } : {}), ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}) }),
 ];
 
 export interface RunningControllers {
