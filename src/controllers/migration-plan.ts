@@ -4,9 +4,10 @@
  * a tenant added later does not change who moves when), and by `drover migration plan` as a dry run.
  *
  * Risk order, as release waves (src/release/plan-waves.ts): test tenants first, then ascending users,
- * then name. In `tenants` mode, step k moves whole tenants in that order until the share of the selected
- * users on the fleet reaches `steps[k]` %, and at least one tenant per step while any are left (a step
- * that would move nobody would only bake what the previous one baked); the last step (100) moves the rest.
+ * then name. In `tenants` mode, step k moves whole tenants in that order while the share of the selected
+ * users on the fleet stays at or below `steps[k]` % (never more users at risk than the step says), and
+ * at least one tenant per step while any are left (a step that moved nobody would only bake what the
+ * previous one baked); the last step (100) moves the rest.
  * With no users counted at all, shares are by number of tenants.
  */
 import type { MigrationSpec, MigrationTenantProgress } from '../api/kinds/migration.js';
@@ -71,7 +72,7 @@ export function movedCount(steps: readonly number[], tenants: readonly SelectedT
     const target = ((steps[k] ?? 100) / 100) * denom;
     let thisStep = 0;
     while (moved < tenants.length) {
-      if (!last && thisStep > 0 && users >= target - 1e-9) break;
+      if (!last && thisStep > 0 && users + size(tenants[moved]!) > target + 1e-9) break;
       users += size(tenants[moved]!);
       moved++;
       thisStep++;
