@@ -25,6 +25,7 @@ export const commandTable: Readonly<Record<string, readonly CommandModule[]>> = 
   up: [() => import('./up.js')],
   chaos: [() => import('./chaos.js')],
   cloud: [() => import('./cloud.js')],
+  migration: [() => import('./migration.js')],
   completion: [() => import('./completion.js')],
 };
 
