@@ -36,7 +36,7 @@ async function world(gates: () => GateVerdict, albSync?: (t: AlbForwardTarget, w
   const store = new MemoryStore();
   await store.create(fleet('web'));
   const t = await store.create(tenant('shop', { users: 10 }));
-  await store.updateStatus({ ...t, status: { prods: ['web-1'], domains: [], conditions: [] } } as typeof t);
+  await store.updateStatus({ ...t, status: { prods: ['web-1'], domains: [], conditions: [] } });
   const start = () => {
     const m = new Manager({ store, logger: silentLogger, reconcilers: [trafficController(), migrationController({ gates: async () => gates(), ...(albSync ? { albSync } : {}) })] });
     m.start();
@@ -89,7 +89,7 @@ describe('migration controller (Manager, MemoryStore)', () => {
       assert.equal(next.status?.decisions.filter((d) => d.action === 'Started').length, 1, 'started once');
       assert.equal(next.status?.decisions.filter((d) => d.action === 'StepStarted').length, 2, 'step 1 entered once, then step 2');
       assert.equal(next.status?.stepStartedAt !== before.status?.stepStartedAt, true);
-      assert.ok(Date.parse(next.status!.decisions.find((d) => d.action === 'StepPassed')!.time) - Date.parse(before.status!.bakeStartedAt!) >= 2_000, 'the bake that began before the restart was not cut short');
+      assert.ok(Date.parse(next.status.decisions.find((d) => d.action === 'StepPassed')!.time) - Date.parse(before.status!.bakeStartedAt!) >= 2_000, 'the bake that began before the restart was not cut short');
       assert.equal(gateRuns, 1, 'the gates ran once for step 1');
     } finally {
       await manager.stop();

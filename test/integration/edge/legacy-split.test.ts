@@ -58,7 +58,7 @@ describe('edge: legacy endpoint set of a migration', () => {
   }
 
   async function users(n: number): Promise<{ upstream: string; cookie: string }[]> {
-    const out: { upstream: string; cookie: string }[] = new Array(n);
+    const out: { upstream: string; cookie: string }[] = new Array<{ upstream: string; cookie: string }>(n);
     let next = 0;
     await Promise.all(
       Array.from({ length: 32 }, async () => {
@@ -72,13 +72,13 @@ describe('edge: legacy endpoint set of a migration', () => {
   }
 
   async function revisit(cookies: readonly string[]): Promise<string[]> {
-    const out: string[] = new Array(cookies.length);
+    const out: string[] = new Array<string>(cookies.length);
     let next = 0;
     await Promise.all(
       Array.from({ length: 32 }, async () => {
         while (next < cookies.length) {
           const i = next++;
-          out[i] = (await visit(cookies[i]!)).upstream;
+          out[i] = (await visit(cookies[i])).upstream;
         }
       }),
     );
