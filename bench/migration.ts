@@ -50,7 +50,7 @@ await store.create(Fleet.parse({ ...meta('web'), kind: 'Fleet', spec: { prods: 1
 const p = await store.create(Prod.parse({ ...meta('web-1'), kind: 'Prod', spec: { fleet: 'web', cluster: 'tokyo', version: 'v1' } }));
 await store.updateStatus({ ...p, status: Prod.shape.status.unwrap().parse({ phase: 'Ready', endpoint: fleetUp.url, version: 'v1', readySince: new Date().toISOString() }) });
 const t = await store.create(tenant('shop', { hosts: [HOST] }));
-await store.updateStatus({ ...t, status: { prods: ['web-1'], domains: [], conditions: [] } } as typeof t);
+await store.updateStatus({ ...t, status: { prods: ['web-1'], domains: [], conditions: [] } });
 
 const manager = new Manager({ store, logger: silentLogger, reconcilers: [trafficController(), migrationController({ gates })] });
 manager.start();
