@@ -35,7 +35,7 @@ export function register(program: Command): void {
       .command('start')
       .description('Create a Migration of FLEET\'s users from the legacy backend at --legacy URL')
       .argument('<fleet>')
-      .option('--legacy <url>', 'URL of the legacy backend (repeatable)', collect, [])
+      .option('--legacy <url...>', 'URL(s) of the legacy backend (repeatable)', collect, [])
       .option('--health-path <path>', 'health check path of the legacy endpoints (default /healthz)'),
   )
     .option('--bake <duration>', 'how long each step bakes before its gates run (e.g. 30s)')
