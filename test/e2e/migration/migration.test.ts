@@ -179,7 +179,21 @@ describe('migrations on drover up (e2e)', { timeout: 600_000 }, () => {
     assert.equal(mid!.fleet, 0, 't-mid waits: with it 60 of 560 users (10.7 %) would be more than the step\'s 10 %');
     assert.equal(big!.fleet, 0, 't-big still on legacy');
     await up.drover('migration', 'resume', 'web-tenants');
-    await waitFor('the tenants migration succeeds', async () => (await migration('web-tenants')).status?.phase === 'Succeeded' || undefined, { timeoutMs: 60_000, intervalMs: 200 });
+    // The gates need requests on the moved tenants' Prods (no news is not good news: they would pause).
+    let stop = false;
+    const traffic = (async () => {
+      while (!stop) await Promise.all(['t-small', 't-mid', 't-big'].map((t) => newUsers(`${t}.localhost`, 30)));
+    })();
+    try {
+      await waitFor('the tenants migration succeeds', async () => {
+        const st = (await migration('web-tenants')).status;
+        if (st?.phase === 'Paused' || st?.phase === 'RolledBack') throw new Error(`${st.phase}: ${st.message}`);
+        return st?.phase === 'Succeeded' || undefined;
+      }, { timeoutMs: 60_000, intervalMs: 200 });
+    } finally {
+      stop = true;
+      await traffic;
+    }
     assert.equal((await newUsers('t-big.localhost', 100)).fleet, 1);
   });
 
