@@ -34,6 +34,7 @@ export const errorCatalogue = {
   // Admission (src/server/admission.ts): contradictions between objects, refused at write time.
   DROVER_E_HOST_CLAIMED: { status: 400, title: 'host claimed by another tenant' },
   DROVER_E_POLICY_EXISTS: { status: 400, title: 'fleet already has a traffic policy' },
+  DROVER_E_MIGRATION_CONFLICT: { status: 409, title: 'conflicts with an active migration or release' },
   // The CLI reached an HTTP server that is not Drover's API (src/client/remote-store.ts).
   DROVER_E_NOT_DROVER: { status: 502, title: 'not a Drover API server' },
   // A client's TLS handshake with the API server failed (src/client/failover.ts): names the flag to fix.

@@ -8,6 +8,7 @@ import type { Event } from './kinds/event.js';
 import type { Fleet } from './kinds/fleet.js';
 import type { LoadBalancerMirror } from './kinds/load-balancer-mirror.js';
 import type { GitSource } from './kinds/git-source.js';
+import type { Migration } from './kinds/migration.js';
 import type { Prod } from './kinds/prod.js';
 import type { Release } from './kinds/release.js';
 import type { Tenant } from './kinds/tenant.js';
@@ -21,6 +22,7 @@ export interface KindMap {
   Fleet: Fleet;
   GitSource: GitSource;
   LoadBalancerMirror: LoadBalancerMirror;
+  Migration: Migration;
   Prod: Prod;
   Release: Release;
   Tenant: Tenant;

@@ -30,6 +30,7 @@ export const kindNames = [
   names('GitSource', 'gitsources', ['gs']),
   names('CloudTraffic', 'cloudtraffics', ['ct']),
   names('LoadBalancerMirror', 'loadbalancermirrors', ['mirror', 'mirrors', 'lbm']),
+  names('Migration', 'migrations', ['mig']),
   names('TrafficPlan', 'trafficplans', ['plan'], true),
   names('TrafficRoute', 'trafficroutes', ['route'], true),
   names('Event', 'events', ['ev'], true),

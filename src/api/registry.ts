@@ -11,6 +11,7 @@ import { Event } from './kinds/event.js';
 import { Fleet } from './kinds/fleet.js';
 import { GitSource } from './kinds/git-source.js';
 import { LoadBalancerMirror } from './kinds/load-balancer-mirror.js';
+import { Migration } from './kinds/migration.js';
 import { Prod } from './kinds/prod.js';
 import { Release } from './kinds/release.js';
 import { Tenant } from './kinds/tenant.js';
@@ -32,6 +33,7 @@ const schemas: Record<RegisteredKind, z.ZodTypeAny> = {
   GitSource,
   CloudTraffic,
   LoadBalancerMirror,
+  Migration,
   TrafficPlan,
   TrafficRoute,
   Event,

@@ -11,6 +11,7 @@ import { eventGcController } from './event-gc-controller.js';
 import { fleetController } from './fleet-controller.js';
 import { gitSourceController } from './gitsource-controller.js';
 import { mirrorController } from './mirror-controller.js';
+import { migrationController } from './migration-controller.js';
 import type { ControlPlaneOptions, ControllerFactory } from './options.js';
 import { prodController } from './prod-controller.js';
 import { referenceController } from './reference-controller.js';
@@ -33,6 +34,7 @@ export const controllerFactories: ControllerFactory[] = [
   () => referenceController(),
   () => cloudTrafficController(),
   () => mirrorController(),
+  (o) => migrationController({ ...(o.edgeStatsUrls ? { edgeStatsUrls: o.edgeStatsUrls } : {}), ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}) }),
 ];
 
 export interface RunningControllers {

@@ -15,6 +15,7 @@
  */
 import type { Cluster } from '../api/kinds/cluster.js';
 import type { Fleet } from '../api/kinds/fleet.js';
+import type { Migration } from '../api/kinds/migration.js';
 import type { Prod } from '../api/kinds/prod.js';
 import type { Tenant } from '../api/kinds/tenant.js';
 import type { TrafficPlan, TrafficRoute, TrafficRouteSpec } from '../api/kinds/traffic-plan.js';
@@ -66,6 +67,7 @@ interface FleetInputs {
   prods: Prod[];
   clusters: Cluster[];
   policy: TrafficPolicy | undefined;
+  migrations: Migration[];
 }
 
 export class TrafficController implements Reconciler {
@@ -82,6 +84,8 @@ export class TrafficController implements Reconciler {
     { kind: 'Tenant', mapToKeys: (obj) => this.tenantChanged(obj) },
     { kind: 'Tenant', mapToKeys: fleetOf, delayMs: FALLBACK_REFRESH_MS },
     { kind: 'TrafficPolicy', mapToKeys: fleetOf },
+    // A migration's weight is part of its fleet's plan (src/traffic/legacy-endpoints.ts).
+    { kind: 'Migration', mapToKeys: fleetOf },
     { kind: 'Cluster', mapToKeys: (): string[] => [...this.known] },
     { kind: 'TrafficPlan' },
     // A route changed or deleted by someone else is put back.
@@ -162,7 +166,7 @@ export class TrafficController implements Reconciler {
       return {};
     }
     this.known.add(key);
-    const { plan: compiled, routing } = compileFleet({ fleet, prods: input.prods, clusters: input.clusters, policy: input.policy });
+    const { plan: compiled, routing } = compileFleet({ fleet, prods: input.prods, clusters: input.clusters, policy: input.policy, migrations: input.migrations });
     const routingSig = routingSignature(routing);
     const schedSig = schedulingSignature(fleet, input.prods, input.clusters);
     const prev = this.memo.get(key);
@@ -291,12 +295,19 @@ export class TrafficController implements Reconciler {
    */
   private async inputs(ctx: ReconcileContext, key: string): Promise<FleetInputs> {
     const read = reader(ctx);
-    const [fleet, prods, clusters, policies] = await Promise.all([read.get('Fleet', key), read.list('Prod'), read.list('Cluster'), read.list('TrafficPolicy')]);
+    const [fleet, prods, clusters, policies, migrations] = await Promise.all([
+      read.get('Fleet', key),
+      read.list('Prod'),
+      read.list('Cluster'),
+      read.list('TrafficPolicy'),
+      read.list('Migration'),
+    ]);
     return {
       fleet,
       prods: prods.filter((p) => p.spec.fleet === key),
       clusters,
       policy: policies.find((p) => p.metadata.name === key && p.spec.fleet === key) ?? policies.find((p) => p.spec.fleet === key),
+      migrations: migrations.filter((m) => m.spec.fleet === key),
     };
   }
 

@@ -12,8 +12,13 @@ export const AFFINITY_COOKIE = 'drover-affinity';
  * without the cookie gets a new random key, and the `Set-Cookie` for it is pushed onto `extraHeaders`.
  */
 export function affinityOf(req: http.IncomingMessage, plan: TrafficPlanSpec, extraHeaders: string[]): number | undefined {
-  if (plan.affinity === 'clientIp') return fnv1a(req.socket.remoteAddress ?? '');
-  if (plan.affinity === 'cookie') {
+  return affinityBy(req, plan.affinity, extraHeaders);
+}
+
+/** The same, for an explicit mode (a Migration's legacy split has its own). */
+export function affinityBy(req: http.IncomingMessage, mode: TrafficPlanSpec['affinity'], extraHeaders: string[]): number | undefined {
+  if (mode === 'clientIp') return fnv1a(req.socket.remoteAddress ?? '');
+  if (mode === 'cookie') {
     let key = cookieValue(req.headers.cookie, AFFINITY_COOKIE);
     if (key === undefined) {
       key = randomBytes(8).toString('hex');

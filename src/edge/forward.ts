@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { DroverError } from '../errors.js';
 import { sendDroverError } from '../runtime/http-io.js';
-import { affinityOf } from './affinity.js';
+import { affinityBy, affinityOf } from './affinity.js';
 import { Forward, type AttemptHooks, type RequestCtx } from './attempt.js';
 import { headerString, hostOnly, isIdempotent, upstreamRequestHeaders } from './headers.js';
 import type { ClientErrorReason, FailureReason } from './metrics.js';
@@ -75,7 +75,9 @@ export class ForwardPasses implements AttemptHooks {
     }
     const plan = fleet.plan;
     const extraHeaders: string[] = [];
-    const affinity = tenant && tenant.assigned.length > 1 ? affinityOf(req, plan, extraHeaders) : undefined;
+    // A user covered by a migration keeps one key for its side and its Prod (legacy-split.ts).
+    const split = table.legacyFor(tenant);
+    const affinity = split ? affinityBy(req, split.affinity, extraHeaders) : tenant && tenant.assigned.length > 1 ? affinityOf(req, plan, extraHeaders) : undefined;
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
     const hasBody = te !== undefined || (cl !== undefined && cl !== '0');

@@ -4,8 +4,9 @@
  * change never touches client connections: in-flight requests keep the upstream they started on, and a
  * Prod removed from the plan is closed once its last request ends (traffic rule 6).
  */
-import type { PlanEndpoint, TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
+import type { TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
 import type { HealthSettings } from './health.js';
+import { legacyUpstreams } from './legacy-split.js';
 import type { EdgeMetrics } from './metrics.js';
 import { RouteTable } from './routing.js';
 import { Upstream, type UpstreamSettings } from './upstream.js';
@@ -44,10 +45,13 @@ export class PlanState {
   }
 
   apply(plans: readonly TrafficPlanSpec[]): void {
-    const wanted = new Map<string, { pe: PlanEndpoint; settings: HealthSettings }>();
+    const wanted = new Map<string, { pe: { url: string; cluster: string }; settings: HealthSettings }>();
     for (const plan of plans) {
       const settings: HealthSettings = { healthCheck: plan.healthCheck, passive: plan.passive };
       for (const pe of plan.endpoints) if (!wanted.has(pe.prod)) wanted.set(pe.prod, { pe, settings });
+      // A Migration's legacy endpoints are upstreams like Prods (health, retries, /stats, /metrics); each is
+      // its own "cluster", so that a retry prefers another legacy endpoint to the fleet.
+      for (const l of legacyUpstreams(plan)) if (!wanted.has(l.name)) wanted.set(l.name, { pe: { url: l.url, cluster: l.name }, settings: l.settings });
       this.metrics.revision(plan.fleet, plan.revision);
     }
     // Traffic rule 6: a Prod that leaves the plan drains — no new requests; closed after its last one.

@@ -19,8 +19,13 @@
  *    fleet: never by the groups, the failover pool or fail-open over normal Prods. With no test Prod
  *    healthy it is unservable (503).
  * 6. Endpoints not in the plan, or draining, are never picked for new requests.
+ * 7. A tenant (or, for a migration of every tenant, an unmatched request) covered by a Migration's legacy
+ *    set: users whose affinity bucket is at or above the fleet share go to a healthy legacy endpoint
+ *    (legacy-split.ts), the others through rules 1–5. A side with nothing healthy hands its users to the
+ *    other side rather than fail them.
  */
 import type { PlanEndpoint, PlanTenant, TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
+import { buildSplits, onLegacySide, pickLegacy, type LegacySplit } from './legacy-split.js';
 import { fnv1a, WeightedPicker } from './picker.js';
 
 export interface EndpointRef {
@@ -44,6 +49,8 @@ export interface TenantRoute<E> {
   readonly fallbackHealthy: ReadonlySet<E>;
   /** A test tenant: its own Prods and fallbacks only, never the groups, the pool or normal Prods. */
   readonly test: boolean;
+  /** The legacy side of a Migration covering this tenant (rule 7). */
+  readonly legacy: LegacySplit<E> | undefined;
 }
 
 export interface FleetRoute<E> {
@@ -61,9 +68,11 @@ export interface FleetRoute<E> {
    * replaced) — a test tenant never reaches a normal Prod.
    */
   readonly testPool: WeightedPicker<E>;
+  /** The legacy side of a Migration of every tenant, for requests that match no tenant (rule 7). */
+  readonly legacy: LegacySplit<E> | undefined;
 }
 
-export type PickReason = 'tenant' | 'fallback' | 'group' | 'failover' | 'failOpen';
+export type PickReason = 'tenant' | 'fallback' | 'group' | 'failover' | 'failOpen' | 'legacy';
 
 export interface Pick<E> {
   endpoint: E;
@@ -87,14 +96,15 @@ export class RouteTable<E extends EndpointRef> {
 
   constructor(plans: readonly TrafficPlanSpec[], endpoints: ReadonlyMap<string, E>, isHealthy: (e: E) => boolean) {
     for (const plan of plans) {
-      const fleet = buildFleet(plan, endpoints, isHealthy);
+      const splits = buildSplits(plan, endpoints, isHealthy);
+      const fleet = buildFleet(plan, endpoints, isHealthy, splits.unmatched);
       this.fleets.set(plan.fleet, fleet);
-      for (const t of plan.tenants) this.addTenant(t, fleet, endpoints, isHealthy);
+      for (const t of plan.tenants) this.addTenant(t, fleet, endpoints, isHealthy, splits.forTenant(t.name));
     }
     this.defaultFleet = plans[0] ? this.fleets.get(plans[0].fleet) : undefined;
   }
 
-  private addTenant(t: PlanTenant, fleet: FleetRoute<E>, endpoints: ReadonlyMap<string, E>, isHealthy: (e: E) => boolean): void {
+  private addTenant(t: PlanTenant, fleet: FleetRoute<E>, endpoints: ReadonlyMap<string, E>, isHealthy: (e: E) => boolean, legacy: LegacySplit<E> | undefined): void {
     const active = new Map(fleet.plan.endpoints.map((e) => [e.prod, e] as const));
     const assigned: E[] = [];
     const healthy = new Set<E>();
@@ -114,7 +124,7 @@ export class RouteTable<E extends EndpointRef> {
       fallback.push(e);
       if (isHealthy(e)) fallbackHealthy.add(e);
     }
-    const route: TenantRoute<E> = { name: t.name, fleet, assigned, healthy, healthyCount: healthy.size, fallback, fallbackHealthy, test: t.test === true };
+    const route: TenantRoute<E> = { name: t.name, fleet, assigned, healthy, healthyCount: healthy.size, fallback, fallbackHealthy, test: t.test === true, legacy };
     for (const h of t.hosts) {
       if (h.startsWith('*.')) {
         const suffix = h.slice(2);
@@ -170,9 +180,29 @@ export class RouteTable<E extends EndpointRef> {
     return this.pickWith(tenant, affinity, r, exclude === undefined ? undefined : (e) => e === exclude);
   }
 
+  /** The legacy side covering a request of this tenant (undefined: none), for the affinity key it needs. */
+  legacyFor(tenant: TenantRoute<E> | undefined): LegacySplit<E> | undefined {
+    return tenant ? tenant.legacy : this.defaultFleet?.legacy;
+  }
+
   private pickWith(tenant: TenantRoute<E> | undefined, affinity: number | undefined, r: number, exclude: ((e: E) => boolean) | undefined): Pick<E> | undefined {
     const fleet = tenant?.fleet ?? this.defaultFleet;
     if (!fleet) return undefined;
+    const split = tenant ? tenant.legacy : fleet.legacy;
+    if (split === undefined) return this.pickFleet(fleet, tenant, affinity, r, exclude);
+    const legacySide = onLegacySide(split, affinity, r);
+    if (legacySide) {
+      const e = pickLegacy(split, affinity, r, exclude);
+      if (e) return { endpoint: e, reason: 'legacy' };
+    }
+    const f = this.pickFleet(fleet, tenant, affinity, r, exclude);
+    if (f || legacySide) return f;
+    // The fleet cannot serve this fleet-side user: the legacy side still can.
+    const e = pickLegacy(split, affinity, r, exclude);
+    return e ? { endpoint: e, reason: 'legacy' } : undefined;
+  }
+
+  private pickFleet(fleet: FleetRoute<E>, tenant: TenantRoute<E> | undefined, affinity: number | undefined, r: number, exclude: ((e: E) => boolean) | undefined): Pick<E> | undefined {
     if (tenant && tenant.assigned.length > 0) {
       if (tenant.healthyCount > 0) {
         const e = pickAmong(tenant.assigned, tenant.healthy, affinity, r, exclude);
@@ -229,7 +259,7 @@ function pickAmong<E extends EndpointRef>(list: readonly E[], healthy: ReadonlyS
   return undefined;
 }
 
-function buildFleet<E extends EndpointRef>(plan: TrafficPlanSpec, endpoints: ReadonlyMap<string, E>, isHealthy: (e: E) => boolean): FleetRoute<E> {
+function buildFleet<E extends EndpointRef>(plan: TrafficPlanSpec, endpoints: ReadonlyMap<string, E>, isHealthy: (e: E) => boolean, legacy: LegacySplit<E> | undefined): FleetRoute<E> {
   const info = new Map<string, PlanEndpoint>(plan.endpoints.map((e) => [e.prod, e] as const));
   const usable = (name: string): E | undefined => {
     const pe = info.get(name);
@@ -298,6 +328,7 @@ function buildFleet<E extends EndpointRef>(plan: TrafficPlanSpec, endpoints: Rea
     groups: new WeightedPicker(entries),
     failover: new WeightedPicker([...failoverEntries]),
     failOpen: new WeightedPicker([...open]),
+    legacy,
   };
 }
 

@@ -19,6 +19,7 @@ import type { AnyResource } from '../api/resource.js';
 import { Informer } from '../runtime/informer.js';
 import { DroverError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { MigrationAdmission } from './migration-admission.js';
 
 const SYNC_TIMEOUT_MS = 10_000;
 
@@ -33,8 +34,11 @@ export class Admission {
   private readonly fleetOf = new Map<string, string>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private started = false;
+  /** Migrations, and Releases against active migrations (migration-admission.ts). */
+  private readonly migrations: MigrationAdmission;
 
   constructor(store: Store) {
+    this.migrations = new MigrationAdmission(store);
     this.tenants = new Informer<Tenant>(store, 'Tenant');
     this.policies = new Informer<TrafficPolicy>(store, 'TrafficPolicy');
     this.tenants.addHandler({ onAdd: (t) => this.recordTenant(t), onUpdate: (_o, t) => this.recordTenant(t), onDelete: (t) => this.forgetTenant(t.metadata.name) });
@@ -46,6 +50,7 @@ export class Admission {
    * otherwise. Kinds without admission rules are written at once.
    */
   async admit<T extends AnyResource>(o: AnyResource, write: () => Promise<T>): Promise<T> {
+    if (o.kind === 'Migration' || o.kind === 'Release') return this.migrations.admit(o, write);
     if (o.kind !== 'Tenant' && o.kind !== 'TrafficPolicy') return write();
     await this.sync();
     // One claim check and write at a time per kind: the index is updated before the next check runs.

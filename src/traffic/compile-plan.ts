@@ -29,6 +29,8 @@ import type { Prod } from '../api/kinds/prod.js';
 import type { Tenant } from '../api/kinds/tenant.js';
 import type { PlanEndpoint, PlanGroup, PlanTenant, TrafficPlanSpec } from '../api/kinds/traffic-plan.js';
 import { HealthCheckSpec, TrafficPolicySpec, type TrafficPolicy } from '../api/kinds/traffic-policy.js';
+import type { Migration } from '../api/kinds/migration.js';
+import { legacyPart } from './legacy-endpoints.js';
 
 export interface CompileInput {
   fleet: Fleet;
@@ -40,6 +42,8 @@ export interface CompileInput {
   policy?: TrafficPolicy | undefined;
   /** Revision to stamp on the plan (the controller owns it). */
   revision?: number;
+  /** Migrations of any fleet: the legacy endpoint sets of this fleet's edge migrations (legacy-endpoints.ts). */
+  migrations?: readonly Migration[] | undefined;
 }
 
 const DEFAULT_WEIGHT = 128;
@@ -186,6 +190,7 @@ export function compileFleet(input: Omit<CompileInput, 'tenants'>): FleetCompila
     endpoints: [...endpoints.values()].sort((a, b) => byName(a.prod, b.prod)),
     tenants: [],
     groups,
+    ...legacyPart(fleetName, input.migrations),
   };
   return { plan, routing: { fleet: fleetName, tenantHeader, swaps, serving, fallbackOk } };
 }

@@ -26,6 +26,7 @@ import { ensurePrivateDir } from '../store/private-files.js';
 import { AgentProcess } from './agent-process.js';
 import { ANNOTATION_RESTORE_REQUESTED_AT } from '../api/labels.js';
 import { EdgeProcess } from './edge-process.js';
+import { startLegacyBackend, type LegacyBackend } from './legacy-backend.js';
 import { canListen, portHolder, portInUse } from './ports.js';
 import { ProcessHandle } from './process-handle.js';
 import { waitForProds } from './prod-progress.js';
@@ -47,6 +48,8 @@ export interface UpOptions {
   prometheusUrl?: string;
   /** How long to wait for adopted agents to heartbeat before the controllers start anyway. */
   adoptionHeartbeatTimeoutMs?: number;
+  /** Start the example legacy backend on this port (0: a free one); undefined: not at all. */
+  legacyPort?: number;
 }
 
 /** What an earlier `drover up` on this data dir left running and is verifiably ours. */
@@ -63,6 +66,7 @@ export class UpSupervisor {
   private readonly agents = new Map<string, AgentProcess>();
   private readonly restoreSeen = new Map<string, string>();
   private edge: EdgeProcess | undefined;
+  private legacy: LegacyBackend | undefined;
   /** Set once this supervisor wrote up.json: then it is the owner, and removes it after a clean stop. */
   private ownsState = false;
   private restoreTimer: NodeJS.Timeout | undefined;
@@ -82,6 +86,11 @@ export class UpSupervisor {
 
   get edgeUrl(): string | undefined {
     return this.edge?.url;
+  }
+
+  /** The example legacy backend's URL, when started. */
+  get legacyUrl(): string | undefined {
+    return this.legacy?.url;
   }
 
   get edgeAdminUrl(): string | undefined {
@@ -149,6 +158,10 @@ export class UpSupervisor {
     // then (EADDRINUSE; the release gates then read the Prod instead of /stats). It waits for a plan.
     if (edgePorts) await this.startEdge(edgePorts, left.edge, reusable);
     else this.opts.out('edge: not available in this build (no `drover edge` command); Prods answer on their endpoints directly');
+    if (this.opts.legacyPort !== undefined) {
+      this.legacy = await startLegacyBackend({ port: this.opts.legacyPort, logFile: this.logFile('legacy') });
+      this.opts.out(`legacy: example legacy backend (pid ${this.legacy.pid}) on ${this.legacy.url}; move users onto the fleet with: drover migration start web --legacy ${this.legacy.url}`);
+    }
     this.saveState();
     // Judge no cluster on heartbeats from before the crash: the controllers start once every adopted
     // agent has heartbeated to this control plane (bounded; a silent one is then judged as usual).
@@ -366,6 +379,7 @@ export class UpSupervisor {
     this.stopping ??= (async () => {
       clearInterval(this.restoreTimer);
       await this.edge?.stop();
+      await this.legacy?.stop();
       await Promise.all([...this.agents.values()].map((a) => a.stop()));
       await this.controllers?.stop();
       await this.cp?.stop();

@@ -69,12 +69,12 @@ export class UpRun {
   readonly exited: Promise<number | null>;
 
   /** `opts.dir`: run in the directory (and on the data dir) of an earlier run, as a second `drover up` would. */
-  constructor(fileText: string, opts: { dir?: string; port?: number; edgePort?: number } = {}) {
+  constructor(fileText: string, opts: { dir?: string; port?: number; edgePort?: number; args?: string[] } = {}) {
     this.dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'drover-up-'));
     this.config = join(this.dir, 'config.yaml');
     const file = join(this.dir, 'clusters.yaml');
     writeFileSync(file, fileText);
-    this.child = spawn(process.execPath, [droverBin, 'up', file, '--data', join(this.dir, 'data'), '--port', String(opts.port ?? 0), '--edge-port', String(opts.edgePort ?? 0)], {
+    this.child = spawn(process.execPath, [droverBin, 'up', file, '--data', join(this.dir, 'data'), '--port', String(opts.port ?? 0), '--edge-port', String(opts.edgePort ?? 0), ...(opts.args ?? [])], {
       cwd: this.dir,
       env: this.env(),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -54,6 +54,27 @@ export const PlanGroup = z
   .strict();
 export type PlanGroup = z.infer<typeof PlanGroup>;
 
+/**
+ * A legacy backend a Migration moves users off (src/traffic/legacy-endpoints.ts compiles it): its endpoints
+ * are health-checked, retried and counted like Prods (named `legacy:<migration>:<i>` in /stats and
+ * /metrics). A covered request goes to the fleet when the hash of its affinity key falls under
+ * `fleetPercent` (or its tenant is in `moved`), else to these endpoints.
+ */
+export const PlanLegacy = z
+  .object({
+    migration: z.string(),
+    affinity: z.enum(['cookie', 'clientIp']),
+    endpoints: z.array(z.object({ name: z.string(), url: z.string(), healthPath: z.string() }).strict()),
+    /** Covered tenants; absent: every tenant of the fleet and the requests that match none. */
+    tenants: z.array(z.string()).optional(),
+    /** Share (%) of each covered tenant's users sent to the fleet. */
+    fleetPercent: z.number().min(0).max(100),
+    /** Covered tenants wholly on the fleet (tenants mode). */
+    moved: z.array(z.string()).optional(),
+  })
+  .strict();
+export type PlanLegacy = z.infer<typeof PlanLegacy>;
+
 export const TrafficPlanSpec = z
   .object({
     fleet: dnsName,
@@ -75,6 +96,8 @@ export const TrafficPlanSpec = z
      */
     tenants: z.array(PlanTenant),
     groups: z.array(PlanGroup),
+    /** Legacy backends of the fleet's active edge Migrations (absent: none). */
+    legacy: z.array(PlanLegacy).optional(),
   })
   .strict();
 export type TrafficPlanSpec = z.infer<typeof TrafficPlanSpec>;

@@ -26,6 +26,7 @@ export const commandTable: Readonly<Record<string, readonly CommandModule[]>> = 
   chaos: [() => import('./chaos.js')],
   cloud: [() => import('./cloud.js')],
   mirror: [() => import('./mirror.js')],
+  migration: [() => import('./migration.js')],
   completion: [() => import('./completion.js')],
 };
 

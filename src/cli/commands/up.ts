@@ -12,6 +12,8 @@ interface UpCliOptions {
   writeConfig: boolean;
   readyTimeout: string | number;
   prometheusUrl?: string;
+  legacyPort?: string;
+  legacy: boolean;
 }
 
 // A literal rather than an import: the control plane loads only when this command runs (same value as
@@ -28,6 +30,8 @@ export function register(program: Command): void {
     .option('--edge-port <port>', 'edge (L7 proxy) port (0 picks a free one: the previous run\'s edge\'s when it is adopted)', '8080')
     .option('--no-write-config', 'do not write the CLI config file')
     .option('--prometheus-url <url>', 'Prometheus base URL for release gates written in PromQL')
+    .option('--legacy-port <port>', 'port of the example legacy backend for migrations (0: a free one; default 8090 with the shipped example file, none with your own file unless given)')
+    .option('--no-legacy', 'do not start the example legacy backend')
     .option('--ready-timeout <ms>', 'how long to wait for every Prod to be Ready before printing the summary', '60000')
     .action(withExitCode(async (file: string | undefined, opts: UpCliOptions) => runUp(file, opts)));
 }
@@ -43,6 +47,8 @@ async function runUp(fileArg: string | undefined, opts: UpCliOptions): Promise<n
     out,
     ...(process.env.DROVER_TOKEN ? { envToken: process.env.DROVER_TOKEN } : {}),
     ...(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
+    // The shipped example's commented Migration names the legacy backend at 8090.
+    ...(opts.legacy && (opts.legacyPort !== undefined || fileArg === undefined) ? { legacyPort: Number(opts.legacyPort ?? 8090) } : {}),
   });
   const signal = untilSignal();
   try {
@@ -70,6 +76,7 @@ async function printSummary(up: UpSupervisor, out: (s: string) => void): Promise
     out(`API:  ${up.apiUrl}`);
     out(`edge: ${up.edgeUrl ?? '(not running)'}`);
     if (up.edgeAdminUrl) out(`edge admin: ${up.edgeAdminUrl}`);
+    if (up.legacyUrl) out(`legacy: ${up.legacyUrl} (example legacy backend; drover migration start web --legacy ${up.legacyUrl})`);
     if (up.edgeUrl) {
       out('tenants:');
       for (const l of tenantCurlLines(tenants, up.edgeUrl)) out(`  ${l}`);

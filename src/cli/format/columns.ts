@@ -1,6 +1,7 @@
 /** The table columns `drover get` prints per kind (and the extra ones of `-o wide`), all in one place. */
 import type { Cluster } from '../../api/kinds/cluster.js';
 import type { Release } from '../../api/kinds/release.js';
+import { migrationStepProgress, type MigrationLike } from '../../api/migration-progress.js';
 import { waveProgress } from '../../api/release-progress.js';
 import type { AnyResource } from '../../api/resource.js';
 import { clusterSupportColumn } from '../../lifecycle/eks-calendar.js';
@@ -151,6 +152,23 @@ const columnsByKind: Record<string, Column[]> = {
   ],
   CloudTraffic: cloudTrafficColumns,
   LoadBalancerMirror: mirrorColumns,
+  Migration: [
+    name,
+    col('FLEET', 'spec.fleet'),
+    col('MODE', 'spec.mode'),
+    col('PHASE', 'status.phase', 'Pending'),
+    {
+      header: 'STEPS',
+      value: (o) => {
+        const p = migrationStepProgress(o as unknown as MigrationLike);
+        return `${p.passed}/${p.total}`;
+      },
+    },
+    { header: 'WEIGHT', value: (o) => `${str(at(o, 'status.weight'), '0')}%` },
+    col('TARGET', 'spec.target.type', 'edge'),
+    age,
+    col('MESSAGE', 'status.message', '', true),
+  ],
   Event: [
     { header: 'LAST SEEN', value: (o, now) => formatAge(str(at(o, 'spec.lastTimestamp'), ''), now) },
     col('TYPE', 'spec.type'),
