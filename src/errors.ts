@@ -36,6 +36,8 @@ export const errorCatalogue = {
   DROVER_E_POLICY_EXISTS: { status: 400, title: 'fleet already has a traffic policy' },
   // The CLI reached an HTTP server that is not Drover's API (src/client/remote-store.ts).
   DROVER_E_NOT_DROVER: { status: 502, title: 'not a Drover API server' },
+  // A controller write of a replica that does not lead (any more): fenced off (src/store/etcd/fence.ts).
+  DROVER_E_NOT_LEADER: { status: 503, title: 'not the leader' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
