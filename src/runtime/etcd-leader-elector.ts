@@ -22,6 +22,9 @@ export const DEFAULT_LEASE_TTL_MS = 3000;
 /** The TTL is whole seconds (etcd's unit), and etcd raises anything below ~1.5 s (3/2 of its election timeout). */
 const MIN_TTL_S = 2;
 const ELECTION = 'controllers';
+const RELEASED = 'released';
+/** After a failed renewal (a member died mid-call), the next try comes this soon, on another member. */
+const RENEW_RETRY_MS = 100;
 
 export interface EtcdElectorOptions {
   client: Etcd3;
@@ -89,13 +92,18 @@ export class EtcdLeaderElector implements LeaderElector, FenceSource {
       this.logger.log('info', 'elected leader', { id: this.opts.id, lease: term.leaseHex, key: term.fence?.key, revision: term.fence?.createRevision });
       term.lost.signal.addEventListener('abort', () => {
         leaderGauge.set(0);
+        const reason = String(term.lost.signal.reason);
+        if (reason === RELEASED) {
+          this.logger.log('info', 'leadership given up', { id: this.opts.id });
+          return;
+        }
         leaderTransitions.inc({ event: 'lost' });
-        this.logger.log('warn', 'leadership lost', { id: this.opts.id, reason: String(term.lost.signal.reason) });
+        this.logger.log('warn', 'leadership lost', { id: this.opts.id, reason });
       }, { once: true });
       return {
         lost: term.lost.signal,
         release: async () => {
-          term.end('released');
+          term.end(RELEASED);
           if (this.term === term) this.term = undefined;
           await term.revoke();
         },
@@ -227,6 +235,7 @@ class Term {
       }
       if (!this.failing) this.logger.log('warn', 'lease renewal failed; retrying', { error: errorText(e) });
       this.failing = true;
+      setTimeout(() => void this.renew(), RENEW_RETRY_MS).unref();
     } finally {
       this.renewing = false;
     }

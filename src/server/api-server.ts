@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { register } from 'prom-client';
 import { API_VERSION } from '../api/meta.js';
 import { kinds } from '../api/registry.js';
 import { DroverError } from '../errors.js';
@@ -39,6 +40,8 @@ export interface ApiServerOptions {
   /** Include Node process metrics in /metrics. Default true. */
   processMetrics?: boolean;
   log?: (level: 'info' | 'error', msg: string, err?: unknown) => void;
+  /** More fields for `/readyz` (the control plane's: replica, who leads and since when); a throw is not ready. */
+  readiness?: () => Promise<Record<string, unknown>>;
 }
 
 export interface ApiServer {
@@ -69,16 +72,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     switch (r.type) {
       case 'healthz':
         return { status: 200, body: { status: 'ok' } };
-      case 'readyz':
+      case 'readyz': {
+        let extra: Record<string, unknown> = {};
         try {
           await store.revision();
+          if (opts.readiness) extra = await opts.readiness();
         } catch (e) {
           throw new DroverError('DROVER_E_UNAVAILABLE', `store is not answering: ${(e as Error).message}`, { fix: 'see the server log' });
         }
         if (shutdown.signal.aborted) throw new DroverError('DROVER_E_UNAVAILABLE', 'server is shutting down');
-        return { status: 200, body: { status: 'ready' } };
+        return { status: 200, body: { status: 'ready', ...extra } };
+      }
       case 'metrics': {
-        const text = await metrics.registry.metrics();
+        // The API's own registry, then the process-wide one (the reconcile runtime's and the leader election's).
+        const text = `${await metrics.registry.metrics()}\n${await register.metrics()}`;
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(text);
         return undefined;

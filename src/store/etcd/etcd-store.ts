@@ -24,6 +24,19 @@ export interface EtcdStoreOptions extends EtcdConnection {
 
 const PENDING = '0';
 
+/** etcd's own failures (no quorum, every member unreachable, a call past its deadline) are the API's 503. */
+async function guard<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof DroverError) throw e;
+    throw new DroverError('DROVER_E_UNAVAILABLE', `etcd: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+      fix: 'check that a quorum of the etcd members is up and reachable (etcdctl endpoint health --cluster); the request may be retried',
+    });
+  }
+}
+
 export class EtcdStore implements Store {
   /** Shared with the leader elector of this replica (one connection per member). */
   readonly client: Etcd3;
@@ -110,7 +123,7 @@ export class EtcdStore implements Store {
   get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined>;
 
   async get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined> {
-    return (await this.read<T>(kind, name))?.obj;
+    return (await guard(this.read<T>(kind, name)))?.obj;
   }
 
   list<K extends KindName>(kind: K, opts?: ListOptions): Promise<ListResult<KindMap[K]>>;
@@ -119,7 +132,7 @@ export class EtcdStore implements Store {
 
   async list<T extends AnyResource = AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
     const match = parseLabelSelector(opts.labelSelector);
-    const res = await this.client.getAll().prefix(`${this.prefix}${kind}/`).sort('Key', 'Ascend').exec();
+    const res = await guard(this.client.getAll().prefix(`${this.prefix}${kind}/`).sort('Key', 'Ascend').exec());
     const items = res.kvs.map((kv) => this.decode<T>(kv)).filter((o) => match(o.metadata.labels ?? {}));
     return { items, resourceVersion: res.header.revision };
   }
@@ -129,7 +142,7 @@ export class EtcdStore implements Store {
     const key = this.key(obj.kind, obj.metadata.name);
     const what = `create ${obj.kind}/${obj.metadata.name}`;
     const fence = this.fenceFor(what);
-    const res = await this.commit(what, fence, this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(this.encode(created))));
+    const res = await guard(this.commit(what, fence, this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(this.encode(created)))));
     if (!res.succeeded) throw errors.alreadyExists(obj.kind, obj.metadata.name);
     return this.written(created, res.header.revision);
   }
@@ -154,12 +167,12 @@ export class EtcdStore implements Store {
     const what = `write ${kind}/${name}`;
     for (;;) {
       const fence = this.fenceFor(what);
-      const cur = await this.read<T>(kind, name);
+      const cur = await guard(this.read<T>(kind, name));
       if (!cur) throw errors.notFound(kind, name);
       const out = decide(cur.obj);
       if (out.op === 'noop') return out.obj;
       const op = out.op === 'delete' ? this.client.delete().key(key) : this.client.put(key).value(this.encode(out.obj));
-      const res = await this.commit(what, fence, this.client.if(key, 'Mod', '==', cur.mod).then(op));
+      const res = await guard(this.commit(what, fence, this.client.if(key, 'Mod', '==', cur.mod).then(op)));
       if (res.succeeded) return this.written(out.obj, res.header.revision);
     }
   }
@@ -279,7 +292,7 @@ export class EtcdStore implements Store {
   }
 
   async revision(): Promise<string> {
-    const res = await this.client.get(`${this.prefix}`).exec();
+    const res = await guard(this.client.get(`${this.prefix}`).exec());
     return res.header.revision;
   }
 
