@@ -142,8 +142,13 @@ export class EtcdStore implements Store {
     const key = this.key(obj.kind, obj.metadata.name);
     const what = `create ${obj.kind}/${obj.metadata.name}`;
     const fence = this.fenceFor(what);
-    const res = await guard(this.commit(what, fence, this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(this.encode(created)))));
-    if (!res.succeeded) throw errors.alreadyExists(obj.kind, obj.metadata.name);
+    const value = this.encode(created);
+    const res = await guard(this.commit(what, fence, this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(value))));
+    if (!res.succeeded) {
+      const ours = await this.landed(key, value);
+      if (ours) return this.written(created, ours);
+      throw errors.alreadyExists(obj.kind, obj.metadata.name);
+    }
     return this.written(created, res.header.revision);
   }
 
@@ -171,10 +176,24 @@ export class EtcdStore implements Store {
       if (!cur) throw errors.notFound(kind, name);
       const out = decide(cur.obj);
       if (out.op === 'noop') return out.obj;
-      const op = out.op === 'delete' ? this.client.delete().key(key) : this.client.put(key).value(this.encode(out.obj));
+      const value = out.op === 'delete' ? undefined : this.encode(out.obj);
+      const op = value === undefined ? this.client.delete().key(key) : this.client.put(key).value(value);
       const res = await guard(this.commit(what, fence, this.client.if(key, 'Mod', '==', cur.mod).then(op)));
       if (res.succeeded) return this.written(out.obj, res.header.revision);
+      const ours = value === undefined ? undefined : await this.landed(key, value);
+      if (ours) return this.written(out.obj, ours);
     }
+  }
+
+  /**
+   * After a failed compare: whether the key holds exactly what this write put (its mod revision if so).
+   * etcd3 retries a call on another member when the one it used dies mid-call, and the first attempt may
+   * have committed: the retry then fails its compare against our own write. The value carries a fresh uid
+   * (create) or our exact bytes, so equality means the write landed.
+   */
+  private async landed(key: string, value: string): Promise<string | undefined> {
+    const kv = (await guard(this.client.get(key).exec())).kvs[0];
+    return kv && kv.value.toString() === value ? kv.mod_revision : undefined;
   }
 
   private async written<T extends AnyResource>(o: T, rev: string): Promise<T> {
