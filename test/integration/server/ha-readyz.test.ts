@@ -7,10 +7,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { startControlPlane, type RunningControlPlane } from '../../../src/server/control-plane.js';
 import { EtcdCluster, etcdBinary } from '../../../src/up/etcd-cluster.js';
+import { droverBin } from '../../helpers/drover-up.js';
 import { waitFor } from '../../helpers/wait-for.js';
+
+const run = promisify(execFile);
 
 interface Ready {
   status: string;
@@ -67,6 +72,14 @@ describe('readyz and metrics of leadership', () => {
       assert.equal(rb.leading, false);
       assert.equal(rb.leader?.id, 'a');
       assert.equal(rb.leader?.url, a.url);
+      // `drover get leader` (built dist) asks every URL it is given and prints each one's view. (The list
+      // through DROVER_SERVER: `--server` takes several URLs once the clients fail over between them.)
+      const env = { ...process.env, DROVER_SERVER: `${a.url},${b.url}`, DROVER_TOKEN: 'readyz-admin-token', DROVER_CONFIG: join(dir, 'none.yaml') };
+      const { stdout } = await run(process.execPath, [droverBin, 'get', 'leader'], { env });
+      const rows = stdout.trim().split('\n');
+      assert.match(rows[0]!, /^ASKED\s+REPLICA\s+READY\s+LEADER\s+SINCE/);
+      assert.match(rows[1]!, new RegExp(`^${a.url}\\s+a\\s+yes\\s+a\\s+`));
+      assert.match(rows[2]!, new RegExp(`^${b.url}\\s+b\\s+yes\\s+a\\s+`));
       const stoppedAt = Date.now();
       await a.stop();
       a = undefined;
