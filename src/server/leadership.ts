@@ -42,7 +42,8 @@ export async function setUpLeadership(opts: LeadershipOptions): Promise<Leadersh
     const self = { id, url: opts.url, since };
     return {
       controllerStore: opts.store,
-      readiness: async () => ({ replica: id, election: 'none (one server)', leading: opts.controllers, leader: opts.controllers ? self : null }),
+      // One server is the only place controllers can run (`drover up` starts them itself, after this).
+      readiness: async () => ({ replica: id, election: 'none (one server)', leading: true, leader: self }),
     };
   }
   // Loaded only for etcd, as the store is: the embedded default never loads gRPC.
