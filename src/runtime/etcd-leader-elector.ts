@@ -64,6 +64,8 @@ export class EtcdLeaderElector implements LeaderElector, FenceSource {
     this.prefix = `${opts.root}election/${ELECTION}/`;
     this.logger = opts.logger ?? stderrLogger;
     leaderGauge.set(0);
+    // Present from the start, so that an alert on their increase has a series to compare with.
+    for (const reason of ['not-leading', 'fence-lost'] as const) fencedWrites.inc({ reason }, 0);
   }
 
   /** True while this replica leads (its term is elected and not lost). */
