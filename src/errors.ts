@@ -39,6 +39,9 @@ export const errorCatalogue = {
   DROVER_E_NOT_DROVER: { status: 502, title: 'not a Drover API server' },
   // A client's TLS handshake with the API server failed (src/client/failover.ts): names the flag to fix.
   DROVER_E_TLS: { status: 502, title: 'TLS handshake with the API server failed' },
+
+  // A controller write of a replica that does not lead (any more): fenced off (src/store/etcd/fence.ts).
+  DROVER_E_NOT_LEADER: { status: 503, title: 'not the leader' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

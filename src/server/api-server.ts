@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { register } from 'prom-client';
 import { API_VERSION } from '../api/meta.js';
 import { WATCH_FROM_HEADER } from '../client/watch-resume.js';
 import { kinds } from '../api/registry.js';
@@ -43,6 +44,8 @@ export interface ApiServerOptions {
   log?: (level: 'info' | 'error', msg: string, err?: unknown) => void;
   /** Serve HTTPS with these files (reloaded on change), optionally requiring client certificates. */
   tls?: ApiTlsOptions;
+  /** More fields for `/readyz` (the control plane's: replica, who leads and since when); a throw is not ready. */
+  readiness?: () => Promise<Record<string, unknown>>;
 }
 
 export interface ApiServer {
@@ -75,16 +78,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     switch (r.type) {
       case 'healthz':
         return { status: 200, body: { status: 'ok' } };
-      case 'readyz':
+      case 'readyz': {
+        let extra: Record<string, unknown> = {};
         try {
           await store.revision();
+          if (opts.readiness) extra = await opts.readiness();
         } catch (e) {
           throw new DroverError('DROVER_E_UNAVAILABLE', `store is not answering: ${(e as Error).message}`, { fix: 'see the server log' });
         }
         if (shutdown.signal.aborted) throw new DroverError('DROVER_E_UNAVAILABLE', 'server is shutting down');
-        return { status: 200, body: { status: 'ready' } };
+        return { status: 200, body: { status: 'ready', ...extra } };
+      }
       case 'metrics': {
-        const text = await metrics.registry.metrics();
+        // The API's own registry, then the process-wide one (the reconcile runtime's and the leader election's).
+        const text = `${await metrics.registry.metrics()}\n${await register.metrics()}`;
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(text);
         return undefined;

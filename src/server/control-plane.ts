@@ -9,11 +9,16 @@ import type { Store } from '../store/store.js';
 import { startApiServer, type ApiServer } from './api-server.js';
 import { resolveTokens, type ResolvedTokens } from './auth.js';
 import type { ApiTlsOptions } from './tls-listener.js';
+import { setUpLeadership, type ElectionConfig, type Leadership } from './leadership.js';
 
 export interface ControlPlaneConfig {
   dataDir: string;
   listen?: string;
-  backend?: 'sqlite' | 'memory';
+  backend?: 'sqlite' | 'memory' | 'etcd';
+  /** For backend 'etcd': client URLs (comma-separated or a list), TLS files, key prefix (default `/drover/`). */
+  etcd?: EtcdConfig;
+  /** Leader election among replicas on etcd: this replica's name, lease TTL, renew interval. */
+  election?: ElectionConfig;
   /** Admin token (DROVER_TOKEN). */
   envToken?: string;
   tokenFile?: string;
@@ -32,6 +37,14 @@ export interface ControlPlaneConfig {
   evictionTimeoutMs?: number;
 }
 
+export interface EtcdConfig {
+  endpoints: string | string[];
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  prefix?: string;
+}
+
 export interface RunningControlPlane {
   url: string;
   store: Store;
@@ -45,12 +58,17 @@ export interface RunningControlPlane {
 export async function startControlPlane(cfg: ControlPlaneConfig): Promise<RunningControlPlane> {
   const dataDir = resolve(cfg.dataDir);
   const tokens = resolveTokens({ dataDir, ...(cfg.tokenFile ? { tokenFile: cfg.tokenFile } : {}), ...(cfg.envToken ? { envToken: cfg.envToken } : {}) });
-  const store = await openStore({ backend: cfg.backend ?? 'sqlite', dataDir, ...(cfg.historySize ? { historySize: cfg.historySize } : {}) });
+  const backend = cfg.backend ?? 'sqlite';
+  const store = await openStore({ backend, dataDir, ...(cfg.historySize ? { historySize: cfg.historySize } : {}), ...(cfg.etcd ? { etcd: etcdOptions(cfg.etcd) } : {}) });
   let api: ApiServer;
+  let leadership: Leadership | undefined;
+  const controllersOn = cfg.controllers ?? true;
   try {
     api = await startApiServer({
       store,
       tokens: tokens.grants,
+      // Set just below, once the URL (and so the replica's default name) is known.
+      readiness: async () => (leadership ? leadership.readiness() : {}),
       ...(cfg.listen ? { listen: cfg.listen } : {}),
       ...(cfg.bodyLimitBytes ? { bodyLimitBytes: cfg.bodyLimitBytes } : {}),
       ...(cfg.watchHeartbeatMs ? { watchHeartbeatMs: cfg.watchHeartbeatMs } : {}),
@@ -61,10 +79,18 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     throw e;
   }
   let controllers: RunningControllers | undefined;
-  if (cfg.controllers ?? true) {
+  try {
+    leadership = await setUpLeadership({ store, backend, url: api.url, controllers: controllersOn, ...(cfg.election ? { election: cfg.election } : {}) });
+  } catch (e) {
+    await api.close();
+    await store.close();
+    throw e;
+  }
+  if (controllersOn) {
     try {
       controllers = await startControllers({
-        store,
+        store: leadership.controllerStore,
+        ...(leadership.leaderElector ? { leaderElector: leadership.leaderElector } : {}),
         apiUrl: api.url,
         ...(cfg.edgeStatsUrls ? { edgeStatsUrls: cfg.edgeStatsUrls } : {}),
         ...(cfg.prometheusUrl ? { prometheusUrl: cfg.prometheusUrl } : {}),
@@ -91,5 +117,15 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       })();
       return stopping;
     },
+  };
+}
+
+function etcdOptions(c: EtcdConfig): NonNullable<Parameters<typeof openStore>[0]>['etcd'] {
+  return {
+    hosts: c.endpoints,
+    ...(c.caFile ? { caFile: c.caFile } : {}),
+    ...(c.certFile ? { certFile: c.certFile } : {}),
+    ...(c.keyFile ? { keyFile: c.keyFile } : {}),
+    ...(c.prefix ? { prefix: c.prefix } : {}),
   };
 }

@@ -4,6 +4,7 @@ import { errors } from '../errors.js';
 import { ensurePrivateDir } from './private-files.js';
 import { MemoryStore } from './memory/memory-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { EtcdStoreOptions } from './etcd/etcd-store.js';
 import type { Store } from './store.js';
 
 export interface OpenStoreOptions {
@@ -13,8 +14,8 @@ export interface OpenStoreOptions {
   dataDir?: string;
   /** Changes kept for watch replay (older resourceVersions get DROVER_E_GONE). Default 100,000. */
   historySize?: number;
-  /** For backend 'etcd': client URLs and the key prefix of this installation (default `/drover/`). */
-  etcd?: { hosts: string | string[]; prefix?: string };
+  /** For backend 'etcd': client URLs, TLS files and the key prefix of this installation (default `/drover/`). */
+  etcd?: Omit<EtcdStoreOptions, 'historySize'>;
 }
 
 export const DEFAULT_DATA_DIR = '.drover';

@@ -14,7 +14,7 @@ export function register(program: Command): void {
   program
     .command('get')
     .description('list resources of a kind, or show one')
-    .argument('<kind>', 'kind (singular, plural or short name, e.g. fleets, fleet, fl)')
+    .argument('<kind>', 'kind (singular, plural or short name, e.g. fleets, fleet, fl), or `leader`: which server replica runs the controllers')
     .argument('[name]', 'name of one object')
     .option('-o, --output <format>', 'wide, json, yaml or name')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
@@ -22,6 +22,8 @@ export function register(program: Command): void {
     .action(
       withExitCode(async (kindArg: string, name: string | undefined, _o: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<GetOptions>();
+        // Not a kind: the control plane's replicas tell who runs the controllers (src/cli/leader.ts).
+        if (kindArg === 'leader' || kindArg === 'leaders') return (await import('../leader.js')).showLeader(opts);
         const [{ resolveKind }, { errors }, { parseOutputFormat, renderList, renderObject, renderRow }] = await Promise.all([
           import('../../api/kind-names.js'),
           import('../../errors.js'),

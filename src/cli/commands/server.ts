@@ -12,7 +12,15 @@ interface ServerOptions {
   tokenFile?: string;
   writeConfig: boolean;
   controllers: boolean;
-  backend: 'sqlite' | 'memory';
+  backend: 'sqlite' | 'memory' | 'etcd';
+  etcdEndpoints?: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  etcdPrefix?: string;
+  replicaName?: string;
+  leaseTtl?: number;
+  leaseRenew?: number;
   bodyLimit?: string;
   historySize?: string;
   watchHeartbeat?: string;
@@ -37,7 +45,15 @@ export function register(program: Command): void {
     .option('--token-file <file>', 'YAML file with `admin:` and `readonly:` tokens (default: DROVER_TOKEN, else <data>/tokens.yaml, generated)')
     .option('--no-write-config', 'do not write the CLI config file (server URL and admin token)')
     .option('--no-controllers', 'serve the API and store only, without reconciling (API tests, debugging)')
-    .addOption(new Option('--backend <backend>', 'store backend').choices(['sqlite', 'memory']).default('sqlite'))
+    .addOption(new Option('--backend <backend>', 'store backend (etcd: several replicas share one etcd; one leads the controllers)').choices(['sqlite', 'memory', 'etcd']).default('sqlite'))
+    .option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated (backend etcd), e.g. http://10.0.0.1:2379,http://10.0.0.2:2379')
+    .option('--etcd-ca <file>', 'CA certificate (PEM) that signed the etcd members\' certificates')
+    .option('--etcd-cert <file>', 'client certificate (PEM) for etcd')
+    .option('--etcd-key <file>', 'client key (PEM) for etcd')
+    .addOption(new Option('--etcd-prefix <prefix>', 'key prefix of this installation in etcd').default('/drover/'))
+    .option('--replica-name <name>', 'this replica\'s name in the leader election (default <hostname>:<port>)')
+    .option('--lease-ttl <ms>', 'leader lease TTL, whole seconds (e.g. 3s): a dead leader\'s controllers are taken over within about this long (default 3s)')
+    .option('--lease-renew <ms>', 'how often the leader renews its lease (default a third of the TTL)')
     .option('--body-limit <bytes>', 'largest request body accepted', '1048576')
     .option('--eviction-timeout <ms>', "how long a cluster may be NotReady before its Prods are replaced, for clusters without spec.evictionTimeoutMs (e.g. 5m; default 5 minutes)")
     .addOption(new Option('--history-size <n>', 'changes kept for watch replay').hideHelp())
@@ -50,6 +66,10 @@ export function register(program: Command): void {
 }
 
 async function runServer(opts: ServerOptions): Promise<number> {
+  if (opts.backend === 'etcd' && !opts.etcdEndpoints) {
+    process.stderr.write('error: --backend etcd needs --etcd-endpoints URL[,URL...]\n');
+    return 2;
+  }
   const tls = tlsOptions(opts);
   const { startControlPlane } = await import('../../server/control-plane.js');
   const cp = await startControlPlane({
@@ -57,6 +77,22 @@ async function runServer(opts: ServerOptions): Promise<number> {
     listen: opts.listen,
     backend: opts.backend,
     controllers: opts.controllers,
+    ...(opts.backend === 'etcd' && opts.etcdEndpoints
+      ? {
+          etcd: {
+            endpoints: opts.etcdEndpoints,
+            ...(opts.etcdCa ? { caFile: opts.etcdCa } : {}),
+            ...(opts.etcdCert ? { certFile: opts.etcdCert } : {}),
+            ...(opts.etcdKey ? { keyFile: opts.etcdKey } : {}),
+            ...(opts.etcdPrefix ? { prefix: opts.etcdPrefix } : {}),
+          },
+          election: {
+            ...(opts.replicaName ? { id: opts.replicaName } : {}),
+            ...(opts.leaseTtl !== undefined ? { ttlMs: Number(opts.leaseTtl) } : {}),
+            ...(opts.leaseRenew !== undefined ? { renewMs: Number(opts.leaseRenew) } : {}),
+          },
+        }
+      : {}),
     ...(process.env.DROVER_TOKEN ? { envToken: process.env.DROVER_TOKEN } : {}),
     ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
     ...(opts.bodyLimit ? { bodyLimitBytes: Number(opts.bodyLimit) } : {}),
@@ -67,7 +103,7 @@ async function runServer(opts: ServerOptions): Promise<number> {
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`drover server listening on ${cp.url}`);
-  out(`data: ${cp.dataDir} (${opts.backend})${opts.controllers ? '' : ', controllers off'}`);
+  out(opts.backend === 'etcd' ? `store: etcd ${opts.etcdEndpoints}${opts.controllers ? ' (controllers run on the elected leader)' : ', controllers off'}` : `data: ${cp.dataDir} (${opts.backend})${opts.controllers ? '' : ', controllers off'}`);
   const shown = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || p);
   if (cp.tokens.generatedFile) out(`tokens: generated admin and readonly tokens in ${shown(cp.tokens.generatedFile)}`);
   else if (cp.tokens.file) out(`tokens: ${shown(cp.tokens.file)}`);

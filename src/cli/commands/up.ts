@@ -14,7 +14,12 @@ interface UpCliOptions {
   prometheusUrl?: string;
   legacyPort?: string;
   legacy: boolean;
+  ha?: boolean;
+  leaseTtl?: number;
 }
+
+/** What this command needs of either supervisor. */
+type Up = Pick<UpSupervisor, 'start' | 'stop' | 'waitForProds' | 'apiUrl' | 'token' | 'edgeUrl' | 'edgeAdminUrl'> & { readonly legacyUrl?: string | undefined };
 
 // A literal rather than an import: the control plane loads only when this command runs (same value as
 // store/open-store.ts).
@@ -33,13 +38,23 @@ export function register(program: Command): void {
     .option('--legacy-port <port>', 'port of the example legacy backend for migrations (0: a free one; default 8090 with the shipped example file, none with your own file unless given)')
     .option('--no-legacy', 'do not start the example legacy backend')
     .option('--ready-timeout <ms>', 'how long to wait for every Prod to be Ready before printing the summary', '60000')
+    .option('--ha', 'a highly available control plane: a 3-member etcd and 3 server replicas, one elected to run the controllers (kill the leader to watch the hand-over)')
+    .option('--lease-ttl <ms>', 'with --ha: the leader lease TTL of the replicas (default 3s)')
     .action(withExitCode(async (file: string | undefined, opts: UpCliOptions) => runUp(file, opts)));
 }
 
 async function runUp(fileArg: string | undefined, opts: UpCliOptions): Promise<number> {
   const [{ UpSupervisor }, { defaultUpFilePath }] = await Promise.all([import('../../up/supervisor.js'), import('../../up/up-file.js')]);
   const out = (s: string) => process.stdout.write(`${s}\n`);
-  const up = new UpSupervisor({
+  const up: Up = opts.ha ? new (await import('../../up/ha-up.js')).HaUp({
+    file: fileArg ?? defaultUpFilePath(),
+    dataDir: opts.data,
+    port: Number(opts.port),
+    edgePort: Number(opts.edgePort),
+    out,
+    ...(process.env.DROVER_TOKEN ? { envToken: process.env.DROVER_TOKEN } : {}),
+    ...(opts.leaseTtl !== undefined ? { leaseTtlMs: Number(opts.leaseTtl) } : {}),
+  }) : new UpSupervisor({
     file: fileArg ?? defaultUpFilePath(),
     dataDir: opts.data,
     port: Number(opts.port),
@@ -56,7 +71,7 @@ async function runUp(fileArg: string | undefined, opts: UpCliOptions): Promise<n
     if (opts.writeConfig && up.token) out(`CLI config written to ${writeConfig({ server: up.apiUrl, token: up.token }, configPath())}`);
     const ready = await Promise.race([up.waitForProds(Number(opts.readyTimeout)), signal.then(() => false)]);
     if (!ready) out(`not every Prod is Ready after ${opts.readyTimeout}ms; see \`drover describe prod NAME\``);
-    await printSummary(up, out);
+    await printSummary(up, out, opts.ha ?? false);
     out('drover up is running; Ctrl-C stops everything');
     const why = await signal;
     out(`${why}: stopping the edge, the agents and their Prods, then the control plane`);
@@ -67,13 +82,14 @@ async function runUp(fileArg: string | undefined, opts: UpCliOptions): Promise<n
   return 0;
 }
 
-async function printSummary(up: UpSupervisor, out: (s: string) => void): Promise<void> {
+async function printSummary(up: Up, out: (s: string) => void, ha: boolean): Promise<void> {
   const [{ tenantCurlLines }, { renderList }] = await Promise.all([import('../../up/tenant-hints.js'), import('../format/render.js')]);
   await withStore({ server: up.apiUrl, ...(up.token ? { token: up.token } : {}) }, async (store) => {
     const tenants = (await store.list('Tenant')).items;
     const prods = await store.list('Prod');
     out('');
     out(`API:  ${up.apiUrl}`);
+    if (ha) out('leader: `drover get leader` (ask every replica: --server URL,URL,URL)');
     out(`edge: ${up.edgeUrl ?? '(not running)'}`);
     if (up.edgeAdminUrl) out(`edge admin: ${up.edgeAdminUrl}`);
     if (up.legacyUrl) out(`legacy: ${up.legacyUrl} (example legacy backend; drover migration start web --legacy ${up.legacyUrl})`);

@@ -3,18 +3,19 @@
  * `<prefix>o/<kind>/<name>` as JSON without its resourceVersion: the resourceVersion is the key's
  * mod_revision, so etcd's global revision is the store revision and etcd's CAS (`mod_revision ==`) is ours.
  * Each watch is its own etcd watch from `from + 1`; etcd keeps the history and compaction is asked of it.
+ * `fenced(source)` is a view whose writes commit only while this replica leads (fence.ts).
  */
-import { Etcd3, type IKeyValue, type IWatchResponse } from 'etcd3';
+import type { Etcd3, IKeyValue, ITxnResponse, IWatchResponse } from 'etcd3';
 import type { AnyResource } from '../../api/resource.js';
 import type { KindMap, KindName } from '../../api/kind-map.js';
 import { DroverError, errors } from '../../errors.js';
 import { parseLabelSelector } from '../label-selector.js';
 import { prepareCreate, prepareDelete, prepareUpdate, prepareUpdateStatus, type UpdateOutcome } from '../object-semantics.js';
 import type { ListOptions, ListResult, Store, WatchEvent, WatchOptions } from '../store.js';
+import { etcdClient, type EtcdConnection } from './etcd-client.js';
+import type { Fence, FenceSource } from './fence.js';
 
-export interface EtcdStoreOptions {
-  /** Client URLs, e.g. `http://127.0.0.1:2379`. */
-  hosts: string | string[];
+export interface EtcdStoreOptions extends EtcdConnection {
   /** Key prefix for this Drover installation. Default `/drover/`. */
   prefix?: string;
   /** Revisions kept for watch replay; older ones answer DROVER_E_GONE. Default 100,000. */
@@ -23,8 +24,24 @@ export interface EtcdStoreOptions {
 
 const PENDING = '0';
 
+/** etcd's own failures (no quorum, every member unreachable, a call past its deadline) are the API's 503. */
+async function guard<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof DroverError) throw e;
+    throw new DroverError('DROVER_E_UNAVAILABLE', `etcd: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+      fix: 'check that a quorum of the etcd members is up and reachable (etcdctl endpoint health --cluster); the request may be retried',
+    });
+  }
+}
+
 export class EtcdStore implements Store {
-  private readonly client: Etcd3;
+  /** Shared with the leader elector of this replica (one connection per member). */
+  readonly client: Etcd3;
+  /** This installation's key prefix; objects live under `<root>o/`, the election under `<root>election/`. */
+  readonly root: string;
   private readonly prefix: string;
   private readonly historySize: number;
   private compacted = 0;
@@ -32,11 +49,53 @@ export class EtcdStore implements Store {
   private readonly closers = new Set<() => void>();
   private readonly cancels = new Set<Promise<void>>();
   private closed = false;
+  /** Set on a fenced view: its writes carry the fence, its reads and watches go to `base`. */
+  private fence: FenceSource | undefined;
+  private base: EtcdStore = this;
 
   constructor(opts: EtcdStoreOptions) {
-    this.client = new Etcd3({ hosts: opts.hosts });
-    this.prefix = `${opts.prefix ?? '/drover/'}o/`;
+    this.client = etcdClient(opts);
+    this.root = opts.prefix ?? '/drover/';
+    this.prefix = `${this.root}o/`;
     this.historySize = opts.historySize ?? 100_000;
+  }
+
+  /**
+   * A view of this store for the controllers of a leader: the same reads and watches, and writes that
+   * commit only while `source`'s fence holds (DROVER_E_NOT_LEADER otherwise). Closing the view does nothing.
+   */
+  fenced(source: FenceSource): Store {
+    const view = Object.create(EtcdStore.prototype) as EtcdStore;
+    Object.assign(view, this, { fence: source, base: this, closers: new Set(), cancels: new Set() });
+    view.close = async () => {};
+    view.watch = (opts) => this.watch(opts);
+    return view;
+  }
+
+  /** The fence a write must carry, or a refusal when this is a fenced view of a replica that does not lead. */
+  private fenceFor(what: string): Fence | undefined {
+    if (!this.fence) return undefined;
+    const f = this.fence.current();
+    if (!f) throw this.refuse('not-leading', what);
+    return f;
+  }
+
+  private refuse(why: 'not-leading' | 'fence-lost', what: string): DroverError {
+    this.fence?.refused(why, what);
+    return new DroverError('DROVER_E_NOT_LEADER', `${what} refused: ${why === 'not-leading' ? 'this replica does not lead' : 'this replica lost its leadership (its election key is gone)'}`, {
+      fix: 'controllers write only on the leader; the new leader redoes the pass',
+    });
+  }
+
+  /** Runs `txn` with the fence's compare added; tells a lost fence apart from the write's own failed compare. */
+  private async commit(what: string, fence: Fence | undefined, txn: ReturnType<Etcd3['if']>): Promise<ITxnResponse> {
+    if (fence) txn.and(fence.key, 'Create', '==', fence.createRevision).else(this.client.get(fence.key));
+    const res = await txn.commit();
+    if (fence) {
+      if (res.succeeded) this.fence?.committed(res.header.revision);
+      else if (res.responses[0]?.response_range.kvs[0]?.create_revision !== fence.createRevision) throw this.refuse('fence-lost', what);
+    }
+    return res;
   }
 
   private key(kind: string, name: string): string {
@@ -64,7 +123,7 @@ export class EtcdStore implements Store {
   get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined>;
 
   async get<T extends AnyResource = AnyResource>(kind: string, name: string): Promise<T | undefined> {
-    return (await this.read<T>(kind, name))?.obj;
+    return (await guard(this.read<T>(kind, name)))?.obj;
   }
 
   list<K extends KindName>(kind: K, opts?: ListOptions): Promise<ListResult<KindMap[K]>>;
@@ -73,7 +132,7 @@ export class EtcdStore implements Store {
 
   async list<T extends AnyResource = AnyResource>(kind: string, opts: ListOptions = {}): Promise<ListResult<T>> {
     const match = parseLabelSelector(opts.labelSelector);
-    const res = await this.client.getAll().prefix(`${this.prefix}${kind}/`).sort('Key', 'Ascend').exec();
+    const res = await guard(this.client.getAll().prefix(`${this.prefix}${kind}/`).sort('Key', 'Ascend').exec());
     const items = res.kvs.map((kv) => this.decode<T>(kv)).filter((o) => match(o.metadata.labels ?? {}));
     return { items, resourceVersion: res.header.revision };
   }
@@ -81,8 +140,15 @@ export class EtcdStore implements Store {
   async create<T extends AnyResource>(obj: T): Promise<T> {
     const created = prepareCreate(structuredClone(obj), PENDING);
     const key = this.key(obj.kind, obj.metadata.name);
-    const res = await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(this.encode(created))).commit();
-    if (!res.succeeded) throw errors.alreadyExists(obj.kind, obj.metadata.name);
+    const what = `create ${obj.kind}/${obj.metadata.name}`;
+    const fence = this.fenceFor(what);
+    const value = this.encode(created);
+    const res = await guard(this.commit(what, fence, this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(value))));
+    if (!res.succeeded) {
+      const ours = await this.landed(key, value);
+      if (ours) return this.written(created, ours);
+      throw errors.alreadyExists(obj.kind, obj.metadata.name);
+    }
     return this.written(created, res.header.revision);
   }
 
@@ -103,21 +169,37 @@ export class EtcdStore implements Store {
   /** Read, decide, write if nobody wrote in between; otherwise decide again on the newer object. */
   private async modify<T extends AnyResource>(kind: string, name: string, decide: (stored: T) => UpdateOutcome<T>): Promise<T> {
     const key = this.key(kind, name);
+    const what = `write ${kind}/${name}`;
     for (;;) {
-      const cur = await this.read<T>(kind, name);
+      const fence = this.fenceFor(what);
+      const cur = await guard(this.read<T>(kind, name));
       if (!cur) throw errors.notFound(kind, name);
       const out = decide(cur.obj);
       if (out.op === 'noop') return out.obj;
-      const op = out.op === 'delete' ? this.client.delete().key(key) : this.client.put(key).value(this.encode(out.obj));
-      const res = await this.client.if(key, 'Mod', '==', cur.mod).then(op).commit();
+      const value = out.op === 'delete' ? undefined : this.encode(out.obj);
+      const op = value === undefined ? this.client.delete().key(key) : this.client.put(key).value(value);
+      const res = await guard(this.commit(what, fence, this.client.if(key, 'Mod', '==', cur.mod).then(op)));
       if (res.succeeded) return this.written(out.obj, res.header.revision);
+      const ours = value === undefined ? undefined : await this.landed(key, value);
+      if (ours) return this.written(out.obj, ours);
     }
+  }
+
+  /**
+   * After a failed compare: whether the key holds exactly what this write put (its mod revision if so).
+   * etcd3 retries a call on another member when the one it used dies mid-call, and the first attempt may
+   * have committed: the retry then fails its compare against our own write. The value carries a fresh uid
+   * (create) or our exact bytes, so equality means the write landed.
+   */
+  private async landed(key: string, value: string): Promise<string | undefined> {
+    const kv = (await guard(this.client.get(key).exec())).kvs[0];
+    return kv && kv.value.toString() === value ? kv.mod_revision : undefined;
   }
 
   private async written<T extends AnyResource>(o: T, rev: string): Promise<T> {
     const done = JSON.parse(this.encode(o)) as T;
     done.metadata.resourceVersion = rev;
-    await this.compact(Number(rev));
+    await this.base.compact(Number(rev));
     return done;
   }
 
@@ -229,7 +311,7 @@ export class EtcdStore implements Store {
   }
 
   async revision(): Promise<string> {
-    const res = await this.client.get(`${this.prefix}`).exec();
+    const res = await guard(this.client.get(`${this.prefix}`).exec());
     return res.header.revision;
   }
 
