@@ -11,7 +11,8 @@
  *
  * Heartbeats are judged by when they arrived here, on this process's clock (the first pass that sees a
  * new `lastHeartbeat` value stamps it), never by the timestamp the agent wrote: a value stored before this
- * control plane started says nothing about now, so after a start (or after taking the lead) every cluster
+ * control plane started says nothing about now, so after a start (or after taking the lead: the manager
+ * builds a new instance, with an empty memory, for each leadership term) every cluster
  * gets one grace to send a fresh heartbeat before it can be called NotReady; meanwhile its stored phase
  * stands. The grace is extended by the time this process's event loop was stalled since the heartbeat
  * arrived (loop-lag.ts): a heartbeat is not late because the control plane was busy.
@@ -31,8 +32,8 @@ export { clusterReasons } from './cluster-status.js';
 export interface ClusterControllerOptions {
   now?: () => number;
   resyncMs?: number;
-  /** Event-loop stalls to forgive; default a LoopLagMonitor of this process, started on the first pass. */
-  stalls?: StallClock & { start?(): void };
+  /** Event-loop stalls to forgive; default a LoopLagMonitor of this process, started on the first pass and stopped when its term ends. */
+  stalls?: StallClock & { start?(): void; stop?(): void };
 }
 
 /** Prods that occupy a cluster: every Prod bound to it until it is Retired. */
@@ -75,6 +76,9 @@ export function clusterController(opts: ClusterControllerOptions = {}): Reconcil
       if (startedAtMs === undefined) {
         startedAtMs = nowMs;
         stalls.start?.();
+        // The manager builds a new controller for each leadership term: this one's monitor ends with it.
+        if (ctx.signal.aborted) stalls.stop?.();
+        else ctx.signal.addEventListener('abort', () => stalls.stop?.(), { once: true });
       }
       const beat = cluster.status?.lastHeartbeat;
       const seen = arrivals.get(key);

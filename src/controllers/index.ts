@@ -41,11 +41,15 @@ export interface RunningControllers {
   stop(): Promise<void>;
 }
 
-/** Builds every reconciler from `controllerFactories` and runs them in one manager until `stop`. */
+/**
+ * Runs every controller of `controllerFactories` in one manager until `stop`. The manager calls the
+ * factories at the start of each leadership term: a replica that leads again starts with fresh reconcilers
+ * (the cluster controller's startup grace included), not with its memory of an earlier term.
+ */
 export async function startControllers(opts: ControlPlaneOptions): Promise<RunningControllers> {
   const manager = new Manager({
     store: opts.store,
-    reconcilers: controllerFactories.map((f) => f(opts)),
+    reconcilers: controllerFactories.map((f) => () => f(opts)),
     ...(opts.leaderElector ? { leaderElector: opts.leaderElector } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
   });

@@ -1,6 +1,11 @@
 /**
  * The controller manager: runs reconcilers while this instance leads.
  *
+ * Reconcilers are built afresh for every leadership term (from factories; an instance given as such is
+ * reused): whatever a reconciler keeps in memory — the cluster controller's heartbeat arrivals and startup
+ * grace, memos, dirty sets — describes the world as this replica last saw it while leading, and a replica
+ * that leads again after another one did must not judge by it.
+ *
  * Per reconciler: a work queue, `workers` loops taking keys from it, the keys of `listKeys` at start and
  * every `resyncMs`, and the keys its `watches` map changes to. Reads are shared per kind: one Informer per
  * watched kind (runtime/informer.ts), made when leadership starts, its handlers fanned out to every
@@ -26,9 +31,17 @@ import type { ReconcileContext, Reconciler, WatchSpec } from './reconciler.js';
 import { sleep } from './sleep.js';
 import { WorkQueue } from './work-queue.js';
 
+/** Builds one reconciler; called once per leadership term. */
+export type ReconcilerFactory = () => Reconciler;
+
 export interface ManagerOptions {
   store: Store;
-  reconcilers: readonly Reconciler[];
+  /**
+   * What to run while leading. A factory is called at the start of every term, so each term starts with
+   * fresh in-memory state (what a control plane should run); an instance is reused across terms (tests
+   * that never lose the lead, or reconcilers that keep no state).
+   */
+  reconcilers: readonly (Reconciler | ReconcilerFactory)[];
   leaderElector?: LeaderElector;
   logger?: Logger;
   /** Concurrent keys per reconciler (a key is never processed concurrently with itself). Default 2. */
@@ -57,7 +70,10 @@ function aborted(signal: AbortSignal): Promise<void> {
 
 export class Manager {
   private readonly store: Store;
-  private readonly reconcilers: readonly Reconciler[];
+  private readonly sources: readonly (Reconciler | ReconcilerFactory)[];
+  /** The reconcilers of the next term, when already built (the first term's, built to check the names). */
+  private prebuilt: Reconciler[] | undefined;
+  private readonly names: readonly string[];
   private readonly elector: LeaderElector;
   private readonly logger: Logger;
   private readonly workers: number;
@@ -67,15 +83,33 @@ export class Manager {
 
   constructor(private readonly opts: ManagerOptions) {
     this.store = opts.store;
-    this.reconcilers = opts.reconcilers;
+    this.sources = opts.reconcilers;
     this.elector = opts.leaderElector ?? new AlwaysLeader();
     this.logger = opts.logger ?? stderrLogger;
     this.workers = Math.max(1, opts.workers ?? 2);
+    // Built now so that a duplicate name fails the constructor, not a term; the first term runs these.
+    this.prebuilt = this.build();
     const names = new Set<string>();
-    for (const r of this.reconcilers) {
+    for (const r of this.prebuilt) {
       if (names.has(r.name)) throw new Error(`two reconcilers are named "${r.name}"`);
       names.add(r.name);
     }
+    this.names = [...names];
+  }
+
+  /** One term's reconcilers: factories called afresh, instances as given. */
+  private build(): Reconciler[] {
+    return this.sources.map((s) => (typeof s === 'function' ? s() : s));
+  }
+
+  /** The first term's reconcilers are those the constructor built; every later term builds its own. */
+  private reconcilersForTerm(): Reconciler[] {
+    const built = this.prebuilt ?? this.build();
+    this.prebuilt = undefined;
+    const names = built.map((r) => r.name);
+    // Names key the metrics and logs: a factory must build the same reconciler every term.
+    if (names.join('\0') !== this.names.join('\0')) throw new Error(`reconciler factories built [${names.join(', ')}], not [${this.names.join(', ')}]`);
+    return built;
   }
 
   /** True while this instance leads and its reconcilers run. */
@@ -106,13 +140,23 @@ export class Manager {
         await sleep(1000, signal);
         continue;
       }
+      let reconcilers: Reconciler[];
+      try {
+        reconcilers = this.reconcilersForTerm();
+      } catch (e) {
+        // A term without its controllers is worse than no term: another replica may build them.
+        this.logger.log('error', 'building the reconcilers failed: giving the lead up', { error: errorText(e) });
+        await leadership.release().catch((err: unknown) => this.logger.log('error', 'releasing leadership failed', { error: errorText(err) }));
+        await sleep(1000, signal);
+        continue;
+      }
       this.leading = true;
-      this.logger.log('info', 'leading: starting controllers', { controllers: this.reconcilers.map((r) => r.name) });
+      this.logger.log('info', 'leading: starting controllers', { controllers: this.names });
       try {
         const term = AbortSignal.any([signal, leadership.lost]);
         // Every reconciler, informer and worker of the term listens on it: more than the default 10 is normal.
         setMaxListeners(0, term);
-        await this.runControllers(term);
+        await this.runControllers(reconcilers, term);
       } finally {
         this.leading = false;
         await leadership.release().catch((e: unknown) => this.logger.log('error', 'releasing leadership failed', { error: errorText(e) }));
@@ -121,10 +165,10 @@ export class Manager {
     }
   }
 
-  private async runControllers(signal: AbortSignal): Promise<void> {
+  private async runControllers(reconcilers: readonly Reconciler[], signal: AbortSignal): Promise<void> {
     const backoff = this.opts.watch?.backoff;
     const cache = new InformerCache(this.store, { logger: this.logger, ...(backoff ? { minBackoffMs: backoff.baseMs, maxBackoffMs: backoff.maxMs } : {}) });
-    const running = this.reconcilers.map((r) => this.prepare(r, signal, cache));
+    const running = reconcilers.map((r) => this.prepare(r, signal, cache));
     for (const run of running) {
       for (const spec of run.reconciler.watches) {
         cache.informer(spec.kind).addHandler({

@@ -252,6 +252,63 @@ describe('Manager', () => {
   });
 });
 
+describe('Manager across leadership terms', () => {
+  it('builds reconcilers from their factories afresh for each term, and reuses an instance given as such', async () => {
+    const store = new MemoryStore();
+    await store.create(cluster('a'));
+    let lost = new AbortController();
+    let grant: (() => void) | undefined;
+    const elector: LeaderElector = {
+      acquire: (signal) =>
+        new Promise((resolve, reject) => {
+          grant = () => {
+            lost = new AbortController();
+            resolve({ lost: lost.signal, release: async () => {} });
+          };
+          signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true });
+        }),
+    };
+    // Each built instance notes the terms it ran passes in: a reused one would show two.
+    let term = 0;
+    const built: Set<number>[] = [];
+    const fresh = () => {
+      const mine = new Set<number>();
+      built.push(mine);
+      return reconciler('fresh', async () => {
+        mine.add(term);
+        return {};
+      });
+    };
+    const sharedTerms = new Set<number>();
+    const shared = reconciler('shared', async () => {
+      sharedTerms.add(term);
+      return {};
+    });
+    const m = new Manager({ store, reconcilers: [fresh, shared], leaderElector: elector, logger: new CapturingLogger() });
+    m.start();
+    try {
+      for (term = 1; term <= 3; term++) {
+        await waitFor(`a campaign for term ${term}`, () => grant !== undefined);
+        const go = grant!;
+        grant = undefined;
+        go();
+        await waitFor(`passes in term ${term}`, () => built[term - 1]?.has(term) === true && sharedTerms.has(term) && m.isLeading);
+        lost.abort();
+        await waitFor(`term ${term} to end`, () => !m.isLeading);
+      }
+      term = 0;
+      assert.deepEqual(
+        built.map((terms) => [...terms]),
+        [[1], [2], [3]],
+        'one instance per term, each running in its own term only',
+      );
+      assert.deepEqual([...sharedTerms], [1, 2, 3]);
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
 describe('recordEvent', () => {
   it('bumps count and lastTimestamp when the same event repeats', async () => {
     const store = new MemoryStore();
