@@ -54,7 +54,10 @@ export class MigrationAdmission {
         fix: `wait for it to end (drover release status ${r} -w), or abort it (drover release abort ${r}), then start the migration`,
       });
     }
-    const others = (await this.store.list('Migration')).items.filter((x) => x.spec.fleet === fleet && x.metadata.name !== m.metadata.name && isMigrationActive(x));
+    // A finished Migration still holds its tenants until it is deleted: a RolledBack or Aborted one keeps
+    // their users on legacy (weight 0 in the plan), and a new one over a Succeeded one would start its
+    // users from legacy again — both would put two splits on one tenant, or move users back.
+    const others = (await this.store.list('Migration')).items.filter((x) => x.spec.fleet === fleet && x.metadata.name !== m.metadata.name && !x.metadata.deletionTimestamp);
     if (others.length === 0) return;
     const tenants = (await this.store.list('Tenant')).items.filter((t) => t.spec.fleet === fleet);
     const mine = covered(m, tenants);
@@ -63,9 +66,17 @@ export class MigrationAdmission {
       const shared = mine === 'all' || theirs === 'all' ? 'all' : [...mine].filter((t) => theirs.has(t));
       if (shared === 'all' || shared.length > 0) {
         const what = shared === 'all' ? `every tenant of fleet "${fleet}"` : `tenant(s) ${shared.slice(0, 5).join(', ')}`;
-        throw new DroverError('DROVER_E_MIGRATION_CONFLICT', `migration "${x.metadata.name}" is already moving ${what}`, {
+        const name = x.metadata.name;
+        if (isMigrationActive(x)) {
+          throw new DroverError('DROVER_E_MIGRATION_CONFLICT', `migration "${name}" is already moving ${what}`, {
+            field: 'spec.tenants',
+            fix: `select other tenants (spec.tenants.names or a selector that excludes them), or finish or abort "${name}" first (drover migration abort ${name})`,
+          });
+        }
+        const where = x.status?.phase === 'Succeeded' ? 'on the fleet: a new migration would start them from legacy again' : 'on legacy';
+        throw new DroverError('DROVER_E_MIGRATION_CONFLICT', `migration "${name}" (${x.status?.phase}) still holds ${what}, whose users it keeps ${where}`, {
           field: 'spec.tenants',
-          fix: `select other tenants (spec.tenants.names or a selector that excludes them), or finish or abort "${x.metadata.name}" first (drover migration abort ${x.metadata.name})`,
+          fix: `select other tenants, or delete "${name}" first (drover delete migration ${name}) if you mean to move these users again`,
         });
       }
     }

@@ -93,9 +93,15 @@ describe('Migration admission', () => {
       // A change of an existing migration (pause) is not checked against the others.
       const m1 = (await store.get('Migration', 'm1'))!;
       await admission.admit({ ...m1, spec: { ...m1.spec, paused: true } }, () => store.update({ ...m1, spec: { ...m1.spec, paused: true } }));
-      // A finished migration no longer holds its tenants.
+      // A finished migration holds its tenants until it is deleted: an Aborted one keeps their users on
+      // legacy, a Succeeded one on the fleet; a second split on them would fight it or move users back.
       const m4 = (await store.get('Migration', 'm4'))!;
       await store.updateStatus({ ...m4, status: { ...(m4.status ?? Migration.shape.status.unwrap().parse({})), phase: 'Aborted' } });
+      await rejects(create(Migration.parse(doc({ tenants: { names: ['c'] } }, 'm5'))), 'DROVER_E_MIGRATION_CONFLICT', 'spec.tenants', /"m4" \(Aborted\) still holds tenant\(s\) c, whose users it keeps on legacy/);
+      const m1now = (await store.get('Migration', 'm1'))!;
+      await store.updateStatus({ ...m1now, status: { ...(m1now.status ?? Migration.shape.status.unwrap().parse({})), phase: 'Succeeded' } });
+      await rejects(create(Migration.parse(doc({ tenants: { names: ['a'] } }, 'm6'))), 'DROVER_E_MIGRATION_CONFLICT', 'spec.tenants', /"m1" \(Succeeded\) still holds tenant\(s\) a, whose users it keeps on the fleet/);
+      await store.delete('Migration', 'm4');
       await create(Migration.parse(doc({ tenants: { names: ['c'] } }, 'm5')));
     } finally {
       await admission.stop();
