@@ -1,7 +1,7 @@
 /**
  * A fake Kubernetes API (named so in the tests): an object set of Services and EndpointSlices answering the
  * two GETs the mirror's Service reader makes, with KubeHttp's contract (404 → undefined, other failures
- * throw with `httpStatus`). The real API server is test/integration/mirror-service.test.ts's.
+ * throw with `httpStatus`). The real API server is test/integration/kubernetes/mirror-service.test.ts's.
  */
 import type { KubeGetter } from '../../../src/cloud/service-source/reader.js';
 

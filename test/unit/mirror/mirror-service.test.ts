@@ -2,7 +2,7 @@
  * `spec.source.service`: a Kubernetes Service of type LoadBalancer as the mirror's source, read from a fake
  * Kubernetes API (an object set of Services and EndpointSlices, test/unit/mirror/mirror-fake-kube.ts) into the
  * Octavia reader's model, then mirrored by the unchanged compiler and NLB adapter on mocked AWS (ELBv2,
- * Route 53). The real API server: test/integration/mirror-service.test.ts.
+ * Route 53). The real API server: test/integration/kubernetes/mirror-service.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Cluster } from '../../src/api/kinds/cluster.js';
-import type { KubeHttp } from '../../src/drivers/kubernetes/kube-http.js';
-import { adminHttp, kubeconfigPath, kubeContext, kubeSkipReason } from '../helpers/kube-kit.js';
-import { FakeElb } from '../unit/mirror/mirror-fake-elb.js';
-import { harness, mirror } from '../unit/mirror/mirror-harness.js';
+import { Cluster } from '../../../src/api/kinds/cluster.js';
+import type { KubeHttp } from '../../../src/drivers/kubernetes/kube-http.js';
+import { adminHttp, kubeconfigPath, kubeContext, kubeSkipReason } from '../../helpers/kube-kit.js';
+import { FakeElb } from '../../unit/mirror/mirror-fake-elb.js';
+import { harness, mirror } from '../../unit/mirror/mirror-harness.js';
 
 if (kubeSkipReason) console.warn(`\n!!! SKIPPED: ${kubeSkipReason}\n`);
 
