@@ -262,7 +262,9 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
 
   return {
     name: 'load-balancer-mirror',
-    watches: [{ kind: 'LoadBalancerMirror' }],
+    // Clusters: in the (scoped) cache for spec.source.service; no pass of their own — their status changes
+    // at every heartbeat, and a Service source is read on the mirror's period anyway.
+    watches: [{ kind: 'LoadBalancerMirror' }, { kind: 'Cluster', mapToKeys: () => [] }],
     resyncMs: 60_000,
     listKeys: async (ctx) => {
       const list = ctx.cache ? ctx.cache.list<Mirror>('LoadBalancerMirror') : (await ctx.store.list('LoadBalancerMirror')).items;

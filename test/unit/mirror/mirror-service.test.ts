@@ -9,6 +9,8 @@ import { describe, it } from 'node:test';
 import { Cluster } from '../../../src/api/kinds/cluster.js';
 import { OctaviaMeter } from '../../../src/cloud/octavia/reader.js';
 import { readServiceSource } from '../../../src/cloud/service-source/reader.js';
+import { mirrorController } from '../../../src/controllers/mirror-controller.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { FakeZone } from '../cloud/fake-aws.js';
 import { FakeElb } from './mirror-fake-elb.js';
 import { FakeKubeApi } from './mirror-fake-kube.js';
@@ -93,6 +95,12 @@ describe('mirror of a Service (fake Kubernetes API, mocked AWS)', () => {
     assert.equal(elb.lbs.size, 0);
     assert.equal(elb.tgs.size, 0);
     assert.equal(await h.store.get('LoadBalancerMirror', 'web'), undefined);
+  });
+
+  it('the controller watches Clusters (the manager\'s cache holds only the kinds a reconciler watches) without a pass per heartbeat', async () => {
+    const w = mirrorController().watches.find((x) => x.kind === 'Cluster');
+    assert.ok(w, 'ctx.cache.get(\'Cluster\') throws in the manager for a kind the reconciler does not watch');
+    assert.deepEqual(await w.mapToKeys?.(cluster(), { type: 'MODIFIED', store: new MemoryStore() }), []);
   });
 
   it('the source errors reach status with the field and AWS is not touched; an ingress hostname cannot be the source A record', async () => {
