@@ -1,6 +1,7 @@
 /**
  * The LoadBalancerMirror controller (key: mirror name). Every `syncPeriod` (and at once on a spec change
- * or `drover mirror sync`): read the Octavia LB, compile the NLB it should have (src/cloud/nlb/compile.ts),
+ * or `drover mirror sync`): read the source — an Octavia LB (src/cloud/octavia/) or a Service of type
+ * LoadBalancer on a Drover cluster (src/cloud/service-source/), both into the same model — compile the NLB it should have (src/cloud/nlb/compile.ts),
  * read what AWS holds (observe.ts), write only the difference (apply.ts), then the DNS split
  * (mirror-dns.ts), then status and Events (mirror-decide.ts, pure).
  *
@@ -13,15 +14,18 @@
  * and one Event; throttling and 5xx come back after 10 s, the rest after the sync period.
  */
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { isIPv4 } from 'node:net';
+import type { Cluster } from '../api/kinds/cluster.js';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/labels.js';
-import { LoadBalancerMirror, MIRROR_FINALIZER, mirrorOwnerId, type LoadBalancerMirror as Mirror } from '../api/kinds/load-balancer-mirror.js';
+import { LoadBalancerMirror, MIRROR_FINALIZER, mirrorOwnerId, type LoadBalancerMirror as Mirror, type MirrorNote } from '../api/kinds/load-balancer-mirror.js';
 import { durationMs } from '../api/meta.js';
 import { AwsCallError, CallMeter, type RetryPolicy } from '../cloud/aws-call.js';
 import type { AwsClients } from '../cloud/clients.js';
 import { compileMirror, desiredState, type DesiredNlb } from '../cloud/nlb/compile.js';
 import type { Built } from '../cloud/nlb/observe.js';
 import { OctaviaError } from '../cloud/octavia/errors.js';
-import { OctaviaMeter, OctaviaReader, type OctaviaReaderOptions } from '../cloud/octavia/reader.js';
+import { OctaviaMeter, OctaviaReader, type OctaviaLoadBalancer, type OctaviaReaderOptions } from '../cloud/octavia/reader.js';
+import { readServiceSource, serviceSourceId, type KubeGetter } from '../cloud/service-source/reader.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
 import { mutate, mutateStatus } from '../store/mutate.js';
 import { canonicalJson } from '../store/object-semantics.js';
@@ -32,6 +36,8 @@ export interface MirrorControllerOptions {
   clients?: () => AwsClients | Promise<AwsClients>;
   /** Octavia reader options (fetch, timeout, environment) for every mirror. */
   octavia?: OctaviaReaderOptions;
+  /** The Kubernetes API of a Cluster, for `spec.source.service` (default: the driver's client with its kubeconfig). */
+  kube?: (cluster: Cluster) => KubeGetter | undefined;
   /** Default: src/cloud/route53/health-checks.ts's. */
   syncHealthChecks?: SyncHealthChecks;
   retry?: RetryPolicy;
@@ -46,7 +52,7 @@ const VPC_FIELD_CODES = new Set(['InvalidConfigurationRequest', 'InvalidConfigur
 
 /** An error as status says it: the spec field at fault and the fix when there is one. */
 export function failureOf(e: unknown): Failure {
-  if (e instanceof OctaviaError) return { code: e.code, message: e.message, field: e.field, fix: e.fix, retrySoon: e.code === 'OctaviaUnreachable' };
+  if (e instanceof OctaviaError) return { code: e.code, message: e.message, field: e.field, fix: e.fix, retrySoon: e.code === 'OctaviaUnreachable' || e.code === 'ServiceUnreachable' };
   if (e instanceof AwsCallError) {
     const retrySoon = e.errorClass === 'throttling' || e.errorClass === 'transient';
     if ((e.operation === 'CreateLoadBalancer' || e.operation === 'SetSubnets') && VPC_FIELD_CODES.has(e.code)) {
@@ -67,6 +73,12 @@ interface Memo {
   requested: string | undefined;
 }
 
+/** The id the NLB's and groups' names hash: the Octavia LB's id, or the Service's cluster/namespace/name. */
+export function sourceIdOf(m: Mirror): string {
+  const { octavia, service } = m.spec.source;
+  return octavia ? octavia.loadBalancerId : service ? serviceSourceId(service) : m.metadata.name;
+}
+
 export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler {
   const now = opts.now ?? Date.now;
   let clients: AwsClients | undefined;
@@ -74,6 +86,28 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
   const healthChecks = async (): Promise<SyncHealthChecks> => opts.syncHealthChecks ?? (await import('../cloud/route53/health-checks.js')).syncOwnedHealthChecks;
   const readers = new Map<string, { key: string; reader: OctaviaReader }>();
   const memo = new Map<string, Memo>();
+  const kubeApis = new Map<string, { key: string; api: KubeGetter | undefined }>();
+
+  /** One API client per mirror, kept while the Cluster's provider and kubeconfig stay the same. */
+  const kubeFor = async (m: Mirror, cluster: Cluster): Promise<KubeGetter | undefined> => {
+    const key = JSON.stringify([cluster.metadata.name, cluster.spec.provider, cluster.spec.kubernetes ?? null]);
+    const have = kubeApis.get(m.metadata.name);
+    if (have?.key === key) return have.api;
+    const make = opts.kube ?? (await import('../cloud/service-source/kube-getter.js')).kubeGetterFor;
+    const api = make(cluster);
+    kubeApis.set(m.metadata.name, { key, api });
+    return api;
+  };
+
+  async function readSource(ctx: ReconcileContext, m: Mirror, om: OctaviaMeter): Promise<{ lb: OctaviaLoadBalancer; notes: MirrorNote[] }> {
+    const octavia = m.spec.source.octavia;
+    if (octavia) return { lb: await readerFor(m).read(om, octavia.loadBalancerId), notes: [] };
+    const ref = m.spec.source.service;
+    if (!ref) throw new OctaviaError('InvalidTarget', 'the mirror has no source', { field: 'spec.source', fix: 'set spec.source.octavia or spec.source.service' });
+    const cluster = ctx.cache ? ctx.cache.get<Cluster>('Cluster', ref.cluster) : await ctx.store.get<Cluster>('Cluster', ref.cluster);
+    const api = cluster && (cluster.spec.provider === 'kubernetes' || cluster.spec.provider === 'eks') ? await kubeFor(m, cluster) : undefined;
+    return readServiceSource(om, cluster ? { provider: cluster.spec.provider, api } : undefined, ref);
+  }
 
   const readerFor = (m: Mirror): OctaviaReader => {
     const cloud = m.spec.source.octavia?.cloud;
@@ -106,7 +140,7 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
       const elb = c.elbv2(m.spec.target.nlb.region);
       const { observeNlb } = await import('../cloud/nlb/observe.js');
       const { deleteNlb } = await import('../cloud/nlb/apply.js');
-      const shell = compileMirror({ id: m.spec.source.octavia?.loadBalancerId ?? m.metadata.name, name: '', vipAddress: '', operatingStatus: '', provisioningStatus: '', listeners: [], pools: [] }, m.spec.target.nlb, { name: m.metadata.name, ownerId: mirrorOwnerId(m) });
+      const shell = compileMirror({ id: sourceIdOf(m), name: '', vipAddress: '', operatingStatus: '', provisioningStatus: '', listeners: [], pools: [] }, m.spec.target.nlb, { name: m.metadata.name, ownerId: mirrorOwnerId(m) });
       const observed = await observeNlb(meter, elb, shell, built, mirrorOwnerId(m), opts.retry);
       await deleteNlb(meter, elb, observed, built, opts.retry);
       if (m.spec.dns) {
@@ -126,6 +160,7 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
     });
     memo.delete(m.metadata.name);
     readers.delete(m.metadata.name);
+    kubeApis.delete(m.metadata.name);
     return {};
   }
 
@@ -134,6 +169,7 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
     if (!cached) {
       memo.delete(name);
       readers.delete(name);
+      kubeApis.delete(name);
       return {};
     }
     const m = LoadBalancerMirror.parse(cached);
@@ -156,7 +192,7 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
     const built: Built = structuredClone(m.status?.built ?? { targetGroups: {}, listeners: {} });
     const facts: MirrorFacts = { mirror: m, now: new Date(t).toISOString(), notes: [], changes: [], built, calls: { octavia: 0, awsReads: 0, awsWrites: 0 } };
     try {
-      await syncOnce(m, facts, meter, om);
+      await syncOnce(ctx, m, facts, meter, om);
     } catch (e) {
       facts.error = failureOf(e);
     }
@@ -169,10 +205,8 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
   }
 
   /** Fills `facts` as far as it gets; throws the first error (facts keep what was done before it). */
-  async function syncOnce(m: Mirror, facts: MirrorFacts, meter: CallMeter, om: OctaviaMeter): Promise<void> {
-    const src = m.spec.source.octavia;
-    if (!src) throw new OctaviaError('SourceNotBuilt', 'spec.source.service (a Service of type LoadBalancer on a Drover cluster) is not built yet', { field: 'spec.source.service', fix: 'mirror the Service\'s Octavia load balancer with spec.source.octavia' });
-    const lb = await readerFor(m).read(om, src.loadBalancerId);
+  async function syncOnce(ctx: ReconcileContext, m: Mirror, facts: MirrorFacts, meter: CallMeter, om: OctaviaMeter): Promise<void> {
+    const { lb, notes: sourceNotes } = await readSource(ctx, m, om);
     facts.source = {
       name: lb.name,
       vipAddress: lb.vipAddress,
@@ -183,7 +217,7 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
       members: lb.pools.reduce((n, p) => n + p.members.length, 0),
     };
     const desired: DesiredNlb = compileMirror(lb, m.spec.target.nlb, { name: m.metadata.name, ownerId: mirrorOwnerId(m) });
-    facts.notes = desired.notes;
+    facts.notes = [...sourceNotes, ...desired.notes];
     facts.desired = desiredState(desired);
     const c = await awsClients();
     const elb: ElasticLoadBalancingV2Client = c.elbv2(m.spec.target.nlb.region);
@@ -202,12 +236,20 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
     if (dns && observed.foreign.length === 0) {
       const { syncMirrorDns } = await import('./mirror-dns.js');
       const first = [...desired.listeners.values()][0];
+      const sourceAddress = dns.route53.sourceAddress ?? lb.vipAddress;
+      // The source record is an A record: a Service whose ingress is a hostname, or not assigned yet, has no address for it.
+      if (!isIPv4(sourceAddress)) {
+        throw new OctaviaError('SourceAddressMissing', sourceAddress ? `the source's address ${sourceAddress} is not an IPv4 address: the weighted source record is an A record` : 'the source has no address yet (a Service whose load balancer has no ingress)', {
+          field: 'spec.dns.route53.sourceAddress',
+          fix: 'set spec.dns.route53.sourceAddress to the IPv4 address of the source load balancer, or wait until the Service has an ingress IP',
+        });
+      }
       facts.dns = await syncMirrorDns(
         meter,
         c.route53(),
         m,
         {
-          sourceAddress: dns.route53.sourceAddress ?? lb.vipAddress,
+          sourceAddress,
           ...(facts.built.dnsName && facts.built.canonicalHostedZoneId ? { nlb: { dnsName: facts.built.dnsName, canonicalHostedZoneId: facts.built.canonicalHostedZoneId } } : {}),
           port: first?.port ?? 80,
         },
@@ -220,7 +262,9 @@ export function mirrorController(opts: MirrorControllerOptions = {}): Reconciler
 
   return {
     name: 'load-balancer-mirror',
-    watches: [{ kind: 'LoadBalancerMirror' }],
+    // Clusters: in the (scoped) cache for spec.source.service; no pass of their own — their status changes
+    // at every heartbeat, and a Service source is read on the mirror's period anyway.
+    watches: [{ kind: 'LoadBalancerMirror' }, { kind: 'Cluster', mapToKeys: () => [] }],
     resyncMs: 60_000,
     listKeys: async (ctx) => {
       const list = ctx.cache ? ctx.cache.list<Mirror>('LoadBalancerMirror') : (await ctx.store.list('LoadBalancerMirror')).items;

@@ -127,7 +127,7 @@ export function settleMirror(f: MirrorFacts): { status: LoadBalancerMirrorStatus
   } else {
     delete status.lastError;
     if (f.observed?.foreign.length) cond('Synced', 'False', 'NotOwned', f.observed.foreign.join('; '));
-    else cond('Synced', 'True', f.changes.length > 0 ? 'Applied' : 'InSync', f.changes.length > 0 ? summarizeChanges(f.changes) : 'AWS matches the Octavia load balancer');
+    else cond('Synced', 'True', f.changes.length > 0 ? 'Applied' : 'InSync', f.changes.length > 0 ? summarizeChanges(f.changes) : 'AWS matches the source load balancer');
   }
   return { status, events };
 }

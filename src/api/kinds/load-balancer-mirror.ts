@@ -84,7 +84,7 @@ export const LoadBalancerMirrorSpec = z
     source: z
       .object({
         octavia: OctaviaSource.optional(),
-        /** A Service of type LoadBalancer on a Drover cluster: not built yet (the controller says so). */
+        /** A Service of type LoadBalancer on a Drover cluster (src/cloud/service-source/): ports → listeners, ready endpoints → targets. */
         service: z.object({ cluster: z.string().min(1), namespace: z.string().min(1), name: z.string().min(1) }).strict().optional(),
       })
       .strict()

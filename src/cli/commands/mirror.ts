@@ -43,7 +43,7 @@ function report(m: LoadBalancerMirror, summarize: (c: NonNullable<LoadBalancerMi
   const st = m.status!;
   const synced = st.conditions.find((c) => c.type === 'Synced');
   const calls = st.lastSyncCalls;
-  process.stdout.write(`mirror ${m.metadata.name}: synced at ${st.lastSyncTime} (${calls?.octavia ?? 0} Octavia calls, ${calls?.awsReads ?? 0} AWS reads, ${calls?.awsWrites ?? 0} writes)\n`);
+  process.stdout.write(`mirror ${m.metadata.name}: synced at ${st.lastSyncTime} (${calls?.octavia ?? 0} ${m.spec.source.service ? 'Kubernetes API' : 'Octavia'} calls, ${calls?.awsReads ?? 0} AWS reads, ${calls?.awsWrites ?? 0} writes)\n`);
   process.stdout.write(`  changed: ${st.lastDiffTime === st.lastSyncTime ? summarize(st.lastDiff) : 'nothing'}\n`);
   if (st.targets) process.stdout.write(`  targets: ${st.targets.registered}/${st.targets.desired} registered, ${st.targets.healthy} healthy\n`);
   if (st.dns) process.stdout.write(`  DNS: source ${st.dns.weights.source} / target ${st.dns.weights.target}${st.dns.notOwned ? ` (not owned: ${st.dns.notOwned})` : ''}\n`);

@@ -8,7 +8,15 @@ export type MirrorErrorCode =
   | 'OctaviaUnreachable'
   | 'OctaviaNotFound'
   | 'OctaviaError'
-  | 'SourceNotBuilt'
+  | 'ServiceClusterNotFound'
+  | 'ServiceClusterNotKubernetes'
+  | 'ServiceClusterConfig'
+  | 'ServiceNotFound'
+  | 'ServiceNotLoadBalancer'
+  | 'ServiceAuth'
+  | 'ServiceUnreachable'
+  | 'ServiceError'
+  | 'SourceAddressMissing'
   | 'InvalidTarget';
 
 export class OctaviaError extends Error {

@@ -75,16 +75,6 @@ describe('mirror controller (fake Octavia, mocked AWS)', () => {
     assert.deepEqual((await h.events()).filter((e) => e.startsWith('SyncFailed')).map((e) => e.split(': ')[2]).sort(), ['AccessDenied', 'Throttling'], 'one Event per distinct error');
   });
 
-  it('spec.source.service is not built: said, naming the field, and AWS is not touched', async () => {
-    const elb = new FakeElb();
-    const h = await harness(mirror('svc', { ...spec(), source: { service: { cluster: 'tokyo', namespace: 'web', name: 'web' } } }), elb);
-    await h.sync();
-    const st = await h.status();
-    assert.equal(st.lastError?.code, 'SourceNotBuilt');
-    assert.equal(st.lastError?.field, 'spec.source.service');
-    assert.deepEqual(elb.calls, []);
-  });
-
   it('a scheme change (immutable in ELBv2) is refused once, naming the field, and never written', async () => {
     const elb = new FakeElb();
     const h = await harness(mirror('web', spec()), elb, { octavia: { fetch: fakeOctavia(['10.0.0.1']), env } });
