@@ -15,6 +15,8 @@ export interface ReplicaProxy {
   url: string;
   /** Connections accepted so far. */
   connections(): number;
+  /** Bytes of the server's answers passed on to the clients so far. */
+  bytesToClients(): number;
   /** Holds back everything the server sends from now on. */
   freeze(): void;
   /** Resets each connection when the server's answer begins, the next `n` times. */
@@ -28,6 +30,7 @@ export async function startReplicaProxy(target: string): Promise<ReplicaProxy> {
   let accepted = 0;
   let frozen = false;
   let cuts = 0;
+  let passed = 0;
   const server: Server = createServer((client) => {
     accepted++;
     const upstream = connect(Number(t.port), t.hostname);
@@ -49,6 +52,7 @@ export async function startReplicaProxy(target: string): Promise<ReplicaProxy> {
         upstream.destroy();
         return;
       }
+      passed += chunk.length;
       client.write(chunk);
     });
   });
@@ -57,6 +61,7 @@ export async function startReplicaProxy(target: string): Promise<ReplicaProxy> {
   return {
     url: `${t.protocol}//127.0.0.1:${port}`,
     connections: () => accepted,
+    bytesToClients: () => passed,
     freeze: () => void (frozen = true),
     cutAnswers: (n) => void (cuts = n),
     async kill() {

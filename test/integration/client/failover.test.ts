@@ -121,10 +121,14 @@ describe('clients with several server URLs', () => {
     const c = await replicas();
     const ac = new AbortController();
     const seen: string[] = [];
+    const before = proxies[0]!.bytesToClients();
     const watching = (async () => {
       for await (const ev of c.watch({ kind: 'Tenant', signal: ac.signal })) seen.push(`${ev.type} ${ev.object.metadata.name}`);
     })();
     await waitFor('the watch on the first replica', () => api.metrics.watchers.get().then((m) => (m.values[0]?.value ?? 0) >= 1));
+    // The answer's head (with the revision the watch starts from) has passed the proxy: the server flushes
+    // it before it counts the watcher, but a freeze before the proxy relays it would hide it from the client.
+    await waitFor('the watch answer head relayed to the client', () => proxies[0]!.bytesToClients() > before);
     proxies[0]!.freeze();
     await direct.create(tenant('fo-held'));
     await proxies[0]!.kill();
