@@ -31,7 +31,10 @@ export async function startReplicaProxy(target: string): Promise<ReplicaProxy> {
   let frozen = false;
   let cuts = 0;
   let passed = 0;
+  let killed = false;
   const server: Server = createServer((client) => {
+    // A connection the kernel accepted while kill() ran would keep server.close() waiting for ever.
+    if (killed) return void client.resetAndDestroy();
     accepted++;
     const upstream = connect(Number(t.port), t.hostname);
     sockets.add(client).add(upstream);
@@ -65,6 +68,7 @@ export async function startReplicaProxy(target: string): Promise<ReplicaProxy> {
     freeze: () => void (frozen = true),
     cutAnswers: (n) => void (cuts = n),
     async kill() {
+      killed = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.resetAndDestroy();
       sockets.clear();
