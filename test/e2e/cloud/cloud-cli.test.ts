@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CloudTraffic } from '../../../src/api/kinds/cloud-traffic.js';
 import { RemoteStore } from '../../../src/client/remote-store.js';
-import { cloudTrafficFile, gaWeightField, isolateAwsEnv, lbArn, startFakeGlobalAccelerator, type FakeGaServer } from '../../helpers/cloud-aws.js';
+import { CLUSTERS, cloudTrafficFile, gaWeightField, isolateAwsEnv, lbArn, startFakeGlobalAccelerator, type FakeGaServer } from '../../helpers/cloud-aws.js';
 import { FakeAgents } from '../../helpers/fake-agents.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { runCli, startServer, type ServerProcess } from '../../integration/server/harness.js';
@@ -42,9 +42,15 @@ describe('mocked AWS: drover cloud diff and sync through the CLI against a real 
     // A long sync period: after the refusal nothing but `drover cloud sync` makes the controller try again.
     const applied = await runCli(['apply', '-f', '-'], { server, input: cloudTrafficFile({ mode: 'apply', syncPeriod: '1h' }) });
     assert.equal(applied.code, 0, applied.stderr);
+    // Both regions serve: one Prod on each cluster, both dialled in, and AWS holds it. Before that the fleet
+    // is still settling (a cluster not Ready yet gets no Prod), and the plan would change under the test.
     await waitFor('the first sync read AWS, and both regions serve', async () => {
       const st = (await store.get<CloudTraffic>('CloudTraffic', 'web-ga'))?.status;
-      return st?.observedSource === 'aws' && st.conditions.some((c) => c.type === 'Synced' && c.status === 'True') && Number(st.observed?.['endpointGroup/ap-northeast-1']?.[gaWeightField('tokyo', 'ap-northeast-1')] ?? 0) > 0;
+      const serves = (c: (typeof CLUSTERS)[number]) => {
+        const g = st?.observed?.[`endpointGroup/${c.region}`];
+        return Number(g?.trafficDial ?? 0) === 100 && Number(g?.[gaWeightField(c.name, c.region)] ?? 0) > 0;
+      };
+      return st?.observedSource === 'aws' && st.conditions.some((c) => c.type === 'Synced' && c.status === 'True') && CLUSTERS.every(serves);
     }, { timeoutMs: 30_000 });
     let diff = await runCli(['cloud', 'diff', 'web-ga', '--exit-code'], { server });
     assert.equal(diff.code, 0, diff.stdout + diff.stderr);
