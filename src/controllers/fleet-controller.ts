@@ -204,6 +204,7 @@ async function execute(ctx: ReconcileContext, written: Written, fleet: Fleet | u
       const done = await onSameSpec(store, written, p, (cur) => {
         cur.metadata.annotations = { ...cur.metadata.annotations, [ANNOTATION_RETIRE_REQUESTED_AT]: new Date(nowMs).toISOString(), [ANNOTATION_RETIRE_REASON]: a.reason };
         cur.spec.retire = true;
+        if (a.takeoverOff) cur.spec.takeover = false;
       });
       if (!done) return;
       if (about) await ctx.recordEvent(about, 'Normal', fleetEventReasons.ProdRetiring, `retiring Prod ${p.metadata.name} on cluster ${p.spec.cluster} (${a.reason})`);

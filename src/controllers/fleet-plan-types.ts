@@ -7,7 +7,7 @@ import type { Fleet } from '../api/kinds/fleet.js';
 import type { Prod, ProdTemplate } from '../api/kinds/prod.js';
 import type { Shortfall } from '../scheduler/place-prods.js';
 
-export const retireReasons = ['ClusterLost', 'EvictionTimeout', 'WorkloadFailed', 'FleetDeleted', 'Orphaned', 'Extra', 'Replaced', 'StaleSuccessor', 'RolloutFailed'] as const;
+export const retireReasons = ['ClusterLost', 'EvictionTimeout', 'WorkloadFailed', 'FleetDeleted', 'Orphaned', 'Extra', 'Replaced', 'StaleSuccessor', 'RolloutFailed', 'ReleaseStarted'] as const;
 export type RetireReason = (typeof retireReasons)[number];
 export const deleteReasons = ['Retired', 'ClusterLost', 'RetireTimeout', 'Evicted'] as const;
 export type DeleteReason = (typeof deleteReasons)[number];
@@ -21,7 +21,8 @@ export type FleetAction =
   | { action: 'create'; cluster: string; role: ProdRole; version: string; template: ProdTemplate; replaces?: string; reason: CreateReason }
   /** Record on a Prod stored before template revisions the revision it runs now (restarts nothing). */
   | { action: 'snapshot'; prod: Prod; template: ProdTemplate }
-  | { action: 'retire'; prod: Prod; reason: RetireReason }
+  /** `takeoverOff`: hand the successor's tenants back to its predecessor in the same write. */
+  | { action: 'retire'; prod: Prod; reason: RetireReason; takeoverOff?: true }
   | { action: 'delete'; prod: Prod; reason: DeleteReason }
   | { action: 'takeover'; prod: Prod }
   /** Set (string) or remove (null) the evacuation-blocked mark of a Prod on a draining cluster. */

@@ -26,7 +26,8 @@
  *    within `rolloutDeadlineMs`, stops the rollout of that revision (`status.stalledTemplate`, condition
  *    RolloutStalled, an event) and is retired; the other Prods keep their revision and serve. Any other
  *    revision (a fix, a revert) lifts the stop. During a Release, successors belong to the release
- *    controller and are left alone.
+ *    controller and are left alone; one this controller built is withdrawn when a Release starts
+ *    (takeover off and retired in one write: its predecessor still serves).
  * 5. Per role (the first `testProds` are test Prods), missing Prods are placed with `placeNextProd` and
  *    extras are retired, worst first. New Prods get the Fleet's revision, or while its rollout is stopped
  *    the revision most Prods run. Capacity is a hard limit: every Prod occupying a cluster counts (every
@@ -44,7 +45,7 @@
  *    old one retires.
  */
 import type { Prod } from '../api/kinds/prod.js';
-import { ANNOTATION_EVACUATION_BLOCKED, ANNOTATION_RETIRE_REASON, ANNOTATION_RETIRE_REQUESTED_AT } from '../api/labels.js';
+import { ANNOTATION_EVACUATION_BLOCKED, ANNOTATION_RETIRE_REASON, ANNOTATION_RETIRE_REQUESTED_AT, LABEL_RELEASE, LABEL_REPLACE } from '../api/labels.js';
 import { fleetTemplate, prodTemplate } from '../api/template.js';
 import { describeShortfall, placeNextProd, type Shortfall } from '../scheduler/place-prods.js';
 import { clusterIsDead, clusterIsGone, clusterLiveness, defaultEvictionTimeoutMs, disruption, unschedulableReason } from './cluster-health.js';
@@ -58,6 +59,9 @@ export { fleetConditionReasons } from './fleet-status.js';
 export { stallReasons, type StallReason } from './fleet-rollout.js';
 /** Aliases of src/api/labels.ts for the tests that import them from here. */
 export { ANNOTATION_EVACUATION_BLOCKED as evacuationBlockedAnnotation, ANNOTATION_RETIRE_REASON as retireReasonAnnotation, ANNOTATION_RETIRE_REQUESTED_AT as retireRequestedAtAnnotation };
+
+/** A successor this controller created: neither a release's (label `drover.dev/release`) nor a cluster replace's. */
+const isFleetOwned = (p: Prod) => p.metadata.labels[LABEL_RELEASE] === undefined && p.metadata.labels[LABEL_REPLACE] === undefined;
 
 export function planFleet(o: FleetObservation): FleetPlan {
   const { fleet } = o;
@@ -172,7 +176,13 @@ export function planFleet(o: FleetObservation): FleetPlan {
   const promoted: Prod[] = [];
   const wasStalled = fleet.status?.stalledTemplate === desired.hash;
   let stall: { reason: StallReason; message: string } | undefined;
-  if (!o.releaseActive) {
+  if (o.releaseActive) {
+    // A Release owns the fleet's successors from its start. One this controller built (a roll, a drain, a
+    // spread-back) would otherwise stay frozen beside its predecessor for the whole release, holding a slot
+    // the release's waves need (a wave then waits for room for ever). Its predecessor still serves, so
+    // withdrawing it is one write and loses nothing; the drain or spread-back starts over after the release.
+    for (const s of successors) if (isFleetOwned(s)) actions.push({ action: 'retire', prod: s, reason: 'ReleaseStarted', takeoverOff: true });
+  } else {
     const deadline = o.rolloutDeadlineMs ?? defaultRolloutDeadlineMs;
     let inFlight = 0;
     for (const s of successors) {

@@ -196,9 +196,16 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
     const elapsed = Date.now() - t0;
     const waves = r.status?.waves ?? [];
     assert.ok(waves.every((w) => w.state === 'Passed'));
-    const prods = (await getJson<{ items: Prod[] }>('prods')).items.filter((p) => !p.spec.retire);
-    assert.equal(prods.length, 6);
-    assert.ok(prods.every((p) => p.spec.version === 'v2' && p.status?.version === 'v2'));
+    // A wave whose Prods shared a cluster with one free slot built a successor in another domain; the fleet
+    // controller then spreads the fleet back (one more successor, with takeover), so wait for it to settle.
+    let all: Prod[] = [];
+    await waitFor('the fleet to settle on six Prods on v2', async () => {
+      all = (await getJson<{ items: Prod[] }>('prods')).items;
+      return all.length === 6 && all.every((p) => !p.spec.retire && p.spec.version === 'v2' && p.status?.version === 'v2' && p.status.phase === 'Ready');
+    }, patient).catch((e: Error) => {
+      const show = all.map((p) => ({ name: p.metadata.name, cluster: p.spec.cluster, version: p.spec.version, replaces: p.spec.replaces, retire: p.spec.retire, phase: p.status?.phase }));
+      throw new Error(`${e.message}\nProds: ${JSON.stringify(show)}`);
+    });
     const failed = samples.slice(from).filter((s) => s.status !== 200);
     const overhead = elapsed - waves.length * BAKE_S * 1000;
     console.log(`[release-e2e] good release: ${waves.length} waves in ${elapsed} ms, ${overhead} ms beyond ${waves.length}×${BAKE_S}s bake; failed requests ${failed.length}/${samples.length - from}`);
@@ -210,10 +217,15 @@ describe('release scenario (real processes)', { skip, timeout: 600_000 }, () => 
       'release', 'start', 'shop', '--version', 'v3', '--name', 'promql', '--bake', `${BAKE_S}s`, '--max-parallel', '3',
       '--promql', 'sum(rate(drover_edge_requests_total{prod=~"$prods",code=~"5.."}[30s])) or vector(0)', '--promql-max', '0',
     );
+    // On timeout the error carries the release's last status: phase, waves and decisions say where it stood.
+    let seen: Release['status'];
     const r = await waitFor('the PromQL-gated release to end', async () => {
       const x = await release('promql');
+      seen = x.status;
       return ['Succeeded', 'RolledBack', 'Failed', 'Paused'].includes(x.status?.phase ?? '') ? x : undefined;
-    }, { ...patient, timeoutMs: 300_000 });
+    }, { ...patient, timeoutMs: 300_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}\nlast status: ${JSON.stringify({ phase: seen?.phase, waves: seen?.waves, decisions: seen?.decisions.slice(-6) })}\ndrover up printed (tail): ${upOut.slice(-3000)}`);
+    });
     assert.equal(r.status?.phase, 'Succeeded', JSON.stringify(r.status?.decisions.slice(-3)));
     assert.ok(r.status?.decisions.some((d) => d.action === 'GatesPassed' && /promql: "sum\(rate/.test(d.reason)), JSON.stringify(r.status?.decisions));
   });

@@ -92,7 +92,7 @@ export function tenantDoc(t: InitialTenant): Tenant {
 const live = (p: Prod) => !p.spec.retire && p.status?.phase !== 'Retired';
 
 /** The rules a violation breaks; a test may leave out the ones whose fixes are not merged yet. */
-export const rules = ['capacity', 'spread', 'oneRollout', 'redundancy', 'testTenants', 'served', 'healthyKept', 'snapshot', 'saysWhy', 'settles', 'oneFailed', 'drain', 'patience'] as const;
+export const rules = ['capacity', 'spread', 'oneRollout', 'redundancy', 'testTenants', 'served', 'healthyKept', 'snapshot', 'saysWhy', 'settles', 'oneFailed', 'drain', 'patience', 'releaseOwns'] as const;
 export type Rule = (typeof rules)[number];
 
 export class World {
@@ -332,6 +332,13 @@ export class World {
       if (crowded.length > 0 && roomy.length > 0) {
         this.violate('spread', `Prods not spread: ${roomy.map((c) => `${clusterDomain(c)} (${c.metadata.name}, room for ${c.spec.capacity.prods - occupancy(c.metadata.name)})`).join(', ')} has none while ${crowded.map(([d, n]) => `${d} has ${n}`).join(', ')}`);
       }
+    }
+
+    // A Release owns the fleet's successors: none the fleet controller built (a roll, a drain, a spread-back)
+    // stays in flight beside it, holding a slot a wave needs (a release once waited for room for ever).
+    if (releaseActive) {
+      const foreign = all.filter((p) => !p.spec.retire && p.spec.replaces !== undefined && names.has(p.spec.replaces) && !p.metadata.labels[LABEL_RELEASE] && !p.metadata.labels[LABEL_REPLACE]);
+      if (foreign.length > 0) this.violate('releaseOwns', `a release is active while the fleet's own successors are in flight: ${foreign.map((p) => `${p.metadata.name}→${p.spec.replaces}`).join(', ')}`);
     }
 
     // A fleet short of Prods says why (and where room would help).

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import type { Fleet } from '../../../src/api/kinds/fleet.js';
 import type { Prod } from '../../../src/api/kinds/prod.js';
+import { LABEL_RELEASE, LABEL_REPLACE } from '../../../src/api/labels.js';
 import { prodTemplate } from '../../../src/api/template.js';
 import { evacuationBlockedAnnotation, planFleet, retireRequestedAtAnnotation, type FleetAction, type FleetObservation } from '../../../src/controllers/fleet-plan.js';
 import { cluster, fleet } from '../../helpers/fixtures.js';
@@ -27,6 +28,9 @@ function plan(prods: Prod[], extra: Partial<FleetObservation> = {}) {
   return planFleet({ fleetName: 'web', fleet: web, clusters, prods, releaseActive: false, nowMs: T, retireTimeoutMs: 60_000, ...extra });
 }
 
+/** A release's successor (the release controller's, left alone by the fleet controller). */
+const released = (p: Prod): Prod => ({ ...p, metadata: { ...p.metadata, labels: { ...p.metadata.labels, [LABEL_RELEASE]: 'r1' } } });
+
 const brief = (as: FleetAction[]) =>
   as.map((a) => (a.action === 'create' ? `create ${a.role} on ${a.cluster}${a.replaces ? ` replacing ${a.replaces}` : ''}` : `${a.action} ${a.prod.metadata.name}${'reason' in a ? ` ${a.reason}` : ''}`));
 
@@ -38,16 +42,28 @@ describe('planFleet', () => {
   });
 
   it('does not count a successor while its predecessor is live, and counts it once the predecessor retires', () => {
-    const during = plan([prod('web-1'), prod('web-2', { cluster: 'b' }), prod('web-3', { replaces: 'web-1', version: 'v1' }, 'Provisioning')], { releaseActive: true });
+    const during = plan([prod('web-1'), prod('web-2', { cluster: 'b' }), released(prod('web-3', { replaces: 'web-1', version: 'v1' }, 'Provisioning'))], { releaseActive: true });
     assert.deepEqual(brief(during.actions), []);
     assert.equal(during.status?.prods, 2);
     const afterTakeover = plan(
-      [prod('web-1', { retire: true }, 'Draining', { [retireRequestedAtAnnotation]: new Date(T).toISOString() }), prod('web-2', { cluster: 'b' }), prod('web-3', { replaces: 'web-1', takeover: true })],
+      [prod('web-1', { retire: true }, 'Draining', { [retireRequestedAtAnnotation]: new Date(T).toISOString() }), prod('web-2', { cluster: 'b' }), released(prod('web-3', { replaces: 'web-1', takeover: true }))],
       { releaseActive: true },
     );
     assert.deepEqual(brief(afterTakeover.actions), []);
     assert.equal(afterTakeover.status?.prods, 2);
     assert.equal(afterTakeover.recheckInMs, 60_001, 'looks again when the retire times out');
+  });
+
+  it('withdraws its own successor when a Release starts (takeover off and retired in one write); release and replace successors stay', () => {
+    // Seen in the release journey: a spread-back successor frozen beside its predecessor for a whole
+    // release held the slot the release's last wave needed, and that wave waited for room for ever.
+    const mine = prod('web-3', { replaces: 'web-1', takeover: true });
+    const p = plan([prod('web-1'), prod('web-2', { cluster: 'b' }), mine, released(prod('web-4', { replaces: 'web-2', cluster: 'b' }, 'WarmingUp'))], { releaseActive: true });
+    assert.deepEqual(brief(p.actions), ['retire web-3 ReleaseStarted']);
+    assert.equal(p.actions[0]?.action === 'retire' && p.actions[0].takeoverOff, true, 'its tenants go back to web-1 in the same write');
+    const replacing: Prod = { ...mine, metadata: { ...mine.metadata, labels: { [LABEL_REPLACE]: 'old-cluster' } } };
+    assert.deepEqual(brief(plan([prod('web-1'), prod('web-2', { cluster: 'b' }), replacing], { releaseActive: true }).actions), []);
+    assert.deepEqual(brief(plan([prod('web-1'), prod('web-2', { cluster: 'b' }), mine]).actions), ['retire web-1 Replaced'], 'without a Release it finishes the swap');
   });
 
   it('rolls a version: successor on the same cluster, takeover when Ready, then retires the predecessor only', () => {
