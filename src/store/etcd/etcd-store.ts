@@ -145,7 +145,7 @@ export class EtcdStore implements Store {
     const value = this.encode(created);
     const res = await guard(this.commit(what, fence, this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(value))));
     if (!res.succeeded) {
-      const ours = await this.landed(key, value);
+      const ours = await this.created(key, created.metadata.uid);
       if (ours) return this.written(created, ours);
       throw errors.alreadyExists(obj.kind, obj.metadata.name);
     }
@@ -186,10 +186,21 @@ export class EtcdStore implements Store {
   }
 
   /**
-   * After a failed compare: whether the key holds exactly what this write put (its mod revision if so).
-   * etcd3 retries a call on another member when the one it used dies mid-call, and the first attempt may
-   * have committed: the retry then fails its compare against our own write. The value carries a fresh uid
-   * (create) or our exact bytes, so equality means the write landed.
+   * After a failed create: whether the object under the key is the one this create made (the revision it
+   * was created at if so). The uid is fresh per create, so it names our object even after a controller
+   * wrote its status in between (comparing bytes then answered "already exists" to a create that made it).
+   */
+  private async created(key: string, uid: string | undefined): Promise<string | undefined> {
+    const kv = (await guard(this.client.get(key).exec())).kvs[0];
+    if (!kv || uid === undefined) return undefined;
+    const stored = JSON.parse(kv.value.toString()) as AnyResource;
+    return stored.metadata.uid === uid ? kv.create_revision : undefined;
+  }
+
+  /**
+   * After a failed compare of an update or delete: whether the key holds exactly what this write put (its
+   * mod revision if so). etcd3 retries a call on another member when the one it used dies mid-call, and the
+   * first attempt may have committed: the retry then fails its compare against our own write.
    */
   private async landed(key: string, value: string): Promise<string | undefined> {
     const kv = (await guard(this.client.get(key).exec())).kvs[0];
