@@ -12,10 +12,11 @@
  * writes O(changed tenants), not O(fleet); a pass with nothing changed reads no tenant at all.
  * Level-based all the same: a full pass never relies on having seen the event that caused a change.
  */
-import type { Fleet, Tenant } from '../api/index.js';
+import type { Cluster, Fleet, Tenant } from '../api/index.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.js';
 import { diffPlacements, summarizeMoves } from '../scheduler/moves.js';
-import { schedulingSignature } from '../scheduler/signature.js';
+import { clusterSchedulingFingerprint, schedulingSignature } from '../scheduler/signature.js';
+import { whenChanged } from '../runtime/predicates.js';
 import { tenantPlacement, type FleetObjects, type FleetSnapshot } from '../scheduler/snapshot.js';
 import { OFF_THREAD_MIN_TENANTS, scheduleFleetOffThread } from '../scheduler/worker-client.js';
 import type { AssignResult } from '../scheduler/model.js';
@@ -60,7 +61,9 @@ export function schedulerController(sched: SchedulerControllerOptions = {}): Rec
       { kind: 'Tenant', mapToKeys: (obj, change) => feed.onChange(obj, change.type, (t) => placedAsIs(states.get(t.spec.fleet), t)), delayMs: TENANT_BATCH_MS },
       { kind: 'Prod', mapToKeys: fleetOf },
       // A cluster's health concerns every fleet with Prods on it; cheaper to re-run all fleets than to ask.
-      { kind: 'Cluster', mapToKeys: allFleets },
+      // Only what the scheduler reads of it counts: a heartbeat (every cluster, every second) would
+      // otherwise list every Fleet and queue a pass of each.
+      { kind: 'Cluster', mapToKeys: whenChanged((o) => clusterSchedulingFingerprint(o as Cluster), allFleets) },
     ],
     async listKeys(ctx: ReconcileContext): Promise<string[]> {
       const read = reader(ctx);

@@ -183,6 +183,23 @@ describe('scheduler controller', () => {
     assert.deepEqual(await keys(t, 'DELETED'), ['web'], 'a departure');
   });
 
+  it('is not woken by a heartbeat, only by what it reads of a Cluster', async () => {
+    const store = new MemoryStore();
+    await seed(store);
+    const watch = schedulerController().watches.find((w) => w.kind === 'Cluster');
+    assert.ok(watch?.mapToKeys);
+    const keys = (obj: Cluster, type: 'ADDED' | 'MODIFIED') => watch.mapToKeys?.(obj, { type, store });
+    const c = await store.get('Cluster', 'tokyo');
+    assert.ok(c);
+    assert.deepEqual(await keys(c, 'ADDED'), ['web']);
+    const beat = await store.updateStatus({ ...c, status: { ...c.status!, lastHeartbeat: new Date().toISOString() } });
+    assert.deepEqual(await keys(beat, 'MODIFIED'), [], 'a heartbeat');
+    const down = await store.updateStatus({ ...beat, status: { ...beat.status!, phase: 'NotReady' } });
+    assert.deepEqual(await keys(down, 'MODIFIED'), ['web'], 'NotReady');
+    const draining = await store.update({ ...down, spec: { ...down.spec, draining: true } });
+    assert.deepEqual(await keys(draining, 'MODIFIED'), ['web'], 'a drain');
+  });
+
   it('writes statuses concurrently, so that the store can commit them together', async () => {
     const inner = new MemoryStore();
     await seed(inner);
