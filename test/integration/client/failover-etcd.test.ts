@@ -6,38 +6,25 @@
  * replica. Skips, saying why, when the binary is missing.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RemoteStore } from '../../../src/client/remote-store.js';
 import { startApiServer, type ApiServer } from '../../../src/server/api-server.js';
 import { EtcdStore } from '../../../src/store/etcd/etcd-store.js';
+import { EtcdCluster, etcdBinary } from '../../../src/up/etcd-cluster.js';
 import type { WatchEvent } from '../../../src/store/store.js';
 import { tenant } from '../../helpers/fixtures.js';
 import { startReplicaProxy, type ReplicaProxy } from '../../helpers/replica-proxy.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-const hasEtcd = spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
+const hasEtcd = etcdBinary() !== undefined;
 const TOKEN = 'failover-etcd-admin-token';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 describe('clients over three API server replicas on one etcd', { skip: hasEtcd ? false : 'etcd binary missing: apt-get install etcd-server' }, () => {
   let dir: string;
-  let etcd: ChildProcess | undefined;
-  let log = '';
+  let etcd: EtcdCluster | undefined;
   const replicas: { store: EtcdStore; api: ApiServer; proxy: ReplicaProxy; dead: boolean }[] = [];
   const kill = async (i: number) => {
     const r = replicas[i]!;
@@ -49,26 +36,17 @@ describe('clients over three API server replicas on one etcd', { skip: hasEtcd ?
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'drover-etcd-failover-'));
-    const [cport, pport] = [await freePort(), await freePort()];
-    const client = `http://127.0.0.1:${cport}`;
-    const peer = `http://127.0.0.1:${pport}`;
-    etcd = spawn(
-      'etcd',
-      ['--name', 'f', '--data-dir', join(dir, 'data'), '--listen-client-urls', client, '--advertise-client-urls', client,
-        '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `f=${peer}`],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    etcd.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
+    etcd = await EtcdCluster.start({ dir: join(dir, 'etcd'), members: 1 });
+    const client = etcd.endpoints;
     for (let i = 0; i < 3; i++) {
       const store = new EtcdStore({ hosts: client, prefix: '/failover/' });
-      await waitFor(`etcd to answer (log: ${log})`, async () => store.revision().then(() => true, () => false), { timeoutMs: 20_000 });
       const api = await startApiServer({ store, listen: '127.0.0.1:0', tokens: [{ token: TOKEN, role: 'admin' }], processMetrics: false, watchHeartbeatMs: 200, log: () => {} });
       replicas.push({ store, api, proxy: await startReplicaProxy(api.url), dead: false });
     }
   });
   after(async () => {
     for (let i = 0; i < replicas.length; i++) if (!replicas[i]!.dead) await kill(i);
-    etcd?.kill('SIGKILL');
+    await etcd?.stop(0);
     await rm(dir, { recursive: true, force: true });
   });
 

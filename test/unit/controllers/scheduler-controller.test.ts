@@ -192,11 +192,11 @@ describe('scheduler controller', () => {
     const c = await store.get('Cluster', 'tokyo');
     assert.ok(c);
     assert.deepEqual(await keys(c, 'ADDED'), ['web']);
-    const beat = await store.updateStatus({ ...c, status: { ...c.status!, lastHeartbeat: new Date().toISOString() } });
+    const beat = await store.updateStatus<Cluster>({ ...c, status: { ...c.status!, lastHeartbeat: new Date().toISOString() } });
     assert.deepEqual(await keys(beat, 'MODIFIED'), [], 'a heartbeat');
-    const down = await store.updateStatus({ ...beat, status: { ...beat.status!, phase: 'NotReady' } });
+    const down = await store.updateStatus<Cluster>({ ...beat, status: { ...beat.status!, phase: 'NotReady' } });
     assert.deepEqual(await keys(down, 'MODIFIED'), ['web'], 'NotReady');
-    const draining = await store.update({ ...down, spec: { ...down.spec, draining: true } });
+    const draining = await store.update<Cluster>({ ...down, spec: { ...down.spec, draining: true } });
     assert.deepEqual(await keys(draining, 'MODIFIED'), ['web'], 'a drain');
   });
 
