@@ -14,7 +14,8 @@
  * - A step bakes from when the target is seen holding its weight (`bakeStartedAt`) for `spec.bake`; then
  *   the gates judge the bake window (wave: the fleet's Prods serving the migrating tenants; baseline: the
  *   legacy endpoints). pass → next step (the last: Succeeded); fail → RolledBack with weight 0 in the same
- *   status write (one plan update); inconclusive → Paused with the reason (no news is not good news).
+ *   status write (one plan update); inconclusive → bake on (the window grows) for another bake, at least
+ *   30 s, then Paused with the reason (no news is not good news).
  * - `spec.paused` or a hold (inconclusive gates, a permanent target error) → Paused, weight kept.
  *   `action: resume` clears the hold and the step bakes again; `promote` passes the step now; `abort` →
  *   Aborted, weight 0 at once. A finished migration ignores actions (ActionIgnored).
@@ -54,6 +55,10 @@ const MAX_DECISIONS = 50;
 /** How often a waiting migration looks again (a plan update, a Release ending). */
 export const POLL_MS = 250;
 const WAIT_MS = 2_000;
+
+/** An inconclusive step bakes on for its bake again, and at least this long, before it is held. */
+const BAKE_ON_MIN_MS = 30_000;
+const BAKE_ON_POLL_MS = 2_000;
 
 export interface MigrationObservation {
   migration: Migration;
@@ -195,6 +200,15 @@ export function decideMigration(o: MigrationObservation): MigrationOutcome {
     return withRequeue(out, m);
   }
   if (v.outcome === 'inconclusive') {
+    // Too few requests yet (a small step of a quiet tenant): bake on a while, the window growing with it,
+    // before holding the step. A user's README demo at 1 % paused for want of 3 requests.
+    const limitMs = bakeMs + Math.max(bakeMs, BAKE_ON_MIN_MS);
+    const baked = o.now - bakeStart;
+    if (baked < limitMs) {
+      st.message = `step ${st.step + 1}/${m.spec.steps.length}: gates inconclusive so far (${v.reason}): baking on, at most ${Math.round(limitMs / 1000)} s in all`;
+      out.requeueAfterMs = Math.min(BAKE_ON_POLL_MS, limitMs - baked);
+      return out;
+    }
     st.phase = 'Paused';
     st.holdReason = `gates inconclusive at step ${st.step + 1}: ${v.reason}`;
     st.message = st.holdReason;

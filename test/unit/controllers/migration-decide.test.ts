@@ -42,6 +42,8 @@ class World {
   releases: string[] = [];
   gates: GateVerdict['outcome'] = 'pass';
   gateRuns = 0;
+  /** The window each gate run judged. */
+  readonly windows: number[] = [];
   constructor(m: Migration) {
     this.m = m;
   }
@@ -53,6 +55,7 @@ class World {
     let out = decideMigration(this.observe());
     if (out.runGates) {
       this.gateRuns++;
+      this.windows.push(out.runGates.windowMs);
       out = decideMigration(this.observe(verdict(this.gates)));
     }
     this.m = { ...this.m, spec: { ...this.m.spec, action: out.clearAction ? 'none' : this.m.spec.action }, status: out.status };
@@ -110,7 +113,7 @@ describe('decideMigration', () => {
     assert.equal(again.status.phase, 'RolledBack', 'finished for good');
   });
 
-  it('inconclusive gates pause; resume bakes the step again; promote passes it without gates; abort returns to 0 at once', () => {
+  it('inconclusive gates bake on (at least 30 s more, the window growing), then pause; resume bakes the step again; promote passes it without gates; abort returns to 0 at once', () => {
     const w = new World(migration());
     w.pass();
     w.syncPlan();
@@ -118,6 +121,15 @@ describe('decideMigration', () => {
     w.now += 10_000;
     w.gates = 'inconclusive';
     let out = w.pass();
+    assert.equal(out.status.phase, 'Progressing', 'too few requests yet: it bakes on');
+    assert.match(out.status.message ?? '', /inconclusive so far .*baking on, at most 40 s/);
+    const windows = w.windows.length;
+    w.now += 29_000;
+    out = w.pass();
+    assert.equal(out.status.phase, 'Progressing');
+    assert.ok((w.windows.at(-1) ?? 0) > (w.windows[windows - 1] ?? Infinity), 'the gates judge a longer window');
+    w.now += 2_000;
+    out = w.pass();
     assert.equal(out.status.phase, 'Paused');
     assert.match(out.status.holdReason ?? '', /inconclusive/);
     w.now += 60_000;
