@@ -1,36 +1,52 @@
 /**
  * The example legacy backend `drover up` starts (examples/legacy/server.mjs): a second small app standing
- * for "what users are on today", so that a Migration can be watched on one machine. A plain child of `up`
- * (no adoption after a crash: it holds no state, and the next `up` picks its port afresh unless told one).
+ * for "what users are on today", so that a Migration can be watched on one machine. Like the edge, it
+ * runs in a group of its own and writes to `<data>/logs/legacy.log`: it outlives an unclean death of `up`
+ * (users a migration left on legacy keep being served), and the next `up` adopts it — by pid, kernel start
+ * time, script and log file — or ends it. Before, the survivor held port 8090 and the next `up` failed
+ * on it after adopting everything else, and stopped all it had adopted on the way out.
  * `DROVER_LEGACY_FAIL_RATE` / `DROVER_LEGACY_LATENCY_MS` in up's environment become its FAIL_RATE /
  * LATENCY_MS knobs.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../drivers/local/net.js';
+import { isSameProcess } from '../drivers/local/process-table.js';
+import { ensurePrivateDir } from '../store/private-files.js';
 import { canListen, portHolder, portInUse } from './ports.js';
 import { ProcessHandle } from './process-handle.js';
+import { argvOf, stdoutOf } from './process-identity.js';
 
 export const legacyServerPath = (): string => fileURLToPath(new URL('../../examples/legacy/server.mjs', import.meta.url));
 
 export interface LegacyBackend {
   url: string;
+  port: number;
   pid: number;
+  startTicks: number | undefined;
   stop(): Promise<void>;
+}
+
+function backend(handle: ProcessHandle, port: number): LegacyBackend {
+  return { url: `http://127.0.0.1:${port}`, port, pid: handle.pid, startTicks: handle.startTicks, stop: () => handle.stop(2000) };
 }
 
 export async function startLegacyBackend(opts: { port: number; logFile: string }): Promise<LegacyBackend> {
   const port = opts.port === 0 ? await freePort() : opts.port;
   if (opts.port !== 0 && !(await canListen(port))) throw portInUse(port, '--legacy-port', portHolder(port));
-  const log = createWriteStream(opts.logFile, { flags: 'a', mode: 0o600 });
+  ensurePrivateDir(dirname(opts.logFile));
+  const log = openSync(opts.logFile, 'a', 0o600);
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', PORT: String(port) };
   if (process.env.DROVER_LEGACY_FAIL_RATE) env.FAIL_RATE = process.env.DROVER_LEGACY_FAIL_RATE;
   if (process.env.DROVER_LEGACY_LATENCY_MS) env.LATENCY_MS = process.env.DROVER_LEGACY_LATENCY_MS;
-  const child = spawn(process.execPath, [legacyServerPath()], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  const handle = ProcessHandle.ofChild(child);
+  let handle: ProcessHandle;
+  try {
+    handle = ProcessHandle.ofChild(spawn(process.execPath, [legacyServerPath()], { env, stdio: ['ignore', log, log], detached: true }));
+  } finally {
+    closeSync(log);
+  }
   const url = `http://127.0.0.1:${port}`;
   // Listening once its health check answers (it starts in milliseconds).
   const deadline = Date.now() + 10_000;
@@ -47,12 +63,26 @@ export async function startLegacyBackend(opts: { port: number; logFile: string }
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {
-    url,
-    pid: handle.pid,
-    stop: async () => {
-      await handle.stop(2000);
-      log.end();
-    },
-  };
+  return backend(handle, port);
+}
+
+/** Whether `pid` runs the example legacy backend and writes to this data dir's `logFile`. */
+export function isLegacyBackendOf(pid: number, logFile: string, startTicks?: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || !isSameProcess(pid, startTicks)) return false;
+  const script = realPathOf(legacyServerPath());
+  if (!(argvOf(pid) ?? []).some((a) => realPathOf(a) === script)) return false;
+  return stdoutOf(pid) === realPathOf(logFile);
+}
+
+/** The legacy backend an earlier `drover up` on this data dir started, if it still runs as recorded. */
+export function adoptLegacyBackend(rec: { pid: number; startTicks?: number | undefined; port: number }, logFile: string): LegacyBackend | undefined {
+  return isLegacyBackendOf(rec.pid, logFile, rec.startTicks) ? backend(ProcessHandle.adopt(rec.pid, rec.startTicks), rec.port) : undefined;
+}
+
+function realPathOf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * `<data>/up.json`: what a running `drover up` owns, so that the next `drover up` on the same data dir
  * can tell whether one is still running, and adopt (or end) what a crashed one left: its agents, its edge,
- * and through the agents' own state files, their workloads. Written atomically (0600) on every change;
+ * the example legacy backend, and through the agents' own state files, their workloads. Written atomically (0600) on every change;
  * removed after a clean stop, when nothing it lists is left.
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,8 @@ export const UpState = z.object({
   tokenDigest: z.string(),
   edge: Proc.extend({ port: z.number().int(), adminPort: z.number().int() }).optional(),
   agents: z.record(Proc).default({}),
+  /** The example legacy backend (`up` of the shipped example file, unless --no-legacy). */
+  legacy: Proc.extend({ port: z.number().int() }).optional(),
 });
 export type UpState = z.infer<typeof UpState>;
 

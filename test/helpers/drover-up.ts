@@ -60,6 +60,8 @@ export function tenantHosts(names: readonly string[]): string[] {
   return names.map((t) => `${t}.web.localhost`);
 }
 
+class UpExited extends Error {}
+
 export class UpRun {
   readonly dir: string;
   readonly config: string;
@@ -92,7 +94,11 @@ export class UpRun {
 
   /** Resolves once `drover up` printed its summary (every Prod Ready, or its ready timeout). */
   async running(timeoutMs = 90_000): Promise<RemoteStore> {
-    await waitFor('drover up to be running', () => this.output.includes('drover up is running'), { timeoutMs, intervalMs: 100 });
+    // An up that exits instead fails the wait at once, with what it printed.
+    await waitFor('drover up to be running', () => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new UpExited(`drover up exited (${this.child.exitCode ?? this.child.signalCode}) before running:\n${this.output}`);
+      return this.output.includes('drover up is running');
+    }, { timeoutMs, intervalMs: 100, retryIf: (e) => !(e instanceof UpExited) });
     const cfg = readConfig(this.config);
     this.store = new RemoteStore({ server: cfg.server!, ...(cfg.token ? { token: cfg.token } : {}) });
     return this.store;

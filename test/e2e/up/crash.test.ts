@@ -1,6 +1,6 @@
 /**
  * A crash of `drover up` is not an outage (issue 12): SIGKILL `up` while users send requests to every
- * tenant through the edge; its agents, workloads and edge keep serving; the next `up` on the same data dir
+ * tenant through the edge; its agents, workloads, edge and the example legacy backend keep serving; the next `up` on the same data dir
  * adopts them (same Prods, no replacement) and its Ctrl-C still leaves no process behind. A port held by
  * a stranger makes `up` fail loudly instead of printing "edge: started". Real processes (built dist).
  */
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Prod } from '../../../src/api/kinds/prod.js';
+import { freePort } from '../../../src/drivers/local/net.js';
 import { isAlive } from '../../../src/drivers/local/process-table.js';
 import { readState } from '../../../src/drivers/local/state-file.js';
 import { clustersFile, processesIn, tenantHosts, tenantsFile, UpRun } from '../../helpers/drover-up.js';
@@ -21,7 +22,10 @@ const tenants = ['alpha', 'bravo', 'charlie', 'delta'];
 const fileText = clustersFile(6, 4) + tenantsFile(tenants, (i) => 10 + i);
 
 const runs: UpRun[] = [];
+/** Stopped in `after` too: a failed assertion must not leave the loops keeping the file alive. */
+const loops: TrafficLoop[] = [];
 after(async () => {
+  for (const l of loops) await l.stop();
   for (const r of runs) {
     await r.stop().catch(() => undefined);
     r.cleanup();
@@ -40,7 +44,11 @@ function readyProds(items: Prod[]): string[] {
 
 describe('drover up crash', () => {
   it('SIGKILL of up: no failed request, and the next up adopts agents, edge and Prods; its Ctrl-C leaves nothing', async () => {
-    const first = new UpRun(fileText);
+    // With the example legacy backend on a fixed port, as the shipped example runs it on 8090: the next up
+    // used to fail on the port the survivor held, and stopped everything it had adopted on the way out.
+    const legacyPort = await freePort();
+    const legacyArgs = ['--legacy-port', String(legacyPort)];
+    const first = new UpRun(fileText, { args: legacyArgs });
     runs.push(first);
     const store1 = await first.running();
     const before = await waitFor('6 Prods Ready', async () => {
@@ -49,9 +57,12 @@ describe('drover up crash', () => {
     }, { timeoutMs: 60_000 });
     const edge = edgeUrl(first.output);
     const traffic = new TrafficLoop(edge, tenantHosts(tenants));
+    loops.push(traffic);
     await waitFor('every tenant served through the edge', () => traffic.ok >= tenants.length * 5 && traffic.failed.length === 0, { timeoutMs: 20_000 });
     const firstPids = first.processes();
     const upPid = first.child.pid!;
+    const legacyPid = Number(/^legacy: example legacy backend \(pid (\d+)\)/m.exec(first.output)?.[1]);
+    assert.ok(firstPids.includes(legacyPid), first.output);
 
     first.child.kill('SIGKILL');
     await first.exited;
@@ -60,15 +71,17 @@ describe('drover up crash', () => {
     // The control plane is gone; agents, workloads and edge are not, and users are still served.
     await waitFor('traffic served with up dead', () => traffic.ok >= atKill + 100, { timeoutMs: 30_000 });
     const orphans = firstPids.filter((p) => p !== upPid);
-    assert.ok(orphans.length >= 1 + 3 + 6, `edge, agents and workloads outlive up (${orphans.length})`);
+    assert.ok(orphans.length >= 1 + 3 + 6 + 1, `edge, agents, workloads and the legacy backend outlive up (${orphans.length})`);
+    assert.equal((await fetch(`http://127.0.0.1:${legacyPort}/`)).status, 200, 'the legacy backend serves with up dead');
     assert.deepEqual(orphans.filter((p) => !isAlive(p)), [], 'nothing of the first run died with it');
 
-    const second = new UpRun(fileText, { dir: first.dir });
+    const second = new UpRun(fileText, { dir: first.dir, args: legacyArgs });
     runs.push(second);
     const store2 = await second.running();
     assert.match(second.output, /^edge: adopted from the previous drover up \(pid \d+\)/m);
     assert.equal((second.output.match(/agent adopted from the previous drover up/g) ?? []).length, 3, second.output);
     assert.equal(edgeUrl(second.output), edge, 'the same edge URL');
+    assert.match(second.output, new RegExp(`^legacy: example legacy backend adopted from the previous drover up \\(pid ${legacyPid}\\) on http://127\\.0\\.0\\.1:${legacyPort}$`, 'm'));
     const atServing = traffic.ok;
     await waitFor('traffic goes on', () => traffic.ok >= atServing + 100, { timeoutMs: 30_000 });
     await traffic.stop();
@@ -93,7 +106,7 @@ describe('drover up crash', () => {
     );
 
     // A third up on the same data dir while the second runs: refused, touching nothing.
-    const third = new UpRun(fileText, { dir: first.dir });
+    const third = new UpRun(fileText, { dir: first.dir, args: legacyArgs });
     runs.push(third);
     assert.notEqual(await third.exited, 0);
     assert.match(third.output, new RegExp(`drover up \\(pid ${second.child.pid}\\) is already running on`));
