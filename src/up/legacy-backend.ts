@@ -13,7 +13,7 @@ import { closeSync, openSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../drivers/local/net.js';
-import { isSameProcess } from '../drivers/local/process-table.js';
+import { isSameProcess, processStartTicks } from '../drivers/local/process-table.js';
 import { ensurePrivateDir } from '../store/private-files.js';
 import { canListen, portHolder, portInUse } from './ports.js';
 import { ProcessHandle } from './process-handle.js';
@@ -85,4 +85,39 @@ function realPathOf(p: string): string {
   } catch {
     return p;
   }
+}
+
+/**
+ * The legacy backend's port, decided before anything starts: the survivor's when it is to be adopted
+ * (`asked` 0 or its port), else the one asked for (0: a free one), free or held by an orphaned legacy
+ * backend of this data dir (ended here); undefined when none is asked for.
+ */
+export async function pickLegacyPort(asked: number | undefined, left: LegacyBackend | undefined, logFile: string, out: (line: string) => void): Promise<number | undefined> {
+  if (asked === undefined) return undefined;
+  if (left && (asked === 0 || asked === left.port)) return left.port;
+  if (asked === 0) return freePort();
+  if (await canListen(asked)) return asked;
+  const holder = portHolder(asked);
+  if (holder !== undefined && holder !== left?.pid && isLegacyBackendOf(holder, logFile)) {
+    out(`legacy: an orphaned example legacy backend of an earlier drover up (pid ${holder}) holds port ${asked}; stopping it to take over`);
+    await ProcessHandle.adopt(holder, processStartTicks(holder)).stop(5000);
+    if (await canListen(asked)) return asked;
+  }
+  throw portInUse(asked, '--legacy-port', portHolder(asked));
+}
+
+/** Adopts the survivor when it holds the port decided, else ends it; starts one on `port` unless none. */
+export async function startOrAdoptLegacy(port: number | undefined, left: LegacyBackend | undefined, logFile: string, out: (line: string) => void): Promise<LegacyBackend | undefined> {
+  if (left && port === left.port) {
+    out(`legacy: example legacy backend adopted from the previous drover up (pid ${left.pid}) on ${left.url}`);
+    return left;
+  }
+  if (left) {
+    await left.stop();
+    out(`legacy: the previous example legacy backend (pid ${left.pid}) stopped (${port === undefined ? 'not asked for any more' : `it listened on port ${left.port}`})`);
+  }
+  if (port === undefined) return undefined;
+  const started = await startLegacyBackend({ port, logFile });
+  out(`legacy: example legacy backend (pid ${started.pid}) on ${started.url}; move users onto the fleet with: drover migration start web --legacy ${started.url}`);
+  return started;
 }

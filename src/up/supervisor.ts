@@ -26,7 +26,7 @@ import { ensurePrivateDir } from '../store/private-files.js';
 import { AgentProcess } from './agent-process.js';
 import { ANNOTATION_RESTORE_REQUESTED_AT } from '../api/labels.js';
 import { EdgeProcess } from './edge-process.js';
-import { adoptLegacyBackend, isLegacyBackendOf, startLegacyBackend, type LegacyBackend } from './legacy-backend.js';
+import { adoptLegacyBackend, pickLegacyPort, startOrAdoptLegacy, type LegacyBackend } from './legacy-backend.js';
 import { canListen, portHolder, portInUse } from './ports.js';
 import { ProcessHandle } from './process-handle.js';
 import { waitForProds } from './prod-progress.js';
@@ -136,7 +136,7 @@ export class UpSupervisor {
         edgePorts = { port, adminPort: await freePort() };
       }
     }
-    const legacyPort = await this.pickLegacyPort(left.legacy);
+    const legacyPort = await pickLegacyPort(this.opts.legacyPort, left.legacy, this.logFile('legacy'), this.opts.out);
     this.cp = await startControlPlane({
       dataDir,
       listen: `127.0.0.1:${apiPort}`,
@@ -160,19 +160,7 @@ export class UpSupervisor {
     // then (EADDRINUSE; the release gates then read the Prod instead of /stats). It waits for a plan.
     if (edgePorts) await this.startEdge(edgePorts, left.edge, reusable);
     else this.opts.out('edge: not available in this build (no `drover edge` command); Prods answer on their endpoints directly');
-    if (left.legacy && legacyPort === left.legacy.port) {
-      this.legacy = left.legacy;
-      this.opts.out(`legacy: example legacy backend adopted from the previous drover up (pid ${this.legacy.pid}) on ${this.legacy.url}`);
-    } else {
-      if (left.legacy) {
-        await left.legacy.stop();
-        this.opts.out(`legacy: the previous example legacy backend (pid ${left.legacy.pid}) stopped (${this.opts.legacyPort === undefined ? 'not asked for any more' : `it listened on port ${left.legacy.port}`})`);
-      }
-      if (legacyPort !== undefined) {
-        this.legacy = await startLegacyBackend({ port: legacyPort, logFile: this.logFile('legacy') });
-        this.opts.out(`legacy: example legacy backend (pid ${this.legacy.pid}) on ${this.legacy.url}; move users onto the fleet with: drover migration start web --legacy ${this.legacy.url}`);
-      }
-    }
+    this.legacy = await startOrAdoptLegacy(legacyPort, left.legacy, this.logFile('legacy'), this.opts.out);
     this.saveState();
     // Judge no cluster on heartbeats from before the crash: the controllers start once every adopted
     // agent has heartbeated to this control plane (bounded; a silent one is then judged as usual).
@@ -220,26 +208,6 @@ export class UpSupervisor {
     const survivors = left.agents.size > 0 || left.edge !== undefined;
     if (prev && survivors && (await canListen(prev.apiPort))) return prev.apiPort;
     return 0;
-  }
-
-  /**
-   * The legacy backend's port, decided before anything starts: the survivor's when it is to be adopted,
-   * else the one asked for (0: a free one), free or held by an orphaned legacy backend of this data dir
-   * (ended here); undefined when none is asked for.
-   */
-  private async pickLegacyPort(left: LegacyBackend | undefined): Promise<number | undefined> {
-    const asked = this.opts.legacyPort;
-    if (asked === undefined) return undefined;
-    if (left && (asked === 0 || asked === left.port)) return left.port;
-    if (asked === 0) return freePort();
-    if (await canListen(asked)) return asked;
-    const holder = portHolder(asked);
-    if (holder !== undefined && holder !== left?.pid && isLegacyBackendOf(holder, this.logFile('legacy'))) {
-      this.opts.out(`legacy: an orphaned example legacy backend of an earlier drover up (pid ${holder}) holds port ${asked}; stopping it to take over`);
-      await ProcessHandle.adopt(holder, processStartTicks(holder)).stop(5000);
-      if (await canListen(asked)) return asked;
-    }
-    throw portInUse(asked, '--legacy-port', portHolder(asked));
   }
 
   /** Free, or held by an edge of this data dir that no up.json lists (an orphan): end it and take over. */
