@@ -210,7 +210,8 @@ export function decideMigration(o: MigrationObservation): MigrationOutcome {
       return out;
     }
     st.phase = 'Paused';
-    st.holdReason = `gates inconclusive at step ${st.step + 1}: ${v.reason}`;
+    // What to do next, in the message: a quiet step (one client, a few users) never has the requests.
+    st.holdReason = `gates inconclusive at step ${st.step + 1}: ${v.reason}; paused — more traffic then \`drover migration resume\` bakes again, \`promote\` passes the step, \`abort\` puts everyone back on legacy`;
     st.message = st.holdReason;
     decide('GatesInconclusive', st.holdReason);
     return out;
