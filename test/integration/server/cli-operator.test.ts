@@ -174,7 +174,13 @@ describe('drover up', () => {
       DROVER_TOKEN: '',
     });
     try {
-      await waitFor(`drover up to start:\n${output()}`, () => output().includes('drover up is running'), { timeoutMs: 60_000 });
+      // What up printed goes with a failure (it once did not start within 60 s in a loaded CI run, and said nothing).
+      await waitFor('drover up to start', () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`drover up exited (${proc.exitCode ?? proc.signalCode}):\n${output()}`);
+        return output().includes('drover up is running');
+      }, { timeoutMs: 120_000, retryIf: (e) => !(e instanceof Error && e.message.startsWith('drover up exited')) }).catch((e: Error) => {
+        throw new Error(`${e.message}\ndrover up printed:\n${output()}`);
+      });
       const tokensFile = join(data, 'tokens.yaml');
       assert.match(output(), new RegExp(`tokens: generated admin and readonly tokens in ${tokensFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
       const tokens = parse(readFileSync(tokensFile, 'utf8')) as { admin: string; readonly: string };
