@@ -10,6 +10,7 @@ import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { FakeAgents } from '../../helpers/fake-agents.js';
 import { cluster } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { recordClusterPhases } from '../../helpers/cluster-phases.js';
 
 describe('heartbeatVerdict', () => {
   const t0 = Date.UTC(2026, 0, 1);
@@ -132,15 +133,7 @@ describe('cluster controller', () => {
     }
     const agents = new FakeAgents(store, 100);
     agents.alive.add('live');
-    const phases: string[] = [];
-    const watching = new AbortController();
-    const rv = await store.revision();
-    const watch = (async () => {
-      for await (const ev of store.watch({ kind: 'Cluster', resourceVersion: rv, signal: watching.signal })) {
-        const c = ev.object as Cluster;
-        phases.push(`${c.metadata.name}:${c.status?.phase}`);
-      }
-    })();
+    const { phases, stop: stopRecording } = await recordClusterPhases(store);
     const m = new Manager({ store, reconcilers: [clusterController({ stalls: { stalledSince: () => 0 } })], logger: silentLogger });
     const startedAt = Date.now();
     m.start();
@@ -153,8 +146,7 @@ describe('cluster controller', () => {
       assert.ok(held.includes('silent'), 'the held verdict is recorded');
       assert.equal((await store.get('Cluster', 'live'))?.status?.phase, 'Ready');
     } finally {
-      watching.abort();
-      await watch;
+      await stopRecording();
       await agents.stop();
       await m.stop();
     }

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Cluster } from '../../../src/api/kinds/cluster.js';
 import { startControllers } from '../../../src/controllers/index.js';
 import type { Leadership, LeaderElector } from '../../../src/runtime/leader-election.js';
 import { silentLogger } from '../../../src/runtime/logger.js';
@@ -13,6 +12,7 @@ import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { FakeAgents } from '../../helpers/fake-agents.js';
 import { cluster } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { recordClusterPhases } from '../../helpers/cluster-phases.js';
 
 /** Leadership handed out and taken back by the test. */
 class ScriptedElector implements LeaderElector {
@@ -49,15 +49,7 @@ describe('controllers across leadership terms', () => {
     const store = new MemoryStore();
     const grace = 500;
     for (const n of ['steady', 'silent']) await store.create(cluster(n, { spec: { heartbeatGraceMs: grace } }));
-    const phases: string[] = [];
-    const watching = new AbortController();
-    const rv = await store.revision();
-    const watch = (async () => {
-      for await (const ev of store.watch({ kind: 'Cluster', resourceVersion: rv, signal: watching.signal })) {
-        const c = ev.object as Cluster;
-        phases.push(`${c.metadata.name}:${c.status?.phase}`);
-      }
-    })();
+    const { phases, stop: stopRecording } = await recordClusterPhases(store);
     const agents = new FakeAgents(store, 50);
     agents.alive.add('steady').add('silent');
     const elector = new ScriptedElector();
@@ -95,8 +87,7 @@ describe('controllers across leadership terms', () => {
     } finally {
       await agents.stop();
       await controllers.stop();
-      watching.abort();
-      await watch;
+      await stopRecording();
     }
     assert.ok(!phases.includes('steady:NotReady'), `steady was never NotReady: ${phases.join(' ')}`);
   });
