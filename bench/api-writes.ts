@@ -16,7 +16,7 @@
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AnyResource } from '../src/api/resource.js';
 import { RemoteStore } from '../src/client/remote-store.js';
@@ -32,6 +32,8 @@ const { values } = parseArgs({
     // Controllers (the scheduler above all) react to every created Tenant inside the server process;
     // without them the figure is the API + durable store path alone.
     'no-controllers': { type: 'boolean', default: false },
+    // A directory: the server runs under `node --cpu-prof` and writes its profile there on exit.
+    'cpu-prof': { type: 'string' },
   },
 });
 const WRITES = Number(values.writes);
@@ -146,7 +148,7 @@ async function benchWatch(url: string): Promise<void> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'drover-bench-'));
-const server = await startDroverServer({ dataDir: join(dir, 'data'), token: TOKEN, args: values['no-controllers'] ? ['--no-controllers'] : [], stderr: 'inherit' });
+const server = await startDroverServer({ dataDir: join(dir, 'data'), token: TOKEN, args: values['no-controllers'] ? ['--no-controllers'] : [], stderr: 'inherit', nodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [] });
 const store = new RemoteStore({ server: server.url, token: TOKEN });
 try {
   await benchWrites(store);
