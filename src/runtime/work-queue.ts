@@ -6,6 +6,7 @@
  * - `addAfter` delays an add (the earliest pending delay wins); `addRateLimited` delays by the rate
  *   limiter's backoff for that key, `forget` resets it.
  */
+import { Fifo } from './fifo.js';
 import { defaultRateLimiter, type RateLimiter } from './rate-limiter.js';
 
 export interface WorkQueueOptions {
@@ -15,7 +16,7 @@ export interface WorkQueueOptions {
 }
 
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  private readonly queue = new Fifo<string>();
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
