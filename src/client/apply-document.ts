@@ -20,7 +20,7 @@ import { DroverError, isDroverError } from '../errors.js';
 import { createOrUpdate } from '../store/mutate.js';
 import type { Store } from '../store/store.js';
 import { resolveDocumentPaths } from './document-paths.js';
-import { threeWayMerge } from './three-way-merge.js';
+import { threeWayMerge, type MergeOptions } from './three-way-merge.js';
 
 export const lastAppliedAnnotation = ANNOTATION_LAST_APPLIED;
 
@@ -95,13 +95,13 @@ export function lastAppliedOf(o: AnyResource): AppliedConfig | undefined {
 }
 
 /** The object `apply` writes over `live` (undefined: create), validated, with the new last-applied annotation. */
-export function mergeApplied(p: PreparedDocument, live: AnyResource | undefined): AnyResource {
+export function mergeApplied(p: PreparedDocument, live: AnyResource | undefined, opts: MergeOptions = {}): AnyResource {
   const record = JSON.stringify(p.config);
   const last = live ? lastAppliedOf(live) : undefined;
-  const labels = threeWayMerge(last?.metadata.labels ?? {}, p.config.metadata.labels ?? {}, live?.metadata.labels ?? {}) as Dict;
-  const annotations = threeWayMerge(last?.metadata.annotations ?? {}, p.config.metadata.annotations ?? {}, live?.metadata.annotations ?? {}) as Dict;
+  const labels = threeWayMerge(last?.metadata.labels ?? {}, p.config.metadata.labels ?? {}, live?.metadata.labels ?? {}, opts) as Dict;
+  const annotations = threeWayMerge(last?.metadata.annotations ?? {}, p.config.metadata.annotations ?? {}, live?.metadata.annotations ?? {}, opts) as Dict;
   annotations[lastAppliedAnnotation] = record;
-  const spec = live ? threeWayMerge(last?.spec, p.config.spec ?? {}, live.spec) : (p.config.spec ?? {});
+  const spec = live ? threeWayMerge(last?.spec, p.config.spec ?? {}, live.spec, opts) : (p.config.spec ?? {});
   const metadata: Dict = live ? { ...live.metadata, labels, annotations } : { name: p.name, labels, annotations };
   if (p.finalizers !== undefined) metadata.finalizers = p.finalizers;
   if (p.ownerReferences !== undefined) metadata.ownerReferences = p.ownerReferences;
@@ -120,14 +120,17 @@ export function mergeApplied(p: PreparedDocument, live: AnyResource | undefined)
   }
 }
 
-/** `doc`: a raw document, or one `prepareDocument` already checked. A concurrent change is retried (store/mutate.ts). */
-export async function applyDocument(store: Store, doc: unknown, opts: { baseDir?: string } = {}): Promise<Applied> {
+/**
+ * `doc`: a raw document, or one `prepareDocument` already checked. A concurrent change is retried
+ * (store/mutate.ts). `fileChangesOnly`: see three-way-merge.ts.
+ */
+export async function applyDocument(store: Store, doc: unknown, opts: { baseDir?: string } & MergeOptions = {}): Promise<Applied> {
   const p = isPrepared(doc) ? doc : prepareDocument(doc, opts);
   // The resourceVersion the merge was made over, on the attempt that wrote; none when it created.
   let mergedOver: string | undefined;
   const object = await createOrUpdate(store, mergeApplied(p, undefined), (live) => {
     mergedOver = live.metadata.resourceVersion;
-    const next = mergeApplied(p, live);
+    const next = mergeApplied(p, live, { fileChangesOnly: opts.fileChangesOnly ?? false });
     live.metadata = next.metadata;
     (live as { spec?: unknown }).spec = (next as { spec?: unknown }).spec;
   });

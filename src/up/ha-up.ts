@@ -202,7 +202,8 @@ export class HaUp {
 
   private async apply(docs: unknown[]): Promise<void> {
     for (const doc of docs) {
-      const r = await applyDocument(this.store!, doc);
+      // What the control plane changed since (a release's version, a cordon) is not undone by a restart.
+      const r = await applyDocument(this.store!, doc, { fileChangesOnly: true });
       this.opts.out(`  ${r.object.kind.toLowerCase()}/${r.object.metadata.name} ${r.outcome}`);
     }
   }

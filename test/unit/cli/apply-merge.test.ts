@@ -30,6 +30,22 @@ describe('threeWayMerge', () => {
   it('without a last-applied record is a two-way merge: the file wins, nothing is removed', () => {
     assert.deepEqual(threeWayMerge(undefined, { prods: 3 }, { prods: 5, version: 'v1' }), { prods: 3, version: 'v1' });
   });
+  it('with fileChangesOnly, a field the file sets as last time keeps the live value; a field the file changed wins', () => {
+    const opts = { fileChangesOnly: true };
+    // A release set version v2; the file still says v1, as when it was applied.
+    assert.deepEqual(threeWayMerge({ prods: 6, version: 'v1' }, { prods: 6, version: 'v1' }, { prods: 6, version: 'v2' }, opts), { prods: 6, version: 'v2' });
+    // The file changed prods only: prods applies, the version stays.
+    assert.deepEqual(threeWayMerge({ prods: 6, version: 'v1' }, { prods: 8, version: 'v1' }, { prods: 6, version: 'v2' }, opts), { prods: 8, version: 'v2' });
+    // The file changed the version: it wins.
+    assert.deepEqual(threeWayMerge({ prods: 6, version: 'v1' }, { prods: 6, version: 'v3' }, { prods: 6, version: 'v2' }, opts), { prods: 6, version: 'v3' });
+    // Nested: only the changed key of an object applies; removals still remove.
+    assert.deepEqual(
+      threeWayMerge({ app: { env: { A: '1' }, port: 80 } }, { app: { env: { A: '2' } } }, { app: { env: { A: '1', B: 'op' }, port: 81 } }, opts),
+      { app: { env: { A: '2', B: 'op' } } },
+    );
+    // Without a record of the last apply, the file wins everywhere, as without the option.
+    assert.deepEqual(threeWayMerge(undefined, { version: 'v1' }, { version: 'v2' }, opts), { version: 'v1' });
+  });
   it('does not modify its inputs', () => {
     const live = { a: { b: 1 } };
     threeWayMerge({ a: { b: 1 } }, { a: { c: 2 } }, live);
@@ -63,6 +79,31 @@ describe('applyDocument', () => {
     // The file setting the field wins.
     await applyDocument(store, cluster({ region: 'r1', capacity: { prods: 4 }, cordoned: false }));
     assert.equal((await store.get('Cluster', 'tokyo'))!.spec.cordoned, false);
+  });
+
+  it('applied again by `drover up` (fileChangesOnly), the file does not undo a release: the Fleet keeps v2 until the file itself changes the version', async () => {
+    const fleetDoc = (spec: Record<string, unknown>) => ({ apiVersion: 'drover.dev/v1alpha1', kind: 'Fleet', metadata: { name: 'web' }, spec: { app: { command: 'node' }, ...spec } });
+    const store = new MemoryStore();
+    await applyDocument(store, fleetDoc({ prods: 6, version: 'v1' }), { fileChangesOnly: true });
+    // What a release does when it succeeds.
+    const live = (await store.get<Fleet>('Fleet', 'web'))!;
+    await store.update<Fleet>({ ...live, spec: { ...live.spec, version: 'v2' } });
+
+    const restart = await applyDocument(store, fleetDoc({ prods: 6, version: 'v1' }), { fileChangesOnly: true });
+    assert.equal(restart.outcome, 'unchanged');
+    assert.equal((await store.get<Fleet>('Fleet', 'web'))!.spec.version, 'v2');
+    // The file edited elsewhere: that edit applies, the version stays.
+    await applyDocument(store, fleetDoc({ prods: 8, version: 'v1' }), { fileChangesOnly: true });
+    let f = (await store.get<Fleet>('Fleet', 'web'))!;
+    assert.deepEqual([f.spec.prods, f.spec.version], [8, 'v2']);
+    // The file's version edited: it wins.
+    await applyDocument(store, fleetDoc({ prods: 8, version: 'v3' }), { fileChangesOnly: true });
+    f = (await store.get<Fleet>('Fleet', 'web'))!;
+    assert.equal(f.spec.version, 'v3');
+    // `drover apply` keeps kubectl's rule: the file wins where it speaks.
+    await store.update<Fleet>({ ...f, spec: { ...f.spec, version: 'v4' } });
+    await applyDocument(store, fleetDoc({ prods: 8, version: 'v3' }));
+    assert.equal((await store.get<Fleet>('Fleet', 'web'))!.spec.version, 'v3');
   });
 
   it('labels and annotations merge the same way; the record of the last apply is not part of the record', async () => {
