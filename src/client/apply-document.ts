@@ -130,7 +130,7 @@ export async function applyDocument(store: Store, doc: unknown, opts: { baseDir?
   let mergedOver: string | undefined;
   const object = await createOrUpdate(store, mergeApplied(p, undefined), (live) => {
     mergedOver = live.metadata.resourceVersion;
-    const next = mergeApplied(p, live, { fileChangesOnly: opts.fileChangesOnly ?? false });
+    const next = mergeApplied(p, live, opts);
     live.metadata = next.metadata;
     (live as { spec?: unknown }).spec = (next as { spec?: unknown }).spec;
   });

@@ -13,7 +13,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { applyDocument } from '../client/apply-document.js';
 import { RemoteStore } from '../client/remote-store.js';
 import { freePort } from '../drivers/local/net.js';
 import { resolveTokens } from '../server/auth.js';
@@ -23,7 +22,7 @@ import { EdgeProcess } from './edge-process.js';
 import { EtcdCluster } from './etcd-cluster.js';
 import { canListen, portHolder, portInUse } from './ports.js';
 import { waitForProds } from './prod-progress.js';
-import { loadUpFile, type UpFile } from './up-file.js';
+import { applyUpDocuments, loadUpFile, type UpFile } from './up-file.js';
 
 export interface HaUpOptions {
   file: string;
@@ -124,7 +123,7 @@ export class HaUp {
       this.opts.out(`edge: started (pid ${this.edge.pid}) on ${this.edge.url}, admin on ${this.edge.adminUrl}`);
     }
     const isCluster = (d: unknown) => (d as { kind?: unknown }).kind === 'Cluster';
-    await this.apply(this.file.documents.filter(isCluster));
+    await applyUpDocuments(this.store, this.file.documents.filter(isCluster), this.opts.out);
     for (const c of this.file.localClusters) {
       const name = c.metadata.name;
       const logFile = this.logFile(`agent-${name}`);
@@ -133,7 +132,7 @@ export class HaUp {
       this.opts.out(`cluster ${name}: agent started (pid ${a.pid}, log ${logFile})`);
     }
     await this.waitForClusters(30_000);
-    await this.apply(this.file.documents.filter((d) => !isCluster(d)));
+    await applyUpDocuments(this.store, this.file.documents.filter((d) => !isCluster(d)), this.opts.out);
   }
 
   private spawnReplica(r: ServerReplica): void {
@@ -198,14 +197,6 @@ export class HaUp {
       }
       if (waitMs > 0) await new Promise((res) => setTimeout(res, 200));
     } while (Date.now() < deadline && !this.stopping);
-  }
-
-  private async apply(docs: unknown[]): Promise<void> {
-    for (const doc of docs) {
-      // What the control plane changed since (a release's version, a cordon) is not undone by a restart.
-      const r = await applyDocument(this.store!, doc, { fileChangesOnly: true });
-      this.opts.out(`  ${r.object.kind.toLowerCase()}/${r.object.metadata.name} ${r.outcome}`);
-    }
   }
 
   private async waitForClusters(timeoutMs: number): Promise<void> {

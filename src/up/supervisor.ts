@@ -16,7 +16,6 @@
  */
 import { join, resolve } from 'node:path';
 import type { Cluster } from '../api/kinds/cluster.js';
-import { applyDocument } from '../client/apply-document.js';
 import { startControllers, type RunningControllers } from '../controllers/index.js';
 import { freePort } from '../drivers/local/net.js';
 import { processStartTicks } from '../drivers/local/process-table.js';
@@ -31,7 +30,7 @@ import { canListen, portHolder, portInUse } from './ports.js';
 import { ProcessHandle } from './process-handle.js';
 import { waitForProds } from './prod-progress.js';
 import { isOurDroverProcess } from './process-identity.js';
-import { loadUpFile, type UpFile } from './up-file.js';
+import { applyUpDocuments, loadUpFile, type UpFile } from './up-file.js';
 import { readUpState, removeUpState, tokenDigest, writeUpState, type UpState } from './up-state.js';
 
 export interface UpOptions {
@@ -174,7 +173,7 @@ export class UpSupervisor {
     // Clusters first, and the rest once their agents heartbeat: Prods placed while only some clusters
     // are Ready would all land on those, and never spread over the failure domains.
     const isCluster = (d: unknown) => (d as { kind?: unknown }).kind === 'Cluster';
-    await this.apply(this.file.documents.filter(isCluster));
+    await applyUpDocuments(this.cp.store, this.file.documents.filter(isCluster), this.opts.out);
     // A restore requested before this run is history, not a request to this supervisor.
     for (const c of (await this.cp.store.list('Cluster')).items) {
       const v = c.metadata.annotations[ANNOTATION_RESTORE_REQUESTED_AT];
@@ -182,7 +181,7 @@ export class UpSupervisor {
     }
     for (const c of this.file.localClusters) if (!this.agents.has(c.metadata.name)) this.startAgent(c.metadata.name);
     await this.waitForClusters(15_000);
-    await this.apply(this.file.documents.filter((d) => !isCluster(d)));
+    await applyUpDocuments(this.cp.store, this.file.documents.filter((d) => !isCluster(d)), this.opts.out);
     this.restoreTimer = setInterval(() => void this.checkRestores(), 300);
   }
 
@@ -293,14 +292,6 @@ export class UpSupervisor {
       agents,
       ...(this.legacy ? { legacy: { pid: this.legacy.pid, ...(this.legacy.startTicks !== undefined ? { startTicks: this.legacy.startTicks } : {}), port: this.legacy.port } } : {}),
     });
-  }
-
-  private async apply(docs: unknown[]): Promise<void> {
-    for (const doc of docs) {
-      // What the control plane changed since (a release's version, a cordon) is not undone by a restart.
-      const r = await applyDocument(this.cp!.store, doc, { fileChangesOnly: true });
-      this.opts.out(`  ${r.object.kind.toLowerCase()}/${r.object.metadata.name} ${r.outcome}`);
-    }
   }
 
   /** Waits (bounded) until every local cluster of the file is Ready. */

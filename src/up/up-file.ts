@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster } from '../api/kinds/cluster.js';
 import { validateResource } from '../api/validate.js';
+import { applyDocument } from '../client/apply-document.js';
 import { resolveDocumentPaths } from '../client/document-paths.js';
 import { DroverError, isDroverError } from '../errors.js';
+import type { Store } from '../store/store.js';
 
 export interface UpFile {
   path: string;
@@ -55,4 +57,16 @@ export function loadUpFile(path: string): UpFile {
     documents.push(doc);
   }
   return { path: abs, dir: dirname(abs), localClusters, documents };
+}
+
+/**
+ * Applies documents of the up file, printing one line each. Only what the file changed since it was last
+ * applied is written (`fileChangesOnly`): a restart of `drover up` does not undo what the control plane
+ * changed meanwhile (a release's version, a cordon, a drain).
+ */
+export async function applyUpDocuments(store: Store, docs: readonly unknown[], out: (line: string) => void): Promise<void> {
+  for (const doc of docs) {
+    const r = await applyDocument(store, doc, { fileChangesOnly: true });
+    out(`  ${r.object.kind.toLowerCase()}/${r.object.metadata.name} ${r.outcome}`);
+  }
 }
